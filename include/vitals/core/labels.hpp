@@ -1,0 +1,133 @@
+// Metric and label names follow the Prometheus data model. A label set is
+// sorted by name and validated when it is built, never on the increment path.
+#pragma once
+
+#include <algorithm>
+#include <initializer_list>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vitals/core/error.hpp"
+
+namespace vitals {
+
+namespace detail {
+constexpr bool is_name_start(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+constexpr bool is_name_char(char c) noexcept { return is_name_start(c) || (c >= '0' && c <= '9'); }
+}  // namespace detail
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+constexpr bool is_valid_metric_name(std::string_view n) noexcept {
+  if (n.empty() || !(detail::is_name_start(n[0]) || n[0] == ':')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) { return detail::is_name_char(c) || c == ':'; });
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, and not starting with `__` (reserved for internal use).
+constexpr bool is_valid_label_name(std::string_view n) noexcept {
+  if (n.empty() || !detail::is_name_start(n[0])) return false;
+  if (n.starts_with("__")) return false;
+  return std::all_of(n.begin(), n.end(), detail::is_name_char);
+}
+
+inline status check_metric_name(std::string_view n) {
+  if (is_valid_metric_name(n)) return {};
+  return error(errc::invalid_name, "invalid metric name '" + std::string(n) +
+                                       "': must match [a-zA-Z_:][a-zA-Z0-9_:]*");
+}
+
+inline status check_label_name(std::string_view n) {
+  if (is_valid_label_name(n)) return {};
+  if (n.starts_with("__"))
+    return error(errc::invalid_name,
+                 "invalid label name '" + std::string(n) + "': the '__' prefix is reserved");
+  return error(errc::invalid_name,
+               "invalid label name '" + std::string(n) + "': must match [a-zA-Z_][a-zA-Z0-9_]*");
+}
+
+struct label {
+  std::string name;
+  std::string value;
+  friend auto operator<=>(const label&, const label&) = default;
+};
+
+/// An immutable set of labels, sorted by name, names unique and valid.
+/// Copies share one allocation, so passing label sets around is cheap.
+class label_set {
+ public:
+  label_set() = default;
+
+  /// Throws std::invalid_argument naming the bad label (construction is where
+  /// mistakes are caught).
+  label_set(std::initializer_list<label> l) : label_set(std::vector<label>(l)) {}
+  explicit label_set(std::vector<label> l) {
+    auto r = make(std::move(l));
+    if (!r) throw std::invalid_argument(r.error().message);
+    *this = std::move(*r);
+  }
+
+  /// The non-throwing way in, for input that comes from outside.
+  static result<label_set> make(std::vector<label> l) {
+    for (const auto& x : l)
+      if (auto s = check_label_name(x.name); !s) return s.error();
+    std::sort(l.begin(), l.end(), [](const label& a, const label& b) { return a.name < b.name; });
+    for (std::size_t i = 1; i < l.size(); ++i)
+      if (l[i].name == l[i - 1].name)
+        return error(errc::invalid_argument, "duplicate label name '" + l[i].name + "'");
+    return from_sorted_unchecked(std::move(l));
+  }
+
+  /// For labels already known to be valid and sorted (internal fast path).
+  static label_set from_sorted_unchecked(std::vector<label> l) {
+    label_set s;
+    if (!l.empty()) s.labels_ = std::make_shared<const std::vector<label>>(std::move(l));
+    return s;
+  }
+
+  const std::vector<label>& items() const noexcept { return labels_ ? *labels_ : empty_(); }
+  auto begin() const noexcept { return items().begin(); }
+  auto end() const noexcept { return items().end(); }
+  std::size_t size() const noexcept { return items().size(); }
+  bool empty() const noexcept { return items().empty(); }
+  const label& operator[](std::size_t i) const noexcept { return items()[i]; }
+
+  /// The value of a label, or an empty view (Prometheus treats absent as empty).
+  std::string_view get(std::string_view name) const noexcept {
+    for (const auto& l : items())
+      if (l.name == name) return l.value;
+    return {};
+  }
+
+  /// A copy with one more label (or a replaced value).
+  label_set with(std::string name, std::string value) const {
+    std::vector<label> l = items();
+    auto it = std::find_if(l.begin(), l.end(), [&](const label& x) { return x.name == name; });
+    if (it != l.end()) {
+      it->value = std::move(value);
+      return from_sorted_unchecked(std::move(l));
+    }
+    l.push_back({std::move(name), std::move(value)});
+    return label_set(std::move(l));
+  }
+
+  friend auto operator<=>(const label_set& a, const label_set& b) {
+    return a.items() <=> b.items();
+  }
+  friend bool operator==(const label_set& a, const label_set& b) {
+    return a.labels_ == b.labels_ || a.items() == b.items();
+  }
+
+ private:
+  static const std::vector<label>& empty_() noexcept {
+    static const std::vector<label> none;
+    return none;
+  }
+  std::shared_ptr<const std::vector<label>> labels_;
+};
+
+}  // namespace vitals

@@ -1,0 +1,81 @@
+// The exposition data model: what a registry collects and what the format
+// writers print and the parser reads back. Family names carry no `_total`,
+// `_bucket`, `_sum`, `_count` or `_created` suffix; writers add them.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vitals/core/labels.hpp"
+#include "vitals/core/time.hpp"
+
+namespace vitals {
+
+enum class metric_type { counter, gauge, histogram, summary, info, stateset, gaugehistogram, unknown };
+
+constexpr const char* to_string(metric_type t) noexcept {
+  switch (t) {
+    case metric_type::counter: return "counter";
+    case metric_type::gauge: return "gauge";
+    case metric_type::histogram: return "histogram";
+    case metric_type::summary: return "summary";
+    case metric_type::info: return "info";
+    case metric_type::stateset: return "stateset";
+    case metric_type::gaugehistogram: return "gaugehistogram";
+    case metric_type::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+/// One cumulative histogram bucket: observations less than or equal to `le`.
+struct bucket {
+  double le = 0;
+  double count = 0;
+  friend bool operator==(const bucket&, const bucket&) = default;
+};
+
+struct quantile {
+  double q = 0;
+  double value = 0;
+  friend bool operator==(const quantile& a, const quantile& b) {
+    return a.q == b.q && (a.value == b.value || (std::isnan(a.value) && std::isnan(b.value)));
+  }
+};
+
+/// One labelled point of a family. Which fields mean something depends on the
+/// family's type: `value` for counter, gauge, unknown (and info/stateset);
+/// `buckets`, `sum`, `count` for histograms; `quantiles`, `sum`, `count` for summaries.
+struct metric_point {
+  label_set labels;
+  double value = 0;
+  std::vector<bucket> buckets;  // cumulative, ascending `le`, last is +Inf
+  std::vector<quantile> quantiles;
+  double sum = 0;
+  double count = 0;
+  std::optional<double> created;  // unix seconds
+  std::optional<timestamp> t;
+
+  friend bool operator==(const metric_point& a, const metric_point& b) {
+    auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+    return a.labels == b.labels && same(a.value, b.value) && a.buckets == b.buckets &&
+           a.quantiles == b.quantiles && same(a.sum, b.sum) && a.count == b.count &&
+           a.created == b.created && a.t == b.t;
+  }
+};
+
+struct metric_family {
+  std::string name;
+  metric_type type = metric_type::unknown;
+  std::string help;
+  std::string unit;
+  std::vector<metric_point> points;
+
+  friend bool operator==(const metric_family&, const metric_family&) = default;
+};
+
+using metric_snapshot = std::vector<metric_family>;
+
+}  // namespace vitals

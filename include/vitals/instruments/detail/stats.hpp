@@ -1,0 +1,20 @@
+// Process-wide counts of writes the instruments refused. They are rare, so a
+// shared atomic is fine here; the registry exposes them as metrics.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace vitals::detail {
+
+struct instrument_stats {
+  std::atomic<std::uint64_t> negative_counter_adds{0};
+  std::atomic<std::uint64_t> nan_observations{0};
+
+  static instrument_stats& get() noexcept {
+    static instrument_stats s;
+    return s;
+  }
+};
+
+}  // namespace vitals::detail
