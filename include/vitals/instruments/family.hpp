@@ -44,8 +44,7 @@ class family final : public collectable {
         help_(std::move(help)),
         label_names_(std::move(label_names)),
         cfg_(std::move(cfg)),
-        max_series_(max_series),
-        table_(new table(16)) {
+        max_series_(max_series) {
     if (auto s = check_metric_name(name_); !s) throw std::invalid_argument(s.error().message);
     for (std::size_t i = 0; i < label_names_.size(); ++i) {
       if (auto s = check_label_name(label_names_[i]); !s)
@@ -54,7 +53,7 @@ class family final : public collectable {
         if (label_names_[i] == label_names_[j])
           throw std::invalid_argument("duplicate label name '" + label_names_[i] + "'");
     }
-    retired_tables_.emplace_back(table_.load());
+    table_.store(retired_tables_.emplace_back(std::make_unique<table>(16)).get());
   }
 
   family(const family&) = delete;
@@ -234,7 +233,7 @@ class family final : public collectable {
   std::size_t max_series_;
 
   mutable std::mutex mu_;
-  std::atomic<table*> table_;
+  std::atomic<table*> table_{nullptr};
   std::vector<std::unique_ptr<table>> retired_tables_;  // owns every table, current included
   std::vector<entry*> live_;                            // insertion order, for collection
   std::atomic<entry*> overflow_{nullptr};
