@@ -1,0 +1,273 @@
+// Range queries, answered the same way by every store: select series, read
+// raw points, downsample at query time. A store may push an aggregation down
+// (SQL GROUP BY) by offering `range_aggregated`; the answer must be the same.
+//
+// Step `auto` = max(window / target_points, min_step) (120 points, 10 s by
+// default). Buckets start at `from` (or at multiples of the step since the
+// epoch); empty buckets are omitted; a bucket's point carries its start time,
+// except m4 and lttb, which return real samples.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/core/error.hpp"
+#include "vitals/stores/selector.hpp"
+
+namespace vitals::stores {
+
+using duration = std::chrono::milliseconds;
+
+enum class aggregation { mean, min, max, sum, count, last, m4, lttb, rate };
+
+inline constexpr std::string_view aggregation_names[] = {"mean", "min",  "max", "sum", "count",
+                                                         "last", "m4", "lttb", "rate"};
+
+constexpr std::string_view to_string(aggregation a) noexcept {
+  return aggregation_names[static_cast<int>(a)];
+}
+
+inline result<aggregation> parse_aggregation(std::string_view s) {
+  for (std::size_t i = 0; i < std::size(aggregation_names); ++i)
+    if (aggregation_names[i] == s) return static_cast<aggregation>(i);
+  return error(errc::invalid_argument,
+               "unknown aggregation '" + std::string(s) +
+                   "': expected mean, min, max, sum, count, last, m4, lttb or rate");
+}
+
+/// `<positive integer><unit>` with unit ms, s, m, h or d ("10s", "5m", "7d").
+inline result<duration> parse_duration(std::string_view s) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  const std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
+  auto bad = [&] {
+    return error(errc::invalid_argument, "invalid duration '" + std::string(s) +
+                                             "': expected a positive integer and a unit "
+                                             "(ms, s, m, h, d), such as 10s, 5m, 1h, 7d");
+  };
+  if (ec != std::errc{} || end == s.data() || n <= 0) return bad();
+  std::int64_t ms_per = 0;
+  if (unit == "ms") ms_per = 1;
+  else if (unit == "s") ms_per = 1000;
+  else if (unit == "m") ms_per = 60'000;
+  else if (unit == "h") ms_per = 3'600'000;
+  else if (unit == "d") ms_per = 86'400'000;
+  else return bad();
+  if (n > std::numeric_limits<std::int64_t>::max() / ms_per) return bad();
+  return duration{n * ms_per};
+}
+
+struct range_query {
+  vitals::stores::selector selector{};
+  timestamp from{};
+  timestamp to{};
+  std::optional<duration> step{};  // nullopt: auto
+  aggregation agg = aggregation::mean;
+  std::size_t target_points = 120;  // also the point count for lttb
+  duration min_step = std::chrono::seconds(10);
+  bool align_to_epoch = false;
+};
+
+/// The step a query runs with.
+inline duration resolve_step(const range_query& q) {
+  if (q.step) return *q.step;
+  const auto window = q.to - q.from;
+  const auto n = static_cast<std::int64_t>(std::max<std::size_t>(q.target_points, 1));
+  return std::max(duration{window.count() / n}, q.min_step);
+}
+
+struct series_points {
+  vitals::series series;
+  std::vector<point> points;
+};
+
+namespace detail {
+
+inline std::int64_t bucket_start(std::int64_t t, std::int64_t origin, std::int64_t step) {
+  std::int64_t k = (t - origin) / step;
+  if ((t - origin) % step < 0) --k;  // floor, also before the origin
+  return origin + k * step;
+}
+
+/// Largest-Triangle-Three-Buckets (Steinarsson 2013): keeps the first and last
+/// points and, per bucket, the point forming the largest triangle with the
+/// previous pick and the next bucket's average.
+inline std::vector<point> lttb(std::span<const point> in, std::size_t n) {
+  if (n >= in.size() || n < 3) {
+    if (n >= in.size()) return {in.begin(), in.end()};
+    std::vector<point> out{in.front()};
+    if (n == 2) out.push_back(in.back());
+    return out;
+  }
+  std::vector<point> out;
+  out.reserve(n);
+  out.push_back(in.front());
+  const double every = double(in.size() - 2) / double(n - 2);
+  std::size_t a = 0;
+  auto x = [&](std::size_t i) { return double(to_unix_ms(in[i].t)); };
+  for (std::size_t b = 0; b < n - 2; ++b) {
+    const std::size_t lo = static_cast<std::size_t>(std::floor(b * every)) + 1;
+    const std::size_t hi = std::min(static_cast<std::size_t>(std::floor((b + 1) * every)) + 1,
+                                    in.size() - 1);
+    const std::size_t nlo = hi;
+    const std::size_t nhi = std::min(static_cast<std::size_t>(std::floor((b + 2) * every)) + 1,
+                                     in.size());
+    double avg_x = 0, avg_y = 0;
+    for (std::size_t i = nlo; i < nhi; ++i) avg_x += x(i), avg_y += in[i].value;
+    const double cnt = double(std::max<std::size_t>(nhi - nlo, 1));
+    avg_x /= cnt, avg_y /= cnt;
+    double best = -1;
+    std::size_t pick = lo;
+    for (std::size_t i = lo; i < hi; ++i) {
+      const double area = std::abs((x(a) - avg_x) * (in[i].value - in[a].value) -
+                                   (x(a) - x(i)) * (avg_y - in[a].value));
+      if (area > best) best = area, pick = i;
+    }
+    out.push_back(in[pick]);
+    a = pick;
+  }
+  out.push_back(in.back());
+  return out;
+}
+
+}  // namespace detail
+
+/// Downsamples time-ordered raw points of one series. For `rate`, the raw
+/// points may start before `from`: the delta into the first bucket needs the
+/// sample before it.
+inline std::vector<point> downsample(std::span<const point> raw, const range_query& q) {
+  if (q.agg == aggregation::lttb) {
+    auto first = std::lower_bound(raw.begin(), raw.end(), q.from,
+                                  [](const point& p, timestamp t) { return p.t < t; });
+    auto last = std::upper_bound(first, raw.end(), q.to,
+                                 [](timestamp t, const point& p) { return t < p.t; });
+    return detail::lttb({first, last}, q.target_points);
+  }
+  const std::int64_t step = resolve_step(q).count();
+  const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
+  const std::int64_t lo = to_unix_ms(q.from), hi = to_unix_ms(q.to);
+  std::vector<point> out;
+
+  struct acc {
+    std::int64_t start = 0;
+    std::size_t n = 0;
+    double sum = 0, min = 0, max = 0;
+    point first, last, pmin, pmax;
+    double increase = 0, seconds = 0;
+  } b;
+  auto flush = [&] {
+    if (b.n == 0) return;
+    const timestamp t = from_unix_ms(b.start);
+    switch (q.agg) {
+      case aggregation::mean: out.push_back({t, b.sum / double(b.n)}); break;
+      case aggregation::min: out.push_back({t, b.min}); break;
+      case aggregation::max: out.push_back({t, b.max}); break;
+      case aggregation::sum: out.push_back({t, b.sum}); break;
+      case aggregation::count: out.push_back({t, double(b.n)}); break;
+      case aggregation::last: out.push_back({t, b.last.value}); break;
+      case aggregation::rate:
+        if (b.seconds > 0) out.push_back({t, b.increase / b.seconds});
+        break;
+      case aggregation::m4: {
+        point pts[4] = {b.first, b.pmin, b.pmax, b.last};
+        std::sort(pts, pts + 4, [](const point& x, const point& y) { return x.t < y.t; });
+        for (const auto& p : pts)
+          if (out.empty() || out.back().t != p.t || out.back().value != p.value) out.push_back(p);
+        break;
+      }
+      case aggregation::lttb: break;
+    }
+    b = acc{};
+  };
+
+  const point* prev = nullptr;
+  for (const point& p : raw) {
+    const std::int64_t t = to_unix_ms(p.t);
+    if (t > hi) break;
+    if (t < lo) {
+      prev = &p;
+      continue;
+    }
+    const std::int64_t start = detail::bucket_start(t, origin, step);
+    if (b.n > 0 && start != b.start) flush();
+    if (b.n == 0) {
+      b.start = start, b.first = p, b.pmin = p, b.pmax = p, b.min = p.value, b.max = p.value;
+    }
+    ++b.n;
+    b.sum += p.value;
+    if (p.value < b.min) b.min = p.value, b.pmin = p;
+    if (p.value > b.max) b.max = p.value, b.pmax = p;
+    b.last = p;
+    if (prev && q.agg == aggregation::rate) {
+      // A drop means the counter restarted from zero: the increase is the new value.
+      const double delta = p.value >= prev->value ? p.value - prev->value : p.value;
+      b.increase += delta;
+      b.seconds += double(t - to_unix_ms(prev->t)) / 1000.0;
+    }
+    prev = &p;
+  }
+  flush();
+  return out;
+}
+
+/// A store that can aggregate in place (for example in SQL). It must give the
+/// same answer as `downsample` for mean, min, max, sum, count and last.
+template <class S>
+concept aggregating_store =
+    store<S> && requires(S& s, const series& id, const range_query& q, duration step) {
+      { s.range_aggregated(id, q, step) } -> std::same_as<result<std::vector<point>>>;
+    };
+
+inline bool pushes_down(aggregation a) noexcept {
+  return a != aggregation::m4 && a != aggregation::lttb && a != aggregation::rate;
+}
+
+/// Runs a range query on any store.
+template <store S>
+result<std::vector<series_points>> query_range(S& s, const range_query& q) {
+  if (q.to < q.from) return error(errc::invalid_argument, "'to' is before 'from'");
+  std::vector<series_points> out;
+  const duration step = resolve_step(q);
+  for (auto& id : s.list_series()) {
+    if (!q.selector.matches(id)) continue;
+    std::vector<point> pts;
+    bool pushed = false;
+    if constexpr (aggregating_store<S>) {
+      if (pushes_down(q.agg)) {
+        auto r = s.range_aggregated(id, q, step);
+        if (!r) return r.error();
+        pts = std::move(*r);
+        pushed = true;
+      }
+    }
+    if (!pushed) {
+      // rate needs the sample before `from` to account for the first delta.
+      const auto from = q.agg == aggregation::rate ? q.from - step : q.from;
+      auto raw = s.range(id, from, q.to);
+      pts = downsample(raw, q);
+    }
+    if (!pts.empty()) out.push_back({std::move(id), std::move(pts)});
+  }
+  return out;
+}
+
+/// The latest point of every series matching `sel`.
+template <store S>
+std::vector<std::pair<series, point>> query_latest(S& s, const selector& sel) {
+  std::vector<std::pair<series, point>> out;
+  for (auto& id : s.list_series())
+    if (sel.matches(id))
+      if (auto p = s.latest(id)) out.emplace_back(std::move(id), *p);
+  return out;
+}
+
+}  // namespace vitals::stores

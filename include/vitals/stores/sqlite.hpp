@@ -1,0 +1,331 @@
+// The embedded durable store: one SQLite file in WAL mode. A batch is one
+// transaction: after append() returns ok, the batch survives a crash of the
+// process (and, with synchronous=FULL, of the machine). The same series and
+// timestamp is one row: re-sending a sample replaces its value.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/stores/detail/sqlite_db.hpp"
+#include "vitals/stores/query.hpp"
+
+namespace vitals::stores {
+
+struct sqlite_options {
+  bool synchronous_full = false;                       // NORMAL by default
+  std::chrono::milliseconds busy_timeout{5000};
+  std::int64_t journal_size_limit = 64 << 20;          // bytes kept after a checkpoint
+  std::int64_t wal_warn_bytes = 128ll << 20;           // `wal_over_limit` above this
+  std::int64_t wal_force_checkpoint_bytes = 512ll << 20;  // at open, checkpoint first
+};
+
+struct sqlite_stats {
+  std::uint64_t batches = 0;
+  std::uint64_t samples = 0;
+  std::uint64_t failed_batches = 0;
+  std::uint64_t checkpoints = 0;
+  std::int64_t wal_bytes = 0;
+  bool wal_over_limit = false;
+};
+
+class sqlite_store {
+ public:
+  static constexpr int schema_version = 1;
+
+  /// Opens or creates the database; throws std::runtime_error when it cannot.
+  explicit sqlite_store(std::filesystem::path file, sqlite_options o = {})
+      : path_(std::move(file)), opts_(o) {
+    auto db = detail::database::open(path_.string());
+    if (!db) throw std::runtime_error(db.error().message);
+    db_ = std::move(*db);
+    if (auto s = configure(); !s) throw std::runtime_error(s.error().message);
+    if (auto s = migrate(); !s) throw std::runtime_error(s.error().message);
+    prepare();
+    if (wal_size() > opts_.wal_force_checkpoint_bytes) (void)checkpoint();
+  }
+
+  status append(std::span<const sample> batch) {
+    std::lock_guard lock(mu_);
+    detail::transaction tx(db_);
+    if (!tx.started()) return fail(db_.last_error("begin"));
+    for (const auto& s : batch) {
+      auto id = series_id(s.series);
+      if (!id) return fail(id.error());
+      insert_.reset().bind(1, *id).bind(2, to_unix_ms(s.t)).bind(3, s.value);
+      if (insert_.step() != SQLITE_DONE) return fail(db_.last_error("insert sample"));
+    }
+    if (auto c = tx.commit(); !c) return fail(c.error());
+    ++stats_.batches;
+    stats_.samples += batch.size();
+    return {};
+  }
+
+  std::optional<point> latest(const series& id) const {
+    std::lock_guard lock(mu_);
+    auto sid = find_id(id);
+    if (!sid) return std::nullopt;
+    latest_.reset().bind(1, *sid);
+    if (latest_.step() != SQLITE_ROW) return std::nullopt;
+    return point{from_unix_ms(latest_.int64(0)), latest_.real(1)};
+  }
+
+  /// The latest point of every series, in one query.
+  std::vector<std::pair<series, point>> latest_all() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<series, point>> out;
+    auto& q = latest_all_;
+    q.reset();
+    while (q.step() == SQLITE_ROW)
+      out.emplace_back(decode_series(q.text(0), q.text(1)), point{from_unix_ms(q.int64(2)), q.real(3)});
+    return out;
+  }
+
+  std::vector<point> range(const series& id, timestamp from, timestamp to) const {
+    std::lock_guard lock(mu_);
+    std::vector<point> out;
+    auto sid = find_id(id);
+    if (!sid) return out;
+    range_.reset().bind(1, *sid).bind(2, to_unix_ms(from)).bind(3, to_unix_ms(to));
+    while (range_.step() == SQLITE_ROW) out.push_back({from_unix_ms(range_.int64(0)), range_.real(1)});
+    return out;
+  }
+
+  /// mean, min, max, sum, count and last computed by SQLite (GROUP BY bucket).
+  result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
+                                              duration step) const {
+    if (!pushes_down(q.agg))
+      return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
+                                               "' is computed by downsample(), not in SQL");
+    std::lock_guard lock(mu_);
+    std::vector<point> out;
+    auto sid = find_id(id);
+    if (!sid) return out;
+    const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
+    auto& st = aggregate_[static_cast<int>(q.agg)];
+    st.reset().bind(1, origin).bind(2, step.count()).bind(3, *sid).bind(4, to_unix_ms(q.from))
+        .bind(5, to_unix_ms(q.to));
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back({from_unix_ms(st.int64(0)), st.real(1)});
+    if (rc != SQLITE_DONE) return db_.last_error("range aggregation");
+    return out;
+  }
+
+  std::vector<series> list_series() const {
+    std::lock_guard lock(mu_);
+    std::vector<series> out;
+    auto& q = list_;
+    q.reset();
+    while (q.step() == SQLITE_ROW) out.push_back(decode_series(q.text(0), q.text(1)));
+    return out;
+  }
+
+  /// Deletes a series and its samples.
+  bool drop(const series& id) {
+    std::lock_guard lock(mu_);
+    auto sid = find_id(id);
+    if (!sid) return false;
+    detail::statement(db_.get(), "DELETE FROM samples WHERE series_id = ?1").bind(1, *sid).step();
+    detail::statement(db_.get(), "DELETE FROM series WHERE id = ?1").bind(1, *sid).step();
+    ids_.erase(id);
+    return true;
+  }
+
+  /// Deletes samples older than `cutoff`, then returns free pages to the file
+  /// system a little at a time (incremental vacuum). Returns rows deleted.
+  result<std::int64_t> prune_before(timestamp cutoff, int vacuum_pages = 1000) {
+    std::lock_guard lock(mu_);
+    detail::statement del(db_.get(), "DELETE FROM samples WHERE t < ?1");
+    del.bind(1, to_unix_ms(cutoff));
+    if (del.step() != SQLITE_DONE) return db_.last_error("prune");
+    const std::int64_t n = sqlite3_changes64(db_.get());
+    // PRAGMA takes no bound parameters; the page count is an int, not input.
+    detail::statement vac(db_.get(), "PRAGMA incremental_vacuum(" + std::to_string(vacuum_pages) + ")");
+    while (vac.step() == SQLITE_ROW) {
+    }
+    return n;
+  }
+
+  /// PRAGMA wal_checkpoint(TRUNCATE); run it periodically (the runtime's
+  /// maintenance loop does, every 60 s by default).
+  status checkpoint() {
+    std::lock_guard lock(mu_);
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) !=
+        SQLITE_OK)
+      return db_.last_error("checkpoint");
+    ++stats_.checkpoints;
+    return {};
+  }
+
+  /// Refreshes the planner's statistics (PRAGMA optimize runs ANALYZE where useful).
+  status analyze() {
+    std::lock_guard lock(mu_);
+    return db_.exec("PRAGMA optimize");
+  }
+
+  sqlite_stats stats() const {
+    std::lock_guard lock(mu_);
+    sqlite_stats s = stats_;
+    s.wal_bytes = wal_size();
+    s.wal_over_limit = s.wal_bytes > opts_.wal_warn_bytes;
+    return s;
+  }
+
+  int user_schema_version() {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(db_.scalar("SELECT max(version) FROM schema_version"));
+  }
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  status configure() {
+    sqlite3_busy_timeout(db_.get(), static_cast<int>(opts_.busy_timeout.count()));
+    // auto_vacuum only takes effect before the first table exists.
+    if (db_.scalar("SELECT count(*) FROM sqlite_master") == 0)
+      if (auto s = db_.exec("PRAGMA auto_vacuum = INCREMENTAL"); !s) return s;
+    for (std::string_view pragma :
+         {"PRAGMA journal_mode = WAL", "PRAGMA wal_autocheckpoint = 0", "PRAGMA foreign_keys = ON"})
+      if (auto s = db_.exec(pragma); !s) return s;
+    if (auto s = db_.exec(opts_.synchronous_full ? "PRAGMA synchronous = FULL"
+                                                 : "PRAGMA synchronous = NORMAL");
+        !s)
+      return s;
+    return db_.exec("PRAGMA journal_size_limit = " + std::to_string(opts_.journal_size_limit));
+  }
+
+  // Each migration moves the schema from version i to i + 1, in one transaction.
+  status migrate() {
+    static constexpr std::string_view migrations[] = {
+        "CREATE TABLE series (id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, name TEXT NOT NULL, "
+        "labels TEXT NOT NULL, UNIQUE (name, labels));"
+        "CREATE INDEX series_hash ON series (hash);"
+        "CREATE TABLE samples (series_id INTEGER NOT NULL REFERENCES series (id), "
+        "t INTEGER NOT NULL, v REAL, PRIMARY KEY (series_id, t)) WITHOUT ROWID;"
+        "CREATE INDEX samples_t ON samples (t);",
+    };
+    const bool versioned =
+        db_.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'") > 0;
+    const auto current =
+        versioned ? db_.scalar("SELECT coalesce(max(version), 0) FROM schema_version") : 0;
+    if (current >= static_cast<std::int64_t>(std::size(migrations))) return {};  // read-only check
+    if (auto s = db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
+                          "applied_ms INTEGER NOT NULL)");
+        !s)
+      return s;
+    for (auto v = current; v < static_cast<std::int64_t>(std::size(migrations)); ++v) {
+      detail::transaction tx(db_);
+      if (auto s = db_.exec(migrations[v]); !s) return s;
+      detail::statement rec(db_.get(), "INSERT INTO schema_version VALUES (?1, ?2)");
+      rec.bind(1, v + 1).bind(2, to_unix_ms(now()));
+      if (rec.step() != SQLITE_DONE) return db_.last_error("record schema version");
+      if (auto s = tx.commit(); !s) return s;
+    }
+    return {};
+  }
+
+  void prepare() {
+    auto* d = db_.get();
+    insert_ = {d, "INSERT OR REPLACE INTO samples (series_id, t, v) VALUES (?1, ?2, ?3)"};
+    find_series_ = {d, "SELECT id FROM series WHERE name = ?1 AND labels = ?2"};
+    insert_series_ = {d, "INSERT INTO series (hash, name, labels) VALUES (?1, ?2, ?3)"};
+    latest_ = {d, "SELECT t, v FROM samples WHERE series_id = ?1 ORDER BY t DESC LIMIT 1"};
+    // SQLite returns the bare columns of the row holding max(t).
+    latest_all_ = {d, "SELECT s.name, s.labels, max(x.t), x.v FROM samples x "
+                      "JOIN series s ON s.id = x.series_id GROUP BY x.series_id ORDER BY s.name, s.labels"};
+    range_ = {d, "SELECT t, v FROM samples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t"};
+    list_ = {d, "SELECT name, labels FROM series ORDER BY name, labels"};
+    const std::string bucket = "(?1 + ((t - ?1) / ?2 - ((t - ?1) % ?2 < 0)) * ?2)";
+    const std::string where = " FROM samples WHERE series_id = ?3 AND t >= ?4 AND t <= ?5 ";
+    const std::string tail = "GROUP BY b ORDER BY b";
+    const std::pair<aggregation, std::string> aggs[] = {
+        {aggregation::mean, "avg(v)"}, {aggregation::min, "min(v)"}, {aggregation::max, "max(v)"},
+        {aggregation::sum, "sum(v)"},  {aggregation::count, "count(*)"}};
+    for (const auto& [a, expr] : aggs)
+      aggregate_[static_cast<int>(a)] = {d, "SELECT " + bucket + " AS b, " + expr + where + tail};
+    aggregate_[static_cast<int>(aggregation::last)] = {
+        d, "SELECT " + bucket + " AS b, v, max(t)" + where + tail};
+  }
+
+  std::int64_t wal_size() const {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(path_.string() + "-wal", ec);
+    return ec ? 0 : static_cast<std::int64_t>(n);
+  }
+
+  // Labels stored as `<len>:<name><len>:<value>...`: unambiguous for any bytes.
+  static std::string encode_labels(const label_set& l) {
+    std::string out;
+    for (const auto& x : l) {
+      out += std::to_string(x.name.size()) + ':' + x.name;
+      out += std::to_string(x.value.size()) + ':' + x.value;
+    }
+    return out;
+  }
+
+  static series decode_series(std::string_view name, std::string_view enc) {
+    std::vector<label> l;
+    auto next = [&]() {
+      const auto colon = enc.find(':');
+      const std::size_t n = std::stoul(std::string(enc.substr(0, colon)));
+      std::string s(enc.substr(colon + 1, n));
+      enc.remove_prefix(colon + 1 + n);
+      return s;
+    };
+    while (!enc.empty()) {
+      std::string k = next();
+      l.push_back({std::move(k), next()});
+    }
+    return series(std::string(name), label_set::from_sorted_unchecked(std::move(l)));
+  }
+
+  std::optional<std::int64_t> find_id(const series& s) const {
+    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+    find_series_.reset().bind(1, s.name()).bind(2, encode_labels(s.labels()));
+    if (find_series_.step() != SQLITE_ROW) return std::nullopt;
+    const auto id = find_series_.int64(0);
+    ids_.emplace(s, id);
+    return id;
+  }
+
+  result<std::int64_t> series_id(const series& s) {
+    if (auto id = find_id(s)) return *id;
+    insert_series_.reset()
+        .bind(1, static_cast<std::int64_t>(s.hash()))
+        .bind(2, s.name())
+        .bind(3, encode_labels(s.labels()));
+    if (insert_series_.step() != SQLITE_DONE) return db_.last_error("insert series");
+    const auto id = sqlite3_last_insert_rowid(db_.get());
+    ids_.emplace(s, id);
+    return id;
+  }
+
+  status fail(vitals::error e) {
+    ids_.clear();  // ids assigned inside the rolled-back transaction are gone
+    ++stats_.failed_batches;
+    return e;
+  }
+
+  std::filesystem::path path_;
+  sqlite_options opts_;
+  mutable std::mutex mu_;
+  mutable detail::database db_;
+  mutable detail::statement insert_, find_series_, insert_series_, latest_, latest_all_, range_,
+      list_;
+  mutable detail::statement aggregate_[9];
+  mutable std::unordered_map<series, std::int64_t, series_hasher> ids_;
+  sqlite_stats stats_;
+};
+
+static_assert(aggregating_store<sqlite_store>);
+
+}  // namespace vitals::stores

@@ -1,0 +1,465 @@
+// One conformance suite, instantiated for every store; then what is specific
+// to each store; then the SIGKILL durability test of the SQLite store.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "vitals/stores/event_memory.hpp"
+#include "vitals/stores/event_sqlite.hpp"
+#include "vitals/stores/memory.hpp"
+#include "vitals/stores/query.hpp"
+#include "vitals/stores/sqlite.hpp"
+
+namespace {
+
+using namespace vitals;
+using namespace vitals::stores;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+/// A fresh directory per test, removed afterwards.
+class temp_dir {
+ public:
+  temp_dir() {
+    path_ = fs::temp_directory_path() /
+            ("vitals-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~temp_dir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  static inline std::atomic<int> counter_{0};
+  fs::path path_;
+};
+
+struct memory_fixture {
+  memory_store store;
+};
+struct compressed_memory_fixture {
+  memory_store store{memory_options{.compress = true}};
+};
+struct sqlite_fixture {
+  temp_dir dir;
+  sqlite_store store{dir.path() / "vitals.db"};
+};
+
+template <class Fixture>
+class StoreConformance : public ::testing::Test {
+ protected:
+  Fixture f;
+  auto& store() { return f.store; }
+};
+
+using store_types = ::testing::Types<memory_fixture, compressed_memory_fixture, sqlite_fixture>;
+TYPED_TEST_SUITE(StoreConformance, store_types);
+
+const series cpu_a("cpu_percent", {{"agent", "a"}});
+const series cpu_b("cpu_percent", {{"agent", "b"}});
+const series awkward("weird", {{"v", "quote\" back\\slash\nnewline caf\xc3\xa9"}});
+
+sample_batch make_batch(const series& s, std::int64_t t0, int n, std::int64_t every = 10'000) {
+  sample_batch b;
+  for (int i = 0; i < n; ++i) b.push_back({s, from_unix_ms(t0 + i * every), double(i)});
+  return b;
+}
+
+TYPED_TEST(StoreConformance, AppendThenReadBack) {
+  auto& st = this->store();
+  EXPECT_FALSE(st.latest(cpu_a).has_value());
+  EXPECT_TRUE(st.range(cpu_a, from_unix_ms(0), from_unix_ms(1)).empty());
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 1'000'000, 500)));
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 1'000'000, 3)));
+  const auto latest = st.latest(cpu_a);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(*latest, (point{from_unix_ms(1'000'000 + 499 * 10'000), 499.0}));
+  const auto all = st.range(cpu_a, from_unix_ms(0), from_unix_ms(1'000'000'000));
+  ASSERT_EQ(all.size(), 500u);
+  for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i].value, double(i));
+  // Inclusive bounds.
+  const auto part = st.range(cpu_a, from_unix_ms(1'000'000 + 10'000), from_unix_ms(1'000'000 + 30'000));
+  ASSERT_EQ(part.size(), 3u);
+  EXPECT_EQ(part.front().value, 1);
+  EXPECT_EQ(part.back().value, 3);
+}
+
+TYPED_TEST(StoreConformance, ListsSeriesSortedWithLabelsIntact) {
+  auto& st = this->store();
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 1)));
+  ASSERT_TRUE(st.append(make_batch(awkward, 0, 1)));
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 1)));
+  const auto list = st.list_series();
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0], cpu_a);
+  EXPECT_EQ(list[1], cpu_b);
+  EXPECT_EQ(list[2], awkward);
+  EXPECT_EQ(list[2].hash(), awkward.hash());
+}
+
+TYPED_TEST(StoreConformance, SameSeriesAndTimeIsOnePointWithTheLastValue) {
+  auto& st = this->store();
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
+  sample_batch again{{cpu_a, from_unix_ms(20'000), 42.0}};
+  ASSERT_TRUE(st.append(again));
+  ASSERT_TRUE(st.append(again));
+  const auto pts = st.range(cpu_a, from_unix_ms(0), from_unix_ms(100'000));
+  ASSERT_EQ(pts.size(), 3u);
+  EXPECT_EQ(pts.back().value, 42.0);
+}
+
+TYPED_TEST(StoreConformance, DropForgetsASeries) {
+  auto& st = this->store();
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 3)));
+  EXPECT_TRUE(st.drop(cpu_a));
+  EXPECT_FALSE(st.drop(cpu_a));
+  EXPECT_FALSE(st.latest(cpu_a).has_value());
+  EXPECT_EQ(st.list_series(), std::vector<series>{cpu_b});
+}
+
+TYPED_TEST(StoreConformance, RangeQueriesAgreeWithDownsamplingTheRawPoints) {
+  auto& st = this->store();
+  std::mt19937 rng(11);
+  sample_batch b;
+  double v = 0;
+  for (int i = 0; i < 3000; ++i) {
+    v += std::uniform_real_distribution<double>(-1, 1.5)(rng);
+    if (i == 1500) v = 0;  // a counter reset for rate
+    b.push_back({cpu_a, from_unix_ms(1'000'000 + i * 10'000 + (i % 7) * 100), std::round(v * 100) / 100});
+  }
+  ASSERT_TRUE(st.append(b));
+  std::vector<point> raw;
+  for (const auto& s : b) raw.push_back({s.t, s.value});
+  for (auto agg : {aggregation::mean, aggregation::min, aggregation::max, aggregation::sum,
+                   aggregation::count, aggregation::last, aggregation::m4, aggregation::lttb,
+                   aggregation::rate}) {
+    for (bool epoch : {false, true}) {
+      range_query q{*selector::parse("cpu_percent{agent=\"a\"}"), from_unix_ms(1'200'000),
+                    from_unix_ms(20'000'000), std::nullopt, agg};
+      q.align_to_epoch = epoch;
+      auto r = query_range(st, q);
+      ASSERT_TRUE(r) << r.error().message;
+      ASSERT_EQ(r->size(), 1u);
+      const auto expected = downsample(raw, q);
+      const auto& got = (*r)[0].points;
+      ASSERT_EQ(got.size(), expected.size()) << to_string(agg);
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].t, expected[i].t) << to_string(agg) << " " << i;
+        ASSERT_NEAR(got[i].value, expected[i].value, 1e-9) << to_string(agg) << " " << i;
+      }
+    }
+  }
+  auto none = query_range(st, range_query{selector::by_name("absent"), from_unix_ms(0), from_unix_ms(1)});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TYPED_TEST(StoreConformance, LatestByselector) {
+  auto& st = this->store();
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 5)));
+  auto l = query_latest(st, *selector::parse("cpu_percent{agent=~\"a|b\"}"));
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0].second.value, 2);
+  EXPECT_EQ(l[1].second.value, 4);
+}
+
+// --- memory store specifics -------------------------------------------------
+
+TEST(StoresMemory, CapacityOverwritesTheOldest) {
+  memory_store st(memory_options{.capacity = 100});
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 250)));
+  const auto pts = st.range(cpu_a, from_unix_ms(0), from_unix_ms(1'000'000'000));
+  ASSERT_EQ(pts.size(), 100u);
+  EXPECT_EQ(pts.front().value, 150);
+  EXPECT_EQ(pts.back().value, 249);
+  EXPECT_EQ(st.stats().overwritten, 150u);
+}
+
+TEST(StoresMemory, CompressedCapacityEvictsWholeChunks) {
+  memory_store st(memory_options{.capacity = 500, .compress = true});
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 2000)));
+  const auto pts = st.range(cpu_a, from_unix_ms(0), from_unix_ms(1'000'000'000));
+  EXPECT_LE(pts.size(), 500u);
+  EXPECT_GE(pts.size(), 500u - stores::detail::chunk_samples);
+  EXPECT_EQ(pts.back().value, 1999);
+  EXPECT_EQ(st.stats().overwritten, 2000u - pts.size());
+}
+
+TEST(StoresMemory, OutOfOrderSamplesAreDroppedAndCounted) {
+  memory_store st;
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 100'000, 3)));
+  sample_batch late{{cpu_a, from_unix_ms(50'000), 7.0}, {cpu_a, from_unix_ms(120'000), 9.0}};
+  ASSERT_TRUE(st.append(late));
+  EXPECT_EQ(st.stats().out_of_order, 1u);
+  EXPECT_EQ(st.stats().replaced, 1u);  // 120'000 is the latest time: replaced
+  EXPECT_EQ(st.range(cpu_a, from_unix_ms(0), from_unix_ms(1'000'000)).size(), 3u);
+}
+
+TEST(StoresMemory, CompressionShrinksRealisticSeries) {
+  memory_store raw, packed(memory_options{.compress = true});
+  std::mt19937 rng(5);
+  double cpu = 40;
+  sample_batch b;
+  for (int i = 0; i < 10'000; ++i) {
+    cpu = std::clamp(cpu + std::normal_distribution<double>(0, 1.5)(rng), 0.0, 100.0);
+    b.push_back({cpu_a, from_unix_ms(1'700'000'000'000 + i * 10'000ll), std::round(cpu * 10) / 10});
+  }
+  ASSERT_TRUE(raw.append(b));
+  ASSERT_TRUE(packed.append(b));
+  EXPECT_EQ(raw.range(cpu_a, from_unix_ms(0), now()), packed.range(cpu_a, from_unix_ms(0), now()));
+  const double bps = double(packed.sample_bytes()) / double(packed.sample_count());
+  EXPECT_LT(bps, 4.0) << "bytes per sample: " << bps;
+  EXPECT_EQ(raw.sample_bytes(), 16u * 10'000u);
+}
+
+TEST(StoresMemory, WatchDeliversMatchingSamplesAndCountsDropsForSlowSubscribers) {
+  memory_store st(memory_options{.watch_buffer = 4});
+  std::atomic<int> notified{0};
+  auto fast = st.watch(*selector::parse("cpu_percent{agent=\"a\"}"), [&] { ++notified; });
+  auto slow = st.watch(selector::by_name("cpu_percent"));
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 3)));
+  auto got = fast.drain();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].series, cpu_a);
+  EXPECT_EQ(notified.load(), 3);
+  EXPECT_EQ(fast.dropped(), 0u);
+  // The slow one never drained: it keeps the newest 4 of 6 and counts 2 drops.
+  EXPECT_EQ(slow.dropped(), 2u);
+  auto kept = slow.drain();
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_EQ(kept.back().series, cpu_b);
+  slow.reset();  // unsubscribed: nothing more arrives
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 100'000, 1)));
+  EXPECT_EQ(slow.drain().size(), 0u);
+  EXPECT_EQ(fast.drain().size(), 1u);
+}
+
+TEST(StoresMemory, DropBySelector) {
+  memory_store st;
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 1)));
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 1)));
+  ASSERT_TRUE(st.append(make_batch(awkward, 0, 1)));
+  EXPECT_EQ(st.drop(selector::by_name("cpu_percent")), 2u);
+  EXPECT_EQ(st.list_series().size(), 1u);
+}
+
+// --- sqlite store specifics -------------------------------------------------
+
+TEST(StoresSqlite, ReopensWithEverythingAndTheSchemaVersion) {
+  temp_dir dir;
+  const auto file = dir.path() / "v.db";
+  {
+    sqlite_store st(file);
+    ASSERT_TRUE(st.append(make_batch(awkward, 0, 10)));
+    EXPECT_EQ(st.user_schema_version(), sqlite_store::schema_version);
+  }
+  sqlite_store again(file);
+  EXPECT_EQ(again.user_schema_version(), sqlite_store::schema_version);
+  EXPECT_EQ(again.list_series(), std::vector<series>{awkward});
+  EXPECT_EQ(again.range(awkward, from_unix_ms(0), from_unix_ms(1'000'000)).size(), 10u);
+  EXPECT_EQ(again.stats().batches, 0u);
+}
+
+TEST(StoresSqlite, LatestOfEverySeriesInOneQuery) {
+  temp_dir dir;
+  sqlite_store st(dir.path() / "v.db");
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 5)));
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 2)));
+  const auto all = st.latest_all();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].first, cpu_a);
+  EXPECT_EQ(all[0].second, (point{from_unix_ms(40'000), 4.0}));
+  EXPECT_EQ(all[1].second, (point{from_unix_ms(10'000), 1.0}));
+}
+
+TEST(StoresSqlite, PruningCheckpointAndAnalyze) {
+  temp_dir dir;
+  sqlite_store st(dir.path() / "v.db");
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 1000, 1000)));
+  EXPECT_GT(st.stats().wal_bytes, 0);
+  auto pruned = st.prune_before(from_unix_ms(500'000));
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, 500);
+  EXPECT_EQ(st.range(cpu_a, from_unix_ms(0), from_unix_ms(10'000'000)).size(), 500u);
+  ASSERT_TRUE(st.checkpoint());
+  EXPECT_EQ(st.stats().wal_bytes, 0);  // TRUNCATE empties the log
+  EXPECT_EQ(st.stats().checkpoints, 1u);
+  EXPECT_FALSE(st.stats().wal_over_limit);
+  ASSERT_TRUE(st.analyze());
+}
+
+TEST(StoresSqlite, AnUnwritableFileIsAClearError) {
+  try {
+    sqlite_store st("/proc/vitals-cannot-exist/v.db");
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/vitals-cannot-exist/v.db"), std::string::npos);
+  }
+}
+
+TEST(StoresSqlite, AFailedBatchIsRolledBackWhole) {
+  temp_dir dir;
+  const auto file = dir.path() / "v.db";
+  sqlite_store st(file);
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
+  // Another connection holds the write lock: the batch must fail as a value
+  // and leave nothing behind.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite_store impatient(file, sqlite_options{.busy_timeout = 50ms});
+  auto r = impatient.append(make_batch(cpu_b, 0, 3));
+  EXPECT_FALSE(r);
+  EXPECT_EQ(impatient.stats().failed_batches, 1u);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_TRUE(impatient.append(make_batch(cpu_b, 0, 3)));
+  EXPECT_EQ(st.range(cpu_b, from_unix_ms(0), from_unix_ms(100'000)).size(), 3u);
+}
+
+// --- the SIGKILL durability test -------------------------------------------
+
+TEST(StoresSqliteDurability, AcknowledgedBatchesSurviveSigkill) {
+  temp_dir dir;
+  const auto file = dir.path() / "durable.db";
+  const series s("durable_total", {{"k", "v"}});
+  constexpr int batch_size = 200;
+  std::mt19937 rng(std::random_device{}());
+  std::int64_t next_batch = 0;
+  std::vector<std::int64_t> acknowledged;
+  for (int round = 0; round < 20; ++round) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(fds[0]);
+      sqlite_store st(file);
+      for (std::int64_t b = next_batch;; ++b) {
+        sample_batch batch;
+        for (int i = 0; i < batch_size; ++i)
+          batch.push_back({s, from_unix_ms(b * batch_size + i), double(b)});
+        if (!st.append(batch)) ::_exit(3);
+        const std::string ack = std::to_string(b) + "\n";
+        if (::write(fds[1], ack.data(), ack.size()) < 0) ::_exit(4);
+      }
+    }
+    ::close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 120));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "writer ended by itself, status " << status;
+    std::string acks;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) acks.append(buf, std::size_t(n));
+    ::close(fds[0]);
+    for (std::size_t p = 0, e; (e = acks.find('\n', p)) != std::string::npos; p = e + 1)
+      acknowledged.push_back(std::stoll(acks.substr(p, e - p)));
+
+    // Reopen: every acknowledged batch is whole; no batch is half-written.
+    sqlite_store st(file);
+    const auto pts = st.range(s, from_unix_ms(0), from_unix_ms(1'000'000'000'000));
+    std::map<std::int64_t, int> per_batch;
+    for (const auto& p : pts) ++per_batch[std::int64_t(p.value)];
+    for (auto [b, n] : per_batch) ASSERT_EQ(n, batch_size) << "batch " << b << " is half-written";
+    for (auto b : acknowledged) ASSERT_EQ(per_batch.count(b), 1u) << "acknowledged batch " << b << " lost";
+    next_batch = per_batch.empty() ? 0 : per_batch.rbegin()->first + 1;
+  }
+  EXPECT_GT(acknowledged.size(), 20u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "ok");
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+// --- event stores ----------------------------------------------------------
+
+struct event_memory_fixture {
+  event_memory_store store;
+};
+struct event_sqlite_fixture {
+  temp_dir dir;
+  event_sqlite_store store{dir.path() / "events.db"};
+};
+
+template <class Fixture>
+class EventStoreConformance : public ::testing::Test {
+ protected:
+  Fixture f;
+  auto& store() { return f.store; }
+};
+
+using event_store_types = ::testing::Types<event_memory_fixture, event_sqlite_fixture>;
+TYPED_TEST_SUITE(EventStoreConformance, event_store_types);
+
+event ev(std::string type, int i) {
+  return {std::move(type), from_unix_ms(1000 + i), "s1", "p1", "t" + std::to_string(i),
+          R"({"n":)" + std::to_string(i) + "}"};
+}
+
+TYPED_TEST(EventStoreConformance, VersionsAreContiguousPerStream) {
+  auto& st = this->store();
+  std::vector<event> a{ev("tool.started", 1), ev("tool.completed", 2)};
+  auto v = st.append("session-1", a);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, 2);
+  std::vector<event> b{ev("tokens.updated", 3)};
+  EXPECT_EQ(*st.append("session-1", b), 3);
+  EXPECT_EQ(*st.append("session-2", b), 1);  // streams are independent
+  auto all = st.read("session-1", 0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ((*all)[i].version, std::int64_t(i + 1));
+  EXPECT_EQ((*all)[0].event, a[0]);
+  EXPECT_EQ((*all)[2].stream, "session-1");
+}
+
+TYPED_TEST(EventStoreConformance, ReadFromVersionAndByType) {
+  auto& st = this->store();
+  std::vector<event> evs;
+  for (int i = 0; i < 10; ++i) evs.push_back(ev(i % 3 == 0 ? "tool.started" : "tokens.updated", i));
+  ASSERT_TRUE(st.append("s", evs));
+  auto tail = st.read("s", 8);
+  ASSERT_TRUE(tail);
+  ASSERT_EQ(tail->size(), 3u);
+  EXPECT_EQ(tail->front().version, 8);
+  auto tools = st.read_by_type("s", "tool.started");
+  ASSERT_TRUE(tools);
+  ASSERT_EQ(tools->size(), 4u);
+  EXPECT_EQ((*tools)[1].version, 4);
+  EXPECT_TRUE(st.read("absent", 0)->empty());
+}
+
+TYPED_TEST(EventStoreConformance, ConcurrentAppendsNeverShareAVersion) {
+  auto& st = this->store();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        std::vector<event> one{ev("w" + std::to_string(t), i)};
+        ASSERT_TRUE(st.append("shared", one));
+      }
+    });
+  for (auto& t : ts) t.join();
+  auto all = st.read("shared", 1);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 200u);
+  for (std::size_t i = 0; i < all->size(); ++i) ASSERT_EQ((*all)[i].version, std::int64_t(i + 1));
+}
+
+}  // namespace
