@@ -17,12 +17,12 @@ class event_memory_store {
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
     std::lock_guard lock(mu_);
     auto& s = streams_[stream];
-    for (const auto& e : events)
-      s.push_back({stream, static_cast<std::int64_t>(s.size()) + 1, e});
+    for (const auto& e : events) s.push_back({stream, static_cast<std::int64_t>(s.size()) + 1, e});
     return static_cast<std::int64_t>(s.size());
   }
 
-  result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from_version) const {
+  result<std::vector<stored_event>> read(const std::string& stream,
+                                         std::int64_t from_version) const {
     std::lock_guard lock(mu_);
     std::vector<stored_event> out;
     if (auto it = streams_.find(stream); it != streams_.end()) {

@@ -33,10 +33,12 @@ class event_sqlite_store {
     auto* d = db_.get();
     last_version_ = {d, "SELECT coalesce(max(version), 0) FROM events WHERE stream = ?1"};
     insert_ = {d, "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
-    read_ = {d, "SELECT version, type, t, session, plan, task, data FROM events "
-                "WHERE stream = ?1 AND version >= ?2 ORDER BY version"};
-    by_type_ = {d, "SELECT version, type, t, session, plan, task, data FROM events "
-                   "WHERE stream = ?1 AND type = ?2 ORDER BY version"};
+    read_ = {d,
+             "SELECT version, type, t, session, plan, task, data FROM events "
+             "WHERE stream = ?1 AND version >= ?2 ORDER BY version"};
+    by_type_ = {d,
+                "SELECT version, type, t, session, plan, task, data FROM events "
+                "WHERE stream = ?1 AND type = ?2 ORDER BY version"};
   }
 
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
@@ -68,7 +70,8 @@ class event_sqlite_store {
     return collect(read_, stream);
   }
 
-  result<std::vector<stored_event>> read_by_type(const std::string& stream, const std::string& type) {
+  result<std::vector<stored_event>> read_by_type(const std::string& stream,
+                                                 const std::string& type) {
     std::lock_guard lock(mu_);
     by_type_.reset().bind(1, stream).bind(2, type);
     return collect(by_type_, stream);
@@ -79,9 +82,10 @@ class event_sqlite_store {
     std::vector<stored_event> out;
     int rc;
     while ((rc = q.step()) == SQLITE_ROW)
-      out.push_back({stream, q.int64(0),
-                     event{std::string(q.text(1)), from_unix_ms(q.int64(2)), std::string(q.text(3)),
-                           std::string(q.text(4)), std::string(q.text(5)), std::string(q.text(6))}});
+      out.push_back(
+          {stream, q.int64(0),
+           event{std::string(q.text(1)), from_unix_ms(q.int64(2)), std::string(q.text(3)),
+                 std::string(q.text(4)), std::string(q.text(5)), std::string(q.text(6))}});
     if (rc != SQLITE_DONE) return db_.last_error("read events");
     return out;
   }

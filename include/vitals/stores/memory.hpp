@@ -18,21 +18,22 @@
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/stores/detail/ring.hpp"
+#include "vitals/stores/query.hpp"
 #include "vitals/stores/watch.hpp"
 
 namespace vitals::stores {
 
 struct memory_options {
-  std::size_t capacity = 60480;          // samples kept per series
-  std::size_t watch_buffer = 64;         // per subscriber
-  bool compress = false;                 // keep closed chunks Gorilla-compressed
+  std::size_t capacity = 60480;   // samples kept per series
+  std::size_t watch_buffer = 64;  // per subscriber
+  bool compress = false;          // keep closed chunks Gorilla-compressed
 };
 
 struct memory_stats {
   std::uint64_t appended = 0;
-  std::uint64_t replaced = 0;       // same timestamp as the latest: value replaced
-  std::uint64_t out_of_order = 0;   // older than the latest: dropped
-  std::uint64_t overwritten = 0;    // evicted by the ring's capacity (live series)
+  std::uint64_t replaced = 0;      // same timestamp as the latest: value replaced
+  std::uint64_t out_of_order = 0;  // older than the latest: dropped
+  std::uint64_t overwritten = 0;   // evicted by the ring's capacity (live series)
 };
 
 class memory_store {
@@ -51,7 +52,7 @@ class memory_store {
           r = &ring_for(s.series);
           last_id = &s.series;
         }
-        ++counts[static_cast<int>(r->push(to_unix_ms(s.t), s.value))];
+        ++counts[static_cast<int>(r->push(s.t, s.value))];
       }
     }
     appended_.fetch_add(counts[0], std::memory_order_relaxed);
@@ -65,16 +66,24 @@ class memory_store {
     std::shared_lock lock(mu_);
     auto it = index_.find(id);
     if (it == index_.end() || it->second->empty()) return std::nullopt;
-    auto [t, v] = it->second->back();
-    return point{from_unix_ms(t), v};
+    return it->second->back();
   }
 
   std::vector<point> range(const series& id, timestamp from, timestamp to) const {
     std::vector<point> out;
     std::shared_lock lock(mu_);
-    if (auto it = index_.find(id); it != index_.end())
-      it->second->read(to_unix_ms(from), to_unix_ms(to), out);
+    if (auto it = index_.find(id); it != index_.end()) it->second->read(from, to, out);
     return out;
+  }
+
+  /// Bucketing aggregations straight from the ring, without copying it.
+  std::vector<point> downsample(const series& id, const range_query& q) const {
+    std::shared_lock lock(mu_);
+    auto it = index_.find(id);
+    if (it == index_.end()) return {};
+    // rate needs the sample before `from` for the first delta.
+    const auto from = q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
+    return downsample_from([&](auto&& feed) { it->second->visit(from, q.to, feed); }, q);
   }
 
   std::vector<series> list_series() const {
@@ -142,6 +151,6 @@ class memory_store {
   std::atomic<std::uint64_t> appended_{0}, replaced_{0}, out_of_order_{0};
 };
 
-static_assert(store<memory_store>);
+static_assert(downsampling_store<memory_store>);
 
 }  // namespace vitals::stores

@@ -29,8 +29,8 @@ using duration = std::chrono::milliseconds;
 
 enum class aggregation { mean, min, max, sum, count, last, m4, lttb, rate };
 
-inline constexpr std::string_view aggregation_names[] = {"mean", "min",  "max", "sum", "count",
-                                                         "last", "m4", "lttb", "rate"};
+inline constexpr std::string_view aggregation_names[] = {"mean", "min", "max",  "sum", "count",
+                                                         "last", "m4",  "lttb", "rate"};
 
 constexpr std::string_view to_string(aggregation a) noexcept {
   return aggregation_names[static_cast<int>(a)];
@@ -56,12 +56,18 @@ inline result<duration> parse_duration(std::string_view s) {
   };
   if (ec != std::errc{} || end == s.data() || n <= 0) return bad();
   std::int64_t ms_per = 0;
-  if (unit == "ms") ms_per = 1;
-  else if (unit == "s") ms_per = 1000;
-  else if (unit == "m") ms_per = 60'000;
-  else if (unit == "h") ms_per = 3'600'000;
-  else if (unit == "d") ms_per = 86'400'000;
-  else return bad();
+  if (unit == "ms")
+    ms_per = 1;
+  else if (unit == "s")
+    ms_per = 1000;
+  else if (unit == "m")
+    ms_per = 60'000;
+  else if (unit == "h")
+    ms_per = 3'600'000;
+  else if (unit == "d")
+    ms_per = 86'400'000;
+  else
+    return bad();
   if (n > std::numeric_limits<std::int64_t>::max() / ms_per) return bad();
   return duration{n * ms_per};
 }
@@ -116,11 +122,11 @@ inline std::vector<point> lttb(std::span<const point> in, std::size_t n) {
   auto x = [&](std::size_t i) { return double(to_unix_ms(in[i].t)); };
   for (std::size_t b = 0; b < n - 2; ++b) {
     const std::size_t lo = static_cast<std::size_t>(std::floor(b * every)) + 1;
-    const std::size_t hi = std::min(static_cast<std::size_t>(std::floor((b + 1) * every)) + 1,
-                                    in.size() - 1);
+    const std::size_t hi =
+        std::min(static_cast<std::size_t>(std::floor((b + 1) * every)) + 1, in.size() - 1);
     const std::size_t nlo = hi;
-    const std::size_t nhi = std::min(static_cast<std::size_t>(std::floor((b + 2) * every)) + 1,
-                                     in.size());
+    const std::size_t nhi =
+        std::min(static_cast<std::size_t>(std::floor((b + 2) * every)) + 1, in.size());
     double avg_x = 0, avg_y = 0;
     for (std::size_t i = nlo; i < nhi; ++i) avg_x += x(i), avg_y += in[i].value;
     const double cnt = double(std::max<std::size_t>(nhi - nlo, 1));
@@ -141,6 +147,141 @@ inline std::vector<point> lttb(std::span<const point> in, std::size_t n) {
 
 }  // namespace detail
 
+namespace detail {
+
+// Buckets points fed in time order, possibly in several spans (a ring's two
+// halves, decoded chunks). Compiled once per aggregation so the loop does
+// only the work that aggregation needs.
+template <aggregation A>
+class bucketizer {
+ public:
+  bucketizer(std::int64_t lo, std::int64_t hi, std::int64_t origin, std::int64_t step,
+             std::vector<point>& out)
+      : lo_(lo), hi_(hi), origin_(origin), step_(step), out_(out) {}
+
+  void feed(std::span<const point> pts) {
+    // Work on locals: members behind `this` would be reloaded on every point,
+    // because the output vector might alias them.
+    std::size_t n = n_;
+    double sum = sum_, min = min_, max = max_;
+    point pmin = pmin_, pmax = pmax_, last = last_;
+    auto sync = [&] {
+      n_ = n, sum_ = sum, min_ = min, max_ = max, pmin_ = pmin, pmax_ = pmax, last_ = last;
+    };
+    for (const point& p : pts) {
+      const std::int64_t t = to_unix_ms(p.t);
+      if (t > hi_) break;
+      if (t < lo_) {
+        prev_ = p, has_prev_ = true;
+        continue;
+      }
+      if (t >= end_) {  // one division per bucket, not per point
+        sync();
+        flush();
+        n = 0, sum = 0;
+        start_ = bucket_start(t, origin_, step_);
+        end_ = start_ + step_;
+      }
+      if (n++ == 0) {
+        first_ = pmin = pmax = p;
+        min = max = p.value;
+      }
+      sum += p.value;
+      if constexpr (A == aggregation::min || A == aggregation::m4)
+        if (p.value < min) min = p.value, pmin = p;
+      if constexpr (A == aggregation::max || A == aggregation::m4)
+        if (p.value > max) max = p.value, pmax = p;
+      if constexpr (A == aggregation::last || A == aggregation::m4) last = p;
+      if constexpr (A == aggregation::rate) {
+        if (has_prev_) {
+          // A drop means the counter restarted from zero: the increase is the new value.
+          increase_ += p.value >= prev_.value ? p.value - prev_.value : p.value;
+          seconds_ += double(t - to_unix_ms(prev_.t)) / 1000.0;
+        }
+        prev_ = p, has_prev_ = true;
+      }
+    }
+    sync();
+  }
+
+  void finish() { flush(); }
+
+ private:
+  void flush() {
+    if (n_ == 0) return;
+    const timestamp t = from_unix_ms(start_);
+    if constexpr (A == aggregation::mean) out_.push_back({t, sum_ / double(n_)});
+    if constexpr (A == aggregation::min) out_.push_back({t, min_});
+    if constexpr (A == aggregation::max) out_.push_back({t, max_});
+    if constexpr (A == aggregation::sum) out_.push_back({t, sum_});
+    if constexpr (A == aggregation::count) out_.push_back({t, double(n_)});
+    if constexpr (A == aggregation::last) out_.push_back({t, last_.value});
+    if constexpr (A == aggregation::rate)
+      if (seconds_ > 0) out_.push_back({t, increase_ / seconds_});
+    if constexpr (A == aggregation::m4) {
+      point pts[4] = {first_, pmin_, pmax_, last_};
+      std::sort(pts, pts + 4, [](const point& x, const point& y) { return x.t < y.t; });
+      for (const auto& p : pts)
+        if (out_.empty() || out_.back().t != p.t || out_.back().value != p.value) out_.push_back(p);
+    }
+    n_ = 0, sum_ = 0, increase_ = 0, seconds_ = 0;
+  }
+
+  std::int64_t lo_, hi_, origin_, step_;
+  std::vector<point>& out_;
+  std::int64_t start_ = 0, end_ = std::numeric_limits<std::int64_t>::min();
+  std::size_t n_ = 0;
+  double sum_ = 0, min_ = 0, max_ = 0, increase_ = 0, seconds_ = 0;
+  point first_{}, last_{}, pmin_{}, pmax_{}, prev_{};
+  bool has_prev_ = false;
+};
+
+}  // namespace detail
+
+/// Runs a bucketing aggregation (every one but lttb) over points that
+/// `source(feed)` hands over in time order, in one or more spans.
+template <class Source>
+std::vector<point> downsample_from(Source&& source, const range_query& q) {
+  std::vector<point> out;
+  const std::int64_t step = resolve_step(q).count();
+  const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
+  const std::int64_t lo = to_unix_ms(q.from), hi = to_unix_ms(q.to);
+  auto run = [&]<aggregation A>() {
+    detail::bucketizer<A> b(lo, hi, origin, step, out);
+    source([&](std::span<const point> pts) { b.feed(pts); });
+    b.finish();
+  };
+  switch (q.agg) {
+    case aggregation::mean:
+      run.template operator()<aggregation::mean>();
+      break;
+    case aggregation::min:
+      run.template operator()<aggregation::min>();
+      break;
+    case aggregation::max:
+      run.template operator()<aggregation::max>();
+      break;
+    case aggregation::sum:
+      run.template operator()<aggregation::sum>();
+      break;
+    case aggregation::count:
+      run.template operator()<aggregation::count>();
+      break;
+    case aggregation::last:
+      run.template operator()<aggregation::last>();
+      break;
+    case aggregation::m4:
+      run.template operator()<aggregation::m4>();
+      break;
+    case aggregation::rate:
+      run.template operator()<aggregation::rate>();
+      break;
+    case aggregation::lttb:
+      break;  // needs every point at once: see downsample()
+  }
+  return out;
+}
+
 /// Downsamples time-ordered raw points of one series. For `rate`, the raw
 /// points may start before `from`: the delta into the first bucket needs the
 /// sample before it.
@@ -152,80 +293,23 @@ inline std::vector<point> downsample(std::span<const point> raw, const range_que
                                  [](timestamp t, const point& p) { return t < p.t; });
     return detail::lttb({first, last}, q.target_points);
   }
-  const std::int64_t step = resolve_step(q).count();
-  const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
-  const std::int64_t lo = to_unix_ms(q.from), hi = to_unix_ms(q.to);
-  std::vector<point> out;
-
-  struct acc {
-    std::int64_t start = 0;
-    std::size_t n = 0;
-    double sum = 0, min = 0, max = 0;
-    point first, last, pmin, pmax;
-    double increase = 0, seconds = 0;
-  } b;
-  auto flush = [&] {
-    if (b.n == 0) return;
-    const timestamp t = from_unix_ms(b.start);
-    switch (q.agg) {
-      case aggregation::mean: out.push_back({t, b.sum / double(b.n)}); break;
-      case aggregation::min: out.push_back({t, b.min}); break;
-      case aggregation::max: out.push_back({t, b.max}); break;
-      case aggregation::sum: out.push_back({t, b.sum}); break;
-      case aggregation::count: out.push_back({t, double(b.n)}); break;
-      case aggregation::last: out.push_back({t, b.last.value}); break;
-      case aggregation::rate:
-        if (b.seconds > 0) out.push_back({t, b.increase / b.seconds});
-        break;
-      case aggregation::m4: {
-        point pts[4] = {b.first, b.pmin, b.pmax, b.last};
-        std::sort(pts, pts + 4, [](const point& x, const point& y) { return x.t < y.t; });
-        for (const auto& p : pts)
-          if (out.empty() || out.back().t != p.t || out.back().value != p.value) out.push_back(p);
-        break;
-      }
-      case aggregation::lttb: break;
-    }
-    b = acc{};
-  };
-
-  const point* prev = nullptr;
-  for (const point& p : raw) {
-    const std::int64_t t = to_unix_ms(p.t);
-    if (t > hi) break;
-    if (t < lo) {
-      prev = &p;
-      continue;
-    }
-    const std::int64_t start = detail::bucket_start(t, origin, step);
-    if (b.n > 0 && start != b.start) flush();
-    if (b.n == 0) {
-      b.start = start, b.first = p, b.pmin = p, b.pmax = p, b.min = p.value, b.max = p.value;
-    }
-    ++b.n;
-    b.sum += p.value;
-    if (p.value < b.min) b.min = p.value, b.pmin = p;
-    if (p.value > b.max) b.max = p.value, b.pmax = p;
-    b.last = p;
-    if (prev && q.agg == aggregation::rate) {
-      // A drop means the counter restarted from zero: the increase is the new value.
-      const double delta = p.value >= prev->value ? p.value - prev->value : p.value;
-      b.increase += delta;
-      b.seconds += double(t - to_unix_ms(prev->t)) / 1000.0;
-    }
-    prev = &p;
-  }
-  flush();
-  return out;
+  return downsample_from([&](auto&& feed) { feed(raw); }, q);
 }
 
 /// A store that can aggregate in place (for example in SQL). It must give the
 /// same answer as `downsample` for mean, min, max, sum, count and last.
 template <class S>
-concept aggregating_store =
-    store<S> && requires(S& s, const series& id, const range_query& q, duration step) {
-      { s.range_aggregated(id, q, step) } -> std::same_as<result<std::vector<point>>>;
-    };
+concept aggregating_store = store<S> &&
+    requires(S& s, const series& id, const range_query& q, duration step) {
+  { s.range_aggregated(id, q, step) } -> std::same_as<result<std::vector<point>>>;
+};
+
+/// A store that can run the bucketing aggregations over its own memory,
+/// without copying the raw points first.
+template <class S>
+concept downsampling_store = store<S> && requires(S& s, const series& id, const range_query& q) {
+  { s.downsample(id, q) } -> std::same_as<std::vector<point>>;
+};
 
 inline bool pushes_down(aggregation a) noexcept {
   return a != aggregation::m4 && a != aggregation::lttb && a != aggregation::rate;
@@ -246,6 +330,12 @@ result<std::vector<series_points>> query_range(S& s, const range_query& q) {
         auto r = s.range_aggregated(id, q, step);
         if (!r) return r.error();
         pts = std::move(*r);
+        pushed = true;
+      }
+    }
+    if constexpr (downsampling_store<S>) {
+      if (!pushed && q.agg != aggregation::lttb) {
+        pts = s.downsample(id, q);
         pushed = true;
       }
     }

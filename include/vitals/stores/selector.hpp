@@ -23,7 +23,8 @@ class matcher {
   matcher(std::string label, match_op op, std::string value)
       : label_(std::move(label)), op_(op), value_(std::move(value)) {
     if (op_ == match_op::regex || op_ == match_op::not_regex)
-      re_ = std::make_shared<const std::regex>(value_, std::regex::ECMAScript | std::regex::optimize);
+      re_ =
+          std::make_shared<const std::regex>(value_, std::regex::ECMAScript | std::regex::optimize);
   }
 
   const std::string& label() const noexcept { return label_; }
@@ -33,10 +34,14 @@ class matcher {
   /// An absent label matches as the empty string, as in Prometheus.
   bool matches(std::string_view v) const {
     switch (op_) {
-      case match_op::equal: return v == value_;
-      case match_op::not_equal: return v != value_;
-      case match_op::regex: return std::regex_match(v.begin(), v.end(), *re_);
-      case match_op::not_regex: return !std::regex_match(v.begin(), v.end(), *re_);
+      case match_op::equal:
+        return v == value_;
+      case match_op::not_equal:
+        return v != value_;
+      case match_op::regex:
+        return std::regex_match(v.begin(), v.end(), *re_);
+      case match_op::not_regex:
+        return !std::regex_match(v.begin(), v.end(), *re_);
     }
     return false;
   }
@@ -62,8 +67,8 @@ class selector {
 
   bool matches(const series& s) const {
     for (const auto& m : matchers_) {
-      const std::string_view v = m.label() == "__name__" ? std::string_view(s.name())
-                                                          : s.labels().get(m.label());
+      const std::string_view v =
+          m.label() == "__name__" ? std::string_view(s.name()) : s.labels().get(m.label());
       if (!m.matches(v)) return false;
     }
     return true;
@@ -93,7 +98,8 @@ class selector_parser {
     skip_ws();
     if (pos_ < s_.size() && s_[pos_] != '{') {
       const std::size_t start = pos_;
-      while (pos_ < s_.size() && (vitals::detail::is_name_char(s_[pos_]) || s_[pos_] == ':')) ++pos_;
+      while (pos_ < s_.size() && (vitals::detail::is_name_char(s_[pos_]) || s_[pos_] == ':'))
+        ++pos_;
       std::string name(s_.substr(start, pos_ - start));
       if (!is_valid_metric_name(name)) return fail(start, "a metric name");
       out.emplace_back("__name__", match_op::equal, std::move(name));
@@ -123,8 +129,9 @@ class selector_parser {
     bool any_non_empty = false;
     for (const auto& m : out) any_non_empty |= !m.matches("");
     if (!any_non_empty)
-      return error(errc::parse_error, "selector must contain at least one matcher that does not "
-                                      "match the empty string");
+      return error(errc::parse_error,
+                   "selector must contain at least one matcher that does not "
+                   "match the empty string");
     return selector(std::move(out));
   }
 
@@ -155,8 +162,8 @@ class selector_parser {
     try {
       return matcher(std::move(label), op, std::move(*v));
     } catch (const std::regex_error& e) {
-      return error(errc::parse_error,
-                   "at position " + std::to_string(vpos) + ": invalid regular expression: " + e.what());
+      return error(errc::parse_error, "at position " + std::to_string(vpos) +
+                                          ": invalid regular expression: " + e.what());
     }
   }
 
@@ -171,10 +178,19 @@ class selector_parser {
         if (pos_ >= s_.size()) break;
         c = s_[pos_++];
         switch (c) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case '\\': case '"': case '\'': out += c; break;
-          default: out += '\\', out += c;  // kept for regexes such as \d
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case '\\':
+          case '"':
+          case '\'':
+            out += c;
+            break;
+          default:
+            out += '\\', out += c;  // kept for regexes such as \d
         }
       } else {
         out += c;

@@ -22,8 +22,8 @@ class statement {
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                            &s, nullptr) != SQLITE_OK)
-      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db) + " in: " +
-                               std::string(sql));
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db) +
+                               " in: " + std::string(sql));
     s_.reset(s);
   }
 
@@ -35,8 +35,8 @@ class statement {
   statement& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(s_.get(), i, v)); }
   statement& bind(int i, double v) { return check(sqlite3_bind_double(s_.get(), i, v)); }
   statement& bind(int i, std::string_view v) {
-    return check(sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()),
-                                   SQLITE_TRANSIENT));
+    return check(
+        sqlite3_bind_text(s_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   }
   statement& bind_null(int i) { return check(sqlite3_bind_null(s_.get(), i)); }
 
@@ -54,7 +54,8 @@ class statement {
 
  private:
   statement& check(int rc) {
-    if (rc != SQLITE_OK) throw std::runtime_error(std::string("sqlite bind: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite bind: ") + sqlite3_errmsg(db_));
     return *this;
   }
   struct finalizer {
@@ -70,14 +71,14 @@ class database {
 
   static result<database> open(const std::string& path) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     database db;
     db.db_.reset(raw);
     if (rc != SQLITE_OK)
-      return error(errc::io_error, "cannot open sqlite database '" + path + "': " +
-                                       (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+      return error(errc::io_error, "cannot open sqlite database '" + path +
+                                       "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     sqlite3_extended_result_codes(raw, 1);
     return db;
   }
