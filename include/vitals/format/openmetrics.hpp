@@ -1,0 +1,111 @@
+// The OpenMetrics 1.0 text format. Appends a snapshot to a string, ending
+// with `# EOF`; `le` and `quantile` use canonical numbers, timestamps are
+// seconds. A UNIT the family name does not end in (`_<unit>`) is left out.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vitals/core/labels.hpp"
+#include "vitals/core/snapshot.hpp"
+#include "vitals/format/detail/exposition.hpp"
+
+namespace vitals::format {
+
+inline constexpr std::string_view openmetrics_content_type =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+struct openmetrics_options {
+  /// Emit `<name>_created` for counters, histograms and summaries whose
+  /// points carry a creation time. Off by default: scrapers that do not
+  /// understand creation times store each `_created` line as a series of its
+  /// own, which doubles the series count of every counter.
+  bool created = false;
+};
+
+namespace detail {
+
+/// TYPE, UNIT, HELP: the order the spec recommends.
+inline void append_openmetrics_header(std::string& out, const metric_family& f) {
+  out += "# TYPE ";
+  out += f.name;
+  out += ' ';
+  out += to_string(f.type);
+  out += '\n';
+  if (unit_fits(f.name, f.unit)) {
+    out += "# UNIT ";
+    out += f.name;
+    out += ' ';
+    out += f.unit;
+    out += '\n';
+  }
+  if (!f.help.empty()) {
+    out += "# HELP ";
+    out += f.name;
+    out += ' ';
+    append_escaped(out, f.help, true);
+    out += '\n';
+  }
+}
+
+inline void write_openmetrics_family(std::string& out, const metric_family& f,
+                                     openmetrics_options opts) {
+  constexpr auto d = dialect::openmetrics;
+  const std::string_view name = f.name;
+  auto created = [&](const metric_point& p) {
+    if (opts.created && p.created)
+      append_sample(out, d, name, "_created", p.labels, *p.created, p.t);
+  };
+  append_openmetrics_header(out, f);
+  for (const auto& p : f.points) {
+    switch (f.type) {
+      case metric_type::counter:
+        append_sample(out, d, name, "_total", p.labels, p.value, p.t);
+        created(p);
+        break;
+      case metric_type::gauge:
+      case metric_type::stateset:
+      case metric_type::unknown:
+        append_sample(out, d, name, "", p.labels, p.value, p.t);
+        break;
+      case metric_type::info:
+        append_sample(out, d, name, "_info", p.labels, 1, p.t);
+        break;
+      case metric_type::histogram:
+        append_buckets(out, d, name, p);
+        append_sample(out, d, name, "_count", p.labels, p.count, p.t);
+        append_sample(out, d, name, "_sum", p.labels, p.sum, p.t);
+        created(p);
+        break;
+      case metric_type::gaugehistogram:
+        append_buckets(out, d, name, p);
+        append_sample(out, d, name, "_gcount", p.labels, p.count, p.t);
+        append_sample(out, d, name, "_gsum", p.labels, p.sum, p.t);
+        break;
+      case metric_type::summary:
+        append_quantiles(out, d, name, p);
+        append_sample(out, d, name, "_count", p.labels, p.count, p.t);
+        append_sample(out, d, name, "_sum", p.labels, p.sum, p.t);
+        created(p);
+        break;
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Appends the exposition of `snap` to `out`, `# EOF` included.
+inline void write_openmetrics(std::string& out, const metric_snapshot& snap,
+                              openmetrics_options opts = {}) {
+  out.reserve(out.size() + detail::estimate_size(snap));
+  for (const auto& f : snap) detail::write_openmetrics_family(out, f, opts);
+  out += "# EOF\n";
+}
+
+inline std::string to_openmetrics(const metric_snapshot& snap, openmetrics_options opts = {}) {
+  std::string out;
+  write_openmetrics(out, snap, opts);
+  return out;
+}
+
+}  // namespace vitals::format
