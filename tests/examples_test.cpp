@@ -1,0 +1,65 @@
+// The examples as a user runs them: their output, read back by the parser.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "vitals/format/parse.hpp"
+
+namespace {
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+const vitals::metric_family* find(const vitals::metric_snapshot& s, std::string_view name) {
+  for (const auto& f : s)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+void check_tour(const vitals::format::parse_result& r) {
+  for (const auto& e : r.errors) ADD_FAILURE() << "line " << e.line << ": " << e.message;
+  const auto* requests = find(r.families, "tour_http_requests");
+  ASSERT_NE(requests, nullptr);
+  EXPECT_EQ(requests->type, vitals::metric_type::counter);
+  EXPECT_EQ(requests->help, "HTTP requests by path.\nA second help line.");
+  bool quoted = false, newline = false, unicode = false;
+  for (const auto& p : requests->points) {
+    const auto path = p.labels.get("path");
+    quoted |= path == "/search?q=\"quoted\"" && p.value == 3;
+    newline |= path == "two\nlines" && p.value == 2;
+    unicode |= path == "caf\xc3\xa9 \xe2\x98\x95 \xe6\x97\xa5\xe6\x9c\xac" && p.value == 5;
+  }
+  EXPECT_TRUE(quoted && newline && unicode);
+  const auto* tokens = find(r.families, "gen_ai_client_token_usage");
+  ASSERT_NE(tokens, nullptr);
+  ASSERT_EQ(tokens->points.size(), 2u);
+  EXPECT_EQ(tokens->points[0].buckets.size(), 15u);  // 14 bounds and +Inf
+}
+
+TEST(ExamplesTour, TextExpositionReadsBack) {
+  const auto out = run(VITALS_TOUR_EXE);
+  ASSERT_FALSE(out.empty());
+  check_tour(vitals::format::parse_text(out));
+}
+
+TEST(ExamplesTour, OpenMetricsExpositionReadsBack) {
+  const auto out = run(std::string(VITALS_TOUR_EXE) + " --openmetrics");
+  ASSERT_TRUE(out.ends_with("# EOF\n"));
+  check_tour(vitals::format::parse_openmetrics(out));
+}
+
+TEST(ExamplesTour, UnknownFlagIsAnErrorWithUsage) {
+  const auto out = run(std::string(VITALS_TOUR_EXE) + " --bogus 2>&1; echo rc=$?");
+  EXPECT_NE(out.find("usage:"), std::string::npos);
+  EXPECT_NE(out.find("rc=2"), std::string::npos);
+}
+
+}  // namespace
