@@ -298,6 +298,15 @@ TEST(StoresSqlite, PruningCheckpointAndAnalyze) {
   ASSERT_TRUE(st.analyze());
 }
 
+TEST(StoresSqlite, TheCheckpointLoopTruncatesTheLog) {
+  temp_dir dir;
+  sqlite_store st(dir.path() / "v.db", sqlite_options{.checkpoint_interval = 20ms});
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 1000, 1000)));
+  for (int i = 0; i < 200 && st.stats().checkpoints == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_GE(st.stats().checkpoints, 1u);
+  EXPECT_EQ(st.stats().wal_bytes, 0);
+}
+
 TEST(StoresSqlite, AnUnwritableFileIsAClearError) {
   try {
     sqlite_store st("/proc/vitals-cannot-exist/v.db");

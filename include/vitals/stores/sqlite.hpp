@@ -4,10 +4,14 @@
 // timestamp is one row: re-sending a sample replaces its value.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <condition_variable>
 #include <mutex>
+#include <stop_token>
+#include <thread>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +30,9 @@ struct sqlite_options {
   std::int64_t journal_size_limit = 64 << 20;             // bytes kept after a checkpoint
   std::int64_t wal_warn_bytes = 128ll << 20;              // `wal_over_limit` above this
   std::int64_t wal_force_checkpoint_bytes = 512ll << 20;  // at open, checkpoint first
+  // wal_autocheckpoint is off; a thread of the store runs TRUNCATE checkpoints
+  // at this period instead (zero: none, call checkpoint() yourself).
+  std::chrono::milliseconds checkpoint_interval{std::chrono::seconds(60)};
 };
 
 struct sqlite_stats {
@@ -33,6 +40,7 @@ struct sqlite_stats {
   std::uint64_t samples = 0;
   std::uint64_t failed_batches = 0;
   std::uint64_t checkpoints = 0;
+  std::uint64_t failed_checkpoints = 0;  // e.g. readers kept the log busy
   std::int64_t wal_bytes = 0;
   bool wal_over_limit = false;
 };
@@ -51,6 +59,13 @@ class sqlite_store {
     if (auto s = migrate(); !s) throw std::runtime_error(s.error().message);
     prepare();
     if (wal_size() > opts_.wal_force_checkpoint_bytes) (void)checkpoint();
+    if (opts_.checkpoint_interval.count() > 0)
+      checkpointer_ = std::jthread([this](std::stop_token stop) { checkpoint_loop(stop); });
+  }
+
+  ~sqlite_store() {
+    checkpointer_.request_stop();
+    wake_.notify_all();
   }
 
   status append(std::span<const sample> batch) {
@@ -196,6 +211,7 @@ class sqlite_store {
   sqlite_stats stats() const {
     std::lock_guard lock(mu_);
     sqlite_stats s = stats_;
+    s.failed_checkpoints = stats_failed_checkpoints_.load();
     s.wal_bytes = wal_size();
     s.wal_over_limit = s.wal_bytes > opts_.wal_warn_bytes;
     return s;
@@ -339,6 +355,15 @@ class sqlite_store {
     return id;
   }
 
+  void checkpoint_loop(std::stop_token stop) {
+    std::mutex m;
+    std::unique_lock lock(m);
+    while (!wake_.wait_for(lock, stop, opts_.checkpoint_interval, [] { return false; })) {
+      if (stop.stop_requested()) return;
+      if (!checkpoint()) ++stats_failed_checkpoints_;
+    }
+  }
+
   status fail(vitals::error e) {
     ids_.clear();  // ids assigned inside the rolled-back transaction are gone
     ++stats_.failed_batches;
@@ -354,6 +379,9 @@ class sqlite_store {
   mutable detail::statement grouped_[9], per_bucket_[9];
   mutable std::unordered_map<series, std::int64_t, series_hasher> ids_;
   sqlite_stats stats_;
+  std::atomic<std::uint64_t> stats_failed_checkpoints_{0};
+  std::condition_variable_any wake_;
+  std::jthread checkpointer_;  // last: stops before the members it uses go
 };
 
 static_assert(aggregating_store<sqlite_store>);
