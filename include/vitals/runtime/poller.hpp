@@ -1,0 +1,225 @@
+// A poller: one coroutine per tracked target, on an Asio executor. A target
+// ticks at once, then every interval without drift (the next deadline is the
+// previous one plus the interval). track() and untrack() are idempotent and
+// may be called from any thread; untrack() during a running sample lets that
+// sample finish and stops the loop. stop() cancels every target and returns
+// only when every coroutine has finished.
+//
+// The poller is a template over the sampler types it may track; targets added
+// at run time live in a std::variant, so sampling makes no virtual call.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/core/snapshot.hpp"
+
+namespace vitals {
+
+namespace asio = boost::asio;
+
+struct poller_options {
+  std::chrono::milliseconds interval{std::chrono::seconds(10)};
+  /// A sample slower than this counts as an error (default: the interval).
+  std::optional<std::chrono::milliseconds> sample_timeout;
+  /// The first tick of each target is delayed by a random amount below this,
+  /// to spread many targets over the interval.
+  std::chrono::milliseconds jitter{0};
+};
+
+struct target_status {
+  std::string id;
+  std::string sampler;
+  std::uint64_t ticks = 0;
+  std::uint64_t errors = 0;
+  std::string last_error;
+};
+
+/// `Sink` is anything with `push(std::span<const sample>)`: a pipeline.
+template <class Sink, sampler... Samplers>
+class poller {
+ public:
+  using any_sampler = std::variant<Samplers...>;
+
+  poller(asio::any_io_executor ex, Sink& sink, poller_options o = {})
+      : strand_(asio::make_strand(ex)), sink_(sink), opts_(o) {}
+  poller(const poller&) = delete;
+  poller& operator=(const poller&) = delete;
+  ~poller() { stop(); }
+
+  /// Starts sampling `s` under `id`. Returns false (and changes nothing) when
+  /// the id is already tracked or the poller is stopping.
+  bool track(std::string id, any_sampler s, std::optional<std::chrono::milliseconds> interval = {}) {
+    auto t = std::make_shared<target>(std::move(id), std::move(s), interval.value_or(opts_.interval));
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || targets_.contains(t->id)) return false;
+      targets_.emplace(t->id, t);
+      ++running_;
+    }
+    asio::co_spawn(strand_, run(t), asio::detached);
+    return true;
+  }
+
+  /// Stops sampling `id`; false when it was not tracked.
+  bool untrack(const std::string& id) {
+    std::shared_ptr<target> t;
+    {
+      std::lock_guard lock(mu_);
+      auto it = targets_.find(id);
+      if (it == targets_.end()) return false;
+      t = std::move(it->second);
+      targets_.erase(it);
+    }
+    cancel(t);
+    return true;
+  }
+
+  /// Cancels every target and waits for their coroutines to end. Must not be
+  /// called from the executor's own thread (it would wait on itself).
+  void stop() {
+    std::vector<std::shared_ptr<target>> all;
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      for (auto& [_, t] : targets_) all.push_back(t);
+      targets_.clear();
+    }
+    for (auto& t : all) cancel(t);
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return running_ == 0; });
+  }
+
+  std::vector<target_status> status() const {
+    std::lock_guard lock(mu_);
+    std::vector<target_status> out;
+    for (const auto& [id, t] : targets_) out.push_back(t->status());
+    return out;
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mu_);
+    return targets_.size();
+  }
+
+  /// `vitals_poller_errors_total{target}` and `vitals_poller_ticks_total{target}`,
+  /// for a registry collector.
+  void collect(metric_snapshot& out) const {
+    metric_family errors{"vitals_poller_errors", metric_type::counter, "Failed or late samples, by target.", {}, {}};
+    metric_family ticks{"vitals_poller_ticks", metric_type::counter, "Samples taken, by target.", {}, {}};
+    for (const auto& s : status()) {
+      const label_set l{{"target", s.id}};
+      errors.points.emplace_back().labels = l;
+      errors.points.back().value = double(s.errors);
+      ticks.points.emplace_back().labels = l;
+      ticks.points.back().value = double(s.ticks);
+    }
+    out.push_back(std::move(errors));
+    out.push_back(std::move(ticks));
+  }
+
+ private:
+  struct target {
+    target(std::string i, any_sampler s, std::chrono::milliseconds iv)
+        : id(std::move(i)), sampler(std::move(s)), interval(iv) {}
+    std::string id;
+    any_sampler sampler;
+    std::chrono::milliseconds interval;
+    asio::steady_timer* timer = nullptr;  // touched only on the strand
+    bool stopped = false;                 // likewise
+    std::atomic<std::uint64_t> ticks{0}, errors{0};
+    mutable std::mutex mu;
+    std::string last_error;
+
+    target_status status() const {
+      std::lock_guard lock(mu);
+      return {id, std::string(std::visit([](auto& s) { return std::string(s.name()); }, sampler)),
+              ticks.load(), errors.load(), last_error};
+    }
+    void fail(std::string msg) {
+      errors.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(mu);
+      last_error = std::move(msg);
+    }
+  };
+
+  void cancel(const std::shared_ptr<target>& t) {
+    // On the strand, where the coroutine runs: no sample is interrupted.
+    asio::post(strand_, [t] {
+      t->stopped = true;
+      if (t->timer) t->timer->cancel();
+    });
+  }
+
+  asio::awaitable<void> run(std::shared_ptr<target> t) {
+    struct finish {
+      poller* p;
+      ~finish() {
+        std::lock_guard lock(p->mu_);
+        if (--p->running_ == 0) p->done_.notify_all();
+      }
+    } on_exit{this};
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    t->timer = &timer;
+    struct detach {
+      target* t;
+      ~detach() { t->timer = nullptr; }
+    } unhook{t.get()};
+    timer.expires_after(first_delay());
+    sample_batch batch;
+    const auto timeout = opts_.sample_timeout.value_or(t->interval);
+    for (;;) {
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (t->stopped) co_return;
+      batch.clear();
+      const auto started = std::chrono::steady_clock::now();
+      vitals::status s = std::visit([&](auto& smp) { return smp.collect(batch, now()); }, t->sampler);
+      const auto took = std::chrono::steady_clock::now() - started;
+      t->ticks.fetch_add(1, std::memory_order_relaxed);
+      if (!s) t->fail(s.error().message);
+      else if (took > timeout) t->fail("sample took longer than the timeout");
+      if (!batch.empty()) (void)sink_.push(batch);
+      // Drift-free: the next deadline follows the previous one, not now.
+      timer.expires_at(timer.expiry() + t->interval);
+      if (timer.expiry() < std::chrono::steady_clock::now())  // fell behind: skip, don't burst
+        timer.expires_at(std::chrono::steady_clock::now() + t->interval);
+    }
+  }
+
+  std::chrono::milliseconds first_delay() {
+    if (opts_.jitter.count() <= 0) return std::chrono::milliseconds(0);
+    std::lock_guard lock(mu_);
+    return std::chrono::milliseconds(rng_() % static_cast<std::uint64_t>(opts_.jitter.count()));
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  Sink& sink_;
+  poller_options opts_;
+  mutable std::mutex mu_;
+  std::condition_variable done_;
+  std::map<std::string, std::shared_ptr<target>> targets_;
+  std::size_t running_ = 0;
+  bool stopping_ = false;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace vitals
