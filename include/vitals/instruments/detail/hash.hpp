@@ -27,10 +27,16 @@ inline std::uint64_t hash_values(std::span<const std::string_view> values) noexc
       p += 8;
       n -= 8;
     }
-    if (n > 0) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, p, n);
-      h = mix(h, w);
+    // The tail is read in place (two overlapping 4-byte loads, or three
+    // bytes): copying it byte by byte into a word stalls the next load.
+    if (n >= 4) {
+      std::uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      h = mix(h, (std::uint64_t{a} << 32) | b);
+    } else if (n > 0) {
+      const auto* u = reinterpret_cast<const unsigned char*>(p);
+      h = mix(h, (std::uint64_t{u[0]} << 16) | (std::uint64_t{u[n / 2]} << 8) | u[n - 1]);
     }
   }
   return h | 1;  // never 0: 0 marks an empty table slot
