@@ -160,53 +160,85 @@ class bucketizer {
       : lo_(lo), hi_(hi), origin_(origin), step_(step), out_(out) {}
 
   void feed(std::span<const point> pts) {
-    // Work on locals: members behind `this` would be reloaded on every point,
-    // because the output vector might alias them.
-    std::size_t n = n_;
-    double sum = sum_, min = min_, max = max_;
-    point pmin = pmin_, pmax = pmax_, last = last_;
-    auto sync = [&] {
-      n_ = n, sum_ = sum, min_ = min, max_ = max, pmin_ = pmin, pmax_ = pmax, last_ = last;
-    };
-    for (const point& p : pts) {
-      const std::int64_t t = to_unix_ms(p.t);
-      if (t > hi_) break;
-      if (t < lo_) {
-        prev_ = p, has_prev_ = true;
-        continue;
-      }
-      if (t >= end_) {  // one division per bucket, not per point
-        sync();
-        flush();
-        n = 0, sum = 0;
-        start_ = bucket_start(t, origin_, step_);
-        end_ = start_ + step_;
-      }
-      if (n++ == 0) {
-        first_ = pmin = pmax = p;
-        min = max = p.value;
-      }
-      sum += p.value;
-      if constexpr (A == aggregation::min || A == aggregation::m4)
-        if (p.value < min) min = p.value, pmin = p;
-      if constexpr (A == aggregation::max || A == aggregation::m4)
-        if (p.value > max) max = p.value, pmax = p;
-      if constexpr (A == aggregation::last || A == aggregation::m4) last = p;
-      if constexpr (A == aggregation::rate) {
-        if (has_prev_) {
-          // A drop means the counter restarted from zero: the increase is the new value.
-          increase_ += p.value >= prev_.value ? p.value - prev_.value : p.value;
-          seconds_ += double(t - to_unix_ms(prev_.t)) / 1000.0;
+    if constexpr (A == aggregation::rate) {
+      feed_rate(pts);
+    } else {
+      // Whole buckets at a time: find where each ends by binary search, then
+      // reduce that block in a tight loop with no per-point bucket checks.
+      auto before = [](const point& p, std::int64_t t) { return to_unix_ms(p.t) < t; };
+      std::size_t i = static_cast<std::size_t>(
+          std::lower_bound(pts.begin(), pts.end(), lo_, before) - pts.begin());
+      while (i < pts.size()) {
+        const std::int64_t t = to_unix_ms(pts[i].t);
+        if (t > hi_) break;
+        if (t >= end_) {  // one division per bucket, not per point
+          flush();
+          start_ = bucket_start(t, origin_, step_);
+          end_ = start_ + step_;
         }
-        prev_ = p, has_prev_ = true;
+        const std::int64_t stop = std::min(end_, hi_ + 1);
+        const std::size_t j =
+            static_cast<std::size_t>(std::lower_bound(pts.begin() + static_cast<std::ptrdiff_t>(i),
+                                                      pts.end(), stop, before) -
+                                     pts.begin());
+        add_block(pts.subspan(i, j - i));
+        i = j;
       }
     }
-    sync();
   }
 
   void finish() { flush(); }
 
  private:
+  void add_block(std::span<const point> b) {
+    if (n_ == 0) {
+      first_ = pmin_ = pmax_ = b.front();
+      min_ = max_ = b.front().value;
+    }
+    n_ += b.size();
+    if constexpr (A == aggregation::mean || A == aggregation::sum) {
+      double s[4] = {0, 0, 0, 0};  // four chains: the adds overlap
+      std::size_t k = 0;
+      for (; k + 4 <= b.size(); k += 4)
+        for (int u = 0; u < 4; ++u) s[u] += b[k + static_cast<std::size_t>(u)].value;
+      for (; k < b.size(); ++k) s[0] += b[k].value;
+      sum_ += (s[0] + s[1]) + (s[2] + s[3]);
+    }
+    if constexpr (A == aggregation::min || A == aggregation::max || A == aggregation::m4) {
+      double mn = min_, mx = max_;
+      const point *pmn = nullptr, *pmx = nullptr;
+      for (const point& p : b) {
+        if (p.value < mn) mn = p.value, pmn = &p;
+        if (p.value > mx) mx = p.value, pmx = &p;
+      }
+      min_ = mn, max_ = mx;
+      if (pmn) pmin_ = *pmn;
+      if (pmx) pmax_ = *pmx;
+    }
+    if constexpr (A == aggregation::last || A == aggregation::m4) last_ = b.back();
+  }
+
+  void feed_rate(std::span<const point> pts) {
+    for (const point& p : pts) {
+      const std::int64_t t = to_unix_ms(p.t);
+      if (t > hi_) break;
+      if (t >= lo_) {
+        if (t >= end_) {
+          flush();
+          start_ = bucket_start(t, origin_, step_);
+          end_ = start_ + step_;
+        }
+        ++n_;
+        if (has_prev_) {
+          // A drop means the counter restarted from zero: the increase is the new value.
+          increase_ += p.value >= prev_.value ? p.value - prev_.value : p.value;
+          seconds_ += double(t - to_unix_ms(prev_.t)) / 1000.0;
+        }
+      }
+      prev_ = p, has_prev_ = true;
+    }
+  }
+
   void flush() {
     if (n_ == 0) return;
     const timestamp t = from_unix_ms(start_);
