@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "vitals/instruments/registry.hpp"
 #include "vitals/samplers/process.hpp"
+#include "vitals/samplers/rate.hpp"
+#include "vitals/samplers/registry.hpp"
 #include "vitals/samplers/system.hpp"
 
 namespace {
@@ -170,6 +173,76 @@ TEST(SamplersSystem, AMissingProcIsAnErrorValue) {
   auto r = sys.collect(b, now());
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("/nonexistent-vitals-proc/stat"), std::string::npos);
+}
+
+TEST(SamplersRegistry, InstrumentsBecomeSamplesWithExpositionNames) {
+  registry reg(registry_options{.self_metrics = false});
+  reg.counter_family("jobs_total", "h", {"queue"}).with("fast").inc(4);
+  reg.gauge("depth", "h").set(2.5);
+  reg.histogram("latency_seconds", "h", {0.1, 1}).observe(0.5);
+  registry_sampler smp(reg, {{"instance", "me"}});
+  static_assert(sampler<decltype(smp)>);
+  sample_batch b;
+  const auto t = from_unix_ms(1000);
+  ASSERT_TRUE(smp.collect(b, t));
+  EXPECT_EQ(*value(b, "jobs_total", "queue", "fast"), 4);
+  EXPECT_EQ(*value(b, "depth"), 2.5);
+  EXPECT_EQ(*value(b, "latency_seconds_bucket", "le", "0.1"), 0);
+  EXPECT_EQ(*value(b, "latency_seconds_bucket", "le", "1"), 1);
+  EXPECT_EQ(*value(b, "latency_seconds_bucket", "le", "+Inf"), 1);
+  EXPECT_EQ(*value(b, "latency_seconds_count"), 1);
+  EXPECT_EQ(*value(b, "latency_seconds_sum"), 0.5);
+  for (const auto& s : b) {
+    EXPECT_EQ(s.series.labels().get("instance"), "me");
+    EXPECT_EQ(s.t, t);
+  }
+}
+
+TEST(SamplersCallback, AnyFunctionIsASampler) {
+  int calls = 0;
+  callback_sampler smp("answers", [&](sample_batch& out, timestamp t) -> status {
+    if (++calls == 2) return error(errc::unavailable, "second call fails");
+    out.push_back({series("answer", {}), t, 42});
+    return {};
+  });
+  static_assert(sampler<decltype(smp)>);
+  sample_batch b;
+  ASSERT_TRUE(smp.collect(b, now()));
+  EXPECT_EQ(*value(b, "answer"), 42);
+  EXPECT_FALSE(smp.collect(b, now()));
+  EXPECT_EQ(smp.name(), "answers");
+}
+
+TEST(SamplersRate, PerSecondRatesAreResetSafe) {
+  rate_tracker r;
+  const series s("bytes_total", {});
+  EXPECT_FALSE(r.update(s, from_unix_ms(0), 100));
+  EXPECT_DOUBLE_EQ(*r.update(s, from_unix_ms(10'000), 600), 50);
+  EXPECT_DOUBLE_EQ(*r.update(s, from_unix_ms(20'000), 40), 4);  // reset: the increase is 40
+  EXPECT_FALSE(r.update(s, from_unix_ms(20'000), 50));             // no time passed
+}
+
+TEST(SamplersRate, WithRatesDerivesCpuPercentAndPerSecondValues) {
+  double cpu = 10, rx = 1000;
+  std::int64_t t = 0;
+  callback_sampler fake("fake", [&](sample_batch& out, timestamp) -> status {
+    out.push_back({series("process_cpu_seconds_total", {{"target", "a"}}), from_unix_ms(t), cpu});
+    out.push_back({series("node_network_receive_bytes_total", {{"device", "eth0"}}), from_unix_ms(t), rx});
+    out.push_back({series("process_resident_memory_bytes", {}), from_unix_ms(t), 5});
+    return {};
+  });
+  with_rates smp(std::move(fake));
+  sample_batch b;
+  ASSERT_TRUE(smp.collect(b, now()));
+  EXPECT_EQ(b.size(), 3u);  // nothing to derive from a first sample
+  cpu = 15, rx = 3000, t = 10'000;
+  b.clear();
+  ASSERT_TRUE(smp.collect(b, now()));
+  EXPECT_DOUBLE_EQ(*value(b, "process_cpu_percent", "target", "a"), 50);  // half a core
+  ASSERT_TRUE(value(b, "process_cpu_seconds_per_second").has_value());
+  EXPECT_DOUBLE_EQ(*value(b, "process_cpu_seconds_per_second"), 0.5);
+  EXPECT_DOUBLE_EQ(*value(b, "node_network_receive_bytes_per_second", "device", "eth0"), 200);
+  EXPECT_FALSE(value(b, "process_resident_memory_per_second").has_value());
 }
 
 }  // namespace
