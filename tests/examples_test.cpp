@@ -1,6 +1,8 @@
 // The examples as a user runs them: their output, read back by the parser.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -61,5 +63,28 @@ TEST(ExamplesTour, UnknownFlagIsAnErrorWithUsage) {
   EXPECT_NE(out.find("usage:"), std::string::npos);
   EXPECT_NE(out.find("rc=2"), std::string::npos);
 }
+
+#ifdef VITALS_COLLECT_EXE
+TEST(ExamplesCollectToJsonl, SamplesUntilSigintThenExitsCleanly) {
+  const std::string file = "/tmp/vitals-collect-" + std::to_string(::getpid()) + ".jsonl";
+  const auto out = run("timeout --preserve-status -s INT 2 " + std::string(VITALS_COLLECT_EXE) +
+                       " --interval 200ms --out " + file + " 2>&1; echo rc=$?");
+  EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
+  EXPECT_NE(out.find("series"), std::string::npos) << out;
+  const auto lines = run("grep -c . " + file);
+  EXPECT_GT(std::stoi(lines), 100) << "samples written: " << lines;
+  const auto names = run("grep -o '\"name\":\"[A-Za-z_]*\"' " + file + " | sort -u");
+  for (const char* n : {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                        "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "process_cpu_percent"})
+    EXPECT_NE(names.find(n), std::string::npos) << n;
+  std::remove(file.c_str());
+}
+
+TEST(ExamplesCollectToJsonl, ABadFlagValueIsAOneLineErrorAndExitCode2) {
+  const auto out = run(std::string(VITALS_COLLECT_EXE) + " --interval 10x 2>&1; echo rc=$?");
+  EXPECT_NE(out.find("invalid duration '10x'"), std::string::npos) << out;
+  EXPECT_NE(out.find("rc=2"), std::string::npos);
+}
+#endif
 
 }  // namespace

@@ -53,7 +53,8 @@ pid_t spawn_worker(std::size_t bytes, std::chrono::milliseconds burn, int ready_
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   std::vector<char> mem(bytes);
-  for (std::size_t i = 0; i < bytes; i += 4096) mem[i] = 1;
+  volatile char* touch = mem.data();  // volatile: the compiler may not drop the pages
+  for (std::size_t i = 0; i < bytes; i += 4096) touch[i] = 1;
   burn_cpu(burn);
   if (::write(ready_fd, "r", 1) != 1) ::_exit(1);
   for (;;) ::pause();
@@ -147,9 +148,11 @@ TEST(SamplersSystem, ExactValuesFromAFixtureProc) {
   sample_batch b;
   ASSERT_TRUE(sys.collect(b, now()));
   const double hz = double(::sysconf(_SC_CLK_TCK));
-  for (const auto& s : b)
-    if (s.series.name() == "node_cpu_seconds_total" && s.series.labels().get("mode") == "user")
+  for (const auto& s : b) {
+    if (s.series.name() == "node_cpu_seconds_total" && s.series.labels().get("mode") == "user") {
       EXPECT_DOUBLE_EQ(s.value, 200 / hz);
+    }
+  }
   EXPECT_EQ(*value(b, "node_context_switches_total"), 12345);
   EXPECT_EQ(*value(b, "node_forks_total"), 99);
   EXPECT_EQ(*value(b, "node_memory_MemTotal_bytes"), 1024000);

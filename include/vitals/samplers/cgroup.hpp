@@ -25,7 +25,8 @@ namespace vitals::samplers {
 ///   memory.current -> container_memory_usage_bytes, and
 ///                  container_memory_working_set_bytes = usage - inactive_file, floored at 0
 ///   memory.stat    anon -> container_memory_rss, file -> container_memory_cache,
-///                  file_mapped -> container_memory_mapped_file, kernel -> container_memory_kernel_usage,
+///                  file_mapped -> container_memory_mapped_file,
+///                  kernel -> container_memory_kernel_usage,
 ///                  (in)active_file -> container_memory_total_{active,inactive}_file_bytes
 ///   memory.swap.current -> container_memory_swap
 ///   memory.max     -> container_spec_memory_limit_bytes ("max", no limit, is 0 as in cAdvisor)
@@ -43,7 +44,9 @@ class cgroup_sampler {
   /// `dir` is the cgroup's directory (for example /sys/fs/cgroup/system.slice/foo.service);
   /// `labels` are added to every sample; `proc_root` is where member pids are looked up.
   explicit cgroup_sampler(std::string dir, label_set labels = {}, std::string proc_root = "/proc")
-      : dir_(trim_slashes(std::move(dir))), labels_(std::move(labels)), proc_root_(std::move(proc_root)),
+      : dir_(trim_slashes(std::move(dir))),
+        labels_(std::move(labels)),
+        proc_root_(std::move(proc_root)),
         name_("cgroup:" + dir_) {}
 
   /// The calling process's own cgroup v2 directory: the `0::/path` line of
@@ -81,7 +84,8 @@ class cgroup_sampler {
       return error(std::error_code(err, std::generic_category()),
                    "cgroup directory " + dir_ + ": " + std::strerror(err));
     }
-    if (!S_ISDIR(st.st_mode)) return error(errc::not_found, "cgroup directory " + dir_ + ": not a directory");
+    if (!S_ISDIR(st.st_mode))
+      return error(errc::not_found, "cgroup directory " + dir_ + ": not a directory");
     found_any_ = false;
     cpu(out, now);
     memory(out, now);
@@ -89,7 +93,8 @@ class cgroup_sampler {
     pids_and_network(out, now);
     // Every cgroup v2 directory has cpu.stat and cgroup.procs: with neither, the
     // path is not a cgroup v2 directory (a v1 path, or the cgroup was just removed).
-    if (!found_any_) return error(errc::not_found, "cgroup directory " + dir_ + ": no cgroup v2 files");
+    if (!found_any_)
+      return error(errc::not_found, "cgroup directory " + dir_ + ": no cgroup v2 files");
     return {};
   }
 
@@ -134,12 +139,18 @@ class cgroup_sampler {
   void cpu(sample_batch& out, timestamp now) {
     if (!read("cpu.stat")) return;
     for_each_pair([&](std::string_view key, double v) {
-      if (key == "usage_usec") add(out, now, "container_cpu_usage_seconds_total", v / 1e6);
-      else if (key == "user_usec") add(out, now, "container_cpu_user_seconds_total", v / 1e6);
-      else if (key == "system_usec") add(out, now, "container_cpu_system_seconds_total", v / 1e6);
-      else if (key == "nr_periods") add(out, now, "container_cpu_cfs_periods_total", v);
-      else if (key == "nr_throttled") add(out, now, "container_cpu_cfs_throttled_periods_total", v);
-      else if (key == "throttled_usec") add(out, now, "container_cpu_cfs_throttled_seconds_total", v / 1e6);
+      if (key == "usage_usec")
+        add(out, now, "container_cpu_usage_seconds_total", v / 1e6);
+      else if (key == "user_usec")
+        add(out, now, "container_cpu_user_seconds_total", v / 1e6);
+      else if (key == "system_usec")
+        add(out, now, "container_cpu_system_seconds_total", v / 1e6);
+      else if (key == "nr_periods")
+        add(out, now, "container_cpu_cfs_periods_total", v);
+      else if (key == "nr_throttled")
+        add(out, now, "container_cpu_cfs_throttled_periods_total", v);
+      else if (key == "throttled_usec")
+        add(out, now, "container_cpu_cfs_throttled_seconds_total", v / 1e6);
     });
   }
 
@@ -149,11 +160,16 @@ class cgroup_sampler {
     double inactive_file = 0;
     if (read("memory.stat")) {
       for_each_pair([&](std::string_view key, double x) {
-        if (key == "anon") add(out, now, "container_memory_rss", x);
-        else if (key == "file") add(out, now, "container_memory_cache", x);
-        else if (key == "file_mapped") add(out, now, "container_memory_mapped_file", x);
-        else if (key == "kernel") add(out, now, "container_memory_kernel_usage", x);
-        else if (key == "active_file") add(out, now, "container_memory_total_active_file_bytes", x);
+        if (key == "anon")
+          add(out, now, "container_memory_rss", x);
+        else if (key == "file")
+          add(out, now, "container_memory_cache", x);
+        else if (key == "file_mapped")
+          add(out, now, "container_memory_mapped_file", x);
+        else if (key == "kernel")
+          add(out, now, "container_memory_kernel_usage", x);
+        else if (key == "active_file")
+          add(out, now, "container_memory_total_active_file_bytes", x);
         else if (key == "inactive_file") {
           add(out, now, "container_memory_total_inactive_file_bytes", x);
           inactive_file = x;
@@ -162,7 +178,8 @@ class cgroup_sampler {
     }
     if (has_usage) {
       add(out, now, "container_memory_usage_bytes", usage);
-      add(out, now, "container_memory_working_set_bytes", usage > inactive_file ? usage - inactive_file : 0);
+      add(out, now, "container_memory_working_set_bytes",
+          usage > inactive_file ? usage - inactive_file : 0);
     }
     if (read_value("memory.swap.current", v)) add(out, now, "container_memory_swap", v);
     if (read_value("memory.max", v)) add(out, now, "container_spec_memory_limit_bytes", v);
@@ -185,10 +202,14 @@ class cgroup_sampler {
         double v = 0;
         if (eq == std::string_view::npos || !detail::to_number(tok.substr(eq + 1), v)) continue;
         const std::string_view key = tok.substr(0, eq);
-        if (key == "rbytes") add(out, now, "container_fs_reads_bytes_total", v, l);
-        else if (key == "wbytes") add(out, now, "container_fs_writes_bytes_total", v, l);
-        else if (key == "rios") add(out, now, "container_fs_reads_total", v, l);
-        else if (key == "wios") add(out, now, "container_fs_writes_total", v, l);
+        if (key == "rbytes")
+          add(out, now, "container_fs_reads_bytes_total", v, l);
+        else if (key == "wbytes")
+          add(out, now, "container_fs_writes_bytes_total", v, l);
+        else if (key == "rios")
+          add(out, now, "container_fs_reads_total", v, l);
+        else if (key == "wios")
+          add(out, now, "container_fs_writes_total", v, l);
       }
     });
   }
@@ -248,7 +269,8 @@ class cgroup_sampler {
       if (name.size() < prefix.size()) return false;
       for (std::size_t i = 0; i < prefix.size(); ++i) {
         const char c = name[i];
-        if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != prefix[i]) return false;
+        if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != prefix[i])
+          return false;
       }
       return true;
     };
@@ -272,8 +294,8 @@ class cgroup_sampler {
     std::string r;
     r.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-          s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+          s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
         r += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
         i += 3;
       } else {
@@ -284,7 +306,8 @@ class cgroup_sampler {
   }
 
   /// For a cgroup2 line of mountinfo whose root contains `rel`, the directory of `rel` under it.
-  static std::optional<std::string> under_cgroup2_mount(std::string_view line, std::string_view rel) {
+  static std::optional<std::string> under_cgroup2_mount(std::string_view line,
+                                                        std::string_view rel) {
     const auto sep = line.find(" - ");
     if (sep == std::string_view::npos) return std::nullopt;
     detail::fields tail(line.substr(sep + 3));
@@ -298,7 +321,8 @@ class cgroup_sampler {
     // A bind mount of a sub-tree shows that sub-tree as its root: `rel` must lie inside it.
     if (r == "/") return join(unescape(mount_point), rel);
     if (!rel.starts_with(r) || (rel.size() > r.size() && rel[r.size()] != '/')) return std::nullopt;
-    const std::string_view inner = rel.size() == r.size() ? std::string_view("/") : rel.substr(r.size());
+    const std::string_view inner =
+        rel.size() == r.size() ? std::string_view("/") : rel.substr(r.size());
     return join(unescape(mount_point), inner);
   }
 

@@ -43,7 +43,10 @@ class jsonl_sink {
       for (const auto& l : s.series.labels()) labels[l.name] = l.value;
       o["labels"] = std::move(labels);
       o["t"] = to_unix_ms(s.t);
-      if (std::isfinite(s.value)) o["v"] = s.value;
+      if (std::isfinite(s.value) && std::trunc(s.value) == s.value && std::abs(s.value) < 9.0e15)
+        o["v"] = static_cast<std::int64_t>(s.value);  // "42", not Boost.JSON's "4.2E1"
+      else if (std::isfinite(s.value))
+        o["v"] = s.value;
       else o["v"] = std::isnan(s.value) ? "NaN" : (s.value > 0 ? "+Inf" : "-Inf");
       line_ += boost::json::serialize(o);
       line_ += '\n';
