@@ -43,6 +43,9 @@ struct poller_options {
   /// The first tick of each target is delayed by a random amount below this,
   /// to spread many targets over the interval.
   std::chrono::milliseconds jitter{0};
+  /// Jittered starts are rounded to this grain, so targets share wake-ups:
+  /// each wake-up of the thread costs far more than a trivial sample.
+  std::chrono::milliseconds jitter_grain{10};
 };
 
 struct target_status {
@@ -183,7 +186,7 @@ class poller {
       target* t;
       ~detach() { t->timer = nullptr; }
     } unhook{t.get()};
-    timer.expires_after(first_delay());
+    timer.expires_at(first_deadline());
     sample_batch batch;
     const auto timeout = opts_.sample_timeout.value_or(t->interval);
     for (;;) {
@@ -205,10 +208,20 @@ class poller {
     }
   }
 
-  std::chrono::milliseconds first_delay() {
-    if (opts_.jitter.count() <= 0) return std::chrono::milliseconds(0);
-    std::lock_guard lock(mu_);
-    return std::chrono::milliseconds(rng_() % static_cast<std::uint64_t>(opts_.jitter.count()));
+  // Now, or with jitter a random point within it rounded up to the grain on
+  // the clock itself, so targets started apart still wake together.
+  std::chrono::steady_clock::time_point first_deadline() {
+    const auto now = std::chrono::steady_clock::now();
+    if (opts_.jitter.count() <= 0) return now;
+    std::uint64_t r;
+    {
+      std::lock_guard lock(mu_);
+      r = rng_() % static_cast<std::uint64_t>(opts_.jitter.count());
+    }
+    const auto grain = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::max(opts_.jitter_grain, std::chrono::milliseconds(1)));
+    const auto t = now + std::chrono::milliseconds(r);
+    return std::chrono::steady_clock::time_point((t.time_since_epoch() / grain + 1) * grain);
   }
 
   asio::strand<asio::any_io_executor> strand_;
