@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/samplers/detail/procfs.hpp"
@@ -53,15 +54,22 @@ class process_sampler {
     if (boot_time_ > 0 || read_boot_time()) add(out, now, "process_start_time_seconds", boot_time_ + start / hz);
 
     if (const int fds = count_fds(); fds >= 0) add(out, now, "process_open_fds", fds);
-    if (detail::read_file(dir_ + "/limits", buf_)) {
-      detail::for_each_line(buf_, [&](std::string_view line) {
-        if (!line.starts_with("Max open files")) return;
-        detail::fields lf(line.substr(14));
-        std::string_view soft;
-        double v = 0;
-        if (lf.next(soft) && detail::to_number(soft, v)) add(out, now, "process_max_fds", v);
-      });
+    // The fd limit rarely changes and /proc/<pid>/limits is one of the
+    // slower files to read: refresh it once a minute.
+    if (now - limits_read_ >= std::chrono::minutes(1)) {
+      max_fds_ = -1;
+      if (detail::read_file(dir_ + "/limits", buf_)) {
+        detail::for_each_line(buf_, [&](std::string_view line) {
+          if (!line.starts_with("Max open files")) return;
+          detail::fields lf(line.substr(14));
+          std::string_view soft;
+          double v = 0;
+          if (lf.next(soft) && detail::to_number(soft, v)) max_fds_ = v;
+        });
+      }
+      limits_read_ = now;
     }
+    if (max_fds_ >= 0) add(out, now, "process_max_fds", max_fds_);
     if (detail::read_file(dir_ + "/status", buf_)) {
       detail::for_each_line(buf_, [&](std::string_view line) {
         auto value = [&](std::string_view key) {
@@ -90,9 +98,14 @@ class process_sampler {
   }
 
  private:
-  void add(sample_batch& out, timestamp now, const char* name, double v, std::string_view kind = {}) {
-    label_set l = kind.empty() ? labels_ : labels_.with("type", std::string(kind));
-    out.push_back({series(name, std::move(l)), now, v});
+  // Series are built once per (name, kind) and copied after that: a copy
+  // shares the labels, so a tick allocates only the names' strings.
+  void add(sample_batch& out, timestamp now, const char* name, double v, const char* kind = nullptr) {
+    for (const auto& c : cache_)
+      if (c.name == name && c.kind == kind) return out.push_back({c.s, now, v});
+    label_set l = kind ? labels_.with("type", kind) : labels_;
+    cache_.push_back({name, kind, series(name, std::move(l))});
+    out.push_back({cache_.back().s, now, v});
   }
 
   bool read_boot_time() {
@@ -118,6 +131,14 @@ class process_sampler {
   std::string root_, dir_, name_;
   std::string buf_;
   double boot_time_ = 0;
+  double max_fds_ = -1;
+  timestamp limits_read_{};
+  struct cached {
+    const char* name;
+    const char* kind;
+    series s;
+  };
+  std::vector<cached> cache_;
 };
 
 static_assert(sampler<process_sampler>);
