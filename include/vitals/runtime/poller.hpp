@@ -56,8 +56,19 @@ struct target_status {
   std::string last_error;
 };
 
+/// A sampler that does I/O: the poller awaits `async_collect` instead of
+/// calling `collect`, so a slow target never blocks the others.
+template <class S>
+concept async_sampler = requires(S& s, sample_batch& out, timestamp now) {
+  { s.async_collect(out, now) } -> std::same_as<asio::awaitable<status>>;
+  { s.name() } -> std::convertible_to<std::string_view>;
+};
+
+template <class S>
+concept any_sampler_kind = sampler<S> || async_sampler<S>;
+
 /// `Sink` is anything with `push(std::span<const sample>)`: a pipeline.
-template <class Sink, sampler... Samplers>
+template <class Sink, any_sampler_kind... Samplers>
 class poller {
  public:
   using any_sampler = std::variant<Samplers...>;
@@ -195,7 +206,7 @@ class poller {
       if (t->stopped) co_return;
       batch.clear();
       const auto started = std::chrono::steady_clock::now();
-      vitals::status s = std::visit([&](auto& smp) { return smp.collect(batch, now()); }, t->sampler);
+      vitals::status s = co_await collect_one(t->sampler, batch);
       const auto took = std::chrono::steady_clock::now() - started;
       t->ticks.fetch_add(1, std::memory_order_relaxed);
       if (!s) t->fail(s.error().message);
@@ -206,6 +217,26 @@ class poller {
       if (timer.expiry() < std::chrono::steady_clock::now())  // fell behind: skip, don't burst
         timer.expires_at(std::chrono::steady_clock::now() + t->interval);
     }
+  }
+
+  static asio::awaitable<vitals::status> collect_one(any_sampler& v, sample_batch& batch) {
+    const bool is_async =
+        std::visit([](auto& s) { return async_sampler<std::decay_t<decltype(s)>>; }, v);
+    if (!is_async)  // no coroutine frame for the common, synchronous case
+      co_return std::visit(
+          [&](auto& s) -> vitals::status {
+            if constexpr (sampler<std::decay_t<decltype(s)>>) return s.collect(batch, now());
+            else return {};
+          },
+          v);
+    vitals::status st;
+    co_await std::visit(
+        [&](auto& s) -> asio::awaitable<void> {
+          if constexpr (async_sampler<std::decay_t<decltype(s)>>) st = co_await s.async_collect(batch, now());
+          co_return;
+        },
+        v);
+    co_return st;
   }
 
   // Now, or with jitter a random point within it rounded up to the grain on

@@ -1,0 +1,159 @@
+// Scrapes another exporter's /metrics over HTTP (Boost.Beast; plain http://,
+// a timeout and a size limit on every scrape) and keeps its samples, with
+// the target's labels added. Between two scrapes it also derives the
+// application metrics the 004 seed promised: `requests_per_second` from a
+// chosen counter and `latency_p95_seconds` from a chosen histogram, both
+// summed over the series of their family.
+//
+// It is an async sampler: `async_collect` is a coroutine the poller awaits,
+// so a slow exporter never blocks the thread that samples everything else.
+#pragma once
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/core/quantile.hpp"
+#include "vitals/format/parse.hpp"
+#include "vitals/samplers/rate.hpp"
+#include "vitals/samplers/registry.hpp"
+
+namespace vitals::samplers {
+
+struct scrape_options {
+  std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+  std::size_t max_bytes = 16u << 20;
+  label_set labels;                // added to every sample, e.g. {target="api"}
+  std::string requests_counter;    // family name, e.g. "http_requests" (with or without _total)
+  std::string latency_histogram;   // family name, e.g. "http_request_duration_seconds"
+};
+
+struct url_parts {
+  std::string host, port, target;
+};
+
+/// http://host[:port][/path]; anything else is an error value.
+inline result<url_parts> parse_http_url(std::string_view url) {
+  if (!url.starts_with("http://"))
+    return error(errc::invalid_argument, "scrape url must start with http://: '" + std::string(url) + "'");
+  url.remove_prefix(7);
+  const auto slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  url_parts p{std::string(authority), "80", slash == std::string_view::npos ? "/metrics" : std::string(url.substr(slash))};
+  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+    p.host = std::string(authority.substr(0, colon));
+    p.port = std::string(authority.substr(colon + 1));
+  }
+  if (p.host.empty() || p.port.empty())
+    return error(errc::invalid_argument, "scrape url has no host: 'http://" + std::string(url) + "'");
+  return p;
+}
+
+class scrape_sampler {
+ public:
+  scrape_sampler(std::string url, scrape_options o = {}) : url_(std::move(url)), opts_(std::move(o)) {
+    if (opts_.requests_counter.ends_with("_total")) opts_.requests_counter.resize(opts_.requests_counter.size() - 6);
+  }
+
+  std::string_view name() const noexcept { return url_; }
+
+  /// Parse errors of the scraped body (line numbers), from the last scrape.
+  const std::vector<format::parse_error_item>& last_parse_errors() const noexcept { return parse_errors_; }
+
+  boost::asio::awaitable<status> async_collect(sample_batch& out, timestamp now) {
+    namespace beast = boost::beast;
+    namespace http = beast::http;
+    using boost::asio::ip::tcp;
+    auto url = parse_http_url(url_);
+    if (!url) co_return url.error();
+    auto ex = co_await boost::asio::this_coro::executor;
+    beast::tcp_stream stream(ex);
+    tcp::resolver resolver(ex);
+    beast::error_code ec;
+    auto tok = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+    stream.expires_after(opts_.timeout);
+    auto endpoints = co_await resolver.async_resolve(url->host, url->port, tok);
+    if (ec) co_return fail("resolve", ec);
+    co_await stream.async_connect(endpoints, tok);
+    if (ec) co_return fail("connect", ec);
+    http::request<http::empty_body> req{http::verb::get, url->target, 11};
+    req.set(http::field::host, url->host);
+    req.set(http::field::accept, "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
+    req.set(http::field::user_agent, "vitals-scrape");
+    co_await http::async_write(stream, req, tok);
+    if (ec) co_return fail("write", ec);
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(opts_.max_bytes);
+    co_await http::async_read(stream, buf, parser, tok);
+    if (ec == http::error::body_limit)
+      co_return error(errc::limit_exceeded, url_ + ": body over " + std::to_string(opts_.max_bytes) + " bytes");
+    if (ec) co_return fail("read", ec);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    const auto& res = parser.get();
+    if (res.result() != http::status::ok)
+      co_return error(errc::unavailable, url_ + ": HTTP " + std::to_string(res.result_int()));
+    auto parsed = format::parse(res.body(), std::string_view(res[http::field::content_type]));
+    parse_errors_ = std::move(parsed.errors);
+    append_samples(parsed.families, now, opts_.labels, out);
+    derive(parsed.families, now, out);
+    if (!parse_errors_.empty() && parsed.families.empty())
+      co_return error(errc::parse_error, url_ + ": line " + std::to_string(parse_errors_[0].line) + ": " +
+                                             parse_errors_[0].message);
+    co_return status{};
+  }
+
+ private:
+  vitals::error fail(const char* what, const boost::system::error_code& ec) const {
+    return vitals::error(errc::unavailable, url_ + ": " + what + ": " + ec.message());
+  }
+
+  void derive(const metric_snapshot& fams, timestamp now, sample_batch& out) {
+    for (const auto& f : fams) {
+      if (!opts_.requests_counter.empty() && f.name == opts_.requests_counter) {
+        double total = 0;
+        for (const auto& p : f.points) total += p.value;
+        if (auto r = rates_.update(series("requests", {}), now, total))
+          out.push_back({series("requests_per_second", opts_.labels), now, *r});
+      }
+      if (!opts_.latency_histogram.empty() && f.name == opts_.latency_histogram) {
+        std::map<double, double> by_le;  // cumulative counts summed over the family's series
+        for (const auto& p : f.points)
+          for (const auto& b : p.buckets) by_le[b.le] += b.count;
+        std::vector<bucket> now_buckets, delta;
+        for (auto [le, n] : by_le) now_buckets.push_back({le, n});
+        if (prev_buckets_.size() == now_buckets.size()) {
+          bool reset = false;
+          for (std::size_t i = 0; i < now_buckets.size(); ++i) {
+            const double d = now_buckets[i].count - prev_buckets_[i].count;
+            reset |= d < 0 || now_buckets[i].le != prev_buckets_[i].le;
+            delta.push_back({now_buckets[i].le, d});
+          }
+          // Over the interval only; after a reset the new counts are the interval's.
+          const auto& use = reset ? now_buckets : delta;
+          if (const double q = estimate_quantile(0.95, use); !std::isnan(q))
+            out.push_back({series("latency_p95_seconds", opts_.labels), now, q});
+        }
+        prev_buckets_ = std::move(now_buckets);
+      }
+    }
+  }
+
+  std::string url_;
+  scrape_options opts_;
+  rate_tracker rates_;
+  std::vector<bucket> prev_buckets_;
+  std::vector<format::parse_error_item> parse_errors_;
+};
+
+}  // namespace vitals::samplers
