@@ -8,9 +8,12 @@
 #include "support/archetypes.hpp"
 #include "vitals/core/concepts.hpp"
 #include "vitals/core/error.hpp"
+#include "vitals/core/event.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/core/quantile.hpp"
+#include "vitals/core/sample.hpp"
 #include "vitals/core/series.hpp"
+#include "vitals/core/snapshot.hpp"
 #include "vitals/core/time.hpp"
 
 namespace {

@@ -16,6 +16,7 @@
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/query.hpp"
 #include "vitals/stores/sqlite.hpp"
+#include "vitals/stores/watch.hpp"
 
 namespace {
 
