@@ -213,4 +213,40 @@ TEST(ConcurrencyScrape, ThePollerAwaitsScrapes) {
   EXPECT_TRUE(value(sink.got, "temperature").has_value());
 }
 
+TEST(ConcurrencyScrape, AHungExporterCostsOneTimeoutNotAStall) {
+  // Listens but never answers: the connection completes in the backlog and
+  // the response never comes.
+  asio::io_context io;
+  tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/metrics";
+  struct null_pipeline {
+    sinks::null_sink s;
+    status push(std::span<const sample> b) { return s.write(b); }
+  } sink;
+  auto work = asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  {
+    poller<null_pipeline, noop_sampler, samplers::scrape_sampler> p(
+        io.get_executor(), sink,
+        poller_options{.interval = std::chrono::milliseconds(100), .sample_timeout = std::chrono::milliseconds(100)});
+    ASSERT_TRUE(p.track("hung", samplers::scrape_sampler(url)));  // its own timeout is 5 s
+    ASSERT_TRUE(p.track("fine", noop_sampler{}));
+    std::uint64_t errors = 0;
+    for (int i = 0; i < 300 && errors < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (const auto& st : p.status())
+        if (st.id == "hung") errors = st.errors;
+    }
+    EXPECT_GE(errors, 2u);
+    for (const auto& st : p.status()) {
+      if (st.id == "hung") EXPECT_NE(st.last_error.find("timed out"), std::string::npos);
+      if (st.id == "fine") EXPECT_GE(st.ticks, 3u);  // the other target kept its period
+    }
+    p.stop();
+  }
+  work.reset();
+  io.stop();
+  runner.join();
+}
+
 }  // namespace

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -206,7 +207,7 @@ class poller {
       if (t->stopped) co_return;
       batch.clear();
       const auto started = std::chrono::steady_clock::now();
-      vitals::status s = co_await collect_one(t->sampler, batch);
+      vitals::status s = co_await collect_one(t->sampler, batch, timeout);
       const auto took = std::chrono::steady_clock::now() - started;
       t->ticks.fetch_add(1, std::memory_order_relaxed);
       if (!s) t->fail(s.error().message);
@@ -219,25 +220,38 @@ class poller {
     }
   }
 
-  static asio::awaitable<vitals::status> collect_one(any_sampler& v, sample_batch& batch) {
+  static asio::awaitable<vitals::status> collect_one(any_sampler& v, sample_batch& batch,
+                                                     std::chrono::milliseconds timeout) {
     const bool is_async =
         std::visit([](auto& s) { return async_sampler<std::decay_t<decltype(s)>>; }, v);
-    if (!is_async)  // no coroutine frame for the common, synchronous case
+    if (!is_async)  // a synchronous sample cannot be interrupted: lateness is counted after
       co_return std::visit(
           [&](auto& s) -> vitals::status {
             if constexpr (sampler<std::decay_t<decltype(s)>>) return s.collect(batch, now());
             else return {};
           },
           v);
+    using namespace asio::experimental::awaitable_operators;
+    const std::size_t before = batch.size();
     vitals::status st;
-    co_await std::visit(
-        [&](auto& s) -> asio::awaitable<void> {
-          if constexpr (async_sampler<std::decay_t<decltype(s)>>) st = co_await s.async_collect(batch, now());
-          co_return;
-        },
-        v);
+    asio::steady_timer deadline(co_await asio::this_coro::executor, timeout);
+    auto sample = [&]() -> asio::awaitable<void> {
+      co_await std::visit(
+          [&](auto& s) -> asio::awaitable<void> {
+            if constexpr (async_sampler<std::decay_t<decltype(s)>>) st = co_await s.async_collect(batch, now());
+            co_return;
+          },
+          v);
+    };
+    // Whichever ends first cancels the other: a hung exporter costs one timeout.
+    auto which = co_await (sample() || deadline.async_wait(asio::use_awaitable));
+    if (which.index() == 1) {
+      batch.resize(before);
+      co_return vitals::error(errc::unavailable, "sample timed out after " + std::to_string(timeout.count()) + " ms");
+    }
     co_return st;
   }
+
 
   // Now, or with jitter a random point within it rounded up to the grain on
   // the clock itself, so targets started apart still wake together.
