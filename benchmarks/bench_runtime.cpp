@@ -30,8 +30,10 @@ hub_fixture& fixture() {
 void hub_publish_vitals(benchmark::State& state) {
   auto& f = fixture();
   if (state.thread_index() == 0) {
-    f.h = std::make_unique<hub>(hub_options{.queue_capacity = 1 << 16, .rate_per_second = 1e12,
-                                            .burst = 1e12, .subscriber_buffer = 1 << 12});
+    f.h = std::make_unique<hub>(hub_options{.queue_capacity = 1 << 16,
+                                            .rate_per_second = 1e12,
+                                            .burst = 1e12,
+                                            .subscriber_buffer = 1 << 12});
     f.sub = f.h->subscribe([&f] {
       f.sink.clear();
       f.sub.drain_into(f.sink);

@@ -53,7 +53,8 @@ struct null_pipeline {
 double cpu_seconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 // CPU seconds the poller spends per second of wall time with 1,000 targets
@@ -63,9 +64,9 @@ void poller_overhead_1000(benchmark::State& state) {
     boost::asio::io_context io;
     auto work = boost::asio::make_work_guard(io);
     null_pipeline pipe;
-    poller<null_pipeline, trivial_sampler> p(io.get_executor(), pipe,
-                                             poller_options{.interval = std::chrono::seconds(1),
-                                                            .jitter = std::chrono::seconds(1)});
+    poller<null_pipeline, trivial_sampler> p(
+        io.get_executor(), pipe,
+        poller_options{.interval = std::chrono::seconds(1), .jitter = std::chrono::seconds(1)});
     std::thread runner([&] { io.run(); });
     for (int i = 0; i < 1000; ++i) p.track("t" + std::to_string(i), trivial_sampler{});
     std::this_thread::sleep_for(std::chrono::seconds(1));  // let the jittered starts settle
@@ -73,7 +74,8 @@ void poller_overhead_1000(benchmark::State& state) {
     const auto w0 = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::seconds(5));
     const double cpu = cpu_seconds() - c0;
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
     p.stop();
     work.reset();
     runner.join();
@@ -81,6 +83,9 @@ void poller_overhead_1000(benchmark::State& state) {
     state.counters["samples_per_second"] = double(pipe.sink.samples()) / (wall + 1);
   }
 }
-BENCHMARK(poller_overhead_1000)->Name("poller_overhead_1000/vitals")->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(poller_overhead_1000)
+    ->Name("poller_overhead_1000/vitals")
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 }  // namespace

@@ -2,11 +2,11 @@
 // these are absolute figures against the targets.
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
-#include <unistd.h>
 
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/query.hpp"
@@ -85,9 +85,15 @@ void ring_range(benchmark::State& state, aggregation agg, bool compress) {
   }
   state.counters["points"] = double(points);
 }
-BENCHMARK_CAPTURE(ring_range, mean, aggregation::mean, false)->Name("ring_range_60480_to_120/mean/vitals")->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(ring_range, m4, aggregation::m4, false)->Name("ring_range_60480_to_120/m4/vitals")->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(ring_range, mean_compressed, aggregation::mean, true)->Name("ring_range_60480_to_120/mean_compressed/vitals")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(ring_range, mean, aggregation::mean, false)
+    ->Name("ring_range_60480_to_120/mean/vitals")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(ring_range, m4, aggregation::m4, false)
+    ->Name("ring_range_60480_to_120/m4/vitals")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(ring_range, mean_compressed, aggregation::mean, true)
+    ->Name("ring_range_60480_to_120/mean_compressed/vitals")
+    ->Unit(benchmark::kMicrosecond);
 
 void ring_bytes_per_sample(benchmark::State& state, bool counter, bool compress) {
   const auto v = counter ? byte_counter(60480) : cpu_walk(60480);
@@ -100,10 +106,22 @@ void ring_bytes_per_sample(benchmark::State& state, bool counter, bool compress)
   }
   state.counters["bytes_per_sample"] = bps;
 }
-BENCHMARK_CAPTURE(ring_bytes_per_sample, cpu_raw, false, false)->Name("ring_bytes_per_sample/cpu_raw/vitals")->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(ring_bytes_per_sample, cpu_compressed, false, true)->Name("ring_bytes_per_sample/cpu_compressed/vitals")->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(ring_bytes_per_sample, counter_raw, true, false)->Name("ring_bytes_per_sample/counter_raw/vitals")->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(ring_bytes_per_sample, counter_compressed, true, true)->Name("ring_bytes_per_sample/counter_compressed/vitals")->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(ring_bytes_per_sample, cpu_raw, false, false)
+    ->Name("ring_bytes_per_sample/cpu_raw/vitals")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(ring_bytes_per_sample, cpu_compressed, false, true)
+    ->Name("ring_bytes_per_sample/cpu_compressed/vitals")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(ring_bytes_per_sample, counter_raw, true, false)
+    ->Name("ring_bytes_per_sample/counter_raw/vitals")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(ring_bytes_per_sample, counter_compressed, true, true)
+    ->Name("ring_bytes_per_sample/counter_compressed/vitals")
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 std::filesystem::path bench_db(const char* name) {
   auto p = std::filesystem::temp_directory_path() /

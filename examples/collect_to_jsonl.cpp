@@ -35,10 +35,16 @@ int main(int argc, char** argv) {
       if (!r) std::fprintf(stderr, "%s: %s\n", a.c_str(), r.error().message.c_str()), std::exit(2);
       d = *r;
     };
-    if (a == "--out") out = next();
-    else if (a == "--interval") dur(interval);
-    else if (a == "--duration") dur(duration);
-    else return std::fprintf(stderr, "usage: %s [--out FILE] [--interval 1s] [--duration 10s]\n", argv[0]), 2;
+    if (a == "--out")
+      out = next();
+    else if (a == "--interval")
+      dur(interval);
+    else if (a == "--duration")
+      dur(duration);
+    else
+      return std::fprintf(stderr, "usage: %s [--out FILE] [--interval 1s] [--duration 10s]\n",
+                          argv[0]),
+             2;
   }
 
   stores::memory_store store;
@@ -49,7 +55,7 @@ int main(int argc, char** argv) {
   using cgroup = samplers::with_rates<samplers::cgroup_sampler>;
   asio::io_context io;
   poller<decltype(pipe), process, host, cgroup> poll(io.get_executor(), pipe,
-                                                      poller_options{.interval = interval});
+                                                     poller_options{.interval = interval});
   poll.track("self", process(samplers::process_sampler::self({{"target", "self"}})));
   poll.track("host", host(samplers::system_sampler()));
   if (auto dir = samplers::cgroup_sampler::self_dir())  // cgroup v2 only

@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
   reg.counter_callback("tour_polls_total", "A callback counter.", [&] { return ++polls; });
 
   const auto snapshot = reg.collect();
-  const std::string out = openmetrics ? vitals::format::to_openmetrics(snapshot)
-                                      : vitals::format::to_text(snapshot);
+  const std::string out =
+      openmetrics ? vitals::format::to_openmetrics(snapshot) : vitals::format::to_text(snapshot);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

@@ -10,9 +10,13 @@
 #include <fstream>
 #include <string>
 
+#include "support/helpers.hpp"
 #include "vitals/samplers/cgroup.hpp"
 
 namespace {
+
+using vitals::test::burn_cpu;
+using vitals::test::temp_dir;
 
 using namespace vitals;
 using namespace vitals::samplers;
@@ -31,18 +35,6 @@ int count(const sample_batch& b, std::string_view prefix) {
   int n = 0;
   for (const auto& s : b) n += s.series.name().starts_with(prefix);
   return n;
-}
-
-/// Spins until this process has used `cpu` of CPU time.
-void burn_cpu(std::chrono::milliseconds cpu) {
-  auto used = [] {
-    timespec ts{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-  };
-  const auto end = used() + cpu;
-  volatile double x = 0;
-  while (used() < end) x = x + 1;
 }
 
 /// A cgroup directory and a /proc holding <pid>/net/dev for this test's own pid.

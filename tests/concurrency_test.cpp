@@ -57,8 +57,7 @@ TEST(ConcurrencyCounter, MoreThreadsThanSlotsShareTheOverflowCells) {
 
 TEST(ConcurrencyCounter, ValuesOfExitedThreadsStayCounted) {
   counter c;
-  for (int round = 0; round < 20; ++round)
-    run_threads(3, [&](int) { c.inc(10); });
+  for (int round = 0; round < 20; ++round) run_threads(3, [&](int) { c.inc(10); });
   EXPECT_EQ(c.value(), 600);
 }
 

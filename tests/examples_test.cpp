@@ -74,8 +74,9 @@ TEST(ExamplesCollectToJsonl, SamplesUntilSigintThenExitsCleanly) {
   const auto lines = run("grep -c . " + file);
   EXPECT_GT(std::stoi(lines), 100) << "samples written: " << lines;
   const auto names = run("grep -o '\"name\":\"[A-Za-z_]*\"' " + file + " | sort -u");
-  for (const char* n : {"process_cpu_seconds_total", "process_resident_memory_bytes",
-                        "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "process_cpu_percent"})
+  for (const char* n :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes", "node_cpu_seconds_total",
+        "node_memory_MemAvailable_bytes", "process_cpu_percent"})
     EXPECT_NE(names.find(n), std::string::npos) << n;
   std::remove(file.c_str());
 }

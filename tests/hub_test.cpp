@@ -14,12 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/helpers.hpp"
 #include "vitals/runtime/hub.hpp"
 #include "vitals/runtime/persister.hpp"
 #include "vitals/stores/event_memory.hpp"
 #include "vitals/stores/event_sqlite.hpp"
 
 namespace {
+
+using vitals::test::burn_cpu;
+using vitals::test::temp_dir;
 
 using namespace vitals;
 using namespace std::chrono_literals;
@@ -38,8 +42,8 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = patience) {
 }
 
 event ev(int i, std::string type = "tool.started") {
-  return {std::move(type), from_unix_ms(1'700'000'000'000 + i), "s1", "p1", "t" + std::to_string(i),
-          "{\"i\":" + std::to_string(i) + "}"};
+  return {std::move(type),         from_unix_ms(1'700'000'000'000 + i), "s1", "p1",
+          "t" + std::to_string(i), "{\"i\":" + std::to_string(i) + "}"};
 }
 
 hub_options unlimited(hub_options o = {}) {
@@ -56,7 +60,8 @@ std::vector<event> take(hub::subscription& sub, std::size_t n) {
   return got;
 }
 
-double family_value(const metric_snapshot& s, const std::string& name, const std::string& cause = {}) {
+double family_value(const metric_snapshot& s, const std::string& name,
+                    const std::string& cause = {}) {
   for (const auto& f : s)
     if (f.name == name)
       for (const auto& p : f.points)
@@ -239,7 +244,7 @@ TEST(Hub, SubscriptionMayOutliveTheHub) {
     hub h(unlimited({.batch_size = 1000, .batch_interval = 1h}));
     sub = h.subscribe();
     h.publish(ev(1));
-  }  // the destructor delivers, then closes the buffer
+  }                               // the destructor delivers, then closes the buffer
   EXPECT_TRUE(sub.wait_for(1h));  // the buffer is closed but still holds its event
   EXPECT_EQ(sub.drain().size(), 1u);
   EXPECT_FALSE(sub.wait_for(1h));  // closed and empty: returns at once
@@ -312,8 +317,12 @@ TEST(ConcurrencyHub, FlushFromManyThreads) {
 TEST(ConcurrencyHub, MultiProducerAccountingIsExact) {
   // Small queue, modest rate and a small buffer so that every cause can occur;
   // whatever the interleaving, each published event is accounted for once.
-  hub h({.queue_capacity = 64, .batch_size = 16, .batch_interval = 1ms, .rate_per_second = 2e5,
-         .burst = 5000, .subscriber_buffer = 64});
+  hub h({.queue_capacity = 64,
+         .batch_size = 16,
+         .batch_interval = 1ms,
+         .rate_per_second = 2e5,
+         .burst = 5000,
+         .subscriber_buffer = 64});
   std::atomic<std::uint64_t> consumed{0};
   std::atomic<bool> done{false};
   auto sub = h.subscribe();
@@ -385,22 +394,6 @@ TEST(ConcurrencyHub, UnsubscribeWhileDispatching) {
 
 // --- persister ----------------------------------------------------------------
 
-class temp_dir {
- public:
-  temp_dir() {
-    path_ = fs::temp_directory_path() /
-            ("vitals-hub-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path path_;
-};
-
 /// An event store that refuses the first `n` appends, storing nothing for
 /// them, and records when each append was tried.
 class flaky_store {
@@ -421,7 +414,8 @@ class flaky_store {
   result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from) {
     return inner_.read(stream, from);
   }
-  result<std::vector<stored_event>> read_by_type(const std::string& stream, const std::string& type) {
+  result<std::vector<stored_event>> read_by_type(const std::string& stream,
+                                                 const std::string& type) {
     return inner_.read_by_type(stream, type);
   }
   std::vector<std::chrono::steady_clock::time_point> attempts() const {
@@ -494,8 +488,7 @@ TEST(ConcurrencyPersister, WritesByTimeWithoutStopOrFlush) {
 TEST(ConcurrencyPersister, FailedAppendsAreRetriedWithBackoffNothingLostOrDoubled) {
   hub h(unlimited({.queue_capacity = 100000}));
   flaky_store store(4);
-  persister p(h, store, "s1",
-              {.batch_size = 10, .backoff_initial = 5ms, .backoff_max = 20ms});
+  persister p(h, store, "s1", {.batch_size = 10, .backoff_initial = 5ms, .backoff_max = 20ms});
   for (int i = 0; i < 95; ++i) h.publish(ev(i));
   p.flush();
   expect_all_in_order(store, "s1", 95);
@@ -526,8 +519,7 @@ TEST(ConcurrencyPersister, StopDrainsAndFlushesThroughFailures) {
 TEST(ConcurrencyPersister, StopGivesUpOnADeadStoreAfterItsTimeoutAndCounts) {
   hub h(unlimited());
   flaky_store store(1 << 30);
-  persister p(h, store, "s1",
-              {.backoff_initial = 1ms, .backoff_max = 10ms, .stop_timeout = 50ms});
+  persister p(h, store, "s1", {.backoff_initial = 1ms, .backoff_max = 10ms, .stop_timeout = 50ms});
   for (int i = 0; i < 42; ++i) h.publish(ev(i));
   p.stop();
   EXPECT_EQ(p.written(), 0u);

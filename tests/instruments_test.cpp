@@ -151,7 +151,7 @@ TEST(InstrumentsHistogram, EveryValueLandsInTheFirstBucketNotBelowIt) {
 
 TEST(InstrumentsHistogram, PercentilesBeatBucketUpperBounds) {
   histogram h(histogram::config(buckets::linear(10, 10, 10)));  // 10, 20, ..., 100
-  for (int i = 1; i <= 1000; ++i) h.observe(i / 10.0);  // uniform over (0, 100]
+  for (int i = 1; i <= 1000; ++i) h.observe(i / 10.0);          // uniform over (0, 100]
   EXPECT_NEAR(h.quantile(0.5), 50.0, 0.2);
   EXPECT_NEAR(h.quantile(0.9), 90.0, 0.2);
   EXPECT_NEAR(h.quantile(0.99), 99.0, 0.2);

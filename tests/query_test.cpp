@@ -24,15 +24,19 @@ range_query q(std::int64_t from, std::int64_t to, duration step, aggregation a) 
 }
 
 TEST(StoresSelector, ParsesEveryMatcherKind) {
-  auto s = selector::parse(R"(http_requests{code="200", method!="POST",path=~"/api/.*",host!~'db\d'})");
+  auto s =
+      selector::parse(R"(http_requests{code="200", method!="POST",path=~"/api/.*",host!~'db\d'})");
   ASSERT_TRUE(s) << s.error().message;
   ASSERT_EQ(s->matchers().size(), 5u);
   EXPECT_EQ(s->exact_name(), "http_requests");
-  const series hit("http_requests", {{"code", "200"}, {"method", "GET"}, {"path", "/api/x"}, {"host", "web1"}});
+  const series hit("http_requests",
+                   {{"code", "200"}, {"method", "GET"}, {"path", "/api/x"}, {"host", "web1"}});
   EXPECT_TRUE(s->matches(hit));
-  EXPECT_FALSE(s->matches(series("http_requests", {{"code", "200"}, {"method", "POST"}, {"path", "/api/x"}})));
+  EXPECT_FALSE(s->matches(
+      series("http_requests", {{"code", "200"}, {"method", "POST"}, {"path", "/api/x"}})));
   EXPECT_FALSE(s->matches(series("http_requests", {{"code", "200"}, {"path", "/web"}})));
-  EXPECT_FALSE(s->matches(series("http_requests", {{"code", "200"}, {"path", "/api/"}, {"host", "db1"}})));
+  EXPECT_FALSE(
+      s->matches(series("http_requests", {{"code", "200"}, {"path", "/api/"}, {"host", "db1"}})));
   EXPECT_FALSE(s->matches(series("other", {{"code", "200"}, {"path", "/api/"}})));
 }
 
@@ -49,21 +53,22 @@ TEST(StoresSelector, ErrorsNameThePosition) {
     const char* text;
     const char* expect;
   };
-  for (auto [text, expect] : std::initializer_list<bad_case>{
-           {"m{a=1}", "position 4: expected a quoted string"},
-           {"m{a=\"1\"", "position 7: expected '}'"},
-           {"m{a ? \"1\"}", "position 4: expected one of = != =~ !~"},
-           {"m{a=\"1\" b=\"2\"}", "position 8: expected ',' or '}'"},
-           {"m{__bad=\"x\"}", "position 2: expected a label name"},
-           {"1m", "position 0: expected a metric name"},
-           {"m{a=~\"(\"}", "position 5: invalid regular expression"},
-           {"{a=\"\"}", "at least one matcher"},
-           {"", "position 0"},
-           {"m extra", "position 2: expected the end"},
-           {"m{a=\"unterminated}", "closing \""}}) {
+  for (auto [text, expect] :
+       std::initializer_list<bad_case>{{"m{a=1}", "position 4: expected a quoted string"},
+                                       {"m{a=\"1\"", "position 7: expected '}'"},
+                                       {"m{a ? \"1\"}", "position 4: expected one of = != =~ !~"},
+                                       {"m{a=\"1\" b=\"2\"}", "position 8: expected ',' or '}'"},
+                                       {"m{__bad=\"x\"}", "position 2: expected a label name"},
+                                       {"1m", "position 0: expected a metric name"},
+                                       {"m{a=~\"(\"}", "position 5: invalid regular expression"},
+                                       {"{a=\"\"}", "at least one matcher"},
+                                       {"", "position 0"},
+                                       {"m extra", "position 2: expected the end"},
+                                       {"m{a=\"unterminated}", "closing \""}}) {
     auto s = selector::parse(text);
     ASSERT_FALSE(s) << text;
-    EXPECT_NE(s.error().message.find(expect), std::string::npos) << text << " -> " << s.error().message;
+    EXPECT_NE(s.error().message.find(expect), std::string::npos)
+        << text << " -> " << s.error().message;
   }
 }
 
@@ -73,7 +78,8 @@ TEST(StoresQuery, Durations) {
   EXPECT_EQ(*parse_duration("1h"), 1h);
   EXPECT_EQ(*parse_duration("7d"), 168h);
   EXPECT_EQ(*parse_duration("250ms"), 250ms);
-  for (const char* bad : {"", "10", "s", "-5s", "0s", "1.5h", "10 s", "10sec", "1y", "99999999999999999d"}) {
+  for (const char* bad :
+       {"", "10", "s", "-5s", "0s", "1.5h", "10 s", "10sec", "1y", "99999999999999999d"}) {
     auto d = parse_duration(bad);
     ASSERT_FALSE(d) << bad;
     EXPECT_NE(d.error().message.find("invalid duration"), std::string::npos);
@@ -97,11 +103,16 @@ TEST(StoresQuery, BucketAggregationsAlignedToFrom) {
   // Buckets of 10 s from t=1000: [1000,11000) [11000,21000) ... [31000,41000)
   auto mean = downsample(raw, q(1000, 40000, 10s, aggregation::mean));
   EXPECT_EQ(mean, pts({{1000, 14.0 / 3}, {11000, 20}, {31000, 7}}));  // empty bucket omitted
-  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::min)), pts({{1000, 1}, {11000, 20}, {31000, 7}}));
-  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::max)), pts({{1000, 10}, {11000, 20}, {31000, 7}}));
-  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::sum)), pts({{1000, 14}, {11000, 20}, {31000, 7}}));
-  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::count)), pts({{1000, 3}, {11000, 1}, {31000, 1}}));
-  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::last)), pts({{1000, 10}, {11000, 20}, {31000, 7}}));
+  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::min)),
+            pts({{1000, 1}, {11000, 20}, {31000, 7}}));
+  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::max)),
+            pts({{1000, 10}, {11000, 20}, {31000, 7}}));
+  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::sum)),
+            pts({{1000, 14}, {11000, 20}, {31000, 7}}));
+  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::count)),
+            pts({{1000, 3}, {11000, 1}, {31000, 1}}));
+  EXPECT_EQ(downsample(raw, q(1000, 40000, 10s, aggregation::last)),
+            pts({{1000, 10}, {11000, 20}, {31000, 7}}));
   auto epoch = q(1000, 40000, 10s, aggregation::count);
   epoch.align_to_epoch = true;  // [0,10000) [10000,20000) [30000,40000)
   EXPECT_EQ(downsample(raw, epoch), pts({{0, 2}, {10000, 2}, {30000, 1}}));
@@ -130,7 +141,8 @@ TEST(StoresQuery, RateTreatsADropAsAReset) {
 
 TEST(StoresQuery, LttbKeepsEndsAndPeaks) {
   std::vector<point> raw;
-  for (int i = 0; i < 1000; ++i) raw.push_back({from_unix_ms(i * 1000), i == 500 ? 100.0 : std::sin(i / 50.0)});
+  for (int i = 0; i < 1000; ++i)
+    raw.push_back({from_unix_ms(i * 1000), i == 500 ? 100.0 : std::sin(i / 50.0)});
   auto r = q(0, 999'000, 1s, aggregation::lttb);
   r.target_points = 50;
   auto out = downsample(raw, r);
@@ -160,7 +172,8 @@ TEST(StoresGorilla, RoundTripsEveryKindOfValue) {
   for (const auto& v : cases) {
     std::vector<std::int64_t> t;
     for (std::size_t i = 0; i < v.size(); ++i)
-      t.push_back(1'700'000'000'000 + std::int64_t(i) * 10'000 + std::int64_t(rng() % 3) - (i % 50 == 0 ? 999'999 : 0));
+      t.push_back(1'700'000'000'000 + std::int64_t(i) * 10'000 + std::int64_t(rng() % 3) -
+                  (i % 50 == 0 ? 999'999 : 0));
     auto c = stores::detail::encode(t.data(), v.data(), v.size());
     std::vector<std::int64_t> t2;
     std::vector<double> v2;

@@ -6,14 +6,15 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
 
+#include "support/helpers.hpp"
 #include "vitals/instruments/registry.hpp"
 #include "vitals/samplers/process.hpp"
 #include "vitals/samplers/rate.hpp"
@@ -22,30 +23,20 @@
 
 namespace {
 
+using vitals::test::burn_cpu;
+using vitals::test::temp_dir;
+
 using namespace vitals;
 using namespace vitals::samplers;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::optional<double> value(const sample_batch& b, std::string_view name, std::string_view label = {},
-                            std::string_view label_value = {}) {
+std::optional<double> value(const sample_batch& b, std::string_view name,
+                            std::string_view label = {}, std::string_view label_value = {}) {
   for (const auto& s : b)
     if (s.series.name() == name && (label.empty() || s.series.labels().get(label) == label_value))
       return s.value;
   return std::nullopt;
-}
-
-/// Spins until this process has used `cpu` of CPU time (not wall time: the
-/// machine may be busy).
-void burn_cpu(std::chrono::milliseconds cpu) {
-  auto used = [] {
-    timespec ts{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-  };
-  const auto end = used() + cpu;
-  volatile double x = 0;
-  while (used() < end) x = x + 1;
 }
 
 /// A child that allocates and touches `bytes`, burns CPU for `burn`, then waits to be killed.
@@ -125,7 +116,8 @@ TEST(SamplersSystem, AgreesWithProcReadIndependently) {
   EXPECT_EQ(*value(b, "node_boot_time_seconds"), btime);
   EXPECT_GT(*value(b, "node_memory_MemAvailable_bytes"), 0);
   int idle = 0;
-  for (const auto& s : b) idle += s.series.name() == "node_cpu_seconds_total" && s.series.labels().get("mode") == "idle";
+  for (const auto& s : b)
+    idle += s.series.name() == "node_cpu_seconds_total" && s.series.labels().get("mode") == "idle";
   EXPECT_EQ(idle, cpus);
   EXPECT_TRUE(value(b, "node_network_receive_bytes_total", "device", "lo").has_value());
   EXPECT_TRUE(value(b, "node_load1").has_value());
@@ -136,13 +128,19 @@ TEST(SamplersSystem, ExactValuesFromAFixtureProc) {
   fs::create_directories(root / "net");
   auto write = [&](const char* name, const char* text) { std::ofstream(root / name) << text; };
   write("stat",
-        "cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 200 3 100 5000 7 1 2 0 0 0\nctxt 12345\nbtime 1700000000\n"
+        "cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 200 3 100 5000 7 1 2 0 0 0\nctxt 12345\nbtime "
+        "1700000000\n"
         "processes 99\nprocs_running 2\nprocs_blocked 1\n");
-  write("meminfo", "MemTotal:       1000 kB\nMemAvailable:    500 kB\nActive(anon):     10 kB\nHugePages_Total:       0\n");
+  write("meminfo",
+        "MemTotal:       1000 kB\nMemAvailable:    500 kB\nActive(anon):     10 "
+        "kB\nHugePages_Total:       0\n");
   write("net/dev",
-        "Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes\n"
+        "Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed "
+        "multicast|bytes\n"
         "  eth0: 1000 10 1 2 0 0 0 0 2000 20 3 4 0 0 0 0\n");
-  write("diskstats", "   8       0 sda 100 0 800 50 200 0 1600 70 0 90 120\n   7       0 loop0 1 0 8 0 0 0 0 0 0 0 0\n");
+  write("diskstats",
+        "   8       0 sda 100 0 800 50 200 0 1600 70 0 90 120\n   7       0 loop0 1 0 8 0 0 0 0 0 "
+        "0 0 0\n");
   write("loadavg", "0.50 0.25 0.10 1/100 1234\n");
   system_sampler sys({{"host", "fixture"}}, root.string());
   sample_batch b;
@@ -222,7 +220,7 @@ TEST(SamplersRate, PerSecondRatesAreResetSafe) {
   EXPECT_FALSE(r.update(s, from_unix_ms(0), 100));
   EXPECT_DOUBLE_EQ(*r.update(s, from_unix_ms(10'000), 600), 50);
   EXPECT_DOUBLE_EQ(*r.update(s, from_unix_ms(20'000), 40), 4);  // reset: the increase is 40
-  EXPECT_FALSE(r.update(s, from_unix_ms(20'000), 50));             // no time passed
+  EXPECT_FALSE(r.update(s, from_unix_ms(20'000), 50));          // no time passed
 }
 
 TEST(SamplersRate, WithRatesDerivesCpuPercentAndPerSecondValues) {
@@ -230,7 +228,8 @@ TEST(SamplersRate, WithRatesDerivesCpuPercentAndPerSecondValues) {
   std::int64_t t = 0;
   callback_sampler fake("fake", [&](sample_batch& out, timestamp) -> status {
     out.push_back({series("process_cpu_seconds_total", {{"target", "a"}}), from_unix_ms(t), cpu});
-    out.push_back({series("node_network_receive_bytes_total", {{"device", "eth0"}}), from_unix_ms(t), rx});
+    out.push_back(
+        {series("node_network_receive_bytes_total", {{"device", "eth0"}}), from_unix_ms(t), rx});
     out.push_back({series("process_resident_memory_bytes", {}), from_unix_ms(t), 5});
     return {};
   });

@@ -38,7 +38,8 @@ class exposition_server {
   std::string url(const char* path = "/metrics") const {
     return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + path;
   }
-  void set(std::string body, std::string type = "text/plain; version=0.0.4; charset=utf-8", int status = 200) {
+  void set(std::string body, std::string type = "text/plain; version=0.0.4; charset=utf-8",
+           int status = 200) {
     std::lock_guard lock(mu_);
     body_ = std::move(body), type_ = std::move(type), status_ = status;
   }
@@ -47,7 +48,8 @@ class exposition_server {
   asio::awaitable<void> accept_loop() {
     for (;;) {
       beast::error_code ec;
-      tcp::socket s = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket s =
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       beast::flat_buffer buf;
       http::request<http::empty_body> req;
@@ -93,23 +95,37 @@ std::string exposition(int requests_get, int requests_post, int fast, int slow) 
   // `fast` requests under 0.1 s, `slow` between 0.5 s and 1 s.
   const int total = fast + slow;
   return "# TYPE http_requests_total counter\n"
-         "http_requests_total{method=\"GET\"} " + std::to_string(requests_get) + "\n"
-         "http_requests_total{method=\"POST\"} " + std::to_string(requests_post) + "\n"
+         "http_requests_total{method=\"GET\"} " +
+         std::to_string(requests_get) +
+         "\n"
+         "http_requests_total{method=\"POST\"} " +
+         std::to_string(requests_post) +
+         "\n"
          "# TYPE http_request_duration_seconds histogram\n"
-         "http_request_duration_seconds_bucket{le=\"0.1\"} " + std::to_string(fast) + "\n"
-         "http_request_duration_seconds_bucket{le=\"0.5\"} " + std::to_string(fast) + "\n"
-         "http_request_duration_seconds_bucket{le=\"1\"} " + std::to_string(total) + "\n"
-         "http_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(total) + "\n"
+         "http_request_duration_seconds_bucket{le=\"0.1\"} " +
+         std::to_string(fast) +
+         "\n"
+         "http_request_duration_seconds_bucket{le=\"0.5\"} " +
+         std::to_string(fast) +
+         "\n"
+         "http_request_duration_seconds_bucket{le=\"1\"} " +
+         std::to_string(total) +
+         "\n"
+         "http_request_duration_seconds_bucket{le=\"+Inf\"} " +
+         std::to_string(total) +
+         "\n"
          "http_request_duration_seconds_sum 10\n"
-         "http_request_duration_seconds_count " + std::to_string(total) + "\n"
+         "http_request_duration_seconds_count " +
+         std::to_string(total) +
+         "\n"
          "# TYPE temperature gauge\ntemperature 21.5\n";
 }
 
 TEST(SamplersScrape, KeepsTheSamplesAndDerivesRequestRateAndP95) {
   exposition_server server;
   samplers::scrape_sampler s(server.url(), {.labels = {{"target", "api"}},
-                                             .requests_counter = "http_requests_total",
-                                             .latency_histogram = "http_request_duration_seconds"});
+                                            .requests_counter = "http_requests_total",
+                                            .latency_histogram = "http_request_duration_seconds"});
   server.set(exposition(100, 50, 90, 10));
   sample_batch a;
   ASSERT_TRUE(scrape_once(s, a, from_unix_ms(10'000)));
@@ -131,7 +147,8 @@ TEST(SamplersScrape, KeepsTheSamplesAndDerivesRequestRateAndP95) {
 
 TEST(SamplersScrape, OpenMetricsIsParsedByContentType) {
   exposition_server server;
-  server.set("# TYPE up gauge\nup 1\n# EOF\n", "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  server.set("# TYPE up gauge\nup 1\n# EOF\n",
+             "application/openmetrics-text; version=1.0.0; charset=utf-8");
   samplers::scrape_sampler s(server.url());
   sample_batch b;
   ASSERT_TRUE(scrape_once(s, b, now()));
@@ -154,7 +171,8 @@ TEST(SamplersScrape, FailuresAreErrorValues) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::limit_exceeded);
 
-  samplers::scrape_sampler refused("http://127.0.0.1:1/metrics", {.timeout = std::chrono::seconds(2)});
+  samplers::scrape_sampler refused("http://127.0.0.1:1/metrics",
+                                   {.timeout = std::chrono::seconds(2)});
   r = scrape_once(refused, b, now());
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("connect"), std::string::npos);
@@ -193,8 +211,8 @@ TEST(ConcurrencyScrape, ThePollerAwaitsScrapes) {
   auto work = asio::make_work_guard(io);
   std::thread runner([&] { io.run(); });
   {
-    poller<counting_sink, noop_sampler, samplers::scrape_sampler> p(io.get_executor(), sink,
-                                                                     poller_options{.interval = std::chrono::milliseconds(50)});
+    poller<counting_sink, noop_sampler, samplers::scrape_sampler> p(
+        io.get_executor(), sink, poller_options{.interval = std::chrono::milliseconds(50)});
     ASSERT_TRUE(p.track("api", samplers::scrape_sampler(server.url())));
     for (int i = 0; i < 200; ++i) {
       {
@@ -218,7 +236,8 @@ TEST(ConcurrencyScrape, AHungExporterCostsOneTimeoutNotAStall) {
   // the response never comes.
   asio::io_context io;
   tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});
-  const std::string url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/metrics";
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/metrics";
   struct null_pipeline {
     sinks::null_sink s;
     status push(std::span<const sample> b) { return s.write(b); }
@@ -228,7 +247,8 @@ TEST(ConcurrencyScrape, AHungExporterCostsOneTimeoutNotAStall) {
   {
     poller<null_pipeline, noop_sampler, samplers::scrape_sampler> p(
         io.get_executor(), sink,
-        poller_options{.interval = std::chrono::milliseconds(100), .sample_timeout = std::chrono::milliseconds(100)});
+        poller_options{.interval = std::chrono::milliseconds(100),
+                       .sample_timeout = std::chrono::milliseconds(100)});
     ASSERT_TRUE(p.track("hung", samplers::scrape_sampler(url)));  // its own timeout is 5 s
     ASSERT_TRUE(p.track("fine", noop_sampler{}));
     std::uint64_t errors = 0;

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "support/helpers.hpp"
 #include "vitals/stores/event_memory.hpp"
 #include "vitals/stores/event_sqlite.hpp"
 #include "vitals/stores/memory.hpp"
@@ -20,27 +21,13 @@
 
 namespace {
 
+using vitals::test::burn_cpu;
+using vitals::test::temp_dir;
+
 using namespace vitals;
 using namespace vitals::stores;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-/// A fresh directory per test, removed afterwards.
-class temp_dir {
- public:
-  temp_dir() {
-    path_ = fs::temp_directory_path() /
-            ("vitals-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path path_;
-};
 
 struct memory_fixture {
   memory_store store;
@@ -86,7 +73,8 @@ TYPED_TEST(StoreConformance, AppendThenReadBack) {
   ASSERT_EQ(all.size(), 500u);
   for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i].value, double(i));
   // Inclusive bounds.
-  const auto part = st.range(cpu_a, from_unix_ms(1'000'000 + 10'000), from_unix_ms(1'000'000 + 30'000));
+  const auto part =
+      st.range(cpu_a, from_unix_ms(1'000'000 + 10'000), from_unix_ms(1'000'000 + 30'000));
   ASSERT_EQ(part.size(), 3u);
   EXPECT_EQ(part.front().value, 1);
   EXPECT_EQ(part.back().value, 3);
@@ -134,14 +122,15 @@ TYPED_TEST(StoreConformance, RangeQueriesAgreeWithDownsamplingTheRawPoints) {
   for (int i = 0; i < 3000; ++i) {
     v += std::uniform_real_distribution<double>(-1, 1.5)(rng);
     if (i == 1500) v = 0;  // a counter reset for rate
-    b.push_back({cpu_a, from_unix_ms(1'000'000 + i * 10'000 + (i % 7) * 100), std::round(v * 100) / 100});
+    b.push_back(
+        {cpu_a, from_unix_ms(1'000'000 + i * 10'000 + (i % 7) * 100), std::round(v * 100) / 100});
   }
   ASSERT_TRUE(st.append(b));
   std::vector<point> raw;
   for (const auto& s : b) raw.push_back({s.t, s.value});
-  for (auto agg : {aggregation::mean, aggregation::min, aggregation::max, aggregation::sum,
-                   aggregation::count, aggregation::last, aggregation::m4, aggregation::lttb,
-                   aggregation::rate}) {
+  for (auto agg :
+       {aggregation::mean, aggregation::min, aggregation::max, aggregation::sum, aggregation::count,
+        aggregation::last, aggregation::m4, aggregation::lttb, aggregation::rate}) {
     for (bool epoch : {false, true}) {
       range_query q{*selector::parse("cpu_percent{agent=\"a\"}"), from_unix_ms(1'200'000),
                     from_unix_ms(20'000'000), std::nullopt, agg};
@@ -158,7 +147,8 @@ TYPED_TEST(StoreConformance, RangeQueriesAgreeWithDownsamplingTheRawPoints) {
       }
     }
   }
-  auto none = query_range(st, range_query{selector::by_name("absent"), from_unix_ms(0), from_unix_ms(1)});
+  auto none =
+      query_range(st, range_query{selector::by_name("absent"), from_unix_ms(0), from_unix_ms(1)});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }
@@ -383,7 +373,8 @@ TEST(StoresSqliteDurability, AcknowledgedBatchesSurviveSigkill) {
     std::map<std::int64_t, int> per_batch;
     for (const auto& p : pts) ++per_batch[std::int64_t(p.value)];
     for (auto [b, n] : per_batch) ASSERT_EQ(n, batch_size) << "batch " << b << " is half-written";
-    for (auto b : acknowledged) ASSERT_EQ(per_batch.count(b), 1u) << "acknowledged batch " << b << " lost";
+    for (auto b : acknowledged)
+      ASSERT_EQ(per_batch.count(b), 1u) << "acknowledged batch " << b << " lost";
     next_batch = per_batch.empty() ? 0 : per_batch.rbegin()->first + 1;
   }
   EXPECT_GT(acknowledged.size(), 20u);
@@ -418,7 +409,11 @@ using event_store_types = ::testing::Types<event_memory_fixture, event_sqlite_fi
 TYPED_TEST_SUITE(EventStoreConformance, event_store_types);
 
 event ev(std::string type, int i) {
-  return {std::move(type), from_unix_ms(1000 + i), "s1", "p1", "t" + std::to_string(i),
+  return {std::move(type),
+          from_unix_ms(1000 + i),
+          "s1",
+          "p1",
+          "t" + std::to_string(i),
           R"({"n":)" + std::to_string(i) + "}"};
 }
 

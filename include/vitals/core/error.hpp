@@ -26,13 +26,20 @@ class error_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "vitals"; }
   std::string message(int c) const override {
     switch (static_cast<errc>(c)) {
-      case errc::invalid_name: return "invalid name";
-      case errc::invalid_argument: return "invalid argument";
-      case errc::parse_error: return "parse error";
-      case errc::limit_exceeded: return "limit exceeded";
-      case errc::not_found: return "not found";
-      case errc::io_error: return "i/o error";
-      case errc::unavailable: return "unavailable";
+      case errc::invalid_name:
+        return "invalid name";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::parse_error:
+        return "parse error";
+      case errc::limit_exceeded:
+        return "limit exceeded";
+      case errc::not_found:
+        return "not found";
+      case errc::io_error:
+        return "i/o error";
+      case errc::unavailable:
+        return "unavailable";
     }
     return "unknown vitals error";
   }
@@ -64,8 +71,9 @@ template <class T>
 class [[nodiscard]] result {
  public:
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, vitals::error>)
-  result(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}
+  requires std::is_constructible_v<T, U&&> &&
+      (!std::is_same_v<std::remove_cvref_t<U>, vitals::error>)result(U&& v)
+      : v_(std::in_place_index<0>, std::forward<U>(v)) {}
   result(vitals::error e) : v_(std::in_place_index<1>, std::move(e)) {}
 
   bool has_value() const noexcept { return v_.index() == 0; }

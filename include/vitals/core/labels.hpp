@@ -25,7 +25,8 @@ constexpr bool is_name_char(char c) noexcept { return is_name_start(c) || (c >= 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
 constexpr bool is_valid_metric_name(std::string_view n) noexcept {
   if (n.empty() || !(detail::is_name_start(n[0]) || n[0] == ':')) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) { return detail::is_name_char(c) || c == ':'; });
+  return std::all_of(n.begin(), n.end(),
+                     [](char c) { return detail::is_name_char(c) || c == ':'; });
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, and not starting with `__` (reserved for internal use).
@@ -37,8 +38,8 @@ constexpr bool is_valid_label_name(std::string_view n) noexcept {
 
 inline status check_metric_name(std::string_view n) {
   if (is_valid_metric_name(n)) return {};
-  return error(errc::invalid_name, "invalid metric name '" + std::string(n) +
-                                       "': must match [a-zA-Z_:][a-zA-Z0-9_:]*");
+  return error(errc::invalid_name,
+               "invalid metric name '" + std::string(n) + "': must match [a-zA-Z_:][a-zA-Z0-9_:]*");
 }
 
 inline status check_label_name(std::string_view n) {

@@ -14,18 +14,35 @@
 
 namespace vitals {
 
-enum class metric_type { counter, gauge, histogram, summary, info, stateset, gaugehistogram, unknown };
+enum class metric_type {
+  counter,
+  gauge,
+  histogram,
+  summary,
+  info,
+  stateset,
+  gaugehistogram,
+  unknown
+};
 
 constexpr const char* to_string(metric_type t) noexcept {
   switch (t) {
-    case metric_type::counter: return "counter";
-    case metric_type::gauge: return "gauge";
-    case metric_type::histogram: return "histogram";
-    case metric_type::summary: return "summary";
-    case metric_type::info: return "info";
-    case metric_type::stateset: return "stateset";
-    case metric_type::gaugehistogram: return "gaugehistogram";
-    case metric_type::unknown: return "unknown";
+    case metric_type::counter:
+      return "counter";
+    case metric_type::gauge:
+      return "gauge";
+    case metric_type::histogram:
+      return "histogram";
+    case metric_type::summary:
+      return "summary";
+    case metric_type::info:
+      return "info";
+    case metric_type::stateset:
+      return "stateset";
+    case metric_type::gaugehistogram:
+      return "gaugehistogram";
+    case metric_type::unknown:
+      return "unknown";
   }
   return "unknown";
 }

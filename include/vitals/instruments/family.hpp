@@ -38,8 +38,8 @@ class family final : public collectable {
  public:
   using config = typename Metric::config;
 
-  family(std::string name, std::string help, std::vector<std::string> label_names,
-         config cfg = {}, std::size_t max_series = default_max_series)
+  family(std::string name, std::string help, std::vector<std::string> label_names, config cfg = {},
+         std::size_t max_series = default_max_series)
       : name_(std::move(name)),
         help_(std::move(help)),
         label_names_(std::move(label_names)),
@@ -71,8 +71,8 @@ class family final : public collectable {
 
   /// The series for these label values (one per label name, in order).
   template <class... V>
-    requires(std::is_convertible_v<const V&, std::string_view> && ...)
-  Metric& with(const V&... values) {
+  requires(std::is_convertible_v<const V&, std::string_view>&&...) Metric& with(
+      const V&... values) {
     const std::array<std::string_view, sizeof...(V)> v{std::string_view(values)...};
     return with(std::span<const std::string_view>(v));
   }

@@ -36,16 +36,17 @@ class registry {
   // Counter names may be given with or without `_total`; the family is stored
   // without it and the writers add it back, as OpenMetrics specifies.
   family<vitals::counter>& counter_family(std::string name, std::string help,
-                                  std::vector<std::string> labels) {
+                                          std::vector<std::string> labels) {
     if (name.ends_with("_total")) name.resize(name.size() - 6);
     return add<vitals::counter>(std::move(name), std::move(help), std::move(labels), {});
   }
-  family<vitals::gauge>& gauge_family(std::string name, std::string help, std::vector<std::string> labels) {
+  family<vitals::gauge>& gauge_family(std::string name, std::string help,
+                                      std::vector<std::string> labels) {
     return add<vitals::gauge>(std::move(name), std::move(help), std::move(labels), {});
   }
-  family<vitals::histogram>& histogram_family(std::string name, std::string help,
-                                      std::vector<std::string> labels,
-                                      std::vector<double> bounds = buckets::prometheus_default()) {
+  family<vitals::histogram>& histogram_family(
+      std::string name, std::string help, std::vector<std::string> labels,
+      std::vector<double> bounds = buckets::prometheus_default()) {
     return add<vitals::histogram>(std::move(name), std::move(help), std::move(labels),
                                   vitals::histogram::config(std::move(bounds)));
   }
@@ -115,11 +116,11 @@ class registry {
     auto f = std::make_unique<family<Metric>>(name, std::move(help), labels, std::move(cfg),
                                               opts_.max_series_per_family);
     auto& ref = *f;
-    families_.emplace(std::move(name),
-                      entry{Metric::type, std::move(labels), std::move(f),
-                            [](const collectable& c) {
-                              return static_cast<const family<Metric>&>(c).overflowed();
-                            }});
+    families_.emplace(
+        std::move(name),
+        entry{Metric::type, std::move(labels), std::move(f), [](const collectable& c) {
+                return static_cast<const family<Metric>&>(c).overflowed();
+              }});
     return ref;
   }
 
@@ -151,24 +152,29 @@ class registry {
 
   void collect_self(metric_snapshot& out) const {
     auto& st = detail::instrument_stats::get();
-    metric_family rejected{"vitals_instrument_rejected", metric_type::counter,
-                           "Writes refused by instruments, by reason.", {}, {}};
+    metric_family rejected{"vitals_instrument_rejected",
+                           metric_type::counter,
+                           "Writes refused by instruments, by reason.",
+                           {},
+                           {}};
     auto add_point = [](metric_family& f, label l, double v) {
       auto& p = f.points.emplace_back();
       p.labels = label_set{std::move(l)};
       p.value = v;
     };
-    add_point(rejected, {"reason", "negative_counter_add"}, double(st.negative_counter_adds.load()));
+    add_point(rejected, {"reason", "negative_counter_add"},
+              double(st.negative_counter_adds.load()));
     add_point(rejected, {"reason", "nan_observation"}, double(st.nan_observations.load()));
     out.push_back(std::move(rejected));
 
-    metric_family overflow{"vitals_cardinality_overflow", metric_type::counter,
+    metric_family overflow{"vitals_cardinality_overflow",
+                           metric_type::counter,
                            "Lookups of new label values sent to the overflow series because the "
                            "family reached its series limit.",
-                           {}, {}};
+                           {},
+                           {}};
     for (const auto& [name, e] : families_)
-      if (e.overflowed)
-        add_point(overflow, {"family", name}, double(e.overflowed(*e.impl)));
+      if (e.overflowed) add_point(overflow, {"family", name}, double(e.overflowed(*e.impl)));
     if (!overflow.points.empty()) out.push_back(std::move(overflow));
   }
 

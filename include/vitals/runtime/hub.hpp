@@ -27,12 +27,12 @@
 namespace vitals {
 
 struct hub_options {
-  std::size_t queue_capacity = 1000;  // events accepted but not yet dispatched
-  std::size_t batch_size = 100;       // dispatch as soon as this many are queued
+  std::size_t queue_capacity = 1000;              // events accepted but not yet dispatched
+  std::size_t batch_size = 100;                   // dispatch as soon as this many are queued
   std::chrono::milliseconds batch_interval{100};  // ... or this often
-  double rate_per_second = 1000;      // token bucket; <= 0 turns the limit off
-  double burst = 1000;                // bucket size (and the initial fill)
-  std::size_t subscriber_buffer = 64; // default per-subscriber bound
+  double rate_per_second = 1000;                  // token bucket; <= 0 turns the limit off
+  double burst = 1000;                            // bucket size (and the initial fill)
+  std::size_t subscriber_buffer = 64;             // default per-subscriber bound
 };
 
 namespace detail {
@@ -252,10 +252,13 @@ class hub {
   using subscription = hub_subscription;
 
   explicit hub(options o = {})
-      : opt_(o), limited_(o.rate_per_second > 0), tokens_(o.burst),
+      : opt_(o),
+        limited_(o.rate_per_second > 0),
+        tokens_(o.burst),
         refilled_(detail::bucket_clock_ns()) {
     opt_.batch_size = std::max<std::size_t>(opt_.batch_size, 1);
-    if (opt_.batch_interval <= std::chrono::milliseconds::zero()) opt_.batch_interval = std::chrono::milliseconds(1);
+    if (opt_.batch_interval <= std::chrono::milliseconds::zero())
+      opt_.batch_interval = std::chrono::milliseconds(1);
     const std::size_t reserve = std::min<std::size_t>(opt_.queue_capacity, 1 << 16);
     queue_.reserve(reserve);
     spare_.reserve(reserve);
@@ -369,7 +372,8 @@ class hub {
     return batches_;
   }
   std::uint64_t dropped() const {
-    return dropped_queue_full() + dropped_rate_limited() + dropped_stopped() + dropped_slow_subscriber();
+    return dropped_queue_full() + dropped_rate_limited() + dropped_stopped() +
+           dropped_slow_subscriber();
   }
   std::size_t subscribers() const { return registry_->snapshot()->size(); }
   const options& config() const noexcept { return opt_; }
@@ -382,12 +386,13 @@ class hub {
       f.points.emplace_back().value = v;
       return f;
     };
-    out.push_back(counter("vitals_hub_published", "Events passed to publish.", double(published())));
+    out.push_back(
+        counter("vitals_hub_published", "Events passed to publish.", double(published())));
     out.push_back(counter("vitals_hub_delivered",
                           "Events put into a subscriber's buffer, once per subscriber.",
                           double(delivered())));
-    metric_family dropped{"vitals_hub_dropped", metric_type::counter,
-                          "Events dropped, by cause.", {}, {}};
+    metric_family dropped{
+        "vitals_hub_dropped", metric_type::counter, "Events dropped, by cause.", {}, {}};
     for (auto [cause, n] : {std::pair{"queue_full", dropped_queue_full()},
                             std::pair{"rate_limited", dropped_rate_limited()},
                             std::pair{"slow_subscriber", dropped_slow_subscriber()},

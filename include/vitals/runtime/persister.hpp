@@ -22,13 +22,13 @@
 namespace vitals {
 
 struct persister_options {
-  std::size_t batch_size = 100;                    // append once this many are waiting
-  std::chrono::milliseconds flush_interval{500};   // ... or when the oldest waited this long
-  std::size_t buffer = 10000;                      // the subscription's bound: ~10 s at the hub's default rate,
-                                                   // more than the longest backoff
+  std::size_t batch_size = 100;                   // append once this many are waiting
+  std::chrono::milliseconds flush_interval{500};  // ... or when the oldest waited this long
+  std::size_t buffer = 10000;  // the subscription's bound: ~10 s at the hub's default rate,
+                               // more than the longest backoff
   std::chrono::milliseconds backoff_initial{50};
   std::chrono::milliseconds backoff_max{5000};
-  std::chrono::milliseconds stop_timeout{10000};   // how long stop() keeps retrying a failing store
+  std::chrono::milliseconds stop_timeout{10000};  // how long stop() keeps retrying a failing store
 };
 
 template <event_store EventStore>
@@ -102,7 +102,9 @@ class persister {
     return sub_ ? sub_.dropped() : dropped_at_stop_;
   }
   /// The version the store gave the last event written (0 before any).
-  std::int64_t last_version() const noexcept { return last_version_.load(std::memory_order_relaxed); }
+  std::int64_t last_version() const noexcept {
+    return last_version_.load(std::memory_order_relaxed);
+  }
   /// The message of the most recent failed append, empty if none.
   std::string last_error() const {
     std::lock_guard lock(mu_);
@@ -131,8 +133,8 @@ class persister {
       const bool was_empty = pending.empty();
       sub_.drain_into(pending);
       if (was_empty && !pending.empty()) oldest = clock::now();
-      const bool all = stop || flushing ||
-                       (!pending.empty() && clock::now() >= oldest + opt_.flush_interval);
+      const bool all =
+          stop || flushing || (!pending.empty() && clock::now() >= oldest + opt_.flush_interval);
       write(pending, all);
 
       lock.lock();
@@ -204,7 +206,8 @@ class persister {
   std::atomic<std::uint64_t> written_{0}, appends_{0}, failed_{0}, retries_{0}, abandoned_{0};
   std::atomic<std::int64_t> last_version_{0};
 
-  mutable std::mutex sub_mu_;  // guards reset against dropped(); the thread reads sub_ before stop joins it
+  mutable std::mutex
+      sub_mu_;  // guards reset against dropped(); the thread reads sub_ before stop joins it
   hub_subscription sub_;
   std::uint64_t dropped_at_stop_ = 0;
   std::mutex join_mu_;

@@ -24,10 +24,12 @@ class pipeline {
     status st = store_.append(batch);
     if (!st) store_failures_.fetch_add(1, std::memory_order_relaxed);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((std::get<I>(sinks_).write(batch) ? void()
-                                          : void(sink_failures_[I].fetch_add(1, std::memory_order_relaxed))),
+      ((std::get<I>(sinks_).write(batch)
+            ? void()
+            : void(sink_failures_[I].fetch_add(1, std::memory_order_relaxed))),
        ...);
-    }(std::index_sequence_for<Sinks...>{});
+    }
+    (std::index_sequence_for<Sinks...>{});
     batches_.fetch_add(1, std::memory_order_relaxed);
     return st;
   }
@@ -35,19 +37,27 @@ class pipeline {
   /// Flushes every sink; failures counted like writes.
   void flush() {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((std::get<I>(sinks_).flush() ? void()
-                                    : void(sink_failures_[I].fetch_add(1, std::memory_order_relaxed))),
+      ((std::get<I>(sinks_).flush()
+            ? void()
+            : void(sink_failures_[I].fetch_add(1, std::memory_order_relaxed))),
        ...);
-    }(std::index_sequence_for<Sinks...>{});
+    }
+    (std::index_sequence_for<Sinks...>{});
   }
 
   Store& store() noexcept { return store_; }
   template <std::size_t I>
-  auto& sink() noexcept { return std::get<I>(sinks_); }
+  auto& sink() noexcept {
+    return std::get<I>(sinks_);
+  }
 
   std::uint64_t batches() const noexcept { return batches_.load(std::memory_order_relaxed); }
-  std::uint64_t store_failures() const noexcept { return store_failures_.load(std::memory_order_relaxed); }
-  std::uint64_t sink_failures(std::size_t i) const { return sink_failures_[i].load(std::memory_order_relaxed); }
+  std::uint64_t store_failures() const noexcept {
+    return store_failures_.load(std::memory_order_relaxed);
+  }
+  std::uint64_t sink_failures(std::size_t i) const {
+    return sink_failures_[i].load(std::memory_order_relaxed);
+  }
 
  private:
   Store& store_;

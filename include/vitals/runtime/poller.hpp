@@ -10,8 +10,8 @@
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -40,7 +40,7 @@ namespace asio = boost::asio;
 struct poller_options {
   std::chrono::milliseconds interval{std::chrono::seconds(10)};
   /// A sample slower than this counts as an error (default: the interval).
-  std::optional<std::chrono::milliseconds> sample_timeout;
+  std::optional<std::chrono::milliseconds> sample_timeout{};
   /// The first tick of each target is delayed by a random amount below this,
   /// to spread many targets over the interval.
   std::chrono::milliseconds jitter{0};
@@ -82,8 +82,10 @@ class poller {
 
   /// Starts sampling `s` under `id`. Returns false (and changes nothing) when
   /// the id is already tracked or the poller is stopping.
-  bool track(std::string id, any_sampler s, std::optional<std::chrono::milliseconds> interval = {}) {
-    auto t = std::make_shared<target>(std::move(id), std::move(s), interval.value_or(opts_.interval));
+  bool track(std::string id, any_sampler s,
+             std::optional<std::chrono::milliseconds> interval = {}) {
+    auto t =
+        std::make_shared<target>(std::move(id), std::move(s), interval.value_or(opts_.interval));
     {
       std::lock_guard lock(mu_);
       if (stopping_ || targets_.contains(t->id)) return false;
@@ -138,8 +140,10 @@ class poller {
   /// `vitals_poller_errors_total{target}` and `vitals_poller_ticks_total{target}`,
   /// for a registry collector.
   void collect(metric_snapshot& out) const {
-    metric_family errors{"vitals_poller_errors", metric_type::counter, "Failed or late samples, by target.", {}, {}};
-    metric_family ticks{"vitals_poller_ticks", metric_type::counter, "Samples taken, by target.", {}, {}};
+    metric_family errors{
+        "vitals_poller_errors", metric_type::counter, "Failed or late samples, by target.", {}, {}};
+    metric_family ticks{
+        "vitals_poller_ticks", metric_type::counter, "Samples taken, by target.", {}, {}};
     for (const auto& s : status()) {
       const label_set l{{"target", s.id}};
       errors.points.emplace_back().labels = l;
@@ -210,8 +214,10 @@ class poller {
       vitals::status s = co_await collect_one(t->sampler, batch, timeout);
       const auto took = std::chrono::steady_clock::now() - started;
       t->ticks.fetch_add(1, std::memory_order_relaxed);
-      if (!s) t->fail(s.error().message);
-      else if (took > timeout) t->fail("sample took longer than the timeout");
+      if (!s)
+        t->fail(s.error().message);
+      else if (took > timeout)
+        t->fail("sample took longer than the timeout");
       if (!batch.empty()) (void)sink_.push(batch);
       // Drift-free: the next deadline follows the previous one, not now.
       timer.expires_at(timer.expiry() + t->interval);
@@ -227,8 +233,10 @@ class poller {
     if (!is_async)  // a synchronous sample cannot be interrupted: lateness is counted after
       co_return std::visit(
           [&](auto& s) -> vitals::status {
-            if constexpr (sampler<std::decay_t<decltype(s)>>) return s.collect(batch, now());
-            else return {};
+            if constexpr (sampler<std::decay_t<decltype(s)>>)
+              return s.collect(batch, now());
+            else
+              return {};
           },
           v);
     using namespace asio::experimental::awaitable_operators;
@@ -238,7 +246,8 @@ class poller {
     auto sample = [&]() -> asio::awaitable<void> {
       co_await std::visit(
           [&](auto& s) -> asio::awaitable<void> {
-            if constexpr (async_sampler<std::decay_t<decltype(s)>>) st = co_await s.async_collect(batch, now());
+            if constexpr (async_sampler<std::decay_t<decltype(s)>>)
+              st = co_await s.async_collect(batch, now());
             co_return;
           },
           v);
@@ -247,11 +256,11 @@ class poller {
     auto which = co_await (sample() || deadline.async_wait(asio::use_awaitable));
     if (which.index() == 1) {
       batch.resize(before);
-      co_return vitals::error(errc::unavailable, "sample timed out after " + std::to_string(timeout.count()) + " ms");
+      co_return vitals::error(errc::unavailable,
+                              "sample timed out after " + std::to_string(timeout.count()) + " ms");
     }
     co_return st;
   }
-
 
   // Now, or with jitter a random point within it rounded up to the grain on
   // the clock itself, so targets started apart still wake together.

@@ -19,11 +19,16 @@ class process_sampler {
  public:
   /// `labels` are added to every sample (for example {target="agent-1"}).
   explicit process_sampler(int pid, label_set labels = {}, std::string proc_root = "/proc")
-      : pid_(pid), labels_(std::move(labels)), root_(std::move(proc_root)),
-        dir_(root_ + "/" + std::to_string(pid)), name_("process:" + std::to_string(pid)) {}
+      : pid_(pid),
+        labels_(std::move(labels)),
+        root_(std::move(proc_root)),
+        dir_(root_ + "/" + std::to_string(pid)),
+        name_("process:" + std::to_string(pid)) {}
 
   /// The calling process.
-  static process_sampler self(label_set labels = {}) { return process_sampler(::getpid(), std::move(labels)); }
+  static process_sampler self(label_set labels = {}) {
+    return process_sampler(::getpid(), std::move(labels));
+  }
 
   std::string_view name() const noexcept { return name_; }
   int pid() const noexcept { return pid_; }
@@ -39,19 +44,27 @@ class process_sampler {
     for (int i = 3; f.next(tok); ++i) {  // field numbers as in proc(5)
       double v = 0;
       if (i == 14 || i == 15 || i == 20 || i == 22 || i == 23 || i == 24) detail::to_number(tok, v);
-      if (i == 14) utime = v;
-      else if (i == 15) stime = v;
-      else if (i == 20) threads = v;
-      else if (i == 22) start = v;
-      else if (i == 23) vsize = v;
-      else if (i == 24) rss = v;
+      if (i == 14)
+        utime = v;
+      else if (i == 15)
+        stime = v;
+      else if (i == 20)
+        threads = v;
+      else if (i == 22)
+        start = v;
+      else if (i == 23)
+        vsize = v;
+      else if (i == 24)
+        rss = v;
     }
     const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
     add(out, now, "process_cpu_seconds_total", (utime + stime) / hz);
-    add(out, now, "process_resident_memory_bytes", rss * static_cast<double>(::sysconf(_SC_PAGESIZE)));
+    add(out, now, "process_resident_memory_bytes",
+        rss * static_cast<double>(::sysconf(_SC_PAGESIZE)));
     add(out, now, "process_virtual_memory_bytes", vsize);
     add(out, now, "process_threads", threads);
-    if (boot_time_ > 0 || read_boot_time()) add(out, now, "process_start_time_seconds", boot_time_ + start / hz);
+    if (boot_time_ > 0 || read_boot_time())
+      add(out, now, "process_start_time_seconds", boot_time_ + start / hz);
 
     if (const int fds = count_fds(); fds >= 0) add(out, now, "process_open_fds", fds);
     // The fd limit rarely changes and /proc/<pid>/limits is one of the
@@ -79,9 +92,11 @@ class process_sampler {
           return lf.next(t) && detail::to_number(t, v) ? v : -1.0;
         };
         if (line.starts_with("voluntary_ctxt_switches:"))
-          add(out, now, "process_context_switches_total", value("voluntary_ctxt_switches:"), "voluntary");
+          add(out, now, "process_context_switches_total", value("voluntary_ctxt_switches:"),
+              "voluntary");
         else if (line.starts_with("nonvoluntary_ctxt_switches:"))
-          add(out, now, "process_context_switches_total", value("nonvoluntary_ctxt_switches:"), "involuntary");
+          add(out, now, "process_context_switches_total", value("nonvoluntary_ctxt_switches:"),
+              "involuntary");
       });
     }
     // /proc/<pid>/io needs the same user (or ptrace rights): skipped when unreadable.
@@ -100,7 +115,8 @@ class process_sampler {
  private:
   // Series are built once per (name, kind) and copied after that: a copy
   // shares the labels, so a tick allocates only the names' strings.
-  void add(sample_batch& out, timestamp now, const char* name, double v, const char* kind = nullptr) {
+  void add(sample_batch& out, timestamp now, const char* name, double v,
+           const char* kind = nullptr) {
     for (const auto& c : cache_)
       if (c.name == name && c.kind == kind) return out.push_back({c.s, now, v});
     label_set l = kind ? labels_.with("type", kind) : labels_;

@@ -60,8 +60,10 @@ class with_rates {
       const timestamp t = out[i].t;
       out.push_back({series(base + "_per_second", labels), t, *r});
       if (n == "process_cpu_seconds_total" || n == "container_cpu_usage_seconds_total")
-        out.push_back({series(n.starts_with("process") ? "process_cpu_percent" : "container_cpu_percent", labels),
-                       t, *r * 100});
+        out.push_back(
+            {series(n.starts_with("process") ? "process_cpu_percent" : "container_cpu_percent",
+                    labels),
+             t, *r * 100});
     }
     return st;
   }

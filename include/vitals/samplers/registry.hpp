@@ -41,20 +41,28 @@ inline void append_samples(const metric_snapshot& snap, timestamp t, const label
         out.push_back({series(std::move(name), std::move(ls)), at, v});
       };
       switch (f.type) {
-        case metric_type::counter: add(f.name + "_total", l, p.value); break;
+        case metric_type::counter:
+          add(f.name + "_total", l, p.value);
+          break;
         case metric_type::histogram:
         case metric_type::gaugehistogram:
-          for (const auto& b : p.buckets) add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count);
+          for (const auto& b : p.buckets)
+            add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count);
           add(f.name + "_sum", l, p.sum);
           add(f.name + "_count", l, p.count);
           break;
         case metric_type::summary:
-          for (const auto& q : p.quantiles) add(f.name, l.with("quantile", detail::le_label(q.q)), q.value);
+          for (const auto& q : p.quantiles)
+            add(f.name, l.with("quantile", detail::le_label(q.q)), q.value);
           add(f.name + "_sum", l, p.sum);
           add(f.name + "_count", l, p.count);
           break;
-        case metric_type::info: add(f.name + "_info", l, 1); break;
-        default: add(f.name, l, p.value); break;
+        case metric_type::info:
+          add(f.name + "_info", l, 1);
+          break;
+        default:
+          add(f.name, l, p.value);
+          break;
       }
     }
   }
@@ -87,7 +95,7 @@ class registry_sampler {
 
 /// Any function `status(sample_batch&, timestamp)` as a sampler.
 template <class F>
-  requires std::is_invocable_r_v<status, F&, sample_batch&, timestamp>
+requires std::is_invocable_r_v<status, F&, sample_batch&, timestamp>
 class callback_sampler {
  public:
   callback_sampler(std::string name, F fn) : name_(std::move(name)), fn_(std::move(fn)) {}

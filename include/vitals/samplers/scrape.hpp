@@ -10,8 +10,8 @@
 #pragma once
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -33,9 +33,9 @@ namespace vitals::samplers {
 struct scrape_options {
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
   std::size_t max_bytes = 16u << 20;
-  label_set labels;                // added to every sample, e.g. {target="api"}
-  std::string requests_counter;    // family name, e.g. "http_requests" (with or without _total)
-  std::string latency_histogram;   // family name, e.g. "http_request_duration_seconds"
+  label_set labels;               // added to every sample, e.g. {target="api"}
+  std::string requests_counter;   // family name, e.g. "http_requests" (with or without _total)
+  std::string latency_histogram;  // family name, e.g. "http_request_duration_seconds"
 };
 
 struct url_parts {
@@ -45,30 +45,38 @@ struct url_parts {
 /// http://host[:port][/path]; anything else is an error value.
 inline result<url_parts> parse_http_url(std::string_view url) {
   if (!url.starts_with("http://"))
-    return error(errc::invalid_argument, "scrape url must start with http://: '" + std::string(url) + "'");
+    return error(errc::invalid_argument,
+                 "scrape url must start with http://: '" + std::string(url) + "'");
   url.remove_prefix(7);
   const auto slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
-  url_parts p{std::string(authority), "80", slash == std::string_view::npos ? "/metrics" : std::string(url.substr(slash))};
-  if (const auto colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+  url_parts p{std::string(authority), "80",
+              slash == std::string_view::npos ? "/metrics" : std::string(url.substr(slash))};
+  if (const auto colon = authority.rfind(':');
+      colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
     p.host = std::string(authority.substr(0, colon));
     p.port = std::string(authority.substr(colon + 1));
   }
   if (p.host.empty() || p.port.empty())
-    return error(errc::invalid_argument, "scrape url has no host: 'http://" + std::string(url) + "'");
+    return error(errc::invalid_argument,
+                 "scrape url has no host: 'http://" + std::string(url) + "'");
   return p;
 }
 
 class scrape_sampler {
  public:
-  scrape_sampler(std::string url, scrape_options o = {}) : url_(std::move(url)), opts_(std::move(o)) {
-    if (opts_.requests_counter.ends_with("_total")) opts_.requests_counter.resize(opts_.requests_counter.size() - 6);
+  scrape_sampler(std::string url, scrape_options o = {})
+      : url_(std::move(url)), opts_(std::move(o)) {
+    if (opts_.requests_counter.ends_with("_total"))
+      opts_.requests_counter.resize(opts_.requests_counter.size() - 6);
   }
 
   std::string_view name() const noexcept { return url_; }
 
   /// Parse errors of the scraped body (line numbers), from the last scrape.
-  const std::vector<format::parse_error_item>& last_parse_errors() const noexcept { return parse_errors_; }
+  const std::vector<format::parse_error_item>& last_parse_errors() const noexcept {
+    return parse_errors_;
+  }
 
   boost::asio::awaitable<status> async_collect(sample_batch& out, timestamp now) {
     namespace beast = boost::beast;
@@ -88,7 +96,8 @@ class scrape_sampler {
     if (ec) co_return fail("connect", ec);
     http::request<http::empty_body> req{http::verb::get, url->target, 11};
     req.set(http::field::host, url->host);
-    req.set(http::field::accept, "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
+    req.set(http::field::accept,
+            "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
     req.set(http::field::user_agent, "vitals-scrape");
     co_await http::async_write(stream, req, tok);
     if (ec) co_return fail("write", ec);
@@ -97,7 +106,8 @@ class scrape_sampler {
     parser.body_limit(opts_.max_bytes);
     co_await http::async_read(stream, buf, parser, tok);
     if (ec == http::error::body_limit)
-      co_return error(errc::limit_exceeded, url_ + ": body over " + std::to_string(opts_.max_bytes) + " bytes");
+      co_return error(errc::limit_exceeded,
+                      url_ + ": body over " + std::to_string(opts_.max_bytes) + " bytes");
     if (ec) co_return fail("read", ec);
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     const auto& res = parser.get();
@@ -108,8 +118,8 @@ class scrape_sampler {
     append_samples(parsed.families, now, opts_.labels, out);
     derive(parsed.families, now, out);
     if (!parse_errors_.empty() && parsed.families.empty())
-      co_return error(errc::parse_error, url_ + ": line " + std::to_string(parse_errors_[0].line) + ": " +
-                                             parse_errors_[0].message);
+      co_return error(errc::parse_error, url_ + ": line " + std::to_string(parse_errors_[0].line) +
+                                             ": " + parse_errors_[0].message);
     co_return status{};
   }
 

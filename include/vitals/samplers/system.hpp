@@ -38,13 +38,15 @@ class system_sampler {
 
   status cpu_and_kernel(sample_batch& out, timestamp now) {
     if (auto s = detail::read_file(root_ + "/stat", buf_); !s) return s;
-    static constexpr const char* modes[] = {"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"};
+    static constexpr const char* modes[] = {"user",   "nice", "system",  "idle",
+                                            "iowait", "irq",  "softirq", "steal"};
     const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
     detail::for_each_line(buf_, [&](std::string_view line) {
       detail::fields f(line);
       std::string_view key, tok;
       if (!f.next(key)) return;
-      if (key.starts_with("cpu") && key.size() > 3) {  // per-cpu lines; the total "cpu" is derivable
+      if (key.starts_with("cpu") &&
+          key.size() > 3) {  // per-cpu lines; the total "cpu" is derivable
         const label_set cpu = labels_.with("cpu", std::string(key.substr(3)));
         for (const char* mode : modes) {
           double v = 0;
@@ -55,11 +57,16 @@ class system_sampler {
       }
       double v = 0;
       if (!f.next(tok) || !detail::to_number(tok, v)) return;
-      if (key == "ctxt") add(out, now, "node_context_switches_total", v);
-      else if (key == "btime") add(out, now, "node_boot_time_seconds", v);
-      else if (key == "processes") add(out, now, "node_forks_total", v);
-      else if (key == "procs_running") add(out, now, "node_procs_running", v);
-      else if (key == "procs_blocked") add(out, now, "node_procs_blocked", v);
+      if (key == "ctxt")
+        add(out, now, "node_context_switches_total", v);
+      else if (key == "btime")
+        add(out, now, "node_boot_time_seconds", v);
+      else if (key == "processes")
+        add(out, now, "node_forks_total", v);
+      else if (key == "procs_running")
+        add(out, now, "node_procs_running", v);
+      else if (key == "procs_blocked")
+        add(out, now, "node_procs_blocked", v);
     });
     return {};
   }
@@ -86,9 +93,10 @@ class system_sampler {
   status network(sample_batch& out, timestamp now) {
     if (auto s = detail::read_file(root_ + "/net/dev", buf_); !s) return s;
     static constexpr const char* names[] = {
-        "receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo", "receive_frame",
-        "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
-        "transmit_drop", "transmit_fifo", "transmit_colls", "transmit_carrier", "transmit_compressed"};
+        "receive_bytes",  "receive_packets",  "receive_errs",       "receive_drop",
+        "receive_fifo",   "receive_frame",    "receive_compressed", "receive_multicast",
+        "transmit_bytes", "transmit_packets", "transmit_errs",      "transmit_drop",
+        "transmit_fifo",  "transmit_colls",   "transmit_carrier",   "transmit_compressed"};
     detail::for_each_line(buf_, [&](std::string_view line) {
       const auto colon = line.find(':');
       if (colon == std::string_view::npos) return;  // the two header lines
@@ -115,10 +123,12 @@ class system_sampler {
       if (!f.next(tok) || !f.next(tok) || !f.next(dev)) return;
       for (double& x : v)
         if (!f.next(tok) || !detail::to_number(tok, x)) return;
-      if (dev.starts_with("loop") || dev.starts_with("ram")) return;  // as node_exporter's default filter
+      if (dev.starts_with("loop") || dev.starts_with("ram"))
+        return;  // as node_exporter's default filter
       const label_set l = labels_.with("device", std::string(dev));
       add(out, now, "node_disk_reads_completed_total", v[0], l);
-      add(out, now, "node_disk_read_bytes_total", v[2] * 512, l);  // sectors are 512 bytes in this file
+      add(out, now, "node_disk_read_bytes_total", v[2] * 512,
+          l);  // sectors are 512 bytes in this file
       add(out, now, "node_disk_read_time_seconds_total", v[3] / 1000, l);
       add(out, now, "node_disk_writes_completed_total", v[4], l);
       add(out, now, "node_disk_written_bytes_total", v[6] * 512, l);

@@ -27,7 +27,9 @@ class fanout {
   }
 
   /// Failed writes and flushes of the i-th sink.
-  std::uint64_t failures(std::size_t i) const { return failures_[i].load(std::memory_order_relaxed); }
+  std::uint64_t failures(std::size_t i) const {
+    return failures_[i].load(std::memory_order_relaxed);
+  }
   static constexpr std::size_t size() noexcept { return sizeof...(Sinks); }
 
  private:
@@ -44,7 +46,8 @@ class fanout {
             }
           }(),
           ...);
-    }(std::index_sequence_for<Sinks...>{});
+    }
+    (std::index_sequence_for<Sinks...>{});
     if (first) return *first;
     return {};
   }

@@ -47,7 +47,8 @@ class jsonl_sink {
         o["v"] = static_cast<std::int64_t>(s.value);  // "42", not Boost.JSON's "4.2E1"
       else if (std::isfinite(s.value))
         o["v"] = s.value;
-      else o["v"] = std::isnan(s.value) ? "NaN" : (s.value > 0 ? "+Inf" : "-Inf");
+      else
+        o["v"] = std::isnan(s.value) ? "NaN" : (s.value > 0 ? "+Inf" : "-Inf");
       line_ += boost::json::serialize(o);
       line_ += '\n';
     }
@@ -85,10 +86,13 @@ class jsonl_sink {
   status rotate() {
     close();
     std::error_code ec;
-    auto numbered = [&](int i) { return std::filesystem::path(path_.string() + "." + std::to_string(i)); };
+    auto numbered = [&](int i) {
+      return std::filesystem::path(path_.string() + "." + std::to_string(i));
+    };
     std::filesystem::remove(numbered(opts_.keep), ec);
     for (int i = opts_.keep - 1; i >= 1; --i)
-      if (std::filesystem::exists(numbered(i))) std::filesystem::rename(numbered(i), numbered(i + 1), ec);
+      if (std::filesystem::exists(numbered(i)))
+        std::filesystem::rename(numbered(i), numbered(i + 1), ec);
     std::filesystem::rename(path_, numbered(1), ec);
     if (ec) return error(errc::io_error, "rotate " + path_.string() + ": " + ec.message());
     written_ = 0;

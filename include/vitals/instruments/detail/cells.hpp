@@ -176,8 +176,9 @@ inline void add_f64(std::size_t id, double d) noexcept {
   if (!cells) [[unlikely]]
     return add_f64_shared(id, d);
   cell_ref c(cells[id]);
-  c.store(std::bit_cast<std::uint64_t>(std::bit_cast<double>(c.load(std::memory_order_relaxed)) + d),
-          std::memory_order_relaxed);
+  c.store(
+      std::bit_cast<std::uint64_t>(std::bit_cast<double>(c.load(std::memory_order_relaxed)) + d),
+      std::memory_order_relaxed);
 }
 
 /// Sums cells [id, id + n) over all slots into `out`.

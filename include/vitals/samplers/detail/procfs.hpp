@@ -20,7 +20,9 @@ namespace vitals::samplers::detail {
 inline status read_file(const std::string& path, std::string& out) {
   out.clear();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return error(std::error_code(errno, std::generic_category()), "open " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return error(std::error_code(errno, std::generic_category()),
+                 "open " + path + ": " + std::strerror(errno));
   char buf[8192];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -31,7 +33,9 @@ inline status read_file(const std::string& path, std::string& out) {
     if (n < 0 && errno == EINTR) continue;
     const int err = errno;
     ::close(fd);
-    if (n < 0) return error(std::error_code(err, std::generic_category()), "read " + path + ": " + std::strerror(err));
+    if (n < 0)
+      return error(std::error_code(err, std::generic_category()),
+                   "read " + path + ": " + std::strerror(err));
     return {};
   }
 }

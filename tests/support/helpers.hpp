@@ -1,0 +1,46 @@
+// Small helpers shared by the test files.
+#pragma once
+
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace vitals::test {
+
+/// A fresh directory, removed with everything in it when the object goes.
+class temp_dir {
+ public:
+  temp_dir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("vitals-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path_); }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  static inline std::atomic<int> counter_{0};
+  std::filesystem::path path_;
+};
+
+/// Spins until this process has used `cpu` of CPU time (not wall time: the
+/// machine may be busy).
+inline void burn_cpu(std::chrono::milliseconds cpu) {
+  auto used = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  };
+  const auto end = used() + cpu;
+  volatile double x = 0;
+  while (used() < end) x = x + 1;
+}
+
+}  // namespace vitals::test
