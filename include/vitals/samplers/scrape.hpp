@@ -33,9 +33,9 @@ namespace vitals::samplers {
 struct scrape_options {
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
   std::size_t max_bytes = 16u << 20;
-  label_set labels;               // added to every sample, e.g. {target="api"}
-  std::string requests_counter;   // family name, e.g. "http_requests" (with or without _total)
-  std::string latency_histogram;  // family name, e.g. "http_request_duration_seconds"
+  label_set labels{};               // added to every sample, e.g. {target="api"}
+  std::string requests_counter{};   // family name, e.g. "http_requests" (with or without _total)
+  std::string latency_histogram{};  // family name, e.g. "http_request_duration_seconds"
 };
 
 struct url_parts {
