@@ -106,22 +106,18 @@ void ring_bytes_per_sample(benchmark::State& state, bool counter, bool compress)
   }
   state.counters["bytes_per_sample"] = bps;
 }
-BENCHMARK_CAPTURE(ring_bytes_per_sample, cpu_raw, false, false)
-    ->Name("ring_bytes_per_sample/cpu_raw/vitals")
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(ring_bytes_per_sample, cpu_compressed, false, true)
-    ->Name("ring_bytes_per_sample/cpu_compressed/vitals")
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(ring_bytes_per_sample, counter_raw, true, false)
-    ->Name("ring_bytes_per_sample/counter_raw/vitals")
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(ring_bytes_per_sample, counter_compressed, true, true)
-    ->Name("ring_bytes_per_sample/counter_compressed/vitals")
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
+const bool ring_bytes_registered = [] {
+  for (bool counter : {false, true})
+    for (bool compress : {false, true}) {
+      const std::string name = std::string("ring_bytes_per_sample/") +
+                               (counter ? "counter" : "cpu") + (compress ? "_compressed" : "_raw") +
+                               "/vitals";
+      benchmark::RegisterBenchmark(name.c_str(), ring_bytes_per_sample, counter, compress)
+          ->Iterations(1)
+          ->Unit(benchmark::kMillisecond);
+    }
+  return true;
+}();
 
 std::filesystem::path bench_db(const char* name) {
   auto p = std::filesystem::temp_directory_path() /

@@ -15,6 +15,8 @@
 
 namespace {
 
+using vitals::test::value;
+
 using vitals::test::burn_cpu;
 using vitals::test::temp_dir;
 
@@ -22,14 +24,6 @@ using namespace vitals;
 using namespace vitals::samplers;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::optional<double> find(const sample_batch& b, std::string_view name,
-                           std::string_view label = {}, std::string_view label_value = {}) {
-  for (const auto& s : b)
-    if (s.series.name() == name && (label.empty() || s.series.labels().get(label) == label_value))
-      return s.value;
-  return std::nullopt;
-}
 
 int count(const sample_batch& b, std::string_view prefix) {
   int n = 0;
@@ -101,44 +95,44 @@ TEST_F(SamplersCgroupFixture, ExactValuesNamesAndLabels) {
   const auto t = now();
   ASSERT_TRUE(cg.collect(b, t));
 
-  EXPECT_EQ(*find(b, "container_cpu_usage_seconds_total"), 2.5);
-  EXPECT_EQ(*find(b, "container_cpu_user_seconds_total"), 2.0);
-  EXPECT_EQ(*find(b, "container_cpu_system_seconds_total"), 0.5);
-  EXPECT_EQ(*find(b, "container_cpu_cfs_periods_total"), 40);
-  EXPECT_EQ(*find(b, "container_cpu_cfs_throttled_periods_total"), 7);
-  EXPECT_EQ(*find(b, "container_cpu_cfs_throttled_seconds_total"), 1.25);
+  EXPECT_EQ(*value(b, "container_cpu_usage_seconds_total"), 2.5);
+  EXPECT_EQ(*value(b, "container_cpu_user_seconds_total"), 2.0);
+  EXPECT_EQ(*value(b, "container_cpu_system_seconds_total"), 0.5);
+  EXPECT_EQ(*value(b, "container_cpu_cfs_periods_total"), 40);
+  EXPECT_EQ(*value(b, "container_cpu_cfs_throttled_periods_total"), 7);
+  EXPECT_EQ(*value(b, "container_cpu_cfs_throttled_seconds_total"), 1.25);
 
-  EXPECT_EQ(*find(b, "container_memory_usage_bytes"), 104857600);
-  EXPECT_EQ(*find(b, "container_memory_working_set_bytes"), 104857600 - 31457280);
-  EXPECT_EQ(*find(b, "container_memory_rss"), 52428800);
-  EXPECT_EQ(*find(b, "container_memory_cache"), 41943040);
-  EXPECT_EQ(*find(b, "container_memory_mapped_file"), 1048576);
-  EXPECT_EQ(*find(b, "container_memory_kernel_usage"), 3145728);
-  EXPECT_EQ(*find(b, "container_memory_total_active_file_bytes"), 10485760);
-  EXPECT_EQ(*find(b, "container_memory_total_inactive_file_bytes"), 31457280);
-  EXPECT_EQ(*find(b, "container_memory_swap"), 4096);
-  EXPECT_EQ(*find(b, "container_spec_memory_limit_bytes"), 536870912);
-  EXPECT_EQ(*find(b, "container_oom_events_total"), 1);  // oom_kill, not oom
+  EXPECT_EQ(*value(b, "container_memory_usage_bytes"), 104857600);
+  EXPECT_EQ(*value(b, "container_memory_working_set_bytes"), 104857600 - 31457280);
+  EXPECT_EQ(*value(b, "container_memory_rss"), 52428800);
+  EXPECT_EQ(*value(b, "container_memory_cache"), 41943040);
+  EXPECT_EQ(*value(b, "container_memory_mapped_file"), 1048576);
+  EXPECT_EQ(*value(b, "container_memory_kernel_usage"), 3145728);
+  EXPECT_EQ(*value(b, "container_memory_total_active_file_bytes"), 10485760);
+  EXPECT_EQ(*value(b, "container_memory_total_inactive_file_bytes"), 31457280);
+  EXPECT_EQ(*value(b, "container_memory_swap"), 4096);
+  EXPECT_EQ(*value(b, "container_spec_memory_limit_bytes"), 536870912);
+  EXPECT_EQ(*value(b, "container_oom_events_total"), 1);  // oom_kill, not oom
 
-  EXPECT_EQ(*find(b, "container_fs_reads_bytes_total", "device", "8:0"), 1000);
-  EXPECT_EQ(*find(b, "container_fs_writes_bytes_total", "device", "8:0"), 2000);
-  EXPECT_EQ(*find(b, "container_fs_reads_total", "device", "8:0"), 10);
-  EXPECT_EQ(*find(b, "container_fs_writes_total", "device", "8:0"), 20);
-  EXPECT_EQ(*find(b, "container_fs_writes_total", "device", "259:1"), 2);
+  EXPECT_EQ(*value(b, "container_fs_reads_bytes_total", "device", "8:0"), 1000);
+  EXPECT_EQ(*value(b, "container_fs_writes_bytes_total", "device", "8:0"), 2000);
+  EXPECT_EQ(*value(b, "container_fs_reads_total", "device", "8:0"), 10);
+  EXPECT_EQ(*value(b, "container_fs_writes_total", "device", "8:0"), 20);
+  EXPECT_EQ(*value(b, "container_fs_writes_total", "device", "259:1"), 2);
   EXPECT_EQ(count(b, "container_fs_"), 8);
 
-  EXPECT_EQ(*find(b, "container_threads"), 12);
-  EXPECT_EQ(*find(b, "container_threads_max"), 4096);
-  EXPECT_EQ(*find(b, "container_processes"), 2);
+  EXPECT_EQ(*value(b, "container_threads"), 12);
+  EXPECT_EQ(*value(b, "container_threads_max"), 4096);
+  EXPECT_EQ(*value(b, "container_processes"), 2);
 
-  EXPECT_EQ(*find(b, "container_network_receive_bytes_total", "interface", "eth0"), 1000);
-  EXPECT_EQ(*find(b, "container_network_receive_packets_total", "interface", "eth0"), 10);
-  EXPECT_EQ(*find(b, "container_network_receive_errors_total", "interface", "eth0"), 1);
-  EXPECT_EQ(*find(b, "container_network_receive_packets_dropped_total", "interface", "eth0"), 2);
-  EXPECT_EQ(*find(b, "container_network_transmit_bytes_total", "interface", "eth0"), 2000);
-  EXPECT_EQ(*find(b, "container_network_transmit_packets_total", "interface", "eth0"), 20);
-  EXPECT_EQ(*find(b, "container_network_transmit_errors_total", "interface", "eth0"), 3);
-  EXPECT_EQ(*find(b, "container_network_transmit_packets_dropped_total", "interface", "eth0"), 4);
+  EXPECT_EQ(*value(b, "container_network_receive_bytes_total", "interface", "eth0"), 1000);
+  EXPECT_EQ(*value(b, "container_network_receive_packets_total", "interface", "eth0"), 10);
+  EXPECT_EQ(*value(b, "container_network_receive_errors_total", "interface", "eth0"), 1);
+  EXPECT_EQ(*value(b, "container_network_receive_packets_dropped_total", "interface", "eth0"), 2);
+  EXPECT_EQ(*value(b, "container_network_transmit_bytes_total", "interface", "eth0"), 2000);
+  EXPECT_EQ(*value(b, "container_network_transmit_packets_total", "interface", "eth0"), 20);
+  EXPECT_EQ(*value(b, "container_network_transmit_errors_total", "interface", "eth0"), 3);
+  EXPECT_EQ(*value(b, "container_network_transmit_packets_dropped_total", "interface", "eth0"), 4);
   EXPECT_EQ(count(b, "container_network_"), 8);  // lo and veth* are left out, as cAdvisor
 
   for (const auto& s : b) {
@@ -156,9 +150,9 @@ TEST_F(SamplersCgroupFixture, MaxLimitsAreZeroAndWorkingSetIsFloored) {
   auto cg = make();
   sample_batch b;
   ASSERT_TRUE(cg.collect(b, now()));
-  EXPECT_EQ(*find(b, "container_spec_memory_limit_bytes"), 0);
-  EXPECT_EQ(*find(b, "container_threads_max"), 0);
-  EXPECT_EQ(*find(b, "container_memory_working_set_bytes"), 0);
+  EXPECT_EQ(*value(b, "container_spec_memory_limit_bytes"), 0);
+  EXPECT_EQ(*value(b, "container_threads_max"), 0);
+  EXPECT_EQ(*value(b, "container_memory_working_set_bytes"), 0);
 }
 
 TEST_F(SamplersCgroupFixture, MissingOptionalFilesAreSkipped) {
@@ -169,15 +163,15 @@ TEST_F(SamplersCgroupFixture, MissingOptionalFilesAreSkipped) {
   sample_batch b;
   ASSERT_TRUE(cg.collect(b, now()));
   EXPECT_EQ(count(b, "container_fs_"), 0);
-  EXPECT_FALSE(find(b, "container_memory_rss"));
-  EXPECT_FALSE(find(b, "container_memory_swap"));
-  EXPECT_FALSE(find(b, "container_oom_events_total"));
-  EXPECT_FALSE(find(b, "container_threads"));
-  EXPECT_FALSE(find(b, "container_threads_max"));
+  EXPECT_FALSE(value(b, "container_memory_rss"));
+  EXPECT_FALSE(value(b, "container_memory_swap"));
+  EXPECT_FALSE(value(b, "container_oom_events_total"));
+  EXPECT_FALSE(value(b, "container_threads"));
+  EXPECT_FALSE(value(b, "container_threads_max"));
   // Without memory.stat there is no inactive_file to subtract.
-  EXPECT_EQ(*find(b, "container_memory_working_set_bytes"), 104857600);
-  EXPECT_EQ(*find(b, "container_cpu_usage_seconds_total"), 2.5);
-  EXPECT_EQ(*find(b, "container_processes"), 2);
+  EXPECT_EQ(*value(b, "container_memory_working_set_bytes"), 104857600);
+  EXPECT_EQ(*value(b, "container_cpu_usage_seconds_total"), 2.5);
+  EXPECT_EQ(*value(b, "container_processes"), 2);
 }
 
 TEST_F(SamplersCgroupFixture, NoMemberProcessMeansNoNetworkAndNoError) {
@@ -186,7 +180,7 @@ TEST_F(SamplersCgroupFixture, NoMemberProcessMeansNoNetworkAndNoError) {
   sample_batch b;
   ASSERT_TRUE(cg.collect(b, now()));
   EXPECT_EQ(count(b, "container_network_"), 0);
-  EXPECT_EQ(*find(b, "container_processes"), 0);
+  EXPECT_EQ(*value(b, "container_processes"), 0);
 }
 
 TEST_F(SamplersCgroupFixture, AVanishedFirstMemberFallsBackToTheNext) {
@@ -194,7 +188,7 @@ TEST_F(SamplersCgroupFixture, AVanishedFirstMemberFallsBackToTheNext) {
   auto cg = make();
   sample_batch b;
   ASSERT_TRUE(cg.collect(b, now()));
-  EXPECT_EQ(*find(b, "container_network_receive_bytes_total", "interface", "eth0"), 1000);
+  EXPECT_EQ(*value(b, "container_network_receive_bytes_total", "interface", "eth0"), 1000);
 }
 
 TEST_F(SamplersCgroupFixture, AMissingDirectoryIsAnErrorValue) {
@@ -271,14 +265,14 @@ TEST(SamplersCgroupReal, CpuUsageOfTheOwnCgroupGrowsWithWork) {
   sample_batch a, b;
   if (auto r = cg.collect(a, now()); !r)
     GTEST_SKIP() << *dir << " is not readable: " << r.error().message;
-  const auto before = find(a, "container_cpu_usage_seconds_total");
+  const auto before = value(a, "container_cpu_usage_seconds_total");
   if (!before) GTEST_SKIP() << *dir << "/cpu.stat has no usage_usec";
   std::printf("own cgroup v2 directory: %s, %zu samples\n", dir->c_str(), a.size());
   EXPECT_GT(*before, 0);
   // The directory is this process's own cgroup, so it accounts the work done here.
   burn_cpu(200ms);
   ASSERT_TRUE(cg.collect(b, now()));
-  EXPECT_GE(*find(b, "container_cpu_usage_seconds_total"), *before + 0.1);
+  EXPECT_GE(*value(b, "container_cpu_usage_seconds_total"), *before + 0.1);
 }
 
 TEST(SamplersCgroupReal, MemoryUsageOfTheOwnCgroupIsPositive) {
@@ -289,13 +283,13 @@ TEST(SamplersCgroupReal, MemoryUsageOfTheOwnCgroupIsPositive) {
   sample_batch b;
   if (auto r = cg.collect(b, now()); !r)
     GTEST_SKIP() << *dir << " is not readable: " << r.error().message;
-  const auto usage = find(b, "container_memory_usage_bytes");
+  const auto usage = value(b, "container_memory_usage_bytes");
   if (!usage)
     GTEST_SKIP() << *dir
                  << " has no memory.current: the memory controller is not enabled in this v2 tree "
                  << "(the root cgroup, or a hybrid host with memory on cgroup v1)";
   EXPECT_GT(*usage, 0);
-  EXPECT_LE(*find(b, "container_memory_working_set_bytes"), *usage);
+  EXPECT_LE(*value(b, "container_memory_working_set_bytes"), *usage);
 }
 
 }  // namespace

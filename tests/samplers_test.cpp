@@ -23,6 +23,8 @@
 
 namespace {
 
+using vitals::test::value;
+
 using vitals::test::burn_cpu;
 using vitals::test::temp_dir;
 
@@ -30,14 +32,6 @@ using namespace vitals;
 using namespace vitals::samplers;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::optional<double> value(const sample_batch& b, std::string_view name,
-                            std::string_view label = {}, std::string_view label_value = {}) {
-  for (const auto& s : b)
-    if (s.series.name() == name && (label.empty() || s.series.labels().get(label) == label_value))
-      return s.value;
-  return std::nullopt;
-}
 
 /// A child that allocates and touches `bytes`, burns CPU for `burn`, then waits to be killed.
 pid_t spawn_worker(std::size_t bytes, std::chrono::milliseconds burn, int ready_fd) {

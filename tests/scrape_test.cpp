@@ -10,11 +10,14 @@
 #include <mutex>
 #include <thread>
 
+#include "support/helpers.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/scrape.hpp"
 #include "vitals/sinks/null.hpp"
 
 namespace {
+
+using vitals::test::value;
 
 using namespace vitals;
 namespace asio = boost::asio;
@@ -82,13 +85,6 @@ status scrape_once(samplers::scrape_sampler& s, sample_batch& out, timestamp t) 
   auto f = asio::co_spawn(io, s.async_collect(out, t), asio::use_future);
   io.run();
   return f.get();
-}
-
-std::optional<double> value(const sample_batch& b, std::string_view name, std::string_view k = {},
-                            std::string_view v = {}) {
-  for (const auto& s : b)
-    if (s.series.name() == name && (k.empty() || s.series.labels().get(k) == v)) return s.value;
-  return std::nullopt;
 }
 
 std::string exposition(int requests_get, int requests_post, int fast, int slow) {

@@ -7,7 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
+
+#include "vitals/core/sample.hpp"
 
 namespace vitals::test {
 
@@ -41,6 +45,16 @@ inline void burn_cpu(std::chrono::milliseconds cpu) {
   const auto end = used() + cpu;
   volatile double x = 0;
   while (used() < end) x = x + 1;
+}
+
+/// The value of the first sample named `name` (and carrying `label` =
+/// `label_value`, when a label is given).
+inline std::optional<double> value(const sample_batch& b, std::string_view name,
+                                   std::string_view label = {}, std::string_view label_value = {}) {
+  for (const auto& s : b)
+    if (s.series.name() == name && (label.empty() || s.series.labels().get(label) == label_value))
+      return s.value;
+  return std::nullopt;
 }
 
 }  // namespace vitals::test
