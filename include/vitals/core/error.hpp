@@ -19,6 +19,7 @@ enum class errc {
   not_found,
   io_error,
   unavailable,
+  already_exists,
 };
 
 class error_category_impl final : public std::error_category {
@@ -40,6 +41,8 @@ class error_category_impl final : public std::error_category {
         return "i/o error";
       case errc::unavailable:
         return "unavailable";
+      case errc::already_exists:
+        return "already exists";
     }
     return "unknown vitals error";
   }

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace vitals {
 
@@ -25,6 +29,71 @@ constexpr timestamp from_unix_ms(std::int64_t ms) noexcept {
 /// Seconds since the Unix epoch as a double (OpenMetrics timestamps, `_created`).
 constexpr double to_unix_seconds(timestamp t) noexcept {
   return static_cast<double>(to_unix_ms(t)) / 1000.0;
+}
+
+namespace detail {
+
+inline bool rfc3339_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+}  // namespace detail
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)`; 't' and ' ' also separate.
+inline std::optional<timestamp> parse_rfc3339(std::string_view s) {
+  using namespace std::chrono;
+  using detail::rfc3339_digits;
+  int y, mo, d, h, mi, sec;
+  if (!rfc3339_digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !rfc3339_digits(s, 5, 2, mo) ||
+      s[7] != '-' || !rfc3339_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !rfc3339_digits(s, 11, 2, h) || s[13] != ':' || !rfc3339_digits(s, 14, 2, mi) || s[16] != ':' ||
+      !rfc3339_digits(s, 17, 2, sec))
+    return std::nullopt;
+  const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  std::size_t pos = 19;
+  std::int64_t ms = 0;
+  if (s[pos] == '.') {
+    std::size_t n = 0;
+    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++n)
+      if (n < 3) ms = ms * 10 + (s[pos] - '0');
+    if (n == 0) return std::nullopt;
+    for (; n < 3; ++n) ms *= 10;
+  }
+  std::int64_t offset_min = 0;
+  const std::string_view zone = s.substr(pos);
+  if (zone == "Z" || zone == "z") {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    int oh, om;
+    if (!rfc3339_digits(zone, 1, 2, oh) || !rfc3339_digits(zone, 4, 2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset_min = (zone[0] == '+' ? 1 : -1) * (oh * 60 + om);
+  } else {
+    return std::nullopt;
+  }
+  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{ms} -
+                 minutes{offset_min};
+  return time_point_cast<milliseconds>(t);
+}
+
+/// `2026-11-26T10:00:00.250Z`: UTC with milliseconds, the form vitals writes.
+inline std::string to_rfc3339(timestamp t) {
+  using namespace std::chrono;
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{t - day};
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                              unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                              int(hms.minutes().count()), int(hms.seconds().count()),
+                              int(hms.subseconds().count()));
+  return std::string(buf, static_cast<std::size_t>(n));
 }
 
 }  // namespace vitals

@@ -69,6 +69,15 @@ class memory_store {
     return it->second->back();
   }
 
+  /// The oldest time still held for `id`: what a tiered store asks to know
+  /// whether this tier covers a window.
+  std::optional<timestamp> earliest(const series& id) const {
+    std::shared_lock lock(mu_);
+    auto it = index_.find(id);
+    if (it == index_.end() || it->second->empty()) return std::nullopt;
+    return it->second->front_time();
+  }
+
   std::vector<point> range(const series& id, timestamp from, timestamp to) const {
     std::vector<point> out;
     std::shared_lock lock(mu_);
@@ -109,7 +118,12 @@ class memory_store {
   /// New samples matching `sel`, into a bounded buffer; `notify` (optional)
   /// is called from the writer's thread after each delivery.
   subscription watch(selector sel, std::function<void()> notify = {}) {
-    return watchers_.subscribe(std::move(sel), opts_.watch_buffer, std::move(notify));
+    return watch(std::move(sel), std::move(notify), opts_.watch_buffer);
+  }
+  /// As above with this subscriber's own bound (an SSE client wants more
+  /// than a batch of the largest sampler).
+  subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
+    return watchers_.subscribe(std::move(sel), capacity, std::move(notify));
   }
 
   memory_stats stats() const {

@@ -27,6 +27,10 @@ class ring {
   std::size_t size() const noexcept { return sealed_count_ + n_; }
   bool empty() const noexcept { return size() == 0; }
   const point& back() const { return buf_[idx(n_ - 1)]; }
+  /// The oldest time held; the ring must not be empty.
+  timestamp front_time() const {
+    return chunks_.empty() ? buf_[idx(0)].t : from_unix_ms(chunks_.front().first_t);
+  }
 
   push_result push(timestamp t, double v) {
     if (n_ > 0) {

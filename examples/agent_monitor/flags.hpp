@@ -1,0 +1,118 @@
+// The agent monitor's command line. A bad value is one line on stderr and
+// exit code 2; --help prints every flag and exits 0.
+#pragma once
+
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "vitals/stores/query.hpp"
+
+#ifndef VITALS_DASHBOARD_DIR
+#define VITALS_DASHBOARD_DIR "dashboard"
+#endif
+
+struct monitor_flags {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9464;
+  std::string data = "./vitals-data";
+  std::chrono::milliseconds interval{std::chrono::seconds(10)};
+  std::vector<int> pids;
+  std::vector<std::string> cgroups;
+  std::vector<std::string> scrapes;
+  std::string token;
+  bool memory_only = false;
+  std::string dashboard = VITALS_DASHBOARD_DIR;
+  unsigned threads = 2;
+};
+
+inline constexpr const char* monitor_usage = R"(usage: agent_monitor [flags]
+
+Samples this process, the host and tracked agents; keeps recent samples in
+memory and everything in SQLite under --data; serves the HTTP API
+(docs/http-api.md) and the live dashboard.
+
+  --listen ADDR:PORT     where to serve (default 127.0.0.1:9464; port 0 picks a free one)
+  --data DIR             SQLite files go here (default ./vitals-data)
+  --interval DURATION    sampling period, e.g. 10s, 500ms (default 10s)
+  --track-pid PID        track a process (repeatable)
+  --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)
+  --scrape URL           scrape a Prometheus endpoint, http://host:port/metrics (repeatable)
+  --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
+  --memory-only          keep samples and events in memory only (nothing written to disk)
+  --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
+  --threads N            threads serving and sampling (default 2)
+  --help                 this text
+)";
+
+/// The flags, or the exit code to leave with.
+inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** argv) {
+  monitor_flags f;
+  auto fail = [](const std::string& flag, const std::string& why) {
+    std::fprintf(stderr, "agent_monitor: %s: %s (see --help)\n", flag.c_str(), why.c_str());
+    return 2;
+  };
+  auto integer = [](std::string_view s, long long lo, long long hi, long long& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc{} && end == s.data() + s.size() && out >= lo && out <= hi;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i], value;
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(monitor_usage, stdout);
+      return 0;
+    }
+    if (flag == "--memory-only") {
+      f.memory_only = true;
+      continue;
+    }
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return fail(flag, flag.starts_with("--") ? "needs a value" : "unknown flag");
+    }
+    long long n = 0;
+    if (flag == "--listen") {
+      const auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0 || !integer(std::string_view(value).substr(colon + 1), 0, 65535, n))
+        return fail(flag, "expected ADDRESS:PORT such as 127.0.0.1:9464, got '" + value + "'");
+      f.address = value.substr(0, colon);
+      if (f.address.size() > 2 && f.address.front() == '[' && f.address.back() == ']')
+        f.address = f.address.substr(1, f.address.size() - 2);
+      f.port = static_cast<std::uint16_t>(n);
+    } else if (flag == "--data") {
+      if (value.empty()) return fail(flag, "expected a directory");
+      f.data = value;
+    } else if (flag == "--interval") {
+      auto d = vitals::stores::parse_duration(value);
+      if (!d) return fail(flag, d.error().message);
+      if (*d < std::chrono::milliseconds(100)) return fail(flag, "at least 100ms");
+      f.interval = *d;
+    } else if (flag == "--track-pid") {
+      if (!integer(value, 1, 0x3fffffff, n)) return fail(flag, "expected a process id, got '" + value + "'");
+      f.pids.push_back(static_cast<int>(n));
+    } else if (flag == "--track-cgroup") {
+      f.cgroups.push_back(value);
+    } else if (flag == "--scrape") {
+      if (!value.starts_with("http://")) return fail(flag, "expected an http:// url, got '" + value + "'");
+      f.scrapes.push_back(value);
+    } else if (flag == "--token") {
+      if (value.empty()) return fail(flag, "expected a non-empty token");
+      f.token = value;
+    } else if (flag == "--dashboard") {
+      f.dashboard = value;
+    } else if (flag == "--threads") {
+      if (!integer(value, 1, 64, n)) return fail(flag, "expected 1 to 64, got '" + value + "'");
+      f.threads = static_cast<unsigned>(n);
+    } else {
+      return fail(flag, "unknown flag");
+    }
+  }
+  return f;
+}

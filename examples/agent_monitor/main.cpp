@@ -1,0 +1,177 @@
+// The agent monitor: samples itself, the host and any tracked agent (process,
+// cgroup or /metrics endpoint), keeps recent samples in a memory ring for
+// live views and everything in SQLite, takes usage events, and serves the
+// whole HTTP API and the dashboard. `agent_monitor --help` lists the flags.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "vitals/agent/ledger.hpp"
+#include "vitals/http/events.hpp"
+#include "vitals/http/files.hpp"
+#include "vitals/http/sse.hpp"
+#include "vitals/http/targets.hpp"
+#include "vitals/runtime/pipeline.hpp"
+#include "vitals/runtime/poller.hpp"
+#include "vitals/runtime/targets.hpp"
+#include "vitals/samplers/cgroup.hpp"
+#include "vitals/samplers/process.hpp"
+#include "vitals/samplers/rate.hpp"
+#include "vitals/samplers/scrape.hpp"
+#include "vitals/samplers/system.hpp"
+#include "vitals/stores/event_memory.hpp"
+#include "vitals/stores/event_sqlite.hpp"
+#include "vitals/stores/memory.hpp"
+#include "vitals/stores/sqlite.hpp"
+#include "vitals/stores/tiered.hpp"
+
+#include "flags.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace vitals;
+
+namespace {
+
+using process = samplers::with_rates<samplers::process_sampler>;
+using host = samplers::with_rates<samplers::system_sampler>;
+using cgroup = samplers::with_rates<samplers::cgroup_sampler>;
+using scrape = samplers::scrape_sampler;
+using own_metrics = samplers::registry_sampler<registry>;
+
+/// Turns a target spec into a sampler, checking what the API cannot: that
+/// the process exists and the cgroup lies under the cgroup root.
+struct sampler_factory {
+  const registry* reg;
+  fs::path cgroup_root = "/sys/fs/cgroup";
+
+  template <class Any>
+  result<Any> make(const target_spec& s) const {
+    if (s.kind == "self") return Any(process(samplers::process_sampler::self(s.labels)));
+    if (s.kind == "host") return Any(host(samplers::system_sampler(s.labels)));
+    if (s.kind == "registry") return Any(own_metrics(*reg, s.labels, "vitals"));
+    if (s.kind == "process") {
+      std::error_code ec;
+      if (!fs::is_directory("/proc/" + std::to_string(s.pid), ec))
+        return error(errc::invalid_argument, "pid: no process " + std::to_string(s.pid));
+      return Any(process(samplers::process_sampler(s.pid, s.labels)));
+    }
+    if (s.kind == "cgroup") {
+      std::error_code ec;
+      const auto dir = fs::weakly_canonical(s.path, ec);
+      const auto rel = dir.lexically_relative(cgroup_root);
+      if (ec || rel.empty() || *rel.begin() == ".." || !fs::is_directory(dir, ec))
+        return error(errc::invalid_argument,
+                     "path: not a cgroup directory under " + cgroup_root.string() + ": " + s.path);
+      return Any(cgroup(samplers::cgroup_sampler(dir.string(), s.labels)));
+    }
+    if (s.kind == "scrape") {
+      if (auto u = samplers::parse_http_url(s.url); !u) return error(errc::invalid_argument, "url: " + u.error().message);
+      return Any(scrape(s.url, samplers::scrape_options{.labels = s.labels}));
+    }
+    return error(errc::invalid_argument, "kind: unknown kind '" + s.kind + "'");
+  }
+};
+
+std::promise<void>& stop_requested() {
+  static std::promise<void> p;
+  return p;
+}
+
+/// Everything that depends on which stores were chosen: the composition
+/// is a template, so each choice is its own type with no virtual call.
+template <class Store, class EventStore>
+int serve(const monitor_flags& f, Store& store, EventStore& events) {
+  registry reg;
+  pipeline pipe(store);
+  asio::io_context io;
+  using poller_t = poller<pipeline<Store>, process, host, cgroup, scrape, own_metrics>;
+  poller_t poll(io.get_executor(), pipe, poller_options{.interval = f.interval, .jitter = f.interval / 10});
+  reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
+
+  sampler_factory factory{&reg};
+  auto make = [&](const target_spec& s) { return factory.make<typename poller_t::any_sampler>(s); };
+  poller_targets targets(poll, make);
+  agent::ledger ledger(events, reg);
+  if (auto st = ledger.load(); !st) {
+    std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n", st.error().message.c_str());
+    return 1;
+  }
+
+  auto add = [&](target_spec s) {
+    if (s.labels.empty()) s.labels = label_set{{"target", s.id}};
+    if (auto st = targets.add(s); !st)
+      std::fprintf(stderr, "agent_monitor: not tracking %s: %s\n", s.id.c_str(), st.error().message.c_str());
+  };
+  add({.id = "self", .kind = "self"});
+  add({.id = "host", .kind = "host"});
+  add({.id = "vitals", .kind = "registry"});
+  for (int pid : f.pids) add({.id = "pid-" + std::to_string(pid), .kind = "process", .pid = pid});
+  for (const auto& p : f.cgroups) add({.id = "cgroup-" + fs::path(p).filename().string(), .kind = "cgroup", .path = p});
+  for (std::size_t i = 0; i < f.scrapes.size(); ++i)
+    add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
+
+  http::router routes(http::health_route(), http::metrics_route(reg, store), http::query_routes(store),
+                      http::watch_route(store, reg), http::targets_route(targets),
+                      http::events_route(ledger), http::usage_route(ledger),
+                      http::files_route::dashboard(f.dashboard));
+  http::server server(io.get_executor(), routes, reg,
+                      http::server_options{.address = f.address, .port = f.port, .token = f.token});
+  if (auto st = server.start(); !st) {
+    std::fprintf(stderr, "agent_monitor: %s\n", st.error().message.c_str());
+    poll.stop();
+    return 1;
+  }
+  std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s)\n", f.address.c_str(),
+              unsigned(server.port()), f.memory_only ? "memory only" : f.data.c_str());
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([](auto ec, int) {
+    if (!ec) stop_requested().set_value();
+  });
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < f.threads; ++i) threads.emplace_back([&] { io.run(); });
+  stop_requested().get_future().wait();
+
+  // Ask the server to stop (clients get their answers, streams end), stop
+  // sampling (each sample in flight finishes and is stored), then let the
+  // executor run dry. Usage events are stored before they are acknowledged.
+  std::fprintf(stderr, "agent_monitor: stopping\n");
+  server.stop();
+  poll.stop();
+  pipe.flush();
+  work.reset();
+  for (auto& t : threads) t.join();
+  std::fprintf(stderr, "agent_monitor: stopped cleanly\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = parse_monitor_flags(argc, argv);
+  if (auto* code = std::get_if<int>(&parsed)) return *code;
+  const auto& f = std::get<monitor_flags>(parsed);
+  try {
+    if (f.memory_only) {
+      stores::memory_store mem;
+      stores::event_memory_store events;
+      return serve(f, mem, events);
+    }
+    fs::create_directories(f.data);
+    stores::memory_store hot;
+    stores::sqlite_store cold(fs::path(f.data) / "samples.db");
+    stores::tiered store(hot, cold);
+    stores::event_sqlite_store events(fs::path(f.data) / "events.db", true);
+    return serve(f, store, events);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "agent_monitor: %s\n", e.what());
+    return 1;
+  }
+}

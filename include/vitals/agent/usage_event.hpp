@@ -1,0 +1,201 @@
+// The usage event (seeds 000 and 003): one model call, tool call or turn of
+// an agent, with its tokens and cost. A token count that is absent is
+// unknown, not zero; `total_tokens` is derived from the parts when absent.
+// Parsing checks every field and names the first one that is wrong.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vitals/core/error.hpp"
+#include "vitals/core/time.hpp"
+
+namespace vitals::agent {
+
+struct usage_event {
+  timestamp occurred_at{};
+  std::string source_system, source_channel = "api", event_type = "message_usage";
+  std::string provider_id, account_id, agent_name = "unknown", workspace_id, session_id;
+  std::string turn_id, message_id, tool_call_id, model_raw, model_canonical, tool_name;
+  std::string status = "ok";
+  std::optional<std::int64_t> input_tokens, output_tokens, reasoning_tokens, cache_read_tokens,
+      cache_write_tokens, total_tokens, requests;
+  std::optional<double> cost_usd, duration_ms;
+  std::string payload;  // raw JSON, kept as sent
+
+  /// The model as reported once normalised, else as reported.
+  const std::string& model() const noexcept {
+    return model_canonical.empty() ? model_raw : model_canonical;
+  }
+};
+
+namespace detail {
+
+inline constexpr std::array<std::string_view, 5> channels{"hook", "sse", "jsonl", "api", "sqlite"};
+inline constexpr std::array<std::string_view, 6> event_types{
+    "turn_completed", "message_usage", "tool_usage", "limit_snapshot", "raw_envelope",
+    "reconcile_adjustment"};
+inline constexpr std::array<std::string_view, 4> statuses{"ok", "error", "aborted", "unknown"};
+
+template <std::size_t N>
+bool one_of(std::string_view v, const std::array<std::string_view, N>& set) {
+  for (auto s : set)
+    if (s == v) return true;
+  return false;
+}
+
+template <std::size_t N>
+std::string list(const std::array<std::string_view, N>& set) {
+  std::string out;
+  for (auto s : set) out += (out.empty() ? "" : ", ") + std::string(s);
+  return out;
+}
+
+}  // namespace detail
+
+/// One event from a JSON object. `received` is the default `occurred_at`.
+inline result<usage_event> parse_usage_event(const boost::json::value& v, timestamp received) {
+  const auto* o = v.if_object();
+  if (!o) return error(errc::invalid_argument, "expected a JSON object");
+  usage_event e;
+  e.occurred_at = received;
+  auto bad = [](std::string_view field, std::string_view what) {
+    return error(errc::invalid_argument, std::string(field) + ": " + std::string(what));
+  };
+  struct text_field {
+    std::string_view name;
+    std::string usage_event::*member;
+  };
+  static constexpr text_field texts[] = {
+      {"source_system", &usage_event::source_system}, {"source_channel", &usage_event::source_channel},
+      {"event_type", &usage_event::event_type},       {"provider_id", &usage_event::provider_id},
+      {"account_id", &usage_event::account_id},       {"agent_name", &usage_event::agent_name},
+      {"workspace_id", &usage_event::workspace_id},   {"session_id", &usage_event::session_id},
+      {"turn_id", &usage_event::turn_id},             {"message_id", &usage_event::message_id},
+      {"tool_call_id", &usage_event::tool_call_id},   {"model_raw", &usage_event::model_raw},
+      {"model_canonical", &usage_event::model_canonical}, {"tool_name", &usage_event::tool_name},
+      {"status", &usage_event::status}};
+  struct count_field {
+    std::string_view name;
+    std::optional<std::int64_t> usage_event::*member;
+  };
+  static constexpr count_field counts[] = {
+      {"input_tokens", &usage_event::input_tokens},
+      {"output_tokens", &usage_event::output_tokens},
+      {"reasoning_tokens", &usage_event::reasoning_tokens},
+      {"cache_read_tokens", &usage_event::cache_read_tokens},
+      {"cache_write_tokens", &usage_event::cache_write_tokens},
+      {"total_tokens", &usage_event::total_tokens},
+      {"requests", &usage_event::requests}};
+  for (const auto& [key, val] : *o) {
+    if (key == "payload") {
+      e.payload = boost::json::serialize(val);
+      continue;
+    }
+    if (val.is_null()) continue;  // null is "unknown", like an absent field
+    if (key == "occurred_at") {
+      if (!val.is_string()) return bad(key, "expected an RFC 3339 string");
+      auto t = parse_rfc3339(val.get_string());
+      if (!t) return bad(key, "expected an RFC 3339 time such as 2026-11-26T10:00:00Z");
+      e.occurred_at = *t;
+      continue;
+    }
+    if (key == "cost_usd" || key == "duration_ms") {
+      if (!val.is_number()) return bad(key, "expected a number");
+      const double d = val.to_number<double>();
+      if (!(d >= 0) || !std::isfinite(d)) return bad(key, "expected a non-negative number");
+      (key == "cost_usd" ? e.cost_usd : e.duration_ms) = d;
+      continue;
+    }
+    bool known = false;
+    for (const auto& f : texts) {
+      if (f.name != key) continue;
+      if (!val.is_string()) return bad(key, "expected a string");
+      if (val.get_string().size() > 512) return bad(key, "longer than 512 characters");
+      e.*f.member = std::string(val.get_string());
+      known = true;
+    }
+    for (const auto& f : counts) {
+      if (f.name != key) continue;
+      std::int64_t n = -1;
+      if (val.is_int64()) n = val.get_int64();
+      if (val.is_uint64() && val.get_uint64() < (1ull << 62)) n = std::int64_t(val.get_uint64());
+      if (val.is_double() && val.get_double() >= 0 && val.get_double() == std::trunc(val.get_double()) &&
+          val.get_double() < 9e15)
+        n = std::int64_t(val.get_double());
+      if (n < 0) return bad(key, "expected a non-negative integer");
+      e.*f.member = n;
+      known = true;
+    }
+    if (!known) return bad(key, "unknown field");
+  }
+  if (e.agent_name.empty()) e.agent_name = "unknown";
+  if (!detail::one_of(e.source_channel, detail::channels))
+    return bad("source_channel", "expected one of " + detail::list(detail::channels));
+  if (!detail::one_of(e.event_type, detail::event_types))
+    return bad("event_type", "expected one of " + detail::list(detail::event_types));
+  if (!detail::one_of(e.status, detail::statuses))
+    return bad("status", "expected one of " + detail::list(detail::statuses));
+  if (!e.total_tokens) {
+    std::int64_t sum = 0;
+    bool any = false;
+    for (auto part : {e.input_tokens, e.output_tokens, e.reasoning_tokens, e.cache_read_tokens,
+                      e.cache_write_tokens})
+      if (part) {
+        sum += *part;
+        any = true;
+      }
+    if (any) e.total_tokens = sum;
+  }
+  return e;
+}
+
+/// The event as JSON, with the field names it was parsed from (absent
+/// optionals left out), for storage and replay.
+inline boost::json::object to_json(const usage_event& e) {
+  boost::json::object o;
+  o["occurred_at"] = to_rfc3339(e.occurred_at);
+  auto text = [&](std::string_view k, const std::string& v) {
+    if (!v.empty()) o[k] = v;
+  };
+  text("source_system", e.source_system);
+  text("source_channel", e.source_channel);
+  text("event_type", e.event_type);
+  text("provider_id", e.provider_id);
+  text("account_id", e.account_id);
+  text("agent_name", e.agent_name);
+  text("workspace_id", e.workspace_id);
+  text("session_id", e.session_id);
+  text("turn_id", e.turn_id);
+  text("message_id", e.message_id);
+  text("tool_call_id", e.tool_call_id);
+  text("model_raw", e.model_raw);
+  text("model_canonical", e.model_canonical);
+  text("tool_name", e.tool_name);
+  text("status", e.status);
+  auto count = [&](std::string_view k, const std::optional<std::int64_t>& v) {
+    if (v) o[k] = *v;
+  };
+  count("input_tokens", e.input_tokens);
+  count("output_tokens", e.output_tokens);
+  count("reasoning_tokens", e.reasoning_tokens);
+  count("cache_read_tokens", e.cache_read_tokens);
+  count("cache_write_tokens", e.cache_write_tokens);
+  count("total_tokens", e.total_tokens);
+  count("requests", e.requests);
+  if (e.cost_usd) o["cost_usd"] = *e.cost_usd;
+  if (e.duration_ms) o["duration_ms"] = *e.duration_ms;
+  if (!e.payload.empty()) {
+    boost::system::error_code ec;
+    auto payload = boost::json::parse(e.payload, ec);
+    if (!ec) o["payload"] = std::move(payload);
+  }
+  return o;
+}
+
+}  // namespace vitals::agent

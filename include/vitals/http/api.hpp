@@ -1,0 +1,201 @@
+// The read side of the API over any store: /metrics (the registry plus the
+// store's latest values), /api/v1/series, /api/v1/latest and /api/v1/range.
+// Shapes and parameters are documented in docs/http-api.md.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/format/negotiate.hpp"
+#include "vitals/http/router.hpp"
+#include "vitals/samplers/registry.hpp"
+#include "vitals/stores/query.hpp"
+
+namespace vitals::http {
+
+namespace detail {
+
+inline bool is_histogram_part(std::string_view name) noexcept {
+  return name.ends_with("_bucket") || name.ends_with("_count") || name.ends_with("_sum") ||
+         name.ends_with("_created");
+}
+
+/// The store's latest values as families: `*_total` as counters, the parts
+/// of relayed histograms as unknown, everything else as gauges. Families the
+/// registry already has are left out, so no name is exposed twice.
+template <store Store>
+void append_latest(Store& st, metric_snapshot& snap) {
+  std::set<std::string, std::less<>> taken;
+  for (const auto& f : snap) {
+    taken.insert(f.name);
+    if (f.type == metric_type::counter) taken.insert(f.name + "_total");
+  }
+  std::map<std::string, metric_family, std::less<>> fams;
+  for (const auto& id : st.list_series()) {
+    const auto p = st.latest(id);
+    if (!p || taken.contains(id.name())) continue;
+    std::string_view name = id.name();
+    metric_type type = metric_type::gauge;
+    if (name.ends_with("_total")) {
+      type = metric_type::counter;
+      name.remove_suffix(6);
+      if (taken.contains(name)) continue;
+    } else if (is_histogram_part(name)) {
+      type = metric_type::unknown;
+    }
+    auto [it, fresh] = fams.try_emplace(std::string(name));
+    if (fresh) {
+      it->second.name = std::string(name);
+      it->second.type = type;
+      it->second.help = "Latest sampled value.";
+    } else if (it->second.type != type) {
+      continue;  // `x` and `x_total` both sampled: keep the first
+    }
+    auto& pt = it->second.points.emplace_back();
+    pt.labels = id.labels();
+    pt.value = p->value;
+  }
+  for (auto& [_, f] : fams) snap.push_back(std::move(f));
+}
+
+/// A selector parameter; absent or empty selects everything.
+inline std::variant<stores::selector, response> selector_param(const params& p, unsigned version) {
+  const auto text = p.get("sel");
+  if (!text || text->empty()) return stores::selector{};
+  auto sel = stores::selector::parse(*text);
+  if (!sel) return bad_parameter({"sel", "sel: " + sel.error().message}, version);
+  return std::move(*sel);
+}
+
+}  // namespace detail
+
+/// `GET /metrics`: Prometheus text 0.0.4 or OpenMetrics 1.0, from the Accept header.
+template <samplers::snapshot_source Registry, store Store>
+class metrics_route {
+ public:
+  metrics_route(const Registry& r, Store& s) : registry_(r), store_(s) {}
+  bool matches(std::string_view p) const noexcept { return p == "/metrics"; }
+  bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
+  std::string_view allow() const noexcept { return "GET"; }
+
+  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    ex.route("metrics");
+    auto p = checked_params(req, {});
+    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
+    metric_snapshot snap = registry_.collect();
+    detail::append_latest(store_, snap);
+    const auto e = format::negotiate(req[bhttp::field::accept]);
+    response res{bhttp::status::ok, req.version()};
+    res.set(bhttp::field::content_type, format::content_type(e));
+    format::write(res.body(), snap, e);
+    co_return res;
+  }
+
+ private:
+  const Registry& registry_;
+  Store& store_;
+};
+
+/// `GET /api/v1/series`, `/api/v1/latest` and `/api/v1/range` over one store.
+template <store Store>
+class query_routes {
+ public:
+  explicit query_routes(Store& s) : store_(s) {}
+  bool matches(std::string_view p) const noexcept {
+    return p == "/api/v1/series" || p == "/api/v1/latest" || p == "/api/v1/range";
+  }
+  bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
+  std::string_view allow() const noexcept { return "GET"; }
+
+  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    const auto path = path_of(req.target());
+    if (path == "/api/v1/range") co_return range(req, ex);
+    const bool latest = path == "/api/v1/latest";
+    ex.route(latest ? "latest" : "series");
+    auto p = checked_params(req, {"sel"});
+    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
+    auto sel = detail::selector_param(std::get<params>(p), req.version());
+    if (auto* r = std::get_if<response>(&sel)) co_return std::move(*r);
+    const auto& s = std::get<stores::selector>(sel);
+    boost::json::array out;
+    if (latest) {
+      for (auto& [id, pt] : stores::query_latest(store_, s)) {
+        boost::json::object o;
+        o["name"] = id.name();
+        o["labels"] = labels_json(id.labels());
+        o["t"] = to_unix_ms(pt.t);
+        o["v"] = value_json(pt.value);
+        out.push_back(std::move(o));
+      }
+    } else {
+      for (const auto& id : store_.list_series()) {
+        if (!s.matches(id)) continue;
+        boost::json::object o;
+        o["name"] = id.name();
+        o["labels"] = labels_json(id.labels());
+        out.push_back(std::move(o));
+      }
+    }
+    co_return json_answer(out, req.version());
+  }
+
+ private:
+  response range(const request& req, exchange& ex) {
+    ex.route("range");
+    const unsigned v = req.version();
+    auto p = checked_params(req, {"sel", "from", "to", "step", "agg"});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    const auto& ps = std::get<params>(p);
+    auto sel = detail::selector_param(ps, v);
+    if (auto* r = std::get_if<response>(&sel)) return std::move(*r);
+    stores::range_query q;
+    q.selector = std::get<stores::selector>(sel);
+    const timestamp t_now = vitals::now();
+    q.to = t_now;
+    q.from = t_now - std::chrono::hours(1);
+    for (auto [name, field] : {std::pair{"from", &q.from}, std::pair{"to", &q.to}}) {
+      if (auto text = ps.get(name)) {
+        auto t = parse_time(*text, t_now);
+        if (!t) return bad_parameter({name, std::string(name) + ": " + t.error().message}, v);
+        *field = *t;
+      }
+    }
+    if (q.to < q.from) return bad_parameter({"from", "from: after 'to'"}, v);
+    if (auto step = ps.get("step"); step && *step != "auto") {
+      auto d = stores::parse_duration(*step);
+      if (!d) return bad_parameter({"step", "step: " + d.error().message}, v);
+      if ((q.to - q.from) / *d > 100'000)
+        return bad_parameter({"step", "step: more than 100000 buckets in the window"}, v);
+      q.step = *d;
+    }
+    if (auto agg = ps.get("agg")) {
+      auto a = stores::parse_aggregation(*agg);
+      if (!a) return bad_parameter({"agg", "agg: " + a.error().message}, v);
+      q.agg = *a;
+    }
+    auto rows = stores::query_range(store_, q);
+    if (!rows)
+      return json_error(bhttp::status::internal_server_error, rows.error().message, v);
+    boost::json::array out;
+    for (auto& row : *rows) {
+      boost::json::object o;
+      o["name"] = row.series.name();
+      o["labels"] = labels_json(row.series.labels());
+      boost::json::array pts;
+      pts.reserve(row.points.size());
+      for (const auto& pt : row.points) pts.push_back(boost::json::array{to_unix_ms(pt.t), value_json(pt.value)});
+      o["points"] = std::move(pts);
+      out.push_back(std::move(o));
+    }
+    return json_answer(out, v);
+  }
+
+  Store& store_;
+};
+
+}  // namespace vitals::http

@@ -1,0 +1,188 @@
+// `GET /api/v1/watch`: new samples as Server-Sent Events. Each client owns a
+// bounded queue in the store's watch hub, so a slow client loses its own
+// oldest samples (counted, and told with `event: dropped`) and never slows
+// the writer or the other clients; one still behind after a few rounds, or
+// whose socket takes no write for 10 s, is disconnected. `Last-Event-ID`
+// (a sample time in unix ms) first replays what the store still holds.
+#pragma once
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "vitals/http/api.hpp"
+#include "vitals/stores/watch.hpp"
+
+namespace vitals::http {
+
+/// A store that can be watched: `watch(sel, notify, capacity)` returns a
+/// subscription whose bounded queue `notify` signals from the writer's thread.
+template <class S>
+concept watchable_store = store<S> && requires(S& s, stores::selector sel, std::function<void()> f,
+                                               std::size_t n) {
+  { s.watch(std::move(sel), std::move(f), n) } -> std::same_as<stores::subscription>;
+};
+
+struct sse_options {
+  std::chrono::milliseconds ping{std::chrono::seconds(15)};
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(10)};
+  std::size_t queue = 4096;          // samples buffered per client
+  int behind_rounds = 3;             // consecutive rounds with drops before disconnecting
+  std::size_t max_replay = 200'000;  // samples replayed on resume
+  int retry_ms = 3000;
+};
+
+template <watchable_store Store>
+class watch_route {
+ public:
+  watch_route(Store& s, registry& metrics, sse_options o = {})
+      : store_(s),
+        opts_(o),
+        clients_(metrics.gauge("vitals_http_sse_clients", "Connected SSE clients.")),
+        events_(metrics.counter("vitals_http_sse_events", "Samples sent to SSE clients.")),
+        dropped_(metrics.counter("vitals_http_sse_dropped",
+                                 "Samples dropped because an SSE client fell behind.")),
+        disconnects_(metrics.counter_family("vitals_http_sse_disconnects",
+                                            "SSE clients disconnected by the server, by cause.",
+                                            {"cause"})) {}
+
+  bool matches(std::string_view p) const noexcept { return p == "/api/v1/watch"; }
+  bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
+  std::string_view allow() const noexcept { return "GET"; }
+
+  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    ex.route("watch");
+    auto p = checked_params(req, {"sel"});
+    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
+    auto sel = detail::selector_param(std::get<params>(p), req.version());
+    if (auto* r = std::get_if<response>(&sel)) co_return std::move(*r);
+    std::optional<std::int64_t> resume;
+    if (const auto id = req["Last-Event-ID"]; !id.empty()) {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+      if (ec != std::errc{} || end != id.data() + id.size())
+        co_return json_error(bhttp::status::bad_request, "Last-Event-ID: expected unix milliseconds",
+                             req.version());
+      resume = v;
+    }
+    co_await stream(req, ex, std::move(std::get<stores::selector>(sel)), resume);
+    co_return std::nullopt;
+  }
+
+ private:
+  using channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+  asio::awaitable<void> stream(const request& req, exchange& ex, stores::selector sel,
+                               std::optional<std::int64_t> resume) {
+    // Subscribe before replaying, so nothing falls between the two.
+    auto wake = std::make_shared<channel>(co_await asio::this_coro::executor, 1);
+    auto sub = store_.watch(
+        sel, [wake] { wake->try_send(boost::system::error_code{}); }, opts_.queue);
+    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
+    head.set(bhttp::field::content_type, "text/event-stream");
+    head.set(bhttp::field::cache_control, "no-cache");
+    head.set(bhttp::field::server, "vitals");
+    head.set("X-Accel-Buffering", "no");
+    head.keep_alive(false);
+    if (co_await ex.write_header(head)) co_return;
+    clients_.add(1);
+    struct leave {
+      vitals::gauge& g;
+      ~leave() { g.add(-1); }
+    } on_exit{clients_};
+
+    std::string out = "retry: " + std::to_string(opts_.retry_ms) + "\n\n";
+    std::unordered_map<series, std::int64_t, series_hasher> replayed;
+    if (resume) replay(sel, *resume, out, replayed);
+    if (co_await ex.write(out, opts_.write_timeout)) co_return disconnect("write_timeout");
+
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer ping(co_await asio::this_coro::executor);
+    auto next_ping = std::chrono::steady_clock::now() + opts_.ping;
+    std::uint64_t seen_drops = 0;
+    int behind = 0;
+    while (!ex.stopping()) {
+      ping.expires_at(next_ping);
+      co_await (wake->async_receive(asio::as_tuple(asio::use_awaitable)) ||
+                ping.async_wait(asio::as_tuple(asio::use_awaitable)) || ex.until_stopped());
+      if (ex.stopping()) break;
+      out.clear();
+      std::size_t sent = 0;
+      for (const auto& s : sub.drain()) {
+        if (!replayed.empty()) {
+          auto it = replayed.find(s.series);
+          if (it != replayed.end() && to_unix_ms(s.t) <= it->second) continue;
+        }
+        append_event(out, s);
+        ++sent;
+      }
+      if (const auto d = sub.dropped(); d > seen_drops) {
+        dropped_.inc(d - seen_drops);
+        out += "event: dropped\ndata: {\"dropped\":" + std::to_string(d - seen_drops) + "}\n\n";
+        seen_drops = d;
+        if (++behind >= opts_.behind_rounds) co_return disconnect("slow");
+      } else {
+        behind = 0;
+      }
+      if (std::chrono::steady_clock::now() >= next_ping) {
+        out += ": ping\n\n";
+        next_ping += opts_.ping;
+      }
+      if (out.empty()) continue;
+      if (co_await ex.write(out, opts_.write_timeout)) co_return disconnect("write_timeout");
+      events_.inc(sent);
+    }
+  }
+
+  void disconnect(std::string_view cause) { disconnects_.with(cause).inc(); }
+
+  // Everything matching with t >= since, in time order, then remembered per
+  // series so the live stream does not repeat it.
+  void replay(const stores::selector& sel, std::int64_t since, std::string& out,
+              std::unordered_map<series, std::int64_t, series_hasher>& replayed) {
+    std::vector<sample> all;
+    const auto to = vitals::now() + std::chrono::hours(1);
+    for (auto& id : store_.list_series()) {
+      if (!sel.matches(id)) continue;
+      for (const auto& pt : store_.range(id, from_unix_ms(since), to)) {
+        if (all.size() >= opts_.max_replay) break;
+        all.push_back({id, pt.t, pt.value});
+      }
+    }
+    std::stable_sort(all.begin(), all.end(), [](const sample& a, const sample& b) { return a.t < b.t; });
+    for (const auto& s : all) {
+      append_event(out, s);
+      auto& last = replayed[s.series];
+      last = std::max(last, to_unix_ms(s.t));
+    }
+    events_.inc(all.size());
+  }
+
+  static void append_event(std::string& out, const sample& s) {
+    boost::json::object o;
+    o["name"] = s.series.name();
+    o["labels"] = labels_json(s.series.labels());
+    o["t"] = to_unix_ms(s.t);
+    o["v"] = value_json(s.value);
+    out += "id: ";
+    out += std::to_string(to_unix_ms(s.t));
+    out += "\nevent: sample\ndata: ";
+    out += boost::json::serialize(o);
+    out += "\n\n";
+  }
+
+  Store& store_;
+  sse_options opts_;
+  vitals::gauge& clients_;
+  vitals::counter& events_;
+  vitals::counter& dropped_;
+  family<vitals::counter>& disconnects_;
+};
+
+}  // namespace vitals::http

@@ -1,0 +1,154 @@
+// `GET|POST /api/v1/targets` and `DELETE /api/v1/targets/<id>`: track and
+// untrack at run time through any `target_manager`.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include "vitals/http/router.hpp"
+#include "vitals/runtime/targets.hpp"
+#include "vitals/stores/query.hpp"
+
+namespace vitals::http {
+
+/// A spec from the JSON body of POST /api/v1/targets; errors name the field.
+inline std::variant<target_spec, param_error> parse_target_spec(std::string_view body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec) return param_error{"body", "body: invalid JSON: " + ec.message()};
+  const auto* o = v.if_object();
+  if (!o) return param_error{"body", "body: expected a JSON object"};
+  target_spec s;
+  auto text = [&](std::string_view key, std::string& out) -> std::optional<param_error> {
+    const auto* f = o->if_contains(key);
+    if (!f) return std::nullopt;
+    if (!f->is_string()) return param_error{std::string(key), std::string(key) + ": expected a string"};
+    out = std::string(f->get_string());
+    return std::nullopt;
+  };
+  for (const auto& [key, _] : *o)
+    if (key != "id" && key != "kind" && key != "pid" && key != "path" && key != "url" &&
+        key != "interval" && key != "labels")
+      return param_error{std::string(key), "unknown field '" + std::string(key) + "'"};
+  for (auto [key, out] : {std::pair{"id", &s.id}, std::pair{"kind", &s.kind},
+                          std::pair{"path", &s.path}, std::pair{"url", &s.url}})
+    if (auto e = text(key, *out)) return *e;
+  if (s.id.empty()) return param_error{"id", "id: required"};
+  if (auto ok = check_target_id(s.id); !ok) return param_error{"id", ok.error().message};
+  if (s.kind == "process") {
+    const auto* pid = o->if_contains("pid");
+    if (!pid || !pid->is_int64() || pid->as_int64() <= 0 || pid->as_int64() > 0x3fffffff)
+      return param_error{"pid", "pid: a process target needs a positive integer pid"};
+    s.pid = static_cast<int>(pid->as_int64());
+  } else if (s.kind == "cgroup") {
+    if (!s.path.starts_with('/') || s.path.find("/../") != std::string::npos ||
+        s.path.ends_with("/.."))
+      return param_error{"path", "path: a cgroup target needs an absolute path without '..'"};
+  } else if (s.kind == "scrape") {
+    if (!s.url.starts_with("http://"))
+      return param_error{"url", "url: a scrape target needs an http:// url"};
+  } else {
+    return param_error{"kind", "kind: expected process, cgroup or scrape"};
+  }
+  if (const auto* iv = o->if_contains("interval")) {
+    if (!iv->is_string()) return param_error{"interval", "interval: expected a duration such as \"10s\""};
+    auto d = stores::parse_duration(iv->get_string());
+    if (!d) return param_error{"interval", "interval: " + d.error().message};
+    if (*d < std::chrono::milliseconds(100))
+      return param_error{"interval", "interval: at least 100ms"};
+    s.interval = *d;
+  }
+  if (const auto* ls = o->if_contains("labels")) {
+    if (!ls->is_object()) return param_error{"labels", "labels: expected an object of strings"};
+    std::vector<label> pairs{{"target", s.id}};
+    for (const auto& [k, lv] : ls->get_object()) {
+      if (!lv.is_string() || k == "target")
+        return param_error{"labels", "labels: '" + std::string(k) + "' must be a string and not 'target'"};
+      pairs.push_back({std::string(k), std::string(lv.get_string())});
+    }
+    auto made = label_set::make(std::move(pairs));
+    if (!made) return param_error{"labels", "labels: " + made.error().message};
+    s.labels = std::move(*made);
+  } else {
+    s.labels = label_set{{"target", s.id}};
+  }
+  return s;
+}
+
+inline boost::json::object target_json(const target_info& t) {
+  boost::json::object o;
+  o["id"] = t.spec.id;
+  o["kind"] = t.spec.kind;
+  if (t.spec.kind == "process") o["pid"] = t.spec.pid;
+  if (!t.spec.path.empty()) o["path"] = t.spec.path;
+  if (!t.spec.url.empty()) o["url"] = t.spec.url;
+  if (t.spec.interval) o["interval_ms"] = t.spec.interval->count();
+  o["labels"] = labels_json(t.spec.labels);
+  o["ticks"] = t.ticks;
+  o["errors"] = t.errors;
+  o["last_error"] = t.last_error;
+  return o;
+}
+
+template <target_manager Targets>
+class targets_route {
+ public:
+  explicit targets_route(Targets& t) : targets_(t) {}
+
+  bool matches(std::string_view p) const noexcept {
+    return p == "/api/v1/targets" || p.starts_with("/api/v1/targets/");
+  }
+  bool allows(bhttp::verb v) const noexcept {
+    return v == bhttp::verb::get || v == bhttp::verb::post || v == bhttp::verb::delete_;
+  }
+  std::string_view allow() const noexcept { return "GET, POST, DELETE"; }
+
+  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    ex.route("targets");
+    co_return answer(req);
+  }
+
+ private:
+  response answer(const request& req) {
+    const unsigned v = req.version();
+    const auto path = path_of(req.target());
+    auto p = checked_params(req, {});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    if (path != "/api/v1/targets") {  // /api/v1/targets/<id>
+      if (req.method() != bhttp::verb::delete_) {
+        auto res = json_error(bhttp::status::method_not_allowed, "only DELETE is allowed here", v);
+        res.set(bhttp::field::allow, "DELETE");
+        return res;
+      }
+      auto id = percent_decode(path.substr(std::string_view("/api/v1/targets/").size()));
+      if (!id || !targets_.remove(*id))
+        return json_error(bhttp::status::not_found, "no target '" + id.value_or("?") + "'", v);
+      return response{bhttp::status::no_content, v};
+    }
+    if (req.method() == bhttp::verb::delete_) {
+      auto res = json_error(bhttp::status::method_not_allowed, "DELETE needs /api/v1/targets/<id>", v);
+      res.set(bhttp::field::allow, "GET, POST");
+      return res;
+    }
+    if (req.method() == bhttp::verb::get) {
+      boost::json::array out;
+      for (const auto& t : targets_.list()) out.push_back(target_json(t));
+      return json_answer(out, v);
+    }
+    auto spec = parse_target_spec(req.body());
+    if (auto* e = std::get_if<param_error>(&spec)) return bad_parameter(*e, v);
+    auto& s = std::get<target_spec>(spec);
+    const std::string id = s.id;
+    if (auto st = targets_.add(std::move(s)); !st) {
+      const auto code = st.error().code == make_error_code(errc::already_exists) ? bhttp::status::conflict
+                        : st.error().code == make_error_code(errc::unavailable)
+                            ? bhttp::status::service_unavailable
+                            : bhttp::status::bad_request;
+      return json_error(code, st.error().message, v);
+    }
+    return json_answer(boost::json::object{{"id", id}}, v, bhttp::status::created);
+  }
+
+  Targets& targets_;
+};
+
+}  // namespace vitals::http

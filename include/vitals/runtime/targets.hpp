@@ -1,0 +1,113 @@
+// Targets tracked at run time: what to sample (a spec), and a manager that
+// turns specs into samplers on a poller. The HTTP API's /api/v1/targets
+// speaks to any `target_manager`.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vitals/core/error.hpp"
+#include "vitals/core/labels.hpp"
+#include "vitals/runtime/poller.hpp"
+
+namespace vitals {
+
+struct target_spec {
+  std::string id;
+  std::string kind;  // process, cgroup, scrape; self and host for a monitor's own
+  int pid = 0;
+  std::string path{};
+  std::string url{};
+  std::optional<std::chrono::milliseconds> interval{};
+  label_set labels{};
+};
+
+struct target_info {
+  target_spec spec;
+  std::uint64_t ticks = 0;
+  std::uint64_t errors = 0;
+  std::string last_error{};
+};
+
+/// A target id: 1 to 128 of [A-Za-z0-9._-], never "." or "..": it is used in
+/// labels, URLs and (by some sinks) file names.
+inline status check_target_id(std::string_view id) {
+  const bool ok_chars = std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  });
+  if (id.empty() || id.size() > 128 || !ok_chars || id == "." || id == "..")
+    return error(errc::invalid_argument,
+                 "id: expected 1 to 128 characters from [A-Za-z0-9._-], got '" + std::string(id) + "'");
+  return {};
+}
+
+/// 1. `add(spec)` starts tracking; `errc::already_exists` when the id is
+///    taken, `errc::invalid_argument` (naming the field) for a bad spec.
+/// 2. `remove(id)` stops tracking; false when it was not tracked.
+/// 3. `list()` describes every tracked target with its sampling counts.
+template <class T>
+concept target_manager = requires(T& t, target_spec s, const std::string& id) {
+  { t.add(std::move(s)) } -> std::same_as<status>;
+  { t.remove(id) } -> std::same_as<bool>;
+  { t.list() } -> std::same_as<std::vector<target_info>>;
+};
+
+/// A target manager over a poller. `Factory` turns a spec into one of the
+/// poller's sampler types: `result<typename Poller::any_sampler>(const target_spec&)`.
+template <class Poller, class Factory>
+class poller_targets {
+ public:
+  poller_targets(Poller& p, Factory f) : poller_(p), factory_(std::move(f)) {}
+
+  status add(target_spec s) {
+    if (auto ok = check_target_id(s.id); !ok) return ok;
+    std::lock_guard lock(mu_);
+    if (specs_.contains(s.id))
+      return error(errc::already_exists, "target '" + s.id + "' is already tracked");
+    auto sampler = factory_(s);
+    if (!sampler) return sampler.error();
+    if (!poller_.track(s.id, std::move(*sampler), s.interval))
+      return error(errc::unavailable, "the poller is stopping");
+    specs_.emplace(s.id, std::move(s));
+    return {};
+  }
+
+  bool remove(const std::string& id) {
+    std::lock_guard lock(mu_);
+    if (specs_.erase(id) == 0) return false;
+    poller_.untrack(id);
+    return true;
+  }
+
+  std::vector<target_info> list() const {
+    std::map<std::string, target_status> by_id;
+    for (auto& st : poller_.status()) by_id.emplace(st.id, st);
+    std::lock_guard lock(mu_);
+    std::vector<target_info> out;
+    for (const auto& [id, spec] : specs_) {
+      target_info info{spec};
+      if (auto it = by_id.find(id); it != by_id.end()) {
+        info.ticks = it->second.ticks;
+        info.errors = it->second.errors;
+        info.last_error = it->second.last_error;
+      }
+      out.push_back(std::move(info));
+    }
+    return out;
+  }
+
+ private:
+  Poller& poller_;
+  Factory factory_;
+  mutable std::mutex mu_;
+  std::map<std::string, target_spec> specs_;
+};
+
+}  // namespace vitals

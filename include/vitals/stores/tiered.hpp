@@ -1,0 +1,92 @@
+// Two stores as one: every sample goes to both; reads come from the hot
+// tier (a memory ring: recent, fast, watchable) when it still holds the
+// start of the window, else from the cold tier (SQLite: everything). An
+// append refused by the cold tier is refused as a whole, so the caller can
+// spool it: the cold tier is the one that must not lose samples.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/stores/query.hpp"
+#include "vitals/stores/watch.hpp"
+
+namespace vitals::stores {
+
+/// A hot tier: downsamples in place, says how far back it reaches, and can
+/// be watched.
+template <class S>
+concept hot_tier = downsampling_store<S> && requires(S& s, const series& id, selector sel,
+                                                     std::function<void()> f, std::size_t n) {
+  { s.earliest(id) } -> std::same_as<std::optional<timestamp>>;
+  { s.watch(std::move(sel), std::move(f), n) } -> std::same_as<subscription>;
+};
+
+template <hot_tier Hot, store Cold>
+class tiered {
+ public:
+  tiered(Hot& hot, Cold& cold) : hot_(hot), cold_(cold) {}
+
+  status append(std::span<const sample> batch) {
+    status c = cold_.append(batch);
+    status h = hot_.append(batch);
+    return c ? h : c;
+  }
+
+  std::optional<point> latest(const series& id) {
+    if (auto p = hot_.latest(id)) return p;
+    return cold_.latest(id);
+  }
+
+  std::vector<point> range(const series& id, timestamp from, timestamp to) {
+    return covers(id, from) ? hot_.range(id, from, to) : cold_.range(id, from, to);
+  }
+
+  std::vector<series> list_series() {
+    auto a = hot_.list_series();
+    auto b = cold_.list_series();
+    std::vector<series> out;
+    out.reserve(std::max(a.size(), b.size()));
+    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    return out;
+  }
+
+  std::vector<point> downsample(const series& id, const range_query& q) {
+    if (covers(id, query_start(q))) return hot_.downsample(id, q);
+    return stores::downsample(cold_.range(id, query_start(q), q.to), q);
+  }
+
+  result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
+                                              duration step) {
+    if (covers(id, q.from)) return hot_.downsample(id, q);
+    if constexpr (aggregating_store<Cold>)
+      return cold_.range_aggregated(id, q, step);
+    else
+      return stores::downsample(cold_.range(id, q.from, q.to), q);
+  }
+
+  subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
+    return hot_.watch(std::move(sel), std::move(notify), capacity);
+  }
+
+  Hot& hot() noexcept { return hot_; }
+  Cold& cold() noexcept { return cold_; }
+
+ private:
+  static timestamp query_start(const range_query& q) {
+    return q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
+  }
+  bool covers(const series& id, timestamp from) const {
+    const auto first = hot_.earliest(id);
+    return first && *first <= from;
+  }
+
+  Hot& hot_;
+  Cold& cold_;
+};
+
+}  // namespace vitals::stores
