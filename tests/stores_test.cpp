@@ -17,6 +17,7 @@
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/query.hpp"
 #include "vitals/stores/sqlite.hpp"
+#include "vitals/stores/tiered.hpp"
 #include "vitals/stores/watch.hpp"
 
 namespace {
@@ -40,6 +41,14 @@ struct sqlite_fixture {
   sqlite_store store{dir.path() / "vitals.db"};
 };
 
+// The monitor's default: a memory ring in front of SQLite.
+struct tiered_fixture {
+  temp_dir dir;
+  memory_store hot;
+  sqlite_store cold{dir.path() / "vitals.db"};
+  tiered<memory_store, sqlite_store> store{hot, cold};
+};
+
 template <class Fixture>
 class StoreConformance : public ::testing::Test {
  protected:
@@ -47,7 +56,8 @@ class StoreConformance : public ::testing::Test {
   auto& store() { return f.store; }
 };
 
-using store_types = ::testing::Types<memory_fixture, compressed_memory_fixture, sqlite_fixture>;
+using store_types =
+    ::testing::Types<memory_fixture, compressed_memory_fixture, sqlite_fixture, tiered_fixture>;
 TYPED_TEST_SUITE(StoreConformance, store_types);
 
 const series cpu_a("cpu_percent", {{"agent", "a"}});
@@ -465,6 +475,39 @@ TYPED_TEST(EventStoreConformance, ConcurrentAppendsNeverShareAVersion) {
   ASSERT_TRUE(all);
   ASSERT_EQ(all->size(), 200u);
   for (std::size_t i = 0; i < all->size(); ++i) ASSERT_EQ((*all)[i].version, std::int64_t(i + 1));
+}
+
+TEST(TieredStore, ReadsTheColdTierWhenTheHotOneNoLongerCoversTheWindow) {
+  temp_dir dir;
+  memory_store hot{memory_options{.capacity = 10}};
+  sqlite_store cold{dir.path() / "vitals.db"};
+  tiered store(hot, cold);
+  const series id("cpu", {{"target", "a"}});
+  std::vector<sample> batch;
+  for (int i = 0; i < 100; ++i)
+    batch.push_back({id, from_unix_ms(1'000'000 + i * 1000), double(i)});
+  ASSERT_TRUE(store.append(batch));
+  EXPECT_EQ(hot.range(id, from_unix_ms(0), from_unix_ms(2'000'000)).size(), 10u);
+  // The window starts before the ring's oldest sample: the answer is whole.
+  EXPECT_EQ(store.range(id, from_unix_ms(1'000'000), from_unix_ms(1'099'000)).size(), 100u);
+  // Inside the ring's reach: the same points, from memory.
+  EXPECT_EQ(store.range(id, from_unix_ms(1'095'000), from_unix_ms(1'099'000)).size(), 5u);
+  range_query q{.selector = selector::by_name("cpu"),
+                .from = from_unix_ms(1'000'000),
+                .to = from_unix_ms(1'099'000),
+                .step = 10s,
+                .agg = aggregation::count};
+  auto rows = query_range(store, q);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  double total = 0;
+  for (const auto& p : (*rows)[0].points) total += p.value;
+  EXPECT_EQ(total, 100);
+  // A restart empties the ring; the series and its latest value come from SQLite.
+  memory_store fresh;
+  tiered after(fresh, cold);
+  EXPECT_EQ(after.list_series(), std::vector<series>{id});
+  EXPECT_EQ(after.latest(id)->value, 99);
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
     long long n = 0;
     if (flag == "--listen") {
       const auto colon = value.rfind(':');
-      if (colon == std::string::npos || colon == 0 || !integer(std::string_view(value).substr(colon + 1), 0, 65535, n))
+      if (colon == std::string::npos || colon == 0 ||
+          !integer(std::string_view(value).substr(colon + 1), 0, 65535, n))
         return fail(flag, "expected ADDRESS:PORT such as 127.0.0.1:9464, got '" + value + "'");
       f.address = value.substr(0, colon);
       if (f.address.size() > 2 && f.address.front() == '[' && f.address.back() == ']')
@@ -95,12 +96,14 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (*d < std::chrono::milliseconds(100)) return fail(flag, "at least 100ms");
       f.interval = *d;
     } else if (flag == "--track-pid") {
-      if (!integer(value, 1, 0x3fffffff, n)) return fail(flag, "expected a process id, got '" + value + "'");
+      if (!integer(value, 1, 0x3fffffff, n))
+        return fail(flag, "expected a process id, got '" + value + "'");
       f.pids.push_back(static_cast<int>(n));
     } else if (flag == "--track-cgroup") {
       f.cgroups.push_back(value);
     } else if (flag == "--scrape") {
-      if (!value.starts_with("http://")) return fail(flag, "expected an http:// url, got '" + value + "'");
+      if (!value.starts_with("http://"))
+        return fail(flag, "expected an http:// url, got '" + value + "'");
       f.scrapes.push_back(value);
     } else if (flag == "--token") {
       if (value.empty()) return fail(flag, "expected a non-empty token");

@@ -70,7 +70,8 @@ struct sampler_factory {
       return Any(cgroup(samplers::cgroup_sampler(dir.string(), s.labels)));
     }
     if (s.kind == "scrape") {
-      if (auto u = samplers::parse_http_url(s.url); !u) return error(errc::invalid_argument, "url: " + u.error().message);
+      if (auto u = samplers::parse_http_url(s.url); !u)
+        return error(errc::invalid_argument, "url: " + u.error().message);
       return Any(scrape(s.url, samplers::scrape_options{.labels = s.labels}));
     }
     return error(errc::invalid_argument, "kind: unknown kind '" + s.kind + "'");
@@ -90,7 +91,8 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
   pipeline pipe(store);
   asio::io_context io;
   using poller_t = poller<pipeline<Store>, process, host, cgroup, scrape, own_metrics>;
-  poller_t poll(io.get_executor(), pipe, poller_options{.interval = f.interval, .jitter = f.interval / 10});
+  poller_t poll(io.get_executor(), pipe,
+                poller_options{.interval = f.interval, .jitter = f.interval / 10});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
 
   sampler_factory factory{&reg};
@@ -98,27 +100,30 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
   poller_targets targets(poll, make);
   agent::ledger ledger(events, reg);
   if (auto st = ledger.load(); !st) {
-    std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n", st.error().message.c_str());
+    std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
+                 st.error().message.c_str());
     return 1;
   }
 
   auto add = [&](target_spec s) {
     if (s.labels.empty()) s.labels = label_set{{"target", s.id}};
     if (auto st = targets.add(s); !st)
-      std::fprintf(stderr, "agent_monitor: not tracking %s: %s\n", s.id.c_str(), st.error().message.c_str());
+      std::fprintf(stderr, "agent_monitor: not tracking %s: %s\n", s.id.c_str(),
+                   st.error().message.c_str());
   };
   add({.id = "self", .kind = "self"});
   add({.id = "host", .kind = "host"});
   add({.id = "vitals", .kind = "registry"});
   for (int pid : f.pids) add({.id = "pid-" + std::to_string(pid), .kind = "process", .pid = pid});
-  for (const auto& p : f.cgroups) add({.id = "cgroup-" + fs::path(p).filename().string(), .kind = "cgroup", .path = p});
+  for (const auto& p : f.cgroups)
+    add({.id = "cgroup-" + fs::path(p).filename().string(), .kind = "cgroup", .path = p});
   for (std::size_t i = 0; i < f.scrapes.size(); ++i)
     add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
 
-  http::router routes(http::health_route(), http::metrics_route(reg, store), http::query_routes(store),
-                      http::watch_route(store, reg), http::targets_route(targets),
-                      http::events_route(ledger), http::usage_route(ledger),
-                      http::files_route::dashboard(f.dashboard));
+  http::router routes(http::health_route(), http::metrics_route(reg, store),
+                      http::query_routes(store), http::watch_route(store, reg),
+                      http::targets_route(targets), http::events_route(ledger),
+                      http::usage_route(ledger), http::files_route::dashboard(f.dashboard));
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address, .port = f.port, .token = f.token});
   if (auto st = server.start(); !st) {
@@ -126,8 +131,9 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
     poll.stop();
     return 1;
   }
-  std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s)\n", f.address.c_str(),
-              unsigned(server.port()), f.memory_only ? "memory only" : f.data.c_str());
+  std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s)\n",
+              f.address.c_str(), unsigned(server.port()),
+              f.memory_only ? "memory only" : f.data.c_str());
   std::fflush(stdout);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -64,9 +64,9 @@ inline std::string dedup_key(const usage_event& e) {
     key += '\x1f';
   };
   if (!id.empty()) {
-    for (auto s : {std::string_view(id), std::string_view(e.source_system),
-                   std::string_view(e.event_type), std::string_view(e.session_id),
-                   std::string_view(e.workspace_id)})
+    for (auto s :
+         {std::string_view(id), std::string_view(e.source_system), std::string_view(e.event_type),
+          std::string_view(e.session_id), std::string_view(e.workspace_id)})
       part(s);
     return key;
   }
@@ -90,22 +90,25 @@ class ledger {
   ledger(EventStore& events, registry& metrics, std::string stream = "usage")
       : events_(events),
         stream_(std::move(stream)),
-        tokens_(metrics.counter_family("vitals_agent_tokens", "Tokens used, by agent, model and type.",
+        tokens_(metrics.counter_family("vitals_agent_tokens",
+                                       "Tokens used, by agent, model and type.",
                                        {"agent", "model", "type"})),
-        cost_(metrics.counter_family("vitals_agent_cost_usd", "Cost in US dollars, by agent and model.",
+        cost_(metrics.counter_family("vitals_agent_cost_usd",
+                                     "Cost in US dollars, by agent and model.",
                                      {"agent", "model"})),
-        requests_(metrics.counter_family("vitals_agent_requests", "Model requests, by agent and model.",
-                                         {"agent", "model"})),
+        requests_(metrics.counter_family(
+            "vitals_agent_requests", "Model requests, by agent and model.", {"agent", "model"})),
         tool_calls_(metrics.counter_family("vitals_agent_tool_calls",
                                            "Tool calls, by agent, tool and status.",
                                            {"agent", "tool", "status"})),
-        tool_duration_(metrics.histogram_family("vitals_agent_tool_duration_seconds",
-                                                "Tool call durations, by agent and tool.",
-                                                {"agent", "tool"}, buckets::genai_operation_duration())),
-        genai_tokens_(metrics.histogram_family(
-            "gen_ai_client_token_usage", "Tokens per model call (OpenTelemetry GenAI).",
-            {"gen_ai_token_type", "gen_ai_request_model", "gen_ai_provider_name", "gen_ai_operation_name"},
-            buckets::genai_token_usage())),
+        tool_duration_(metrics.histogram_family(
+            "vitals_agent_tool_duration_seconds", "Tool call durations, by agent and tool.",
+            {"agent", "tool"}, buckets::genai_operation_duration())),
+        genai_tokens_(metrics.histogram_family("gen_ai_client_token_usage",
+                                               "Tokens per model call (OpenTelemetry GenAI).",
+                                               {"gen_ai_token_type", "gen_ai_request_model",
+                                                "gen_ai_provider_name", "gen_ai_operation_name"},
+                                               buckets::genai_token_usage())),
         genai_duration_(metrics.histogram_family(
             "gen_ai_client_operation_duration_seconds",
             "Model call durations (OpenTelemetry GenAI).",
@@ -293,21 +296,27 @@ class ledger {
     r.cost = e.cost_usd.value_or(0);
     r.requests = tool ? 0 : e.requests.value_or(1);
     r.tool_call = tool;
-    const std::string_view m = model.empty() ? std::string_view("unknown") : std::string_view(model);
+    const std::string_view m =
+        model.empty() ? std::string_view("unknown") : std::string_view(model);
     if (tool) {
       const std::string_view name = e.tool_name.empty() ? std::string_view("unknown") : e.tool_name;
       tool_calls_.with(e.agent_name, name, e.status).inc();
       if (e.duration_ms) tool_duration_.with(e.agent_name, name).observe(*e.duration_ms / 1000.0);
     } else {
       requests_.with(e.agent_name, m).inc(static_cast<std::uint64_t>(r.requests));
-      const std::pair<const char*, std::int64_t> parts[] = {
-          {"input", r.input},           {"output", r.output},         {"cache_read", r.cache_read},
-          {"cache_write", r.cache_write}, {"reasoning", r.reasoning}};
+      const std::pair<const char*, std::int64_t> parts[] = {{"input", r.input},
+                                                            {"output", r.output},
+                                                            {"cache_read", r.cache_read},
+                                                            {"cache_write", r.cache_write},
+                                                            {"reasoning", r.reasoning}};
       for (auto [type, n] : parts)
         if (n > 0) tokens_.with(e.agent_name, m, type).inc(static_cast<std::uint64_t>(n));
-      const std::string_view provider = e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
-      if (ok && e.input_tokens) genai_tokens_.with("input", m, provider, "chat").observe(double(*e.input_tokens));
-      if (ok && e.output_tokens) genai_tokens_.with("output", m, provider, "chat").observe(double(*e.output_tokens));
+      const std::string_view provider =
+          e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
+      if (ok && e.input_tokens)
+        genai_tokens_.with("input", m, provider, "chat").observe(double(*e.input_tokens));
+      if (ok && e.output_tokens)
+        genai_tokens_.with("output", m, provider, "chat").observe(double(*e.output_tokens));
       if (e.duration_ms) genai_duration_.with(m, provider, "chat").observe(*e.duration_ms / 1000.0);
     }
     if (r.cost > 0) cost_.with(e.agent_name, m).add(r.cost);

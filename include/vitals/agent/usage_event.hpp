@@ -38,8 +38,8 @@ namespace detail {
 
 inline constexpr std::array<std::string_view, 5> channels{"hook", "sse", "jsonl", "api", "sqlite"};
 inline constexpr std::array<std::string_view, 6> event_types{
-    "turn_completed", "message_usage", "tool_usage", "limit_snapshot", "raw_envelope",
-    "reconcile_adjustment"};
+    "turn_completed", "message_usage", "tool_usage",
+    "limit_snapshot", "raw_envelope",  "reconcile_adjustment"};
 inline constexpr std::array<std::string_view, 4> statuses{"ok", "error", "aborted", "unknown"};
 
 template <std::size_t N>
@@ -71,27 +71,32 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
     std::string_view name;
     std::string usage_event::*member;
   };
-  static constexpr text_field texts[] = {
-      {"source_system", &usage_event::source_system}, {"source_channel", &usage_event::source_channel},
-      {"event_type", &usage_event::event_type},       {"provider_id", &usage_event::provider_id},
-      {"account_id", &usage_event::account_id},       {"agent_name", &usage_event::agent_name},
-      {"workspace_id", &usage_event::workspace_id},   {"session_id", &usage_event::session_id},
-      {"turn_id", &usage_event::turn_id},             {"message_id", &usage_event::message_id},
-      {"tool_call_id", &usage_event::tool_call_id},   {"model_raw", &usage_event::model_raw},
-      {"model_canonical", &usage_event::model_canonical}, {"tool_name", &usage_event::tool_name},
-      {"status", &usage_event::status}};
+  static constexpr text_field texts[] = {{"source_system", &usage_event::source_system},
+                                         {"source_channel", &usage_event::source_channel},
+                                         {"event_type", &usage_event::event_type},
+                                         {"provider_id", &usage_event::provider_id},
+                                         {"account_id", &usage_event::account_id},
+                                         {"agent_name", &usage_event::agent_name},
+                                         {"workspace_id", &usage_event::workspace_id},
+                                         {"session_id", &usage_event::session_id},
+                                         {"turn_id", &usage_event::turn_id},
+                                         {"message_id", &usage_event::message_id},
+                                         {"tool_call_id", &usage_event::tool_call_id},
+                                         {"model_raw", &usage_event::model_raw},
+                                         {"model_canonical", &usage_event::model_canonical},
+                                         {"tool_name", &usage_event::tool_name},
+                                         {"status", &usage_event::status}};
   struct count_field {
     std::string_view name;
     std::optional<std::int64_t> usage_event::*member;
   };
-  static constexpr count_field counts[] = {
-      {"input_tokens", &usage_event::input_tokens},
-      {"output_tokens", &usage_event::output_tokens},
-      {"reasoning_tokens", &usage_event::reasoning_tokens},
-      {"cache_read_tokens", &usage_event::cache_read_tokens},
-      {"cache_write_tokens", &usage_event::cache_write_tokens},
-      {"total_tokens", &usage_event::total_tokens},
-      {"requests", &usage_event::requests}};
+  static constexpr count_field counts[] = {{"input_tokens", &usage_event::input_tokens},
+                                           {"output_tokens", &usage_event::output_tokens},
+                                           {"reasoning_tokens", &usage_event::reasoning_tokens},
+                                           {"cache_read_tokens", &usage_event::cache_read_tokens},
+                                           {"cache_write_tokens", &usage_event::cache_write_tokens},
+                                           {"total_tokens", &usage_event::total_tokens},
+                                           {"requests", &usage_event::requests}};
   for (const auto& [key, val] : *o) {
     if (key == "payload") {
       e.payload = boost::json::serialize(val);
@@ -125,8 +130,8 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
       std::int64_t n = -1;
       if (val.is_int64()) n = val.get_int64();
       if (val.is_uint64() && val.get_uint64() < (1ull << 62)) n = std::int64_t(val.get_uint64());
-      if (val.is_double() && val.get_double() >= 0 && val.get_double() == std::trunc(val.get_double()) &&
-          val.get_double() < 9e15)
+      if (val.is_double() && val.get_double() >= 0 &&
+          val.get_double() == std::trunc(val.get_double()) && val.get_double() < 9e15)
         n = std::int64_t(val.get_double());
       if (n < 0) return bad(key, "expected a non-negative integer");
       e.*f.member = n;

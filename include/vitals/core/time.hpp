@@ -3,8 +3,8 @@
 #pragma once
 
 #include <chrono>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,8 +51,9 @@ inline std::optional<timestamp> parse_rfc3339(std::string_view s) {
   using detail::rfc3339_digits;
   int y, mo, d, h, mi, sec;
   if (!rfc3339_digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !rfc3339_digits(s, 5, 2, mo) ||
-      s[7] != '-' || !rfc3339_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !rfc3339_digits(s, 11, 2, h) || s[13] != ':' || !rfc3339_digits(s, 14, 2, mi) || s[16] != ':' ||
+      s[7] != '-' || !rfc3339_digits(s, 8, 2, d) ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !rfc3339_digits(s, 11, 2, h) ||
+      s[13] != ':' || !rfc3339_digits(s, 14, 2, mi) || s[16] != ':' ||
       !rfc3339_digits(s, 17, 2, sec))
     return std::nullopt;
   const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
@@ -89,10 +90,10 @@ inline std::string to_rfc3339(timestamp t) {
   const year_month_day ymd{day};
   const hh_mm_ss hms{t - day};
   char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
-                              unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-                              int(hms.minutes().count()), int(hms.seconds().count()),
-                              int(hms.subseconds().count()));
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                              int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
+                              int(hms.hours().count()), int(hms.minutes().count()),
+                              int(hms.seconds().count()), int(hms.subseconds().count()));
   return std::string(buf, static_cast<std::size_t>(n));
 }
 

@@ -179,8 +179,7 @@ class query_routes {
       q.agg = *a;
     }
     auto rows = stores::query_range(store_, q);
-    if (!rows)
-      return json_error(bhttp::status::internal_server_error, rows.error().message, v);
+    if (!rows) return json_error(bhttp::status::internal_server_error, rows.error().message, v);
     boost::json::array out;
     for (auto& row : *rows) {
       boost::json::object o;
@@ -188,7 +187,8 @@ class query_routes {
       o["labels"] = labels_json(row.series.labels());
       boost::json::array pts;
       pts.reserve(row.points.size());
-      for (const auto& pt : row.points) pts.push_back(boost::json::array{to_unix_ms(pt.t), value_json(pt.value)});
+      for (const auto& pt : row.points)
+        pts.push_back(boost::json::array{to_unix_ms(pt.t), value_json(pt.value)});
       o["points"] = std::move(pts);
       out.push_back(std::move(o));
     }

@@ -39,8 +39,8 @@ class events_route {
     auto p = checked_params(req, {});
     if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
     if (req.body().find_first_not_of(" \t\r\n") == std::string::npos)
-      co_return json_error(bhttp::status::bad_request, "empty body: expected usage events as JSON or NDJSON",
-                           req.version());
+      co_return json_error(bhttp::status::bad_request,
+                           "empty body: expected usage events as JSON or NDJSON", req.version());
     const auto r = ingest_.ingest(req.body());
     boost::json::object o;
     o["accepted"] = r.accepted;
@@ -50,7 +50,8 @@ class events_route {
     o["rejected"] = std::move(rejected);
     const bool nothing_taken = r.accepted == 0 && r.duplicates == 0;
     if (nothing_taken) o["error"] = "no event was accepted";
-    co_return json_answer(o, req.version(), nothing_taken ? bhttp::status::bad_request : bhttp::status::ok);
+    co_return json_answer(o, req.version(),
+                          nothing_taken ? bhttp::status::bad_request : bhttp::status::ok);
   }
 
  private:

@@ -100,7 +100,8 @@ class params {
       for (auto a : allowed) known = known || a == name;
       if (!known) return param_error{name, "unknown parameter '" + name + "'"};
       for (std::size_t j = 0; j < i; ++j)
-        if (items_[j].first == name) return param_error{name, "parameter '" + name + "' given twice"};
+        if (items_[j].first == name)
+          return param_error{name, "parameter '" + name + "' given twice"};
     }
     return std::nullopt;
   }

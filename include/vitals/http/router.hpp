@@ -54,10 +54,10 @@ class router {
     if (chosen) co_return co_await std::move(*chosen);
     if (!allow.empty()) {
       ex.route("method_not_allowed");
-      auto res = json_error(bhttp::status::method_not_allowed,
-                            std::string(req.method_string()) + " is not allowed here; allowed: " +
-                                std::string(allow),
-                            req.version());
+      auto res = json_error(
+          bhttp::status::method_not_allowed,
+          std::string(req.method_string()) + " is not allowed here; allowed: " + std::string(allow),
+          req.version());
       res.set(bhttp::field::allow, allow);
       co_return res;
     }
@@ -93,8 +93,8 @@ inline response bad_parameter(const param_error& e, unsigned version) {
 }
 
 /// Parses the target's parameters and checks them against `allowed`.
-inline std::variant<params, response> checked_params(const request& req,
-                                                     std::initializer_list<std::string_view> allowed) {
+inline std::variant<params, response> checked_params(
+    const request& req, std::initializer_list<std::string_view> allowed) {
   auto p = params::parse(req.target());
   if (auto* e = std::get_if<param_error>(&p)) return bad_parameter(*e, req.version());
   auto& ok = std::get<params>(p);

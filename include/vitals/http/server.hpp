@@ -99,7 +99,8 @@ namespace detail {
 /// only posts to its strand).
 struct connection {
   explicit connection(tcp::socket s)
-      : stream(std::move(s)), stop_signal(stream.get_executor(), asio::steady_timer::time_point::max()) {}
+      : stream(std::move(s)),
+        stop_signal(stream.get_executor(), asio::steady_timer::time_point::max()) {}
   beast::tcp_stream stream;
   asio::steady_timer stop_signal;  // cancelled when the server asks to stop
   bool idle = true;                // waiting for a request (strand only)
@@ -133,10 +134,12 @@ class exchange {
     status_ = h.result_int();
     bhttp::response_serializer<bhttp::empty_body> sr{h};
     c_.stream.expires_after(std::chrono::seconds(10));
-    auto [ec, n] = co_await bhttp::async_write_header(c_.stream, sr, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await bhttp::async_write_header(c_.stream, sr, asio::as_tuple(asio::use_awaitable));
     co_return ec;
   }
-  asio::awaitable<beast::error_code> write(std::string_view data, std::chrono::milliseconds timeout) {
+  asio::awaitable<beast::error_code> write(std::string_view data,
+                                           std::chrono::milliseconds timeout) {
     c_.stream.expires_after(timeout);
     auto [ec, n] = co_await asio::async_write(c_.stream, asio::buffer(data.data(), data.size()),
                                               asio::as_tuple(asio::use_awaitable));
@@ -184,13 +187,16 @@ class server {
         grace_(strand_),
         handler_(h),
         opts_(std::move(o)),
-        requests_(metrics.counter_family("vitals_http_requests", "HTTP requests answered, by route and status code.",
+        requests_(metrics.counter_family("vitals_http_requests",
+                                         "HTTP requests answered, by route and status code.",
                                          {"route", "code"})),
-        latency_(metrics.histogram_family("vitals_http_request_duration_seconds",
-                                          "Time from a complete request to its answer written, by route.",
-                                          {"route"}, {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+        latency_(metrics.histogram_family(
+            "vitals_http_request_duration_seconds",
+            "Time from a complete request to its answer written, by route.", {"route"},
+            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
         open_(metrics.gauge("vitals_http_connections", "Open HTTP connections.")),
-        refused_(metrics.counter("vitals_http_refused_connections", "Connections answered 503 because the cap was reached.")) {}
+        refused_(metrics.counter("vitals_http_refused_connections",
+                                 "Connections answered 503 because the cap was reached.")) {}
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
@@ -205,9 +211,11 @@ class server {
                                        std::to_string(opts_.port) + ": " + ec.message());
     };
     if (acceptor_.open(ep.protocol(), ec); ec) return fail("cannot open");
-    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec); ec) return fail("cannot set options on");
+    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec); ec)
+      return fail("cannot set options on");
     if (acceptor_.bind(ep, ec); ec) return fail("cannot bind");
-    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return fail("cannot listen on");
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec)
+      return fail("cannot listen on");
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(strand_, accept_loop(), asio::detached);
     return {};
@@ -263,8 +271,8 @@ class server {
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, sock] =
-          co_await acceptor_.async_accept(asio::make_strand(ex_), asio::as_tuple(asio::use_awaitable));
+      auto [ec, sock] = co_await acceptor_.async_accept(asio::make_strand(ex_),
+                                                        asio::as_tuple(asio::use_awaitable));
       if (stopping_) co_return;
       if (ec) {  // out of descriptors and the like: wait, then go on accepting
         if (ec == asio::error::operation_aborted) co_return;
@@ -284,7 +292,8 @@ class server {
         conns_.insert(c);
         open_.set(double(conns_.size()));
       }
-      asio::co_spawn(c->stream.get_executor(), session(c), [this, c](std::exception_ptr) { finished(c); });
+      asio::co_spawn(c->stream.get_executor(), session(c),
+                     [this, c](std::exception_ptr) { finished(c); });
     }
   }
 
@@ -318,7 +327,8 @@ class server {
     char sink[4096];
     s.expires_after(std::chrono::seconds(1));
     for (std::size_t total = 0; total < (4u << 20);) {
-      auto [e, n] = co_await s.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+      auto [e, n] =
+          co_await s.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
       if (e) break;
       total += n;
     }
@@ -333,14 +343,17 @@ class server {
       parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
       c->stream.expires_after(opts_.request_timeout);
       c->idle = true;
-      auto [ec, n] = co_await bhttp::async_read(c->stream, buf, parser, asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await bhttp::async_read(c->stream, buf, parser, asio::as_tuple(asio::use_awaitable));
       c->idle = false;
       if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
         const bool body = ec == bhttp::error::body_limit;
-        auto res = json_error(body ? bhttp::status::payload_too_large
-                                   : bhttp::status::request_header_fields_too_large,
-                              body ? "request body is larger than " + std::to_string(opts_.body_limit) + " bytes"
-                                   : "request header is larger than " + std::to_string(opts_.header_limit) + " bytes");
+        auto res = json_error(
+            body ? bhttp::status::payload_too_large
+                 : bhttp::status::request_header_fields_too_large,
+            body
+                ? "request body is larger than " + std::to_string(opts_.body_limit) + " bytes"
+                : "request header is larger than " + std::to_string(opts_.header_limit) + " bytes");
         co_await finish_with(c, res, body ? "body_limit" : "header_limit");
         co_return;
       }
@@ -360,7 +373,8 @@ class server {
       std::optional<response> res;
       if (!authorized(req)) {
         ex.route("unauthorized");
-        res = json_error(bhttp::status::unauthorized, "missing or wrong bearer token", req.version());
+        res =
+            json_error(bhttp::status::unauthorized, "missing or wrong bearer token", req.version());
         res->set(bhttp::field::www_authenticate, R"(Bearer realm="vitals")");
       } else {
         try {
@@ -378,7 +392,8 @@ class server {
       res->set(bhttp::field::server, "vitals");
       res->prepare_payload();
       c->stream.expires_after(opts_.request_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(c->stream, *res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] =
+          co_await bhttp::async_write(c->stream, *res, asio::as_tuple(asio::use_awaitable));
       count(ex.route(), res->result_int(), started);
       if (wec || !res->keep_alive()) break;
     }
@@ -403,7 +418,8 @@ class server {
     if (req.target().find("access_token=") == std::string_view::npos) return false;
     auto p = params::parse(req.target());
     const auto* ok = std::get_if<params>(&p);
-    return ok && ok->access_token() && detail::equal_constant_time(*ok->access_token(), opts_.token);
+    return ok && ok->access_token() &&
+           detail::equal_constant_time(*ok->access_token(), opts_.token);
   }
 
   void count(std::string_view route, unsigned code, std::chrono::steady_clock::time_point started) {

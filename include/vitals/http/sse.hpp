@@ -24,8 +24,8 @@ namespace vitals::http {
 /// A store that can be watched: `watch(sel, notify, capacity)` returns a
 /// subscription whose bounded queue `notify` signals from the writer's thread.
 template <class S>
-concept watchable_store = store<S> && requires(S& s, stores::selector sel, std::function<void()> f,
-                                               std::size_t n) {
+concept watchable_store = store<S> &&
+    requires(S& s, stores::selector sel, std::function<void()> f, std::size_t n) {
   { s.watch(std::move(sel), std::move(f), n) } -> std::same_as<stores::subscription>;
 };
 
@@ -67,8 +67,8 @@ class watch_route {
       std::int64_t v = 0;
       auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
       if (ec != std::errc{} || end != id.data() + id.size())
-        co_return json_error(bhttp::status::bad_request, "Last-Event-ID: expected unix milliseconds",
-                             req.version());
+        co_return json_error(bhttp::status::bad_request,
+                             "Last-Event-ID: expected unix milliseconds", req.version());
       resume = v;
     }
     co_await stream(req, ex, std::move(std::get<stores::selector>(sel)), resume);
@@ -155,7 +155,8 @@ class watch_route {
         all.push_back({id, pt.t, pt.value});
       }
     }
-    std::stable_sort(all.begin(), all.end(), [](const sample& a, const sample& b) { return a.t < b.t; });
+    std::stable_sort(all.begin(), all.end(),
+                     [](const sample& a, const sample& b) { return a.t < b.t; });
     for (const auto& s : all) {
       append_event(out, s);
       auto& last = replayed[s.series];

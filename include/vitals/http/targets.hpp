@@ -21,7 +21,8 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
   auto text = [&](std::string_view key, std::string& out) -> std::optional<param_error> {
     const auto* f = o->if_contains(key);
     if (!f) return std::nullopt;
-    if (!f->is_string()) return param_error{std::string(key), std::string(key) + ": expected a string"};
+    if (!f->is_string())
+      return param_error{std::string(key), std::string(key) + ": expected a string"};
     out = std::string(f->get_string());
     return std::nullopt;
   };
@@ -50,7 +51,8 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
     return param_error{"kind", "kind: expected process, cgroup or scrape"};
   }
   if (const auto* iv = o->if_contains("interval")) {
-    if (!iv->is_string()) return param_error{"interval", "interval: expected a duration such as \"10s\""};
+    if (!iv->is_string())
+      return param_error{"interval", "interval: expected a duration such as \"10s\""};
     auto d = stores::parse_duration(iv->get_string());
     if (!d) return param_error{"interval", "interval: " + d.error().message};
     if (*d < std::chrono::milliseconds(100))
@@ -62,7 +64,8 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
     std::vector<label> pairs{{"target", s.id}};
     for (const auto& [k, lv] : ls->get_object()) {
       if (!lv.is_string() || k == "target")
-        return param_error{"labels", "labels: '" + std::string(k) + "' must be a string and not 'target'"};
+        return param_error{"labels",
+                           "labels: '" + std::string(k) + "' must be a string and not 'target'"};
       pairs.push_back({std::string(k), std::string(lv.get_string())});
     }
     auto made = label_set::make(std::move(pairs));
@@ -125,7 +128,8 @@ class targets_route {
       return response{bhttp::status::no_content, v};
     }
     if (req.method() == bhttp::verb::delete_) {
-      auto res = json_error(bhttp::status::method_not_allowed, "DELETE needs /api/v1/targets/<id>", v);
+      auto res =
+          json_error(bhttp::status::method_not_allowed, "DELETE needs /api/v1/targets/<id>", v);
       res.set(bhttp::field::allow, "GET, POST");
       return res;
     }
@@ -139,7 +143,8 @@ class targets_route {
     auto& s = std::get<target_spec>(spec);
     const std::string id = s.id;
     if (auto st = targets_.add(std::move(s)); !st) {
-      const auto code = st.error().code == make_error_code(errc::already_exists) ? bhttp::status::conflict
+      const auto code = st.error().code == make_error_code(errc::already_exists)
+                            ? bhttp::status::conflict
                         : st.error().code == make_error_code(errc::unavailable)
                             ? bhttp::status::service_unavailable
                             : bhttp::status::bad_request;

@@ -20,8 +20,8 @@ namespace vitals::stores {
 /// A hot tier: downsamples in place, says how far back it reaches, and can
 /// be watched.
 template <class S>
-concept hot_tier = downsampling_store<S> && requires(S& s, const series& id, selector sel,
-                                                     std::function<void()> f, std::size_t n) {
+concept hot_tier = downsampling_store<S> &&
+    requires(S& s, const series& id, selector sel, std::function<void()> f, std::size_t n) {
   { s.earliest(id) } -> std::same_as<std::optional<timestamp>>;
   { s.watch(std::move(sel), std::move(f), n) } -> std::same_as<subscription>;
 };
@@ -47,11 +47,11 @@ class tiered {
   }
 
   std::vector<series> list_series() {
-    auto a = hot_.list_series();
-    auto b = cold_.list_series();
-    std::vector<series> out;
-    out.reserve(std::max(a.size(), b.size()));
-    std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    auto out = cold_.list_series();
+    auto hot = hot_.list_series();
+    out.insert(out.end(), std::make_move_iterator(hot.begin()), std::make_move_iterator(hot.end()));
+    std::sort(out.begin(), out.end());  // the tiers may order differently
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   }
 
@@ -67,6 +67,13 @@ class tiered {
       return cold_.range_aggregated(id, q, step);
     else
       return stores::downsample(cold_.range(id, q.from, q.to), q);
+  }
+
+  /// Forgets a series in both tiers; true when either held it.
+  bool drop(const series& id) {
+    const bool c = cold_.drop(id);
+    const bool h = hot_.drop(id);
+    return c || h;
   }
 
   subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
