@@ -1,0 +1,169 @@
+// /metrics served by vitals' server and by prometheus-cpp's own Exposer, side
+// by side in one process, over the same ~1,000 series with identical names,
+// labels and values, for a load generator (scripts/bench-http runs wrk).
+// Prints `vitals <port>`, `prometheus-cpp <port>` (the Exposer as built by
+// default: civetweb closes the connection after each answer) and
+// `prometheus-cpp-keepalive <port>` (the same with civetweb's
+// enable_keep_alive), then serves until stdin closes or SIGTERM/SIGINT
+// arrives. Every server runs 2 worker threads: prometheus-cpp's Exposer
+// defaults to 2 civetweb workers, and vitals' io_context is run by 2 threads.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "vitals/http/api.hpp"
+#include "vitals/stores/memory.hpp"
+
+namespace {
+
+constexpr std::size_t worker_threads = 2;  // prometheus::Exposer's default num_threads
+
+// 10 counter families x 50 series (10 services x 5 codes) = 500 lines,
+// 10 gauge families x 30 instances = 300 lines,
+// 2 histogram families x 7 services x 14 lines (11 buckets, +Inf, _sum, _count) = 196 lines.
+constexpr std::array<const char*, 10> counter_names = {
+    "app_http_requests_total", "app_http_errors_total",    "app_rpc_calls_total",
+    "app_rpc_errors_total",    "app_cache_hits_total",     "app_cache_misses_total",
+    "app_queue_pushes_total",  "app_queue_pops_total",     "app_bytes_sent_total",
+    "app_bytes_received_total"};
+constexpr std::array<const char*, 10> gauge_names = {
+    "app_queue_depth",       "app_pool_connections", "app_memory_bytes",  "app_cpu_percent",
+    "app_temperature_celsius", "app_open_files",     "app_threads",       "app_cache_entries",
+    "app_inflight_requests", "app_last_success_seconds"};
+constexpr std::array<const char*, 2> histogram_names = {"app_http_request_duration_seconds",
+                                                        "app_rpc_duration_seconds"};
+constexpr std::array<const char*, 5> codes = {"200", "201", "404", "500", "503"};
+constexpr std::size_t services = 10, instances = 30, histogram_services = 7, observations = 100;
+
+std::string service(std::size_t i) { return "svc-" + std::to_string(i); }
+std::string instance(std::size_t i) { return (i < 10 ? "node-0" : "node-") + std::to_string(i); }
+double counter_value(std::size_t f, std::size_t i) { return double((f * 50 + i) * 37 + 1); }
+double gauge_value(std::size_t f, std::size_t i) { return double(f + 1) * double(i) * 0.25; }
+// Spread log-uniformly over 1 ms .. 20 s, so every bucket gets some.
+double observation(std::size_t k) { return 1e-3 * std::pow(2e4, std::fmod(double(k) * 0.618034, 1.0)); }
+
+void fill(vitals::registry& r) {
+  for (std::size_t f = 0; f < counter_names.size(); ++f) {
+    auto& fam = r.counter_family(counter_names[f], "Bench counter.", {"service", "code"});
+    for (std::size_t s = 0; s < services; ++s)
+      for (std::size_t c = 0; c < codes.size(); ++c)
+        fam.with(service(s), codes[c]).inc(counter_value(f, s * codes.size() + c));
+  }
+  for (std::size_t f = 0; f < gauge_names.size(); ++f) {
+    auto& fam = r.gauge_family(gauge_names[f], "Bench gauge.", {"instance"});
+    for (std::size_t i = 0; i < instances; ++i) fam.with(instance(i)).set(gauge_value(f, i));
+  }
+  for (const char* name : histogram_names) {
+    auto& fam = r.histogram_family(name, "Bench histogram.", {"service"});
+    for (std::size_t s = 0; s < histogram_services; ++s)
+      for (std::size_t k = 0; k < observations; ++k)
+        fam.with(service(s)).observe(observation(s * observations + k));
+  }
+}
+
+void fill(prometheus::Registry& r) {
+  for (std::size_t f = 0; f < counter_names.size(); ++f) {
+    auto& fam = prometheus::BuildCounter().Name(counter_names[f]).Help("Bench counter.").Register(r);
+    for (std::size_t s = 0; s < services; ++s)
+      for (std::size_t c = 0; c < codes.size(); ++c)
+        fam.Add({{"service", service(s)}, {"code", codes[c]}})
+            .Increment(counter_value(f, s * codes.size() + c));
+  }
+  for (std::size_t f = 0; f < gauge_names.size(); ++f) {
+    auto& fam = prometheus::BuildGauge().Name(gauge_names[f]).Help("Bench gauge.").Register(r);
+    for (std::size_t i = 0; i < instances; ++i)
+      fam.Add({{"instance", instance(i)}}).Set(gauge_value(f, i));
+  }
+  const prometheus::Histogram::BucketBoundaries bounds = {.005, .01, .025, .05, .1, .25,
+                                                          .5,   1,   2.5,  5,   10};
+  for (const char* name : histogram_names) {
+    auto& fam = prometheus::BuildHistogram().Name(name).Help("Bench histogram.").Register(r);
+    for (std::size_t s = 0; s < histogram_services; ++s) {
+      auto& h = fam.Add({{"service", service(s)}}, bounds);
+      for (std::size_t k = 0; k < observations; ++k) h.Observe(observation(s * observations + k));
+    }
+  }
+}
+
+// Blocks until stdin reaches EOF or SIGTERM/SIGINT arrives (both blocked in
+// every thread, so they are only read here).
+void wait_for_end(const sigset_t& sigs) {
+  const int sfd = ::signalfd(-1, &sigs, 0);
+  std::array<pollfd, 2> fds{pollfd{0, POLLIN, 0}, pollfd{sfd, POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[1].revents) break;
+    if (fds[0].revents) {
+      char buf[256];
+      if (::read(0, buf, sizeof buf) <= 0) break;
+    }
+  }
+  ::close(sfd);
+}
+
+}  // namespace
+
+int main() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // inherited by every thread started below
+
+  // vitals: registry + empty store + /healthz and /metrics.
+  vitals::registry reg;
+  vitals::stores::memory_store store;
+  fill(reg);
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  vitals::http::router routes(vitals::http::health_route(), vitals::http::metrics_route(reg, store));
+  vitals::http::server srv(io.get_executor(), routes, reg, {.port = 0});
+  if (auto st = srv.start(); !st) {
+    std::fprintf(stderr, "http_peers: vitals server: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < worker_threads; ++i) threads.emplace_back([&] { io.run(); });
+
+  // prometheus-cpp: the same series behind its Exposer (civetweb).
+  auto prom = std::make_shared<prometheus::Registry>();
+  fill(*prom);
+  prometheus::Exposer exposer("127.0.0.1:0", worker_threads);
+  exposer.RegisterCollectable(prom);
+  prometheus::Exposer keepalive(std::vector<std::string>{
+      "listening_ports", "127.0.0.1:0", "num_threads", std::to_string(worker_threads),
+      "enable_keep_alive", "yes"});
+  keepalive.RegisterCollectable(prom);
+  const auto ports = exposer.GetListeningPorts(), ka_ports = keepalive.GetListeningPorts();
+  if (ports.empty() || ports.front() == 0 || ka_ports.empty() || ka_ports.front() == 0) {
+    std::fprintf(stderr, "http_peers: a prometheus-cpp Exposer reports no port\n");
+    return 1;
+  }
+
+  std::printf("vitals %u\nprometheus-cpp %d\nprometheus-cpp-keepalive %d\n", unsigned(srv.port()),
+              ports.front(), ka_ports.front());
+  std::fflush(stdout);
+
+  wait_for_end(sigs);
+  srv.stop();
+  work.reset();
+  for (auto& t : threads) t.join();
+  return 0;
+}

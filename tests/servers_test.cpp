@@ -1,0 +1,246 @@
+// The bundled servers as a user runs them: agent_monitor (flags, routes,
+// clean shutdown, restart with nothing lost, the simulator feeding it, the
+// dashboard in a real headless browser), minimal_exporter and scrape_relay.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+#include "support/child.hpp"
+#include "support/helpers.hpp"
+#include "vitals/http/client.hpp"
+
+#if defined(VITALS_MONITOR_EXE) && defined(VITALS_SIMULATOR_EXE) && defined(VITALS_MINIMAL_EXE) && \
+    defined(VITALS_RELAY_EXE)
+
+namespace {
+
+using namespace std::chrono_literals;
+using vitals::test::child;
+using vitals::test::temp_dir;
+namespace http = vitals::http;
+
+const std::string port_line = R"(on http://127\.0\.0\.1:(\d+)/)";
+
+/// A monitor on a free port; the client talks to it.
+struct monitor {
+  explicit monitor(std::vector<std::string> extra = {}) : proc(args(std::move(extra))) {
+    port = proc.wait_for(port_line).value_or("");
+  }
+  static std::vector<std::string> args(std::vector<std::string> extra) {
+    std::vector<std::string> a{VITALS_MONITOR_EXE, "--listen", "127.0.0.1:0", "--interval",
+                               "200ms"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  http::client client() const { return http::client("127.0.0.1", port); }
+  child proc;
+  std::string port;
+};
+
+boost::json::value get_json(http::client& c, const std::string& target) {
+  auto r = c.get(target);
+  if (!r || r->status != 200) return nullptr;
+  return boost::json::parse(r->body);
+}
+
+template <class F>
+bool eventually(F&& f, std::chrono::milliseconds within = 10s) {
+  const auto end = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return f();
+}
+
+TEST(AgentMonitor, HelpListsEveryFlagAndBadFlagsExitWithCode2) {
+  child help({VITALS_MONITOR_EXE, "--help"});
+  EXPECT_EQ(help.wait(), 0);
+  for (const char* flag : {"--listen", "--data", "--interval", "--track-pid", "--track-cgroup",
+                           "--scrape", "--token", "--memory-only"})
+    EXPECT_NE(help.output().find(flag), std::string::npos) << flag;
+  const std::vector<std::vector<std::string>> bad = {{"--interval", "soon"},
+                                                     {"--listen", "nowhere"},
+                                                     {"--track-pid", "-4"},
+                                                     {"--bogus", "1"},
+                                                     {"--scrape", "ftp://x"}};
+  for (const auto& b : bad) {
+    child c({VITALS_MONITOR_EXE, b[0], b[1]});
+    EXPECT_EQ(c.wait(), 2) << b[0];
+    EXPECT_NE(c.output().find(b[0]), std::string::npos) << c.output();
+    EXPECT_EQ(std::count(c.output().begin(), c.output().end(), '\n'), 1) << c.output();
+  }
+}
+
+TEST(AgentMonitor, ServesItsOwnSamplesAndStopsCleanlyOnSigterm) {
+  temp_dir dir;
+  monitor m({"--data", dir.path().string()});
+  ASSERT_FALSE(m.port.empty()) << m.proc.output();
+  auto c = m.client();
+  EXPECT_TRUE(eventually([&] {
+    auto v = get_json(
+        c, "/api/v1/latest?sel=" + http::url_encode("process_cpu_percent{target=\"self\"}"));
+    return v.is_array() && v.as_array().size() == 1;
+  })) << m.proc.output();
+  auto targets = get_json(c, "/api/v1/targets");
+  ASSERT_TRUE(targets.is_array());
+  std::set<std::string> ids;
+  for (const auto& t : targets.as_array()) ids.insert(std::string(t.at("id").as_string()));
+  EXPECT_EQ(ids, (std::set<std::string>{"host", "self", "vitals"}));
+  auto page = c.get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200u);
+  EXPECT_NE(page->body.find("<html"), std::string::npos);
+  auto metrics = c.get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("process_resident_memory_bytes{target=\"self\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("vitals_http_requests_total"), std::string::npos);
+  EXPECT_EQ(m.proc.stop(SIGTERM), 0) << m.proc.output();
+  EXPECT_NE(m.proc.output().find("stopped cleanly"), std::string::npos);
+}
+
+TEST(AgentMonitor, RestartKeepsSamplesAndUsageEvents) {
+  temp_dir dir;
+  std::int64_t before_restart = 0;
+  {
+    monitor m({"--data", dir.path().string()});
+    auto c = m.client();
+    auto r = c.post(
+        "/api/v1/events",
+        R"({"agent_name":"a1","model_raw":"gpt-5","message_id":"m1","input_tokens":10,"cost_usd":0.25})");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200u) << r->body;
+    ASSERT_TRUE(eventually([&] {
+      auto v = get_json(c, "/api/v1/latest?sel=" +
+                               http::url_encode("process_resident_memory_bytes{target=\"self\"}"));
+      if (!v.is_array() || v.as_array().empty()) return false;
+      before_restart = v.as_array()[0].at("t").as_int64();
+      return true;
+    }));
+    EXPECT_EQ(m.proc.stop(SIGINT), 0) << m.proc.output();
+  }
+  monitor m({"--data", dir.path().string()});
+  auto c = m.client();
+  auto usage = get_json(c, "/api/v1/usage/summary?agent=a1");
+  ASSERT_TRUE(usage.is_array()) << m.proc.output();
+  ASSERT_EQ(usage.as_array().size(), 1u);
+  EXPECT_EQ(usage.as_array()[0].at("cost").at("total_usd").to_number<double>(), 0.25);
+  auto again =
+      c.post("/api/v1/events",
+             R"({"agent_name":"a1","model_raw":"gpt-5","message_id":"m1","input_tokens":10})");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(boost::json::parse(again->body).at("duplicates").as_int64(), 1);
+  auto range = get_json(
+      c, "/api/v1/range?step=1s&agg=last&from=" + std::to_string(before_restart / 1000 - 5) +
+             "&sel=" + http::url_encode("process_resident_memory_bytes{target=\"self\"}"));
+  ASSERT_TRUE(range.is_array());
+  ASSERT_EQ(range.as_array().size(), 1u);
+  EXPECT_LE(range.as_array()[0].at("points").as_array()[0].as_array()[0].as_int64(),
+            before_restart);
+  EXPECT_EQ(m.proc.stop(), 0);
+}
+
+TEST(AgentMonitor, TokenGuardsTheApi) {
+  monitor m({"--memory-only", "--token", "t0ken"});
+  auto c = m.client();
+  auto r = c.get("/api/v1/targets");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401u);
+  r = c.get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  c.set_token("t0ken");
+  r = c.get("/api/v1/targets");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+}
+
+TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsLiveValues) {
+  monitor m({"--memory-only"});
+  ASSERT_FALSE(m.port.empty());
+  child sim({VITALS_SIMULATOR_EXE, "--monitor", "http://127.0.0.1:" + m.port, "--agents", "2",
+             "--speed", "10", "--seed", "7"});
+  auto c = m.client();
+  EXPECT_TRUE(eventually([&] {
+    auto v = get_json(
+        c, "/api/v1/latest?sel=" + http::url_encode("process_cpu_percent{target=\"agent-2\"}"));
+    return v.is_array() && v.as_array().size() == 1;
+  })) << sim.output();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto v = get_json(c, "/api/v1/usage/summary");
+        return v.is_array() && v.as_array().size() == 2;
+      },
+      20s))
+      << sim.output();
+
+  if (std::filesystem::exists("/usr/bin/chromium")) {
+    const std::string check = std::string(VITALS_SOURCE_DIR) +
+                              "/tests/dashboard/check.sh http://127.0.0.1:" + m.port + "/";
+    child browser({"/bin/sh", "-c", check});
+    EXPECT_EQ(browser.wait(60s), 0) << browser.output();
+  } else {
+    ADD_FAILURE() << "chromium is not installed: run scripts/setup";
+  }
+
+  EXPECT_EQ(sim.stop(SIGINT), 0) << sim.output();
+  EXPECT_TRUE(eventually([&] {
+    auto v = get_json(c, "/api/v1/targets");
+    return v.is_array() && v.as_array().size() == 3;  // the simulator untracked its agents
+  }));
+}
+
+TEST(MinimalExporter, ServesACounterAndAHistogramThatPromtoolAccepts) {
+  child exporter({VITALS_MINIMAL_EXE, "0"});
+  const auto port = exporter.wait_for(R"(127\.0\.0\.1:(\d+)/metrics)");
+  ASSERT_TRUE(port) << exporter.output();
+  http::client c("127.0.0.1", *port);
+  auto r = c.get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("# TYPE jobs_done_total counter"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("job_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  if (std::filesystem::exists("/usr/bin/promtool")) {
+    temp_dir dir;
+    const auto file = dir.path() / "metrics.txt";
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fwrite(r->body.data(), 1, r->body.size(), f);
+    std::fclose(f);
+    child lint({"/bin/sh", "-c", "promtool check metrics < " + file.string()});
+    EXPECT_EQ(lint.wait(), 0) << lint.output();
+  }
+  EXPECT_EQ(exporter.stop(SIGINT), 0);
+}
+
+TEST(ScrapeRelay, RelaysAnExporterWithHistory) {
+  child exporter({VITALS_MINIMAL_EXE, "0"});
+  const auto port = exporter.wait_for(R"(127\.0\.0\.1:(\d+)/metrics)");
+  ASSERT_TRUE(port);
+  child relay({VITALS_RELAY_EXE, "--listen", "127.0.0.1:0", "--interval", "200ms",
+               "http://127.0.0.1:" + *port + "/metrics"});
+  const auto relay_port = relay.wait_for(port_line);
+  ASSERT_TRUE(relay_port) << relay.output();
+  http::client c("127.0.0.1", *relay_port);
+  double first = 0;
+  EXPECT_TRUE(eventually([&] {
+    auto v = get_json(c, "/api/v1/latest?sel=jobs_done_total");
+    if (!v.is_array() || v.as_array().empty()) return false;
+    first = v.as_array()[0].at("v").to_number<double>();
+    return v.as_array()[0].at("labels").at("target") == "exporter-1";
+  })) << relay.output();
+  EXPECT_TRUE(eventually([&] {
+    auto v = get_json(c, "/api/v1/range?sel=jobs_done_total&step=100ms&agg=last&from=now-1m");
+    return v.is_array() && !v.as_array().empty() &&
+           v.as_array()[0].at("points").as_array().size() >= 3;
+  }));
+  auto v = get_json(c, "/api/v1/latest?sel=jobs_done_total");
+  EXPECT_GT(v.as_array()[0].at("v").to_number<double>(), first);
+  EXPECT_EQ(relay.stop(SIGTERM), 0) << relay.output();
+  EXPECT_EQ(exporter.stop(SIGTERM), 0);
+}
+
+}  // namespace
+
+#endif
