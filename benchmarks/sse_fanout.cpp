@@ -285,9 +285,10 @@ int main(int argc, char** argv) {
               ready ? double(rss_idle - rss_before) / double(ready) : 0.0);
   std::printf("events             %zu received of %zu expected (%d s x 1/s x %zu clients)\n",
               lat.size(), expected, seconds, n);
-  std::printf("latency ms         p50 %.2f  p99 %.2f  max %.2f  min %.2f\n", percentile(lat, 0.5),
-              percentile(lat, 0.99), lat.empty() ? 0.0 : lat.back(),
-              lat.empty() ? 0.0 : lat.front());
+  const auto slow = lat.end() - std::upper_bound(lat.begin(), lat.end(), 100.0);
+  std::printf("latency ms         p50 %.2f  p99 %.2f  max %.2f  min %.2f  (%ld over 100 ms)\n",
+              percentile(lat, 0.5), percentile(lat, 0.99), lat.empty() ? 0.0 : lat.back(),
+              lat.empty() ? 0.0 : lat.front(), long(slow));
   std::printf("CPU                server %.2f s, clients %.2f s in %.1f s; server %.0f us per "
               "delivered event\n",
               cpu_s, own_s, wall_s, lat.empty() ? 0.0 : 1e6 * cpu_s / double(lat.size()));

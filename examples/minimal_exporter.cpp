@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-
 #include "vitals/http/api.hpp"
 #include "vitals/stores/memory.hpp"
 
@@ -14,7 +13,6 @@ int main(int argc, char** argv) {
   vitals::registry reg;
   auto& jobs = reg.counter("jobs_done_total", "Jobs finished.");
   auto& took = reg.histogram("job_duration_seconds", "Time per job.");
-
   vitals::stores::memory_store none;  // nothing sampled: /metrics shows the registry only
   boost::asio::io_context io;
   vitals::http::router routes(vitals::http::health_route(), vitals::http::metrics_route(reg, none));
@@ -24,7 +22,6 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "%s\n", st.error().message.c_str()), 1;
   std::printf("serving http://127.0.0.1:%u/metrics\n", unsigned(server.port()));
   std::fflush(stdout);
-
   boost::asio::steady_timer work(io);  // pretend to work: a job every 100 ms
   std::function<void()> tick = [&] {
     jobs.inc();

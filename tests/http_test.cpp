@@ -233,6 +233,19 @@ TEST(HttpLimits, OversizedBodyIs413) {
   EXPECT_TRUE(eventually([&] { return f.counter("vitals_http_requests", "code", "413") == 1; }));
 }
 
+TEST(HttpLimits, ExpectContinueGetsTheGoAheadThenTheAnswer) {
+  http_fixture f;
+  raw_socket s(f.port());
+  const std::string body = R"({"message_id":"e1","input_tokens":5})";
+  ASSERT_TRUE(
+      s.send("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(s.read_until("HTTP/1.1 100 Continue\r\n\r\n", 2s)) << s.received();
+  ASSERT_TRUE(s.send(body));
+  ASSERT_TRUE(s.read_until("\"accepted\":1"));
+  EXPECT_NE(s.received().find("HTTP/1.1 200 OK"), std::string::npos);
+}
+
 TEST(HttpLimits, OversizedHeaderIs431AndMalformedRequestIs400) {
   http_fixture f;
   raw_socket big(f.port());

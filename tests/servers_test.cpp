@@ -180,8 +180,8 @@ TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsLiveValues) {
   if (std::filesystem::exists("/usr/bin/chromium")) {
     const std::string check = std::string(VITALS_SOURCE_DIR) +
                               "/tests/dashboard/check.sh http://127.0.0.1:" + m.port + "/";
-    child browser({"/bin/sh", "-c", check});
-    EXPECT_EQ(browser.wait(60s), 0) << browser.output();
+    child browser({"/bin/sh", "-c", "CHECK_WAIT=45 " + check});
+    EXPECT_EQ(browser.wait(90s), 0) << browser.output();
   } else {
     ADD_FAILURE() << "chromium is not installed: run scripts/setup";
   }

@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
@@ -32,6 +33,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "vitals/core/error.hpp"
 #include "vitals/http/params.hpp"
@@ -343,8 +345,7 @@ class server {
       parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
       c->stream.expires_after(opts_.request_timeout);
       c->idle = true;
-      auto [ec, n] =
-          co_await bhttp::async_read(c->stream, buf, parser, asio::as_tuple(asio::use_awaitable));
+      auto ec = co_await read_request(*c, buf, parser);
       c->idle = false;
       if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
         const bool body = ec == bhttp::error::body_limit;
@@ -399,6 +400,28 @@ class server {
     }
     beast::error_code ec;
     c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  // The header first: a client that sent `Expect: 100-continue` (curl does
+  // for bodies over 1 KiB) waits for the go-ahead before sending the body.
+  // An oversized Content-Length fails here, before any body is read.
+  static asio::awaitable<beast::error_code> read_request(
+      detail::connection& c, beast::flat_buffer& buf,
+      bhttp::request_parser<bhttp::string_body>& parser) {
+    auto [ec, n] = co_await bhttp::async_read_header(c.stream, buf, parser,
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (ec || parser.is_done()) co_return ec;
+    c.idle = false;
+    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [wec, wn] =
+          co_await asio::async_write(c.stream, asio::buffer(go_ahead.data(), go_ahead.size()),
+                                     asio::as_tuple(asio::use_awaitable));
+      if (wec) co_return wec;
+    }
+    std::tie(ec, n) =
+        co_await bhttp::async_read(c.stream, buf, parser, asio::as_tuple(asio::use_awaitable));
+    co_return ec;
   }
 
   asio::awaitable<void> finish_with(const conn_ptr& c, response& res, std::string_view route) {
