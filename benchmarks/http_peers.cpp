@@ -3,11 +3,11 @@
 // labels and values, for a load generator (scripts/bench-http runs wrk).
 // Prints `vitals <port>`, `prometheus-cpp <port>` (the Exposer as built by
 // default: civetweb closes the connection after each answer) and
-// `prometheus-cpp-keepalive <port>` (the same with civetweb's
-// enable_keep_alive and tcp_nodelay: without the latter every kept-alive answer
-// waits ~40 ms for a delayed ACK, as civetweb writes head and body apart), then serves until stdin closes or SIGTERM/SIGINT
-// arrives. Every server runs 2 worker threads: prometheus-cpp's Exposer
-// defaults to 2 civetweb workers, and vitals' io_context is run by 2 threads.
+// `prometheus-cpp-keepalive <port>` (civetweb's enable_keep_alive and
+// tcp_nodelay on; keep-alive alone makes each answer wait ~40 ms for a delayed
+// ACK), then serves until stdin closes or SIGTERM/SIGINT arrives. Every server
+// runs 2 worker threads: prometheus-cpp's Exposer defaults to 2 civetweb
+// workers, and vitals' io_context is run by 2 threads.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "support/helpers.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/format/parse.hpp"
 
@@ -11,6 +12,7 @@ namespace {
 
 using namespace vitals;
 using namespace std::chrono_literals;
+using test::eventually;
 using test::http_fixture;
 using test::raw_socket;
 
@@ -21,16 +23,6 @@ sample at(std::string name, label_set labels, std::int64_t t_ms, double v) {
 }
 
 std::int64_t recent_ms(int seconds_ago) { return to_unix_ms(vitals::now()) - seconds_ago * 1000; }
-
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds within = 5s) {
-  const auto end = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
 
 TEST(HttpServer, HealthzAnswersJson) {
   http_fixture f;

@@ -18,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using vitals::test::child;
+using vitals::test::eventually;
 using vitals::test::temp_dir;
 namespace http = vitals::http;
 
@@ -43,16 +44,6 @@ boost::json::value get_json(http::client& c, const std::string& target) {
   auto r = c.get(target);
   if (!r || r->status != 200) return nullptr;
   return boost::json::parse(r->body);
-}
-
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds within = 10s) {
-  const auto end = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
 }
 
 TEST(AgentMonitor, HelpListsEveryFlagAndBadFlagsExitWithCode2) {

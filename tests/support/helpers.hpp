@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "vitals/core/sample.hpp"
 
@@ -55,6 +56,17 @@ inline std::optional<double> value(const sample_batch& b, std::string_view name,
     if (s.series.name() == name && (label.empty() || s.series.labels().get(label) == label_value))
       return s.value;
   return std::nullopt;
+}
+
+/// Polls `f` until it holds or `within` has passed; its last answer.
+template <class F>
+bool eventually(F&& f, std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  const auto end = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return f();
 }
 
 }  // namespace vitals::test
