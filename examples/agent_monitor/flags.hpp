@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "vitals/agent/pricing.hpp"
 #include "vitals/stores/query.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
@@ -24,6 +25,7 @@ struct monitor_flags {
   std::vector<std::string> cgroups;
   std::vector<std::string> scrapes;
   std::string token;
+  std::string prices;
   bool memory_only = false;
   std::string dashboard = VITALS_DASHBOARD_DIR;
   unsigned threads = 2;
@@ -42,6 +44,8 @@ memory and everything in SQLite under --data; serves the HTTP API
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)
   --scrape URL           scrape a Prometheus endpoint, http://host:port/metrics (repeatable)
   --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
+  --prices FILE          model prices in LiteLLM's model_prices_and_context_window.json
+                         shape; they override the built-in table model by model
   --memory-only          keep samples and events in memory only (nothing written to disk)
   --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
   --threads N            threads serving and sampling (default 2)
@@ -108,6 +112,10 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
     } else if (flag == "--token") {
       if (value.empty()) return fail(flag, "expected a non-empty token");
       f.token = value;
+    } else if (flag == "--prices") {
+      auto table = vitals::agent::price_table::load(value);
+      if (!table) return fail(flag, table.error().message);
+      f.prices = value;
     } else if (flag == "--dashboard") {
       f.dashboard = value;
     } else if (flag == "--threads") {

@@ -98,7 +98,9 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
   sampler_factory factory{&reg};
   auto make = [&](const target_spec& s) { return factory.make<typename poller_t::any_sampler>(s); };
   poller_targets targets(poll, make);
-  agent::ledger ledger(events, reg);
+  auto prices = agent::price_table::builtin();
+  if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
+  agent::ledger ledger(events, reg, std::move(prices));
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
                  st.error().message.c_str());

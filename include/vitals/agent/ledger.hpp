@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "vitals/agent/pricing.hpp"
 #include "vitals/agent/usage_event.hpp"
 #include "vitals/core/concepts.hpp"
 #include "vitals/instruments/registry.hpp"
@@ -87,9 +88,11 @@ inline std::string dedup_key(const usage_event& e) {
 template <event_store EventStore>
 class ledger {
  public:
-  ledger(EventStore& events, registry& metrics, std::string stream = "usage")
+  ledger(EventStore& events, registry& metrics, price_table prices = price_table::builtin(),
+         std::string stream = "usage")
       : events_(events),
         stream_(std::move(stream)),
+        prices_(std::move(prices)),
         tokens_(metrics.counter_family("vitals_agent_tokens",
                                        "Tokens used, by agent, model and type.",
                                        {"agent", "model", "type"})),
@@ -117,7 +120,10 @@ class ledger {
         rejected_(metrics.counter("vitals_agent_events_rejected",
                                   "Usage events refused: invalid, or the store refused them.")),
         duplicates_(metrics.counter("vitals_agent_events_duplicate",
-                                    "Usage events already seen (by their dedup key).")) {}
+                                    "Usage events already seen (by their dedup key).")),
+        unpriced_(metrics.counter_family("vitals_agent_unpriced_events",
+                                         "Usage events without a cost whose model has no price.",
+                                         {"model"})) {}
 
   /// Replays the stored stream into the totals and the duplicate check.
   status load() {
@@ -175,6 +181,7 @@ class ledger {
         out.rejected.push_back({line, e.error().message});
         continue;
       }
+      enrich(*e);
       auto key = dedup_key(*e);
       if (keys_.contains(key) || !batch_keys.insert(key).second) {
         ++out.duplicates;
@@ -279,6 +286,20 @@ class ledger {
     double cost = 0;
   };
 
+  // The canonical model name and, when the event has none, its cost.
+  void enrich(usage_event& e) {
+    if (e.model_canonical.empty() && !e.model_raw.empty())
+      e.model_canonical = normalise_model(e.model_raw);
+    const bool has_tokens =
+        e.input_tokens || e.output_tokens || e.cache_read_tokens || e.cache_write_tokens;
+    if (e.cost_usd || !has_tokens) return;
+    if (auto c = prices_.cost(e))
+      e.cost_usd = *c;
+    else
+      unpriced_.with(e.model().empty() ? std::string_view("unknown") : std::string_view(e.model()))
+          .inc();
+  }
+
   // Errors are counted as requests and tool calls but not in token sums.
   void account(const usage_event& e) {
     const std::string& model = e.model();
@@ -325,6 +346,7 @@ class ledger {
 
   EventStore& events_;
   std::string stream_;
+  price_table prices_;
   family<vitals::counter>& tokens_;
   family<vitals::counter>& cost_;
   family<vitals::counter>& requests_;
@@ -334,6 +356,7 @@ class ledger {
   family<vitals::histogram>& genai_duration_;
   vitals::counter& rejected_;
   vitals::counter& duplicates_;
+  family<vitals::counter>& unpriced_;
   mutable std::mutex mu_;
   std::unordered_set<std::string> keys_;
   std::vector<row> rows_;

@@ -1,0 +1,225 @@
+// Agent telemetry: the usage event and its validation, the dedup key,
+// model prices, and the ledger that ties them to storage and instruments.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "support/helpers.hpp"
+#include "vitals/agent/ledger.hpp"
+#include "vitals/agent/pricing.hpp"
+#include "vitals/stores/event_memory.hpp"
+#include "vitals/stores/event_sqlite.hpp"
+
+namespace {
+
+using namespace vitals;
+using namespace vitals::agent;
+
+result<usage_event> parse(std::string_view json) {
+  return parse_usage_event(boost::json::parse(json), from_unix_ms(42));
+}
+
+TEST(UsageEvent, ParsesEveryFieldAndDerivesTheTotal) {
+  auto e = parse(R"({"occurred_at":"2026-11-26T10:00:00.250+01:00","source_system":"claude-code",
+    "source_channel":"hook","event_type":"message_usage","provider_id":"anthropic","account_id":"acc",
+    "agent_name":"planner","workspace_id":"ws","session_id":"s1","turn_id":"t1","message_id":"m1",
+    "tool_call_id":"","model_raw":"claude-sonnet-4-5-20250929","input_tokens":100,"output_tokens":20,
+    "reasoning_tokens":5,"cache_read_tokens":1000,"cache_write_tokens":50,"requests":1,"status":"ok",
+    "duration_ms":1234.5,"cost_usd":0.01,"payload":{"raw":[1,2]}})");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(to_unix_ms(e->occurred_at), to_unix_ms(*parse_rfc3339("2026-11-26T09:00:00.250Z")));
+  EXPECT_EQ(e->source_channel, "hook");
+  EXPECT_EQ(e->agent_name, "planner");
+  EXPECT_EQ(e->total_tokens, 1175);
+  EXPECT_EQ(*e->duration_ms, 1234.5);
+  EXPECT_EQ(boost::json::parse(e->payload), boost::json::parse(R"({"raw":[1,2]})"));
+  // Round trip through the stored form.
+  auto again = parse_usage_event(to_json(*e), from_unix_ms(0));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(to_json(*again), to_json(*e));
+}
+
+TEST(UsageEvent, AbsentTokensAreUnknownNotZero) {
+  auto e = parse(R"({"output_tokens":7,"input_tokens":null})");
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(e->input_tokens.has_value());
+  EXPECT_EQ(e->total_tokens, 7);
+  EXPECT_EQ(to_unix_ms(e->occurred_at), 42);  // the default: when it was received
+  EXPECT_EQ(e->event_type, "message_usage");
+  EXPECT_EQ(e->status, "ok");
+  auto none = parse(R"({"agent_name":"x"})");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->total_tokens.has_value());
+}
+
+TEST(UsageEvent, ErrorsNameTheField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"input_tokens":-1})", "input_tokens"},
+      {R"({"output_tokens":1.5})", "output_tokens"},
+      {R"({"cost_usd":"free"})", "cost_usd"},
+      {R"({"occurred_at":"yesterday"})", "occurred_at"},
+      {R"({"source_channel":"fax"})", "source_channel"},
+      {R"({"event_type":"lunch"})", "event_type"},
+      {R"({"status":"fine"})", "status"},
+      {R"({"agent_name":7})", "agent_name"},
+      {R"({"mystery":1})", "mystery"},
+      {R"([1,2])", "object"},
+  };
+  for (const auto& [json, field] : cases) {
+    auto e = parse(json);
+    ASSERT_FALSE(e) << json;
+    EXPECT_NE(e.error().message.find(field), std::string::npos)
+        << json << ": " << e.error().message;
+  }
+}
+
+TEST(DedupKey, TakesTheFirstPresentIdNormalised) {
+  auto a = *parse(R"({"tool_call_id":" T1 ","message_id":"m1","session_id":"S"})");
+  auto b = *parse(R"({"tool_call_id":"t1","message_id":"other","session_id":"s"})");
+  EXPECT_EQ(dedup_key(a), dedup_key(b));
+  EXPECT_TRUE(dedup_key(a).starts_with("tool:t1"));
+  auto m = *parse(R"({"message_id":"m1","turn_id":"x"})");
+  EXPECT_TRUE(dedup_key(m).starts_with("message:m1"));
+  auto other_system = *parse(R"({"message_id":"m1","turn_id":"x","source_system":"codex"})");
+  EXPECT_NE(dedup_key(m), dedup_key(other_system));
+  // Without ids: a fingerprint of the content, to the millisecond.
+  auto f1 =
+      *parse(R"({"occurred_at":"2026-11-26T10:00:00.1234Z","input_tokens":5,"model_raw":"gpt-5"})");
+  auto f2 =
+      *parse(R"({"occurred_at":"2026-11-26T10:00:00.1239Z","input_tokens":5,"model_raw":"gpt-5"})");
+  auto f3 =
+      *parse(R"({"occurred_at":"2026-11-26T10:00:00.1234Z","input_tokens":6,"model_raw":"gpt-5"})");
+  EXPECT_EQ(dedup_key(f1), dedup_key(f2));
+  EXPECT_NE(dedup_key(f1), dedup_key(f3));
+}
+
+TEST(Pricing, NormalisesProviderPrefixesAndDates) {
+  EXPECT_EQ(normalise_model("anthropic/claude-sonnet-4-5-20250929"), "claude-sonnet-4-5");
+  EXPECT_EQ(normalise_model("us.anthropic.claude-opus-4-1-20250805-v1:0"), "claude-opus-4-1");
+  EXPECT_EQ(normalise_model("openrouter/openai/GPT-5-2025-08-07"), "gpt-5");
+  EXPECT_EQ(normalise_model("claude-3-5-haiku@20241022"), "claude-3-5-haiku");
+  EXPECT_EQ(normalise_model("claude-3-5-haiku-latest"), "claude-3-5-haiku");
+  EXPECT_EQ(normalise_model("gpt-4.1"), "gpt-4.1");
+}
+
+TEST(Pricing, BuiltInTableAppliesTheLongContextTier) {
+  const auto t = price_table::builtin();
+  auto e =
+      *parse(R"({"model_raw":"claude-sonnet-4-5","input_tokens":1000000,"output_tokens":1000000})");
+  e.input_tokens = 1000;
+  e.output_tokens = 1000;
+  EXPECT_NEAR(*t.cost(e), 1000 * 3e-6 + 1000 * 15e-6, 1e-12);
+  e.input_tokens = 150'000;
+  e.cache_read_tokens = 100'000;  // 250k of context: the higher tier
+  EXPECT_NEAR(*t.cost(e), 150'000 * 6e-6 + 1000 * 22.5e-6 + 100'000 * 0.6e-6, 1e-9);
+  e.model_raw = "gpt-5-mini-2025-08-07";
+  e.cache_read_tokens = 0;
+  EXPECT_NEAR(*t.cost(e), 150'000 * 0.25e-6 + 1000 * 2e-6, 1e-12);
+  e.model_raw = "llama-from-the-garage";
+  EXPECT_FALSE(t.cost(e).has_value());
+  EXPECT_NE(t.find("claude-sonnet-4.5"), nullptr);
+}
+
+TEST(Pricing, LoadsLiteLlmShapeAndOverridesModelByModel) {
+  auto file = price_table::parse_litellm(R"({
+    "sample_spec": {"input_cost_per_token": 0, "mode": "chat"},
+    "dall-e-3": {"mode": "image_generation"},
+    "claude-sonnet-4-5": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+                          "cache_read_input_token_cost": 1e-7, "cache_creation_input_token_cost": 2e-7,
+                          "input_cost_per_token_above_200k_tokens": 4e-6},
+    "my-model": {"input_cost_per_token": 5e-6, "output_cost_per_token": 5e-6}})");
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->size(), 2u);
+  auto t = price_table::builtin();
+  const auto before = t.size();
+  t.merge(*file);
+  EXPECT_EQ(t.size(), before + 1);
+  EXPECT_EQ(t.find("claude-sonnet-4-5")->input, 1e-6);
+  EXPECT_EQ(*t.find("claude-sonnet-4-5")->input_above, 4e-6);
+  EXPECT_EQ(t.find("my-model")->output, 5e-6);
+  EXPECT_DOUBLE_EQ(t.find("gpt-5")->input, 1.25e-6);  // untouched by the override
+
+  auto bad = price_table::parse_litellm(R"({"x": {"input_cost_per_token": "cheap"}})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("x.input_cost_per_token"), std::string::npos);
+  EXPECT_FALSE(price_table::parse_litellm("[1]"));
+  EXPECT_FALSE(price_table::load("/nonexistent/prices.json"));
+}
+
+double family_total(const registry& reg, std::string_view name, std::string_view label = {},
+                    std::string_view value = {}) {
+  double sum = 0;
+  for (const auto& f : reg.collect())
+    if (f.name == name)
+      for (const auto& p : f.points)
+        if (label.empty() || p.labels.get(label) == value) sum += p.value;
+  return sum;
+}
+
+TEST(Ledger, PricesEventsWithoutACostAndCountsUnknownModels) {
+  stores::event_memory_store events;
+  registry reg;
+  ledger l(events, reg);
+  auto r = l.ingest(
+      R"({"message_id":"a","model_raw":"anthropic/claude-sonnet-4-5-20250929","input_tokens":1000,"output_tokens":100}
+{"message_id":"b","model_raw":"garage-llm","input_tokens":5}
+{"message_id":"c","model_raw":"gpt-5","input_tokens":10,"cost_usd":1.5})");
+  EXPECT_EQ(r.accepted, 3u);
+  auto s = l.summary(std::nullopt, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  ASSERT_EQ(s.size(), 1u);
+  const auto& models = s[0].at("models").as_array();
+  ASSERT_EQ(models.size(), 3u);
+  EXPECT_EQ(models[0].at("model"), "gpt-5");  // ordered by cost: the given 1.5 first
+  EXPECT_EQ(models[0].at("cost_usd").to_number<double>(), 1.5);
+  EXPECT_EQ(models[1].at("model"), "claude-sonnet-4-5");  // normalised
+  EXPECT_NEAR(models[1].at("cost_usd").to_number<double>(), 1000 * 3e-6 + 100 * 15e-6, 1e-12);
+  EXPECT_EQ(models[2].at("cost_usd").to_number<double>(), 0);
+  EXPECT_EQ(family_total(reg, "vitals_agent_unpriced_events", "model", "garage-llm"), 1);
+  // The stored event carries the computed cost and the canonical model.
+  auto stored = events.read("usage", 1);
+  ASSERT_TRUE(stored);
+  auto first = boost::json::parse((*stored)[0].event.data);
+  EXPECT_EQ(first.at("model_canonical"), "claude-sonnet-4-5");
+  EXPECT_GT(first.at("cost_usd").to_number<double>(), 0);
+}
+
+TEST(Ledger, ReloadsTotalsAndDuplicatesFromItsEventStore) {
+  test::temp_dir dir;
+  {
+    stores::event_sqlite_store events(dir.path() / "events.db");
+    registry reg;
+    ledger l(events, reg);
+    ASSERT_TRUE(l.load());
+    auto r =
+        l.ingest(R"([{"agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100},
+                          {"agent_name":"a","event_type":"tool_usage","tool_call_id":"t1","tool_name":"Read","duration_ms":20}])");
+    EXPECT_EQ(r.accepted, 2u);
+  }
+  stores::event_sqlite_store events(dir.path() / "events.db");
+  registry reg;
+  ledger l(events, reg);
+  ASSERT_TRUE(l.load());
+  EXPECT_EQ(l.size(), 2u);
+  EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 100);
+  EXPECT_EQ(family_total(reg, "vitals_agent_tool_calls", "tool", "Read"), 1);
+  auto r =
+      l.ingest(R"({"agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100})");
+  EXPECT_EQ(r.accepted, 0u);
+  EXPECT_EQ(r.duplicates, 1u);
+}
+
+TEST(Ledger, ErrorsCountAsRequestsButNotTokens) {
+  stores::event_memory_store events;
+  registry reg;
+  ledger l(events, reg);
+  l.ingest(
+      R"({"agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100,"status":"error"}
+{"agent_name":"a","message_id":"m2","model_raw":"gpt-5","input_tokens":7})");
+  auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 7);
+  EXPECT_EQ(s[0].at("requests").as_int64(), 2);
+  EXPECT_TRUE(l.summary("b", from_unix_ms(0), vitals::now()).empty());
+}
+
+}  // namespace
