@@ -4,9 +4,13 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/helpers.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/pricing.hpp"
+#include "vitals/agent/spool.hpp"
 #include "vitals/stores/event_memory.hpp"
 #include "vitals/stores/event_sqlite.hpp"
 
@@ -220,6 +224,101 @@ TEST(Ledger, ErrorsCountAsRequestsButNotTokens) {
   EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 7);
   EXPECT_EQ(s[0].at("requests").as_int64(), 2);
   EXPECT_TRUE(l.summary("b", from_unix_ms(0), vitals::now()).empty());
+}
+
+}  // namespace
+
+namespace {
+
+using vitals::test::temp_dir;
+namespace fs = std::filesystem;
+
+spool_record record(std::int64_t t_ms, std::string payload = R"({"message_id":"m"})") {
+  spool_record r;
+  r.created_at = from_unix_ms(t_ms);
+  r.source_system = "test";
+  r.source_channel = "api";
+  r.payload = std::move(payload);
+  return r;
+}
+
+TEST(Spool, ReadsOldestFirstAndAckRemoves) {
+  temp_dir dir;
+  spool s(dir.path());
+  const auto base = to_unix_ms(vitals::now());
+  auto b = s.write(record(base + 20, R"({"n":2})"));
+  auto a = s.write(record(base + 10, R"({"n":1})"));
+  auto c = s.write(record(base + 20, R"({"n":3})"));  // same time: written later, read later
+  ASSERT_TRUE(a && b && c);
+  auto pending = s.read_oldest(10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_EQ((*pending)[0].record.payload, R"({"n":1})");
+  EXPECT_EQ((*pending)[1].record.payload, R"({"n":2})");
+  EXPECT_EQ((*pending)[2].record.payload, R"({"n":3})");
+  EXPECT_EQ((*pending)[0].record.id, *a);
+  EXPECT_EQ((*pending)[0].record.source_system, "test");
+  EXPECT_EQ(s.read_oldest(2)->size(), 2u);
+  ASSERT_TRUE(s.ack((*pending)[0]));
+  EXPECT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.read_oldest(10)->front().record.payload, R"({"n":2})");
+  EXPECT_FALSE(s.write(record(base, "not json")));
+  for (const auto& e : fs::directory_iterator(dir.path()))  // no temporary file left behind
+    EXPECT_FALSE(e.path().filename().string().starts_with(".tmp-")) << e.path();
+}
+
+TEST(Spool, MarkFailedCountsAttemptsAndKeepsTheLastErrorShort) {
+  temp_dir dir;
+  spool s(dir.path());
+  ASSERT_TRUE(s.write(record(1000)));
+  auto p = s.read_oldest(1)->front();
+  ASSERT_TRUE(s.mark_failed(p, "database is locked"));
+  std::string long_error(398, 'x');
+  long_error += "\xc3\xa9\xc3\xa9 and more";  // a two-byte character across the 400 mark
+  ASSERT_TRUE(s.mark_failed(p, long_error));
+  auto again = s.read_oldest(1);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->size(), 1u) << "the record became unreadable";
+  EXPECT_EQ(again->front().record.attempt, 2);
+  EXPECT_EQ(again->front().record.last_error.size(), 400u);
+  EXPECT_TRUE(again->front().record.last_error.ends_with("\xc3\xa9"));
+}
+
+TEST(Spool, MalformedFilesAreSkippedAndCountedOnce) {
+  temp_dir dir;
+  spool s(dir.path());
+  ASSERT_TRUE(s.write(record(2000)));
+  std::ofstream(dir.path() / "0000000001000-0000000000-00000000.json") << "{truncated";
+  std::ofstream(dir.path() / ".tmp-0000000000500-x.json") << "half written";
+  for (int i = 0; i < 3; ++i) {
+    auto p = s.read_oldest(10);
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->size(), 1u);
+    EXPECT_EQ(to_unix_ms(p->front().record.created_at), 2000);
+  }
+  EXPECT_EQ(s.malformed(), 1u);
+}
+
+TEST(Spool, CleanupRemovesOldestByAgeThenCountThenBytes) {
+  temp_dir dir;
+  spool s(dir.path(), false);
+  const auto now = vitals::now();
+  const auto hour = std::int64_t{3'600'000};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(s.write(record(to_unix_ms(now) - (100 + i) * hour)));  // too old
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        s.write(record(to_unix_ms(now) - (10 - i) * hour, R"({"i":)" + std::to_string(i) + "}")));
+  auto r = s.cleanup({.max_age = std::chrono::hours(96), .max_files = 8}, now);
+  EXPECT_EQ(r.removed_by_age, 3u);
+  EXPECT_EQ(r.removed_by_count, 2u);
+  EXPECT_EQ(r.files, 8u);
+  EXPECT_EQ(s.read_oldest(1)->front().record.payload, R"({"i":2})");  // the oldest went first
+  const auto one = fs::file_size(s.read_oldest(1)->front().path);
+  r = s.cleanup({.max_bytes = one * 3}, now);
+  EXPECT_EQ(r.removed_by_bytes, 5u);
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.read_oldest(1)->front().record.payload, R"({"i":7})");
 }
 
 }  // namespace
