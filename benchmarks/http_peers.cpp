@@ -40,14 +40,14 @@ constexpr std::size_t worker_threads = 2;  // prometheus::Exposer's default num_
 // 10 gauge families x 30 instances = 300 lines,
 // 2 histogram families x 7 services x 14 lines (11 buckets, +Inf, _sum, _count) = 196 lines.
 constexpr std::array<const char*, 10> counter_names = {
-    "app_http_requests_total", "app_http_errors_total",    "app_rpc_calls_total",
-    "app_rpc_errors_total",    "app_cache_hits_total",     "app_cache_misses_total",
-    "app_queue_pushes_total",  "app_queue_pops_total",     "app_bytes_sent_total",
+    "app_http_requests_total", "app_http_errors_total", "app_rpc_calls_total",
+    "app_rpc_errors_total",    "app_cache_hits_total",  "app_cache_misses_total",
+    "app_queue_pushes_total",  "app_queue_pops_total",  "app_bytes_sent_total",
     "app_bytes_received_total"};
 constexpr std::array<const char*, 10> gauge_names = {
-    "app_queue_depth",       "app_pool_connections", "app_memory_bytes",  "app_cpu_percent",
-    "app_temperature_celsius", "app_open_files",     "app_threads",       "app_cache_entries",
-    "app_inflight_requests", "app_last_success_seconds"};
+    "app_queue_depth",         "app_pool_connections",    "app_memory_bytes", "app_cpu_percent",
+    "app_temperature_celsius", "app_open_files",          "app_threads",      "app_cache_entries",
+    "app_inflight_requests",   "app_last_success_seconds"};
 constexpr std::array<const char*, 2> histogram_names = {"app_http_request_duration_seconds",
                                                         "app_rpc_duration_seconds"};
 constexpr std::array<const char*, 5> codes = {"200", "201", "404", "500", "503"};
@@ -58,7 +58,9 @@ std::string instance(std::size_t i) { return (i < 10 ? "node-0" : "node-") + std
 double counter_value(std::size_t f, std::size_t i) { return double((f * 50 + i) * 37 + 1); }
 double gauge_value(std::size_t f, std::size_t i) { return double(f + 1) * double(i) * 0.25; }
 // Spread log-uniformly over 1 ms .. 20 s, so every bucket gets some.
-double observation(std::size_t k) { return 1e-3 * std::pow(2e4, std::fmod(double(k) * 0.618034, 1.0)); }
+double observation(std::size_t k) {
+  return 1e-3 * std::pow(2e4, std::fmod(double(k) * 0.618034, 1.0));
+}
 
 void fill(vitals::registry& r) {
   for (std::size_t f = 0; f < counter_names.size(); ++f) {
@@ -81,7 +83,8 @@ void fill(vitals::registry& r) {
 
 void fill(prometheus::Registry& r) {
   for (std::size_t f = 0; f < counter_names.size(); ++f) {
-    auto& fam = prometheus::BuildCounter().Name(counter_names[f]).Help("Bench counter.").Register(r);
+    auto& fam =
+        prometheus::BuildCounter().Name(counter_names[f]).Help("Bench counter.").Register(r);
     for (std::size_t s = 0; s < services; ++s)
       for (std::size_t c = 0; c < codes.size(); ++c)
         fam.Add({{"service", service(s)}, {"code", codes[c]}})
@@ -134,7 +137,8 @@ int main() {
   fill(reg);
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
-  vitals::http::router routes(vitals::http::health_route(), vitals::http::metrics_route(reg, store));
+  vitals::http::router routes(vitals::http::health_route(),
+                              vitals::http::metrics_route(reg, store));
   vitals::http::server srv(io.get_executor(), routes, reg, {.port = 0});
   if (auto st = srv.start(); !st) {
     std::fprintf(stderr, "http_peers: vitals server: %s\n", st.error().message.c_str());

@@ -141,7 +141,8 @@ void parse(client& c, std::int64_t received_us, std::vector<double>& latencies_m
     if (event.starts_with("retry:")) c.ready = true;
     const auto data = event.find("data: ");
     const auto v = data == std::string_view::npos ? data : event.find("\"v\":", data);
-    if (v == std::string_view::npos || !event.substr(0, data).ends_with("event: sample\n")) continue;
+    if (v == std::string_view::npos || !event.substr(0, data).ends_with("event: sample\n"))
+      continue;
     const double sent_us = std::strtod(event.data() + v + 4, nullptr);
     latencies_ms.push_back(double(received_us - std::int64_t(sent_us)) / 1000.0);
     ++c.events;
@@ -252,7 +253,8 @@ int main(int argc, char** argv) {
   };
   pump(ep, cs, lat, bad, mono_us() + 30'000'000, all_ready);
   const auto t_connected = mono_us();
-  const auto ready = std::size_t(std::count_if(cs.begin(), cs.end(), [](auto& c) { return c.ready; }));
+  const auto ready =
+      std::size_t(std::count_if(cs.begin(), cs.end(), [](auto& c) { return c.ready; }));
   // Idle for a second (nothing to read) so the server settles, then measure.
   pump(ep, cs, lat, bad, mono_us() + 1'000'000, [](auto&) { return false; });
   const long rss_idle = rss_kib(child);
@@ -277,9 +279,10 @@ int main(int argc, char** argv) {
   const auto closed = std::count_if(cs.begin(), cs.end(), [](auto& c) { return c.closed; });
   std::printf("clients            %zu ready of %zu in %.2f s (%ld closed, %d bad answers)\n", ready,
               n, double(t_connected - t0) / 1e6, long(closed), bad);
-  std::printf("server RSS         %ld KiB before, %ld KiB with %zu idle clients, %ld KiB after "
-              "events\n",
-              rss_before, rss_idle, ready, rss_after);
+  std::printf(
+      "server RSS         %ld KiB before, %ld KiB with %zu idle clients, %ld KiB after "
+      "events\n",
+      rss_before, rss_idle, ready, rss_after);
   std::printf("per idle client    %.0f bytes (%.1f KiB)\n",
               ready ? double(rss_idle - rss_before) * 1024.0 / double(ready) : 0.0,
               ready ? double(rss_idle - rss_before) / double(ready) : 0.0);
@@ -289,9 +292,10 @@ int main(int argc, char** argv) {
   std::printf("latency ms         p50 %.2f  p99 %.2f  max %.2f  min %.2f  (%ld over 100 ms)\n",
               percentile(lat, 0.5), percentile(lat, 0.99), lat.empty() ? 0.0 : lat.back(),
               lat.empty() ? 0.0 : lat.front(), long(slow));
-  std::printf("CPU                server %.2f s, clients %.2f s in %.1f s; server %.0f us per "
-              "delivered event\n",
-              cpu_s, own_s, wall_s, lat.empty() ? 0.0 : 1e6 * cpu_s / double(lat.size()));
+  std::printf(
+      "CPU                server %.2f s, clients %.2f s in %.1f s; server %.0f us per "
+      "delivered event\n",
+      cpu_s, own_s, wall_s, lat.empty() ? 0.0 : 1e6 * cpu_s / double(lat.size()));
   const bool ok = ready == n && lat.size() == expected && WIFEXITED(st) && WEXITSTATUS(st) == 0;
   return ok ? 0 : 2;
 }

@@ -322,3 +322,95 @@ TEST(Spool, CleanupRemovesOldestByAgeThenCountThenBytes) {
 }
 
 }  // namespace
+
+namespace {
+
+/// An event store that refuses writes while `down` is set.
+struct flaky_store {
+  stores::event_memory_store inner;
+  bool down = false;
+  result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
+    if (down) return error(errc::unavailable, "database is down");
+    return inner.append(stream, events);
+  }
+  result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from) {
+    return inner.read(stream, from);
+  }
+  result<std::vector<stored_event>> read_by_type(const std::string& stream,
+                                                 const std::string& type) {
+    return inner.read_by_type(stream, type);
+  }
+};
+
+std::vector<std::string> stored_ids(flaky_store& s) {
+  std::vector<std::string> ids;
+  const auto stored = s.read("usage", 1);
+  for (const auto& e : *stored)
+    ids.emplace_back(boost::json::parse(e.event.data).at("message_id").as_string());
+  return ids;
+}
+
+TEST(LedgerSpool, RefusedWritesAreSpooledThenReplayedInOrderExactlyOnce) {
+  vitals::test::temp_dir dir;
+  spool sp(dir.path(), false);
+  flaky_store store;
+  registry reg;
+  ledger l(store, reg);
+  l.use_spool(sp);
+  ASSERT_TRUE(l.load());
+  EXPECT_EQ(l.ingest(R"({"message_id":"m1","input_tokens":1})").accepted, 1u);
+  store.down = true;
+  auto r = l.ingest(R"({"message_id":"m2","input_tokens":2}
+{"message_id":"m3","input_tokens":3})");
+  EXPECT_EQ(r.accepted, 2u) << "spooled events are accepted";
+  EXPECT_TRUE(r.rejected.empty());
+  EXPECT_EQ(l.spooled(), 2u);
+  EXPECT_FALSE(l.replay());  // still down: they stay, marked
+  EXPECT_EQ(sp.read_oldest(1)->front().record.attempt, 1);
+  store.down = false;
+  // While the spool drains, new events queue behind it, so order holds.
+  EXPECT_EQ(l.ingest(R"({"message_id":"m4","input_tokens":4})").accepted, 1u);
+  EXPECT_EQ(l.spooled(), 3u);
+  EXPECT_EQ(l.ingest(R"({"message_id":"m3","input_tokens":3})").duplicates, 1u);
+  auto n = l.replay();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 3u);
+  EXPECT_EQ(l.spooled(), 0u);
+  EXPECT_EQ(stored_ids(store), (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
+  auto s = l.summary(std::nullopt, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 10);
+}
+
+TEST(LedgerSpool, ARestartFindsSpooledEventsAndNeverStoresOneTwice) {
+  vitals::test::temp_dir dir;
+  flaky_store store;
+  {
+    spool sp(dir.path(), false);
+    registry reg;
+    ledger l(store, reg);
+    l.use_spool(sp);
+    ASSERT_TRUE(l.load());
+    store.down = true;
+    EXPECT_EQ(
+        l.ingest(R"([{"message_id":"a","input_tokens":5},{"message_id":"b","input_tokens":6}])")
+            .accepted,
+        2u);
+  }
+  // A crash after storing "a" but before acknowledging it.
+  store.down = false;
+  ASSERT_TRUE(
+      store.append("usage", std::vector{event{"message_usage", vitals::now(), "", "unknown", "",
+                                              R"({"message_id":"a","input_tokens":5})"}}));
+  spool sp(dir.path(), false);
+  registry reg;
+  ledger l(store, reg);
+  l.use_spool(sp);
+  ASSERT_TRUE(l.load());
+  EXPECT_EQ(l.spooled(), 1u);  // "a" was acknowledged at load
+  auto s = l.summary(std::nullopt, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 11);  // both counted, once
+  ASSERT_TRUE(l.replay());
+  EXPECT_EQ(stored_ids(store), (std::vector<std::string>{"a", "b"}));
+}
+
+}  // namespace

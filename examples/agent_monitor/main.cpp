@@ -2,8 +2,13 @@
 // cgroup or /metrics endpoint), keeps recent samples in a memory ring for
 // live views and everything in SQLite, takes usage events, and serves the
 // whole HTTP API and the dashboard. `agent_monitor --help` lists the flags.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -85,8 +90,26 @@ std::promise<void>& stop_requested() {
 
 /// Everything that depends on which stores were chosen: the composition
 /// is a template, so each choice is its own type with no virtual call.
+/// Drains the spool into the event store while it holds anything, and
+/// trims it (age, count, bytes) once an hour; ends when cancelled.
+template <class Ledger>
+asio::awaitable<void> replay_loop(Ledger& ledger, agent::spool& sp) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto next_cleanup = std::chrono::steady_clock::now();
+  for (;;) {
+    if (ledger.spooled() > 0) (void)ledger.replay();
+    if (std::chrono::steady_clock::now() >= next_cleanup) {
+      sp.cleanup({});
+      next_cleanup += std::chrono::hours(1);
+    }
+    timer.expires_after(std::chrono::seconds(2));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 template <class Store, class EventStore>
-int serve(const monitor_flags& f, Store& store, EventStore& events) {
+int serve(const monitor_flags& f, Store& store, EventStore& events, agent::spool* sp) {
   registry reg;
   pipeline pipe(store);
   asio::io_context io;
@@ -101,6 +124,14 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(events, reg, std::move(prices));
+  if (sp) {
+    ledger.use_spool(*sp);
+    reg.gauge_callback("vitals_agent_spool_pending",
+                       "Usage events waiting in the spool for the store.",
+                       [&] { return double(ledger.spooled()); });
+    reg.counter_callback("vitals_agent_spool_malformed", "Spool files that could not be read.",
+                         [sp] { return double(sp->malformed()); });
+  }
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
                  st.error().message.c_str());
@@ -142,6 +173,11 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
   signals.async_wait([](auto ec, int) {
     if (!ec) stop_requested().set_value();
   });
+  asio::cancellation_signal stop_replay;  // emitted on the loop's strand
+  auto replay_strand = asio::make_strand(io);
+  if (sp)
+    asio::co_spawn(replay_strand, replay_loop(ledger, *sp),
+                   asio::bind_cancellation_slot(stop_replay.slot(), asio::detached));
   auto work = asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < f.threads; ++i) threads.emplace_back([&] { io.run(); });
@@ -152,6 +188,7 @@ int serve(const monitor_flags& f, Store& store, EventStore& events) {
   // executor run dry. Usage events are stored before they are acknowledged.
   std::fprintf(stderr, "agent_monitor: stopping\n");
   server.stop();
+  asio::post(replay_strand, [&] { stop_replay.emit(asio::cancellation_type::terminal); });
   poll.stop();
   pipe.flush();
   work.reset();
@@ -170,14 +207,15 @@ int main(int argc, char** argv) {
     if (f.memory_only) {
       stores::memory_store mem;
       stores::event_memory_store events;
-      return serve(f, mem, events);
+      return serve(f, mem, events, nullptr);
     }
     fs::create_directories(f.data);
     stores::memory_store hot;
     stores::sqlite_store cold(fs::path(f.data) / "samples.db");
     stores::tiered store(hot, cold);
     stores::event_sqlite_store events(fs::path(f.data) / "events.db", true);
-    return serve(f, store, events);
+    agent::spool spool(fs::path(f.data) / "spool");
+    return serve(f, store, events, &spool);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "agent_monitor: %s\n", e.what());
     return 1;

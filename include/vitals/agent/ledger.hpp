@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "vitals/agent/pricing.hpp"
+#include "vitals/agent/spool.hpp"
 #include "vitals/agent/usage_event.hpp"
 #include "vitals/core/concepts.hpp"
 #include "vitals/instruments/registry.hpp"
@@ -125,7 +127,14 @@ class ledger {
                                          "Usage events without a cost whose model has no price.",
                                          {"model"})) {}
 
-  /// Replays the stored stream into the totals and the duplicate check.
+  /// Sends events the store refuses to `s` (it must outlive the ledger):
+  /// they are accepted once spooled, and `replay()` stores them later, in
+  /// order. While the spool holds anything, new events queue behind it.
+  void use_spool(spool& s) { spool_ = &s; }
+
+  /// Replays the stored stream, then what waits in the spool, into the
+  /// totals and the duplicate check. A spooled event that is already stored
+  /// (a crash between storing and acknowledging it) is acknowledged now.
   status load() {
     auto stored = events_.read(stream_, 1);
     if (!stored) return stored.error();
@@ -138,7 +147,55 @@ class ledger {
       if (!e) continue;
       if (keys_.insert(dedup_key(*e)).second) account(*e);
     }
+    if (!spool_) return {};
+    auto pending = spool_->read_oldest(std::numeric_limits<std::size_t>::max());
+    if (!pending) return pending.error();
+    for (auto& p : *pending) {
+      auto e = from_spool(p.record);
+      if (!e) continue;
+      if (keys_.insert(dedup_key(*e)).second)
+        account(*e);
+      else
+        (void)spool_->ack(p);
+    }
+    spooled_ = spool_->size();
     return {};
+  }
+
+  /// Stores up to `batch` spooled events, oldest first, and acknowledges
+  /// them; on failure they stay, marked with the attempt and the error.
+  /// Returns how many were stored.
+  result<std::size_t> replay(std::size_t batch = 1000) {
+    if (!spool_) return std::size_t{0};
+    std::lock_guard lock(mu_);
+    auto pending = spool_->read_oldest(batch);
+    if (!pending) return pending.error();
+    std::vector<event> rows;
+    std::vector<pending_record*> taken;
+    for (auto& p : *pending) {
+      auto e = from_spool(p.record);
+      if (!e) {  // unreadable payload: keep it aside for a person, count it
+        (void)spool_->mark_failed(p, e.error().message);
+        continue;
+      }
+      rows.push_back(row_of(*e));
+      taken.push_back(&p);
+    }
+    if (!rows.empty()) {
+      if (auto st = events_.append(stream_, rows); !st) {
+        for (auto* p : taken) (void)spool_->mark_failed(*p, st.error().message);
+        return st.error();
+      }
+      for (auto* p : taken) (void)spool_->ack(*p);
+    }
+    spooled_ = spool_->size();
+    return rows.size();
+  }
+
+  /// Events waiting in the spool.
+  std::size_t spooled() const {
+    std::lock_guard lock(mu_);
+    return spooled_;
   }
 
   /// One JSON object, a JSON array of objects, or NDJSON. Good lines are
@@ -194,10 +251,15 @@ class ledger {
     if (!fresh.empty()) {
       std::vector<event> rows;
       rows.reserve(fresh.size());
-      for (const auto& e : fresh)
-        rows.push_back({e.event_type, e.occurred_at, e.session_id, e.agent_name, e.model(),
-                        boost::json::serialize(to_json(e))});
-      if (auto st = events_.append(stream_, rows); !st) {
+      for (const auto& e : fresh) rows.push_back(row_of(e));
+      // Behind a non-empty spool, or refused by the store: spool, in order.
+      status st = error(errc::unavailable, "the spool is draining");
+      if (spooled_ == 0 || !spool_) {
+        auto stored = events_.append(stream_, rows);
+        st = stored ? status{} : status(stored.error());
+      }
+      if (!st && spool_) st = to_spool(fresh, st.error().message);
+      if (!st) {
         for (std::size_t i = 0; i < fresh.size(); ++i)
           out.rejected.push_back({fresh_lines[i], "not stored: " + st.error().message});
       } else {
@@ -286,6 +348,40 @@ class ledger {
     double cost = 0;
   };
 
+  static event row_of(const usage_event& e) {
+    return {e.event_type, e.occurred_at, e.session_id,
+            e.agent_name, e.model(),     boost::json::serialize(to_json(e))};
+  }
+
+  static result<usage_event> from_spool(const spool_record& r) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.payload, ec);
+    if (ec) return error(errc::parse_error, "spooled payload: " + ec.message());
+    return parse_usage_event(v, r.created_at);
+  }
+
+  // All or nothing: a batch that cannot be spooled whole is refused whole
+  // (the records already written are acknowledged away again).
+  status to_spool(const std::vector<usage_event>& events, const std::string& why) {
+    std::vector<std::string> written;
+    for (const auto& e : events) {
+      spool_record r{.created_at = vitals::now(),
+                     .source_system = e.source_system,
+                     .source_channel = e.source_channel,
+                     .payload = boost::json::serialize(to_json(e)),
+                     .last_error = why};
+      auto id = spool_->write(std::move(r));
+      if (!id) {
+        for (const auto& w : written) (void)spool_->ack({spool_->dir() / (w + ".json"), {}});
+        return error(errc::unavailable,
+                     "store refused (" + why + ") and spool failed: " + id.error().message);
+      }
+      written.push_back(std::move(*id));
+    }
+    spooled_ += events.size();
+    return {};
+  }
+
   // The canonical model name and, when the event has none, its cost.
   void enrich(usage_event& e) {
     if (e.model_canonical.empty() && !e.model_raw.empty())
@@ -360,6 +456,8 @@ class ledger {
   mutable std::mutex mu_;
   std::unordered_set<std::string> keys_;
   std::vector<row> rows_;
+  spool* spool_ = nullptr;
+  std::size_t spooled_ = 0;
 };
 
 }  // namespace vitals::agent
