@@ -150,11 +150,11 @@ class exchange {
 
   /// True once the server has asked to stop; streams end when they see it.
   bool stopping() const noexcept { return c_.stopping; }
-  /// Completes when the server asks to stop (or when cancelled).
-  asio::awaitable<void> until_stopped() {
-    if (c_.stopping) co_return;
-    auto [ec] = co_await c_.stop_signal.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
+  /// Completes when the server asks to stop (or when cancelled): an async
+  /// operation, so a stream can wait for it beside its own events.
+  template <class Token>
+  auto async_wait_stopped(Token&& token) {
+    return c_.stop_signal.async_wait(std::forward<Token>(token));
   }
 
   unsigned streamed_status() const noexcept { return status_; }

@@ -6,8 +6,9 @@
 // (a sample time in unix ms) first replays what the store still holds.
 #pragma once
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -102,15 +103,17 @@ class watch_route {
     if (resume) replay(sel, *resume, out, replayed);
     if (co_await ex.write(out, opts_.write_timeout)) co_return disconnect("write_timeout");
 
-    using namespace asio::experimental::awaitable_operators;
     asio::steady_timer ping(co_await asio::this_coro::executor);
     auto next_ping = std::chrono::steady_clock::now() + opts_.ping;
     std::uint64_t seen_drops = 0;
     int behind = 0;
     while (!ex.stopping()) {
       ping.expires_at(next_ping);
-      co_await (wake->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-                ping.async_wait(asio::as_tuple(asio::use_awaitable)) || ex.until_stopped());
+      // One composed wait (not three coroutines): this runs per client per event.
+      co_await asio::experimental::make_parallel_group(wake->async_receive(asio::deferred),
+                                                       ping.async_wait(asio::deferred),
+                                                       ex.async_wait_stopped(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
       if (ex.stopping()) break;
       out.clear();
       std::size_t sent = 0;
