@@ -414,3 +414,52 @@ TEST(LedgerSpool, ARestartFindsSpooledEventsAndNeverStoresOneTwice) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Enrichment, HigherChannelsReplaceLowerOnesOnlyFill) {
+  auto api = *parse(R"({"source_channel":"api","message_id":"m1","input_tokens":100})");
+  auto hook = *parse(R"({"source_channel":"hook","message_id":"m1","input_tokens":120,"model_raw":"gpt-5"})");
+  auto jsonl = *parse(R"({"source_channel":"jsonl","message_id":"m1","input_tokens":90,"duration_ms":40})");
+  auto stored = api;
+  EXPECT_TRUE(merge_usage(stored, hook));
+  EXPECT_EQ(stored.input_tokens, 120);
+  EXPECT_EQ(stored.model_raw, "gpt-5");
+  EXPECT_EQ(stored.source_channel, "hook");
+  EXPECT_TRUE(merge_usage(stored, jsonl));  // lower: fills the unknown duration only
+  EXPECT_EQ(stored.input_tokens, 120);
+  EXPECT_EQ(*stored.duration_ms, 40);
+  EXPECT_EQ(stored.source_channel, "hook");
+  EXPECT_FALSE(merge_usage(stored, jsonl));  // nothing new
+  EXPECT_EQ(channel_priority("sse"), 3);
+  EXPECT_EQ(channel_priority("sqlite"), channel_priority("jsonl"));
+}
+
+TEST(Enrichment, TheLedgerStoresTheEnrichedEventAndItSurvivesARestart) {
+  vitals::test::temp_dir dir;
+  {
+    stores::event_sqlite_store events(dir.path() / "events.db");
+    registry reg;
+    ledger l(events, reg);
+    ASSERT_TRUE(l.load());
+    EXPECT_EQ(l.ingest(R"({"source_channel":"api","agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100})").accepted, 1u);
+    auto r = l.ingest(R"({"source_channel":"hook","agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":150,"output_tokens":10})");
+    EXPECT_EQ(r.accepted, 0u);
+    EXPECT_EQ(r.duplicates, 1u);
+    EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 150);  // grew by the difference
+    auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+    EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 150);
+    EXPECT_EQ(s[0].at("requests").as_int64(), 1);
+  }
+  stores::event_sqlite_store events(dir.path() / "events.db");
+  registry reg;
+  ledger l(events, reg);
+  ASSERT_TRUE(l.load());
+  EXPECT_EQ(l.size(), 1u);
+  auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 150);
+  EXPECT_EQ(s[0].at("tokens").at("output").as_int64(), 10);
+  EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 150);
+}
+
+}  // namespace

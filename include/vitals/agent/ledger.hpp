@@ -16,7 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "vitals/agent/pricing.hpp"
@@ -145,7 +145,7 @@ class ledger {
       if (ec) continue;
       auto e = parse_usage_event(v, s.event.t);
       if (!e) continue;
-      if (keys_.insert(dedup_key(*e)).second) account(*e);
+      remember(std::move(*e));  // a later version of a key is its enrichment
     }
     if (!spool_) return {};
     auto pending = spool_->read_oldest(std::numeric_limits<std::size_t>::max());
@@ -153,10 +153,11 @@ class ledger {
     for (auto& p : *pending) {
       auto e = from_spool(p.record);
       if (!e) continue;
-      if (keys_.insert(dedup_key(*e)).second)
-        account(*e);
+      auto it = index_.find(dedup_key(*e));
+      if (it != index_.end() && to_json(stored_[it->second]) == to_json(*e))
+        (void)spool_->ack(p);  // stored already
       else
-        (void)spool_->ack(p);
+        remember(std::move(*e));
     }
     spooled_ = spool_->size();
     return {};
@@ -228,10 +229,10 @@ class ledger {
     }
     const timestamp received = vitals::now();
     std::vector<usage_event> fresh;
-    std::vector<std::string> fresh_keys;
+    std::vector<std::string> fresh_keys;  // what is stored: new events and enrichments
     std::vector<std::size_t> fresh_lines;
     std::lock_guard lock(mu_);
-    std::unordered_set<std::string> batch_keys;
+    std::unordered_map<std::string, std::size_t> in_batch;  // key -> index in fresh
     for (auto& [line, v] : items) {
       auto e = parse_usage_event(v, received);
       if (!e) {
@@ -240,10 +241,21 @@ class ledger {
       }
       enrich(*e);
       auto key = dedup_key(*e);
-      if (keys_.contains(key) || !batch_keys.insert(key).second) {
+      // A duplicate is not stored again: it may enrich the first report.
+      if (auto b = in_batch.find(key); b != in_batch.end()) {
+        merge_usage(fresh[b->second], *e);
         ++out.duplicates;
         continue;
       }
+      if (auto it = index_.find(key); it != index_.end()) {
+        ++out.duplicates;
+        usage_event merged = stored_[it->second];
+        if (!merge_usage(merged, *e)) continue;
+        *e = std::move(merged);
+      } else {
+        ++out.accepted;
+      }
+      in_batch.emplace(key, fresh.size());
       fresh_keys.push_back(std::move(key));
       fresh_lines.push_back(line);
       fresh.push_back(std::move(*e));
@@ -262,12 +274,10 @@ class ledger {
       if (!st) {
         for (std::size_t i = 0; i < fresh.size(); ++i)
           out.rejected.push_back({fresh_lines[i], "not stored: " + st.error().message});
+        out.duplicates -= fresh.size() - out.accepted;  // refused enrichments
+        out.accepted = 0;
       } else {
-        for (std::size_t i = 0; i < fresh.size(); ++i) {
-          keys_.insert(std::move(fresh_keys[i]));
-          account(fresh[i]);
-        }
-        out.accepted = fresh.size();
+        for (auto& e : fresh) remember(std::move(e));
       }
     }
     std::sort(out.rejected.begin(), out.rejected.end(),
@@ -396,13 +406,27 @@ class ledger {
           .inc();
   }
 
+  // A new event, or a later version (an enrichment) of one already known.
+  void remember(usage_event e) {
+    auto key = dedup_key(e);
+    row r = make_row(e);
+    if (auto it = index_.find(key); it != index_.end()) {
+      count(e, r, &rows_[it->second]);
+      rows_[it->second] = std::move(r);
+      stored_[it->second] = std::move(e);
+      return;
+    }
+    count(e, r, nullptr);
+    index_.emplace(std::move(key), rows_.size());
+    rows_.push_back(std::move(r));
+    stored_.push_back(std::move(e));
+  }
+
   // Errors are counted as requests and tool calls but not in token sums.
-  void account(const usage_event& e) {
-    const std::string& model = e.model();
+  static row make_row(const usage_event& e) {
     const bool tool = e.event_type == "tool_usage";
-    const bool ok = e.status != "error";
-    row r{e.occurred_at, e.agent_name, tool ? std::string() : model};
-    if (ok) {
+    row r{e.occurred_at, e.agent_name, tool ? std::string() : e.model()};
+    if (e.status != "error") {
       r.input = e.input_tokens.value_or(0);
       r.output = e.output_tokens.value_or(0);
       r.cache_read = e.cache_read_tokens.value_or(0);
@@ -413,31 +437,44 @@ class ledger {
     r.cost = e.cost_usd.value_or(0);
     r.requests = tool ? 0 : e.requests.value_or(1);
     r.tool_call = tool;
-    const std::string_view m =
-        model.empty() ? std::string_view("unknown") : std::string_view(model);
-    if (tool) {
+    return r;
+  }
+
+  // The instruments: what `r` adds over `before` (an enrichment only ever
+  // adds to the counters; calls and observations count once).
+  void count(const usage_event& e, const row& r, const row* before) {
+    const std::string_view m = r.model.empty() ? std::string_view("unknown") : std::string_view(r.model);
+    auto grow = [](std::int64_t now, std::int64_t was) {
+      return static_cast<std::uint64_t>(now > was ? now - was : 0);
+    };
+    if (r.tool_call) {
+      if (before) return;
       const std::string_view name = e.tool_name.empty() ? std::string_view("unknown") : e.tool_name;
       tool_calls_.with(e.agent_name, name, e.status).inc();
       if (e.duration_ms) tool_duration_.with(e.agent_name, name).observe(*e.duration_ms / 1000.0);
     } else {
-      requests_.with(e.agent_name, m).inc(static_cast<std::uint64_t>(r.requests));
-      const std::pair<const char*, std::int64_t> parts[] = {{"input", r.input},
-                                                            {"output", r.output},
-                                                            {"cache_read", r.cache_read},
-                                                            {"cache_write", r.cache_write},
-                                                            {"reasoning", r.reasoning}};
+      if (!before) requests_.with(e.agent_name, m).inc(static_cast<std::uint64_t>(r.requests));
+      const row zero{};
+      const row& b = before ? *before : zero;
+      const std::pair<const char*, std::uint64_t> parts[] = {
+          {"input", grow(r.input, b.input)},
+          {"output", grow(r.output, b.output)},
+          {"cache_read", grow(r.cache_read, b.cache_read)},
+          {"cache_write", grow(r.cache_write, b.cache_write)},
+          {"reasoning", grow(r.reasoning, b.reasoning)}};
       for (auto [type, n] : parts)
-        if (n > 0) tokens_.with(e.agent_name, m, type).inc(static_cast<std::uint64_t>(n));
-      const std::string_view provider =
-          e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
-      if (ok && e.input_tokens)
-        genai_tokens_.with("input", m, provider, "chat").observe(double(*e.input_tokens));
-      if (ok && e.output_tokens)
-        genai_tokens_.with("output", m, provider, "chat").observe(double(*e.output_tokens));
-      if (e.duration_ms) genai_duration_.with(m, provider, "chat").observe(*e.duration_ms / 1000.0);
+        if (n > 0) tokens_.with(e.agent_name, m, type).inc(n);
+      if (!before) {
+        const std::string_view provider = e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
+        if (e.status != "error" && e.input_tokens)
+          genai_tokens_.with("input", m, provider, "chat").observe(double(*e.input_tokens));
+        if (e.status != "error" && e.output_tokens)
+          genai_tokens_.with("output", m, provider, "chat").observe(double(*e.output_tokens));
+        if (e.duration_ms) genai_duration_.with(m, provider, "chat").observe(*e.duration_ms / 1000.0);
+      }
     }
-    if (r.cost > 0) cost_.with(e.agent_name, m).add(r.cost);
-    rows_.push_back(std::move(r));
+    const double extra = r.cost - (before ? before->cost : 0);
+    if (extra > 0) cost_.with(e.agent_name, m).add(extra);
   }
 
   EventStore& events_;
@@ -454,8 +491,9 @@ class ledger {
   vitals::counter& duplicates_;
   family<vitals::counter>& unpriced_;
   mutable std::mutex mu_;
-  std::unordered_set<std::string> keys_;
+  std::unordered_map<std::string, std::size_t> index_;  // dedup key -> rows_ / stored_
   std::vector<row> rows_;
+  std::vector<usage_event> stored_;
   spool* spool_ = nullptr;
   std::size_t spooled_ = 0;
 };

@@ -160,6 +160,52 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
   return e;
 }
 
+/// How much a channel's report is trusted: hook 4 > sse 3 > sqlite = jsonl 2 > api 1.
+inline int channel_priority(std::string_view channel) noexcept {
+  if (channel == "hook") return 4;
+  if (channel == "sse") return 3;
+  if (channel == "sqlite" || channel == "jsonl") return 2;
+  if (channel == "api") return 1;
+  return 0;
+}
+
+/// Enriches `stored` with a duplicate report of the same event: a channel of
+/// higher priority replaces what it knows; one of equal or lower priority
+/// only fills what is unknown. True when anything changed.
+inline bool merge_usage(usage_event& stored, const usage_event& incoming) {
+  const bool higher = channel_priority(incoming.source_channel) > channel_priority(stored.source_channel);
+  bool changed = false;
+  auto text = [&](std::string& mine, const std::string& theirs, std::string_view unknown = {}) {
+    if (theirs.empty() || theirs == unknown || theirs == mine) return;
+    if (higher || mine.empty() || mine == unknown) {
+      mine = theirs;
+      changed = true;
+    }
+  };
+  auto opt = [&](auto& mine, const auto& theirs) {
+    if (!theirs || theirs == mine) return;
+    if (higher || !mine) {
+      mine = theirs;
+      changed = true;
+    }
+  };
+  for (auto f : {&usage_event::source_system, &usage_event::provider_id, &usage_event::account_id,
+                 &usage_event::workspace_id, &usage_event::session_id, &usage_event::turn_id,
+                 &usage_event::message_id, &usage_event::tool_call_id, &usage_event::model_raw,
+                 &usage_event::model_canonical, &usage_event::tool_name, &usage_event::payload})
+    text(stored.*f, incoming.*f);
+  text(stored.agent_name, incoming.agent_name, "unknown");
+  text(stored.status, incoming.status, "unknown");
+  for (auto f : {&usage_event::input_tokens, &usage_event::output_tokens, &usage_event::reasoning_tokens,
+                 &usage_event::cache_read_tokens, &usage_event::cache_write_tokens, &usage_event::total_tokens,
+                 &usage_event::requests})
+    opt(stored.*f, incoming.*f);
+  opt(stored.cost_usd, incoming.cost_usd);
+  opt(stored.duration_ms, incoming.duration_ms);
+  if (higher && changed) stored.source_channel = incoming.source_channel;
+  return changed;
+}
+
 /// The event as JSON, with the field names it was parsed from (absent
 /// optionals left out), for storage and replay.
 inline boost::json::object to_json(const usage_event& e) {
