@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support/child.hpp"
 #include "support/helpers.hpp"
@@ -230,6 +231,86 @@ TEST(ScrapeRelay, RelaysAnExporterWithHistory) {
   EXPECT_GT(v.as_array()[0].at("v").to_number<double>(), first);
   EXPECT_EQ(relay.stop(SIGTERM), 0) << relay.output();
   EXPECT_EQ(exporter.stop(SIGTERM), 0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(AgentMonitor, ImportsClaudeCodeTranscripts) {
+  temp_dir logs;
+  std::filesystem::create_directories(logs.path() / "proj");
+  {
+    const auto when = vitals::to_rfc3339(vitals::now() - std::chrono::minutes(1));
+    std::ofstream out(logs.path() / "proj" / "s1.jsonl");
+    out << R"({"type":"user","sessionId":"s1","timestamp":")" << when
+        << R"(","message":{"role":"user","content":"hi"}})"
+        << "\n"
+        << R"({"type":"assistant","sessionId":"s1","cwd":"/work/p","requestId":"req_1","timestamp":")"
+        << when
+        << R"(","message":{"id":"msg_1","model":"claude-sonnet-4-5-20250929","role":"assistant","stop_reason":"end_turn","usage":{"input_tokens":100,"output_tokens":40,"cache_creation_input_tokens":10,"cache_read_input_tokens":1000}}})"
+        << "\n";
+  }
+  monitor m({"--memory-only", "--import-claude", logs.path().string()});
+  auto c = m.client();
+  EXPECT_TRUE(eventually([&] {
+    auto v = get_json(c, "/api/v1/usage/summary?agent=claude-code");
+    return v.is_array() && v.as_array().size() == 1 &&
+           v.as_array()[0].at("tokens").at("input").as_int64() == 100;
+  })) << m.proc.output();
+  auto v = get_json(c, "/api/v1/usage/summary?agent=claude-code");
+  EXPECT_EQ(v.as_array()[0].at("tokens").at("cache_read").as_int64(), 1000);
+  EXPECT_EQ(v.as_array()[0].at("models").as_array()[0].at("model"), "claude-sonnet-4-5");
+  EXPECT_GT(v.as_array()[0].at("cost").at("total_usd").to_number<double>(), 0);
+}
+
+TEST(AgentMonitor, SigkillDuringIngestLosesNoAcknowledgedEventAndStoresNoneTwice) {
+  temp_dir dir;
+  std::vector<std::string> acked;  // NDJSON lines the monitor acknowledged
+  std::size_t in_flight = 0;
+  {
+    monitor m({"--data", dir.path().string()});
+    ASSERT_FALSE(m.port.empty());
+    auto c = m.client();
+    std::atomic<bool> stop{false};
+    std::thread killer([&] {
+      std::this_thread::sleep_for(700ms);
+      ::kill(m.proc.pid(), SIGKILL);
+      stop = true;
+    });
+    for (int batch = 0; !stop && batch < 10'000; ++batch) {
+      std::string body;
+      std::vector<std::string> lines;
+      for (int i = 0; i < 20; ++i) {
+        lines.push_back(R"({"agent_name":"k","model_raw":"gpt-5","message_id":"b)" +
+                        std::to_string(batch) + "-" + std::to_string(i) + R"(","input_tokens":1})");
+        body += lines.back() + "\n";
+      }
+      in_flight = lines.size();
+      auto r = c.post("/api/v1/events", body, "application/x-ndjson");
+      if (!r || r->status != 200) break;
+      ASSERT_EQ(boost::json::parse(r->body).at("accepted").as_int64(), 20);
+      acked.insert(acked.end(), lines.begin(), lines.end());
+    }
+    killer.join();
+    EXPECT_EQ(m.proc.wait(), 128 + SIGKILL);
+  }
+  ASSERT_GT(acked.size(), 0u);
+  monitor m({"--data", dir.path().string()});
+  auto c = m.client();
+  auto s = get_json(c, "/api/v1/usage/summary?agent=k");
+  ASSERT_TRUE(s.is_array());
+  ASSERT_EQ(s.as_array().size(), 1u);
+  const auto stored = s.as_array()[0].at("tokens").at("input").as_int64();
+  EXPECT_GE(stored, std::int64_t(acked.size()));              // nothing acknowledged was lost
+  EXPECT_LE(stored, std::int64_t(acked.size() + in_flight));  // at most the unanswered batch extra
+  std::string all;
+  for (const auto& l : acked) all += l + "\n";
+  auto again = c.post("/api/v1/events", all, "application/x-ndjson");
+  ASSERT_TRUE(again);
+  auto v = boost::json::parse(again->body);
+  EXPECT_EQ(v.at("accepted").as_int64(), 0);  // every acknowledged event is there, once
+  EXPECT_EQ(v.at("duplicates").as_int64(), std::int64_t(acked.size()));
 }
 
 }  // namespace

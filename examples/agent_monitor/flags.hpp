@@ -26,6 +26,8 @@ struct monitor_flags {
   std::vector<std::string> scrapes;
   std::string token;
   std::string prices;
+  std::string import_claude;  // Claude Code projects directory (~/.claude/projects)
+  std::string import_codex;   // Codex CLI sessions directory (~/.codex/sessions)
   bool memory_only = false;
   std::string dashboard = VITALS_DASHBOARD_DIR;
   unsigned threads = 2;
@@ -46,6 +48,8 @@ memory and everything in SQLite under --data; serves the HTTP API
   --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
   --prices FILE          model prices in LiteLLM's model_prices_and_context_window.json
                          shape; they override the built-in table model by model
+  --import-claude DIR    import Claude Code transcripts under DIR (~/.claude/projects) and follow them
+  --import-codex DIR     import Codex CLI session logs under DIR (~/.codex/sessions) and follow them
   --memory-only          keep samples and events in memory only (nothing written to disk)
   --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
   --threads N            threads serving and sampling (default 2)
@@ -116,6 +120,9 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       auto table = vitals::agent::price_table::load(value);
       if (!table) return fail(flag, table.error().message);
       f.prices = value;
+    } else if (flag == "--import-claude" || flag == "--import-codex") {
+      if (value.empty()) return fail(flag, "expected a directory");
+      (flag == "--import-claude" ? f.import_claude : f.import_codex) = value;
     } else if (flag == "--dashboard") {
       f.dashboard = value;
     } else if (flag == "--threads") {

@@ -10,11 +10,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <future>
 #include <thread>
 
+#include "vitals/agent/importers.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/files.hpp"
@@ -90,17 +93,29 @@ std::promise<void>& stop_requested() {
 
 /// Everything that depends on which stores were chosen: the composition
 /// is a template, so each choice is its own type with no virtual call.
-/// Drains the spool into the event store while it holds anything, and
-/// trims it (age, count, bytes) once an hour; ends when cancelled.
+/// Upkeep every 2 s until cancelled: drains the spool into the event store
+/// while it holds anything (and trims it once an hour), and imports new
+/// lines of agents' logs. An import's watermarks move only once the ledger
+/// has taken its events, so a refused batch is read again.
 template <class Ledger>
-asio::awaitable<void> replay_loop(Ledger& ledger, agent::spool& sp) {
+asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
+                                  std::vector<std::unique_ptr<agent::jsonl_importer>>& importers) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto next_cleanup = std::chrono::steady_clock::now();
   for (;;) {
-    if (ledger.spooled() > 0) (void)ledger.replay();
-    if (std::chrono::steady_clock::now() >= next_cleanup) {
-      sp.cleanup({});
+    if (sp && ledger.spooled() > 0) (void)ledger.replay();
+    if (sp && std::chrono::steady_clock::now() >= next_cleanup) {
+      sp->cleanup({});
       next_cleanup += std::chrono::hours(1);
+    }
+    for (auto& imp : importers) {
+      auto events = imp->poll();
+      if (!events) continue;  // the directory is not there (yet): try again later
+      bool refused = false;
+      if (!events->empty())
+        for (const auto& r : ledger.ingest(agent::to_ndjson(*events)).rejected)
+          refused = refused || r.error.starts_with("not stored");
+      if (!refused) (void)imp->commit();
     }
     timer.expires_after(std::chrono::seconds(2));
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -173,11 +188,20 @@ int serve(const monitor_flags& f, Store& store, EventStore& events, agent::spool
   signals.async_wait([](auto ec, int) {
     if (!ec) stop_requested().set_value();
   });
-  asio::cancellation_signal stop_replay;  // emitted on the loop's strand
-  auto replay_strand = asio::make_strand(io);
-  if (sp)
-    asio::co_spawn(replay_strand, replay_loop(ledger, *sp),
-                   asio::bind_cancellation_slot(stop_replay.slot(), asio::detached));
+  std::vector<std::unique_ptr<agent::jsonl_importer>> importers;
+  const fs::path marks = f.memory_only ? fs::temp_directory_path() : fs::path(f.data);
+  for (const auto& [dir, kind, name] :
+       {std::tuple{f.import_claude, agent::log_kind::claude, "claude"},
+        std::tuple{f.import_codex, agent::log_kind::codex, "codex"}})
+    if (!dir.empty())
+      importers.push_back(std::make_unique<agent::jsonl_importer>(
+          dir, kind,
+          marks / ("import-" + std::string(name) +
+                   (f.memory_only ? "-" + std::to_string(::getpid()) : "") + "-watermarks.json")));
+  asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
+  auto upkeep_strand = asio::make_strand(io);
+  asio::co_spawn(upkeep_strand, upkeep_loop(ledger, sp, importers),
+                 asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   auto work = asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < f.threads; ++i) threads.emplace_back([&] { io.run(); });
@@ -188,11 +212,15 @@ int serve(const monitor_flags& f, Store& store, EventStore& events, agent::spool
   // executor run dry. Usage events are stored before they are acknowledged.
   std::fprintf(stderr, "agent_monitor: stopping\n");
   server.stop();
-  asio::post(replay_strand, [&] { stop_replay.emit(asio::cancellation_type::terminal); });
+  asio::post(upkeep_strand, [&] { stop_upkeep.emit(asio::cancellation_type::terminal); });
   poll.stop();
   pipe.flush();
   work.reset();
   for (auto& t : threads) t.join();
+  if (f.memory_only)  // nothing of a memory-only run outlives it
+    for (const auto& name : {"claude", "codex"})
+      fs::remove(marks / ("import-" + std::string(name) + "-" + std::to_string(::getpid()) +
+                          "-watermarks.json"));
   std::fprintf(stderr, "agent_monitor: stopped cleanly\n");
   return 0;
 }
