@@ -154,8 +154,8 @@ class ledger {
       auto e = from_spool(p.record);
       if (!e) continue;
       auto it = index_.find(dedup_key(*e));
-      if (it != index_.end() && to_json(stored_[it->second]) == to_json(*e))
-        (void)spool_->ack(p);  // stored already
+      if (usage_event known; it != index_.end() && !merge_usage(known = stored_[it->second], *e))
+        (void)spool_->ack(p);  // stored already: it adds nothing
       else
         remember(std::move(*e));
     }
@@ -443,7 +443,8 @@ class ledger {
   // The instruments: what `r` adds over `before` (an enrichment only ever
   // adds to the counters; calls and observations count once).
   void count(const usage_event& e, const row& r, const row* before) {
-    const std::string_view m = r.model.empty() ? std::string_view("unknown") : std::string_view(r.model);
+    const std::string_view m =
+        r.model.empty() ? std::string_view("unknown") : std::string_view(r.model);
     auto grow = [](std::int64_t now, std::int64_t was) {
       return static_cast<std::uint64_t>(now > was ? now - was : 0);
     };
@@ -465,12 +466,14 @@ class ledger {
       for (auto [type, n] : parts)
         if (n > 0) tokens_.with(e.agent_name, m, type).inc(n);
       if (!before) {
-        const std::string_view provider = e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
+        const std::string_view provider =
+            e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
         if (e.status != "error" && e.input_tokens)
           genai_tokens_.with("input", m, provider, "chat").observe(double(*e.input_tokens));
         if (e.status != "error" && e.output_tokens)
           genai_tokens_.with("output", m, provider, "chat").observe(double(*e.output_tokens));
-        if (e.duration_ms) genai_duration_.with(m, provider, "chat").observe(*e.duration_ms / 1000.0);
+        if (e.duration_ms)
+          genai_duration_.with(m, provider, "chat").observe(*e.duration_ms / 1000.0);
       }
     }
     const double extra = r.cost - (before ? before->cost : 0);

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "vitals/core/error.hpp"
+#include "vitals/core/ids.hpp"
 #include "vitals/core/time.hpp"
 
 namespace vitals::agent {
@@ -100,11 +101,7 @@ struct session_snapshot {
 /// A session id: 1 to 128 of [A-Za-z0-9._-], never "." or "..": it names a
 /// directory, so nothing in it may climb out of the sessions directory.
 inline status check_session_id(std::string_view id) {
-  const bool ok_chars = std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-  if (id.empty() || id.size() > 128 || !ok_chars || id == "." || id == "..")
+  if (!is_safe_id(id))
     return error(
         errc::invalid_argument,
         "session_id: expected 1 to 128 characters from [A-Za-z0-9._-], not . or .., got '" +

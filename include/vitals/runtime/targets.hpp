@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vitals/core/error.hpp"
+#include "vitals/core/ids.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/runtime/poller.hpp"
 
@@ -38,11 +39,7 @@ struct target_info {
 /// A target id: 1 to 128 of [A-Za-z0-9._-], never "." or "..": it is used in
 /// labels, URLs and (by some sinks) file names.
 inline status check_target_id(std::string_view id) {
-  const bool ok_chars = std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-  if (id.empty() || id.size() > 128 || !ok_chars || id == "." || id == "..")
+  if (!is_safe_id(id))
     return error(
         errc::invalid_argument,
         "id: expected 1 to 128 characters from [A-Za-z0-9._-], got '" + std::string(id) + "'");
