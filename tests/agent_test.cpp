@@ -419,8 +419,10 @@ namespace {
 
 TEST(Enrichment, HigherChannelsReplaceLowerOnesOnlyFill) {
   auto api = *parse(R"({"source_channel":"api","message_id":"m1","input_tokens":100})");
-  auto hook = *parse(R"({"source_channel":"hook","message_id":"m1","input_tokens":120,"model_raw":"gpt-5"})");
-  auto jsonl = *parse(R"({"source_channel":"jsonl","message_id":"m1","input_tokens":90,"duration_ms":40})");
+  auto hook = *parse(
+      R"({"source_channel":"hook","message_id":"m1","input_tokens":120,"model_raw":"gpt-5"})");
+  auto jsonl =
+      *parse(R"({"source_channel":"jsonl","message_id":"m1","input_tokens":90,"duration_ms":40})");
   auto stored = api;
   EXPECT_TRUE(merge_usage(stored, hook));
   EXPECT_EQ(stored.input_tokens, 120);
@@ -442,11 +444,17 @@ TEST(Enrichment, TheLedgerStoresTheEnrichedEventAndItSurvivesARestart) {
     registry reg;
     ledger l(events, reg);
     ASSERT_TRUE(l.load());
-    EXPECT_EQ(l.ingest(R"({"source_channel":"api","agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100})").accepted, 1u);
-    auto r = l.ingest(R"({"source_channel":"hook","agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":150,"output_tokens":10})");
+    EXPECT_EQ(
+        l.ingest(
+             R"({"source_channel":"api","agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100})")
+            .accepted,
+        1u);
+    auto r = l.ingest(
+        R"({"source_channel":"hook","agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":150,"output_tokens":10})");
     EXPECT_EQ(r.accepted, 0u);
     EXPECT_EQ(r.duplicates, 1u);
-    EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 150);  // grew by the difference
+    EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"),
+              150);  // grew by the difference
     auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
     EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 150);
     EXPECT_EQ(s[0].at("requests").as_int64(), 1);

@@ -173,7 +173,8 @@ inline int channel_priority(std::string_view channel) noexcept {
 /// higher priority replaces what it knows; one of equal or lower priority
 /// only fills what is unknown. True when anything changed.
 inline bool merge_usage(usage_event& stored, const usage_event& incoming) {
-  const bool higher = channel_priority(incoming.source_channel) > channel_priority(stored.source_channel);
+  const bool higher =
+      channel_priority(incoming.source_channel) > channel_priority(stored.source_channel);
   bool changed = false;
   auto text = [&](std::string& mine, const std::string& theirs, std::string_view unknown = {}) {
     if (theirs.empty() || theirs == unknown || theirs == mine) return;
@@ -196,9 +197,10 @@ inline bool merge_usage(usage_event& stored, const usage_event& incoming) {
     text(stored.*f, incoming.*f);
   text(stored.agent_name, incoming.agent_name, "unknown");
   text(stored.status, incoming.status, "unknown");
-  for (auto f : {&usage_event::input_tokens, &usage_event::output_tokens, &usage_event::reasoning_tokens,
-                 &usage_event::cache_read_tokens, &usage_event::cache_write_tokens, &usage_event::total_tokens,
-                 &usage_event::requests})
+  for (auto f :
+       {&usage_event::input_tokens, &usage_event::output_tokens, &usage_event::reasoning_tokens,
+        &usage_event::cache_read_tokens, &usage_event::cache_write_tokens,
+        &usage_event::total_tokens, &usage_event::requests})
     opt(stored.*f, incoming.*f);
   opt(stored.cost_usd, incoming.cost_usd);
   opt(stored.duration_ms, incoming.duration_ms);
