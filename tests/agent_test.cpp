@@ -150,15 +150,7 @@ TEST(Pricing, LoadsLiteLlmShapeAndOverridesModelByModel) {
   EXPECT_FALSE(price_table::load("/nonexistent/prices.json"));
 }
 
-double family_total(const registry& reg, std::string_view name, std::string_view label = {},
-                    std::string_view value = {}) {
-  double sum = 0;
-  for (const auto& f : reg.collect())
-    if (f.name == name)
-      for (const auto& p : f.points)
-        if (label.empty() || p.labels.get(label) == value) sum += p.value;
-  return sum;
-}
+using vitals::test::family_total;
 
 TEST(Ledger, PricesEventsWithoutACostAndCountsUnknownModels) {
   stores::event_memory_store events;

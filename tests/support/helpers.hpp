@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "vitals/core/sample.hpp"
+#include "vitals/instruments/registry.hpp"
 
 namespace vitals::test {
 
@@ -56,6 +57,18 @@ inline std::optional<double> value(const sample_batch& b, std::string_view name,
     if (s.series.name() == name && (label.empty() || s.series.labels().get(label) == label_value))
       return s.value;
   return std::nullopt;
+}
+
+/// A family's value in `reg`, summed over the series whose `label` is
+/// `value` (over all series when no label is given).
+inline double family_total(const registry& reg, std::string_view name, std::string_view label = {},
+                           std::string_view value = {}) {
+  double sum = 0;
+  for (const auto& f : reg.collect())
+    if (f.name == name)
+      for (const auto& p : f.points)
+        if (label.empty() || p.labels.get(label) == value) sum += p.value;
+  return sum;
 }
 
 /// Polls `f` until it holds or `within` has passed; its last answer.

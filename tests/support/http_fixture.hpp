@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "helpers.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/http/client.hpp"
 #include "vitals/http/events.hpp"
@@ -161,12 +162,7 @@ class http_fixture {
   /// A counter's value from the registry, summed over the series matching `label`.
   double counter(std::string_view family, std::string_view label = {},
                  std::string_view value = {}) {
-    double sum = 0;
-    for (const auto& f : reg_.collect())
-      if (f.name == family)
-        for (const auto& p : f.points)
-          if (label.empty() || p.labels.get(label) == value) sum += p.value;
-    return sum;
+    return family_total(reg_, family, label, value);
   }
 
  private:
