@@ -257,8 +257,13 @@ struct agent {
 };
 
 void register_target(client& c, agent& a) {
+  // `role`, `tool` and `runtime` show in the monitor's usage summary.
   const json::object body{
-      {"id", a.id}, {"kind", "process"}, {"pid", a.pid}, {"labels", {{"agent", a.id}}}};
+      {"id", a.id},
+      {"kind", "process"},
+      {"pid", a.pid},
+      {"labels",
+       {{"agent", a.id}, {"role", "worker"}, {"tool", "agent_simulator"}, {"runtime", "process"}}}};
   auto r = c.post("/api/v1/targets", json::serialize(body));
   if (r && r->status == 409) {  // left over from an earlier run: replace it
     (void)c.del("/api/v1/targets/" + a.id);

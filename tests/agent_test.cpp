@@ -11,8 +11,8 @@
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/pricing.hpp"
 #include "vitals/agent/spool.hpp"
-#include "vitals/stores/event_memory.hpp"
-#include "vitals/stores/event_sqlite.hpp"
+#include "support/usage.hpp"
+#include "vitals/agent/usage_sqlite.hpp"
 
 namespace {
 
@@ -151,17 +151,18 @@ TEST(Pricing, LoadsLiteLlmShapeAndOverridesModelByModel) {
 }
 
 using vitals::test::family_total;
+using vitals::test::usage_summary;
 
 TEST(Ledger, PricesEventsWithoutACostAndCountsUnknownModels) {
-  stores::event_memory_store events;
+  usage_memory usage;
   registry reg;
-  ledger l(events, reg);
+  ledger l(usage, reg);
   auto r = l.ingest(
       R"({"message_id":"a","model_raw":"anthropic/claude-sonnet-4-5-20250929","input_tokens":1000,"output_tokens":100}
 {"message_id":"b","model_raw":"garage-llm","input_tokens":5}
 {"message_id":"c","model_raw":"gpt-5","input_tokens":10,"cost_usd":1.5})");
   EXPECT_EQ(r.accepted, 3u);
-  auto s = l.summary(std::nullopt, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  auto s = usage_summary(usage);
   ASSERT_EQ(s.size(), 1u);
   const auto& models = s[0].at("models").as_array();
   ASSERT_EQ(models.size(), 3u);
@@ -172,30 +173,29 @@ TEST(Ledger, PricesEventsWithoutACostAndCountsUnknownModels) {
   EXPECT_EQ(models[2].at("cost_usd").to_number<double>(), 0);
   EXPECT_EQ(family_total(reg, "vitals_agent_unpriced_events", "model", "garage-llm"), 1);
   // The stored event carries the computed cost and the canonical model.
-  auto stored = events.read("usage", 1);
-  ASSERT_TRUE(stored);
-  auto first = boost::json::parse((*stored)[0].event.data);
-  EXPECT_EQ(first.at("model_canonical"), "claude-sonnet-4-5");
-  EXPECT_GT(first.at("cost_usd").to_number<double>(), 0);
+  auto stored = usage.find(std::vector{dedup_key(*parse(R"({"message_id":"a"})"))});
+  ASSERT_TRUE(stored && stored->front());
+  EXPECT_EQ(stored->front()->model_canonical, "claude-sonnet-4-5");
+  EXPECT_GT(*stored->front()->cost_usd, 0);
 }
 
-TEST(Ledger, ReloadsTotalsAndDuplicatesFromItsEventStore) {
+TEST(Ledger, ReloadsCountersAndDuplicatesFromItsStore) {
   test::temp_dir dir;
   {
-    stores::event_sqlite_store events(dir.path() / "events.db");
+    usage_sqlite usage(dir.path() / "usage.db");
     registry reg;
-    ledger l(events, reg);
+    ledger l(usage, reg);
     ASSERT_TRUE(l.load());
     auto r =
         l.ingest(R"([{"agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100},
                           {"agent_name":"a","event_type":"tool_usage","tool_call_id":"t1","tool_name":"Read","duration_ms":20}])");
     EXPECT_EQ(r.accepted, 2u);
   }
-  stores::event_sqlite_store events(dir.path() / "events.db");
+  usage_sqlite usage(dir.path() / "usage.db");
   registry reg;
-  ledger l(events, reg);
+  ledger l(usage, reg);
   ASSERT_TRUE(l.load());
-  EXPECT_EQ(l.size(), 2u);
+  EXPECT_EQ(*usage.count(), 2u);
   EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 100);
   EXPECT_EQ(family_total(reg, "vitals_agent_tool_calls", "tool", "Read"), 1);
   auto r =
@@ -205,17 +205,17 @@ TEST(Ledger, ReloadsTotalsAndDuplicatesFromItsEventStore) {
 }
 
 TEST(Ledger, ErrorsCountAsRequestsButNotTokens) {
-  stores::event_memory_store events;
+  usage_memory usage;
   registry reg;
-  ledger l(events, reg);
+  ledger l(usage, reg);
   l.ingest(
       R"({"agent_name":"a","message_id":"m1","model_raw":"gpt-5","input_tokens":100,"status":"error"}
 {"agent_name":"a","message_id":"m2","model_raw":"gpt-5","input_tokens":7})");
-  auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  auto s = usage_summary(usage, "a");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 7);
   EXPECT_EQ(s[0].at("requests").as_int64(), 2);
-  EXPECT_TRUE(l.summary("b", from_unix_ms(0), vitals::now()).empty());
+  EXPECT_TRUE(usage_summary(usage, "b").empty());
 }
 
 }  // namespace
@@ -317,30 +317,23 @@ TEST(Spool, CleanupRemovesOldestByAgeThenCountThenBytes) {
 
 namespace {
 
-/// An event store that refuses writes while `down` is set.
+/// A usage store that refuses writes while `down` is set, and remembers
+/// the order in which it stored message ids.
 struct flaky_store {
-  stores::event_memory_store inner;
+  usage_memory inner;
   bool down = false;
-  result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
+  std::vector<std::string> stored_ids;
+  result<std::vector<std::optional<usage_event>>> find(std::span<const std::string> keys) {
+    return inner.find(keys);
+  }
+  status put(std::span<const usage_record> records) {
     if (down) return error(errc::unavailable, "database is down");
-    return inner.append(stream, events);
+    for (const auto& r : records) stored_ids.push_back(r.event.message_id);
+    return inner.put(records);
   }
-  result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from) {
-    return inner.read(stream, from);
-  }
-  result<std::vector<stored_event>> read_by_type(const std::string& stream,
-                                                 const std::string& type) {
-    return inner.read_by_type(stream, type);
-  }
+  result<std::vector<usage_row>> aggregate(const usage_query& q) { return inner.aggregate(q); }
+  result<std::size_t> count() { return inner.count(); }
 };
-
-std::vector<std::string> stored_ids(flaky_store& s) {
-  std::vector<std::string> ids;
-  const auto stored = s.read("usage", 1);
-  for (const auto& e : *stored)
-    ids.emplace_back(boost::json::parse(e.event.data).at("message_id").as_string());
-  return ids;
-}
 
 TEST(LedgerSpool, RefusedWritesAreSpooledThenReplayedInOrderExactlyOnce) {
   vitals::test::temp_dir dir;
@@ -368,9 +361,8 @@ TEST(LedgerSpool, RefusedWritesAreSpooledThenReplayedInOrderExactlyOnce) {
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 3u);
   EXPECT_EQ(l.spooled(), 0u);
-  EXPECT_EQ(stored_ids(store), (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
-  auto s = l.summary(std::nullopt, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
-  EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 10);
+  EXPECT_EQ(store.stored_ids, (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
+  EXPECT_EQ(usage_summary(store)[0].at("tokens").at("input").as_int64(), 10);
 }
 
 TEST(LedgerSpool, ARestartFindsSpooledEventsAndNeverStoresOneTwice) {
@@ -390,19 +382,18 @@ TEST(LedgerSpool, ARestartFindsSpooledEventsAndNeverStoresOneTwice) {
   }
   // A crash after storing "a" but before acknowledging it.
   store.down = false;
-  ASSERT_TRUE(
-      store.append("usage", std::vector{event{"message_usage", vitals::now(), "", "unknown", "",
-                                              R"({"message_id":"a","input_tokens":5})"}}));
+  auto a = *parse(R"({"message_id":"a","input_tokens":5})");
+  ASSERT_TRUE(store.put(std::vector{usage_record{dedup_key(a), a}}));
   spool sp(dir.path(), false);
   registry reg;
   ledger l(store, reg);
   l.use_spool(sp);
   ASSERT_TRUE(l.load());
   EXPECT_EQ(l.spooled(), 1u);  // "a" was acknowledged at load
-  auto s = l.summary(std::nullopt, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
-  EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 11);  // both counted, once
+  EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 11);  // both, once
   ASSERT_TRUE(l.replay());
-  EXPECT_EQ(stored_ids(store), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(store.stored_ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(usage_summary(store)[0].at("tokens").at("input").as_int64(), 11);
 }
 
 }  // namespace
@@ -432,9 +423,9 @@ TEST(Enrichment, HigherChannelsReplaceLowerOnesOnlyFill) {
 TEST(Enrichment, TheLedgerStoresTheEnrichedEventAndItSurvivesARestart) {
   vitals::test::temp_dir dir;
   {
-    stores::event_sqlite_store events(dir.path() / "events.db");
+    usage_sqlite usage(dir.path() / "usage.db");
     registry reg;
-    ledger l(events, reg);
+    ledger l(usage, reg);
     ASSERT_TRUE(l.load());
     EXPECT_EQ(
         l.ingest(
@@ -447,16 +438,16 @@ TEST(Enrichment, TheLedgerStoresTheEnrichedEventAndItSurvivesARestart) {
     EXPECT_EQ(r.duplicates, 1u);
     EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"),
               150);  // grew by the difference
-    auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+    auto s = usage_summary(usage, "a");
     EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 150);
     EXPECT_EQ(s[0].at("requests").as_int64(), 1);
   }
-  stores::event_sqlite_store events(dir.path() / "events.db");
+  usage_sqlite usage(dir.path() / "usage.db");
   registry reg;
-  ledger l(events, reg);
+  ledger l(usage, reg);
   ASSERT_TRUE(l.load());
-  EXPECT_EQ(l.size(), 1u);
-  auto s = l.summary("a", from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  EXPECT_EQ(*usage.count(), 1u);
+  auto s = usage_summary(usage, "a");
   EXPECT_EQ(s[0].at("tokens").at("input").as_int64(), 150);
   EXPECT_EQ(s[0].at("tokens").at("output").as_int64(), 10);
   EXPECT_EQ(family_total(reg, "vitals_agent_tokens", "type", "input"), 150);

@@ -13,7 +13,7 @@
 #include "support/helpers.hpp"
 #include "vitals/agent/importers.hpp"
 #include "vitals/agent/ledger.hpp"
-#include "vitals/stores/event_memory.hpp"
+#include "support/usage.hpp"
 
 namespace {
 
@@ -229,13 +229,13 @@ TEST(CodexLine, WithoutASessionMetaTheFileNameNamesTheSession) {
 }
 
 struct ledger_fixture {
-  stores::event_memory_store events;
+  usage_memory usage;
   registry reg;
-  ledger<stores::event_memory_store> l{events, reg};
+  ledger<usage_memory> l{usage, reg};
 
   ingest_result ingest(const std::vector<usage_event>& batch) { return l.ingest(to_ndjson(batch)); }
-  boost::json::object tokens(std::string_view agent) const {
-    auto s = l.summary(agent, from_unix_ms(0), vitals::now() + std::chrono::hours(1));
+  boost::json::object tokens(std::string_view agent) {
+    auto s = test::usage_summary(usage, agent);
     return s.empty() ? boost::json::object() : s[0].at("tokens").as_object();
   }
 };

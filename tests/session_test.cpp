@@ -77,10 +77,14 @@ TEST(SessionCollector, PhaseDurationIsTheLastReportAndTriggersAreCounted) {
   c.record_bisect_trigger("code");
   c.record_phase_duration("code", 900ms, true);  // replaces, does not add
   c.record_bisect_trigger("test");               // a phase seen only through a trigger
+  c.record_heal_result("code", true);
+  c.record_heal_result("code", false);
+  c.record_heal_result("code", true);
+  c.record_bisect_result("test", false);
   const auto s = c.snapshot();
   ASSERT_EQ(s.phases.size(), 2u);
-  EXPECT_EQ(*s.find_phase("code"), (phase_metric{"code", 900, 2, 2, 1, true}));
-  EXPECT_EQ(*s.find_phase("test"), (phase_metric{"test", 0, 0, 0, 1, false}));
+  EXPECT_EQ(*s.find_phase("code"), (phase_metric{"code", 900, 2, 2, 1, true, 2, 1, 0, 0}));
+  EXPECT_EQ(*s.find_phase("test"), (phase_metric{"test", 0, 0, 0, 1, false, 0, 0, 0, 1}));
   c.record_phase_duration("code", 50ms, false);
   EXPECT_EQ(c.snapshot().find_phase("code")->duration_ms, 50);
   EXPECT_FALSE(c.snapshot().find_phase("code")->success);
@@ -200,6 +204,8 @@ session_snapshot sample_snapshot() {
   c.record_phase_duration("plan", 4321ms, true);
   c.record_heal_trigger("test");
   c.record_bisect_trigger("test");
+  c.record_heal_result("test", false);
+  c.record_bisect_result("test", true);
   return c.snapshot();
 }
 
@@ -229,6 +235,8 @@ TEST(SessionStore, SaveThenLoadRoundTrips) {
   EXPECT_EQ(o.at("llms").at(0).at("cost"), 0.0123);
   EXPECT_EQ(o.at("phases").at(0).at("success"), true);
   EXPECT_EQ(o.at("phases").at(1).at("bisect_trigger_count"), 1);
+  EXPECT_EQ(o.at("phases").at(1).at("heal_fail_count"), 1);
+  EXPECT_EQ(o.at("phases").at(1).at("bisect_success_count"), 1);
 
   // A later save replaces the file.
   session_collector c("run-42.a_b");

@@ -40,7 +40,7 @@ memory and everything in SQLite under --data; serves the HTTP API
 (docs/http-api.md) and the live dashboard.
 
   --listen ADDR:PORT     where to serve (default 127.0.0.1:9464; port 0 picks a free one)
-  --data DIR             SQLite files go here (default ./vitals-data)
+  --data DIR             samples.db, usage.db and the spool go here (default ./vitals-data)
   --interval DURATION    sampling period, e.g. 10s, 500ms (default 10s)
   --track-pid PID        track a process (repeatable)
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)

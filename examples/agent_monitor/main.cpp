@@ -1,7 +1,8 @@
 // The agent monitor: samples itself, the host and any tracked agent (process,
 // cgroup or /metrics endpoint), keeps recent samples in a memory ring for
-// live views and everything in SQLite, takes usage events, and serves the
-// whole HTTP API and the dashboard. `agent_monitor --help` lists the flags.
+// live views and everything in SQLite, takes usage events into SQLite's
+// usage tables, and serves the whole HTTP API, the usage reports and the
+// dashboard. `agent_monitor --help` lists the flags.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -19,6 +20,8 @@
 
 #include "vitals/agent/importers.hpp"
 #include "vitals/agent/ledger.hpp"
+#include "vitals/agent/reports.hpp"
+#include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/files.hpp"
 #include "vitals/http/sse.hpp"
@@ -31,8 +34,6 @@
 #include "vitals/samplers/rate.hpp"
 #include "vitals/samplers/scrape.hpp"
 #include "vitals/samplers/system.hpp"
-#include "vitals/stores/event_memory.hpp"
-#include "vitals/stores/event_sqlite.hpp"
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/sqlite.hpp"
 #include "vitals/stores/tiered.hpp"
@@ -93,10 +94,18 @@ std::promise<void>& stop_requested() {
 
 /// Everything that depends on which stores were chosen: the composition
 /// is a template, so each choice is its own type with no virtual call.
-/// Upkeep every 2 s until cancelled: drains the spool into the event store
-/// while it holds anything (and trims it once an hour), and imports new
-/// lines of agents' logs. An import's watermarks move only once the ledger
-/// has taken its events, so a refused batch is read again.
+/// The usage store's housekeeping: what a memory store does not need.
+inline void maintain(agent::usage_memory&) {}
+inline void maintain(agent::usage_sqlite& usage) {
+  (void)usage.prune({});
+  (void)usage.checkpoint();  // TRUNCATE: the WAL does not grow between checkpoints
+}
+
+/// Upkeep every 2 s until cancelled: drains the spool into the usage store
+/// while it holds anything, and imports new lines of agents' logs. Once an
+/// hour it trims the spool, prunes old usage events and raw payloads and
+/// checkpoints the WAL. An import's watermarks move only once the ledger has
+/// taken its events, so a refused batch is read again.
 template <class Ledger>
 asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
                                   std::vector<std::unique_ptr<agent::jsonl_importer>>& importers) {
@@ -104,8 +113,9 @@ asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
   auto next_cleanup = std::chrono::steady_clock::now();
   for (;;) {
     if (sp && ledger.spooled() > 0) (void)ledger.replay();
-    if (sp && std::chrono::steady_clock::now() >= next_cleanup) {
-      sp->cleanup({});
+    if (std::chrono::steady_clock::now() >= next_cleanup) {
+      if (sp) sp->cleanup({});
+      maintain(ledger.store());
       next_cleanup += std::chrono::hours(1);
     }
     for (auto& imp : importers) {
@@ -123,8 +133,8 @@ asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
   }
 }
 
-template <class Store, class EventStore>
-int serve(const monitor_flags& f, Store& store, EventStore& events, agent::spool* sp) {
+template <class Store, class Usage>
+int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) {
   registry reg;
   pipeline pipe(store);
   asio::io_context io;
@@ -138,7 +148,8 @@ int serve(const monitor_flags& f, Store& store, EventStore& events, agent::spool
   poller_targets targets(poll, make);
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
-  agent::ledger ledger(events, reg, std::move(prices));
+  agent::ledger ledger(usage, reg, std::move(prices));
+  agent::usage_reports reports(usage, &store, [&] { return http::agent_sources(targets); });
   if (sp) {
     ledger.use_spool(*sp);
     reg.gauge_callback("vitals_agent_spool_pending",
@@ -171,7 +182,7 @@ int serve(const monitor_flags& f, Store& store, EventStore& events, agent::spool
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
                       http::targets_route(targets), http::events_route(ledger),
-                      http::usage_route(ledger), http::files_route::dashboard(f.dashboard));
+                      http::usage_route(reports), http::files_route::dashboard(f.dashboard));
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address, .port = f.port, .token = f.token});
   if (auto st = server.start(); !st) {
@@ -234,16 +245,16 @@ int main(int argc, char** argv) {
   try {
     if (f.memory_only) {
       stores::memory_store mem;
-      stores::event_memory_store events;
-      return serve(f, mem, events, nullptr);
+      agent::usage_memory usage;
+      return serve(f, mem, usage, nullptr);
     }
     fs::create_directories(f.data);
     stores::memory_store hot;
     stores::sqlite_store cold(fs::path(f.data) / "samples.db");
     stores::tiered store(hot, cold);
-    stores::event_sqlite_store events(fs::path(f.data) / "events.db", true);
+    agent::usage_sqlite usage(fs::path(f.data) / "usage.db", true);
     agent::spool spool(fs::path(f.data) / "spool");
-    return serve(f, store, events, &spool);
+    return serve(f, store, usage, &spool);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "agent_monitor: %s\n", e.what());
     return 1;

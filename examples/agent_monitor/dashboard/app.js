@@ -1,6 +1,7 @@
 // vitals live dashboard: target cards with sparklines (history from
 // /api/v1/range, live samples from one EventSource on /api/v1/watch) and a
-// token/cost table from /api/v1/usage/summary. See docs/http-api.md.
+// token/cost table from /api/v1/usage/summary with the agents' states from
+// /api/v1/usage/agents. See docs/http-api.md.
 'use strict';
 
 const TOKEN = new URLSearchParams(location.search).get('access_token');
@@ -340,6 +341,16 @@ async function refreshUsage() {
   table.tBodies[0].replaceChildren(...body);
   table.tFoot.replaceChildren(usageRow('total', 'total', '', total.input, total.output, total.cost));
   $('usage-updated').textContent = `· updated ${new Date().toLocaleTimeString()}`;
+  await refreshStates();
+}
+
+// "3 agents: 2 working · 1 idle · utilisation 67 %" from /api/v1/usage/agents.
+async function refreshStates() {
+  const a = await getJSON('usage/agents');
+  const states = ['working', 'idle', 'stuck', 'done', 'error', 'stopped'];
+  const parts = states.filter((s) => a[s] > 0).map((s) => `${a[s]} ${s}`);
+  $('agent-states').textContent = a.total_agents === 0 ? '' :
+    `${a.total_agents} agents: ${parts.join(' · ')} · utilisation ${Math.round(100 * a.utilisation)} %`;
 }
 
 // ---- start -----------------------------------------------------------------

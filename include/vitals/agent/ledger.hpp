@@ -1,9 +1,10 @@
-// The usage ledger: validates usage events, drops duplicates by the 003
-// seed's key, stores what it accepts in an event store (one stream), keeps
-// the agent instruments (`vitals_agent_*`, the GenAI histograms) up to date
-// and answers token and cost totals. An event counts as accepted only once
-// the event store has taken it. On start, `load()` replays the stream so
-// totals and the duplicate check survive a restart.
+// The usage ledger: validates usage events, prices them, drops duplicates
+// by the 003 seed's key (a duplicate may enrich the stored event), stores
+// what it accepts in a usage store and keeps the agent instruments
+// (`vitals_agent_*`, the GenAI histograms) up to date. An event counts as
+// accepted once the store, or the durable spool in front of it, has taken
+// it. The duplicate check asks the store, so nothing grows in memory with
+// the number of events; `load()` restores the counters from the store.
 #pragma once
 
 #include <boost/json.hpp>
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -22,7 +22,7 @@
 #include "vitals/agent/pricing.hpp"
 #include "vitals/agent/spool.hpp"
 #include "vitals/agent/usage_event.hpp"
-#include "vitals/core/concepts.hpp"
+#include "vitals/agent/usage_store.hpp"
 #include "vitals/instruments/registry.hpp"
 
 namespace vitals::agent {
@@ -87,13 +87,11 @@ inline std::string dedup_key(const usage_event& e) {
   return key;
 }
 
-template <event_store EventStore>
+template <usage_store Store>
 class ledger {
  public:
-  ledger(EventStore& events, registry& metrics, price_table prices = price_table::builtin(),
-         std::string stream = "usage")
-      : events_(events),
-        stream_(std::move(stream)),
+  ledger(Store& store, registry& metrics, price_table prices = price_table::builtin())
+      : store_(store),
         prices_(std::move(prices)),
         tokens_(metrics.counter_family("vitals_agent_tokens",
                                        "Tokens used, by agent, model and type.",
@@ -132,32 +130,29 @@ class ledger {
   /// order. While the spool holds anything, new events queue behind it.
   void use_spool(spool& s) { spool_ = &s; }
 
-  /// Replays the stored stream, then what waits in the spool, into the
-  /// totals and the duplicate check. A spooled event that is already stored
-  /// (a crash between storing and acknowledging it) is acknowledged now.
+  Store& store() noexcept { return store_; }
+
+  /// Restores the counters from the store, then takes in what waits in the
+  /// spool. A spooled event that is already stored (a crash between storing
+  /// and acknowledging it) is acknowledged now.
   status load() {
-    auto stored = events_.read(stream_, 1);
-    if (!stored) return stored.error();
     std::lock_guard lock(mu_);
-    for (const auto& s : *stored) {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(s.event.data, ec);
-      if (ec) continue;
-      auto e = parse_usage_event(v, s.event.t);
-      if (!e) continue;
-      remember(std::move(*e));  // a later version of a key is its enrichment
-    }
+    if (auto st = restore_counters(); !st) return st;
     if (!spool_) return {};
-    auto pending = spool_->read_oldest(std::numeric_limits<std::size_t>::max());
-    if (!pending) return pending.error();
-    for (auto& p : *pending) {
+    auto waiting = spool_->read_oldest(std::numeric_limits<std::size_t>::max());
+    if (!waiting) return waiting.error();
+    for (auto& p : *waiting) {
       auto e = from_spool(p.record);
-      if (!e) continue;
-      auto it = index_.find(dedup_key(*e));
-      if (usage_event known; it != index_.end() && !merge_usage(known = stored_[it->second], *e))
+      if (!e) continue;  // replay() marks it failed
+      std::string key = dedup_key(*e);
+      auto known = known_event(key);
+      if (!known) return known.error();
+      if (usage_event merged; *known && !merge_usage(merged = **known, *e)) {
         (void)spool_->ack(p);  // stored already: it adds nothing
-      else
-        remember(std::move(*e));
+        continue;
+      }
+      count(*e, known->has_value() ? &**known : nullptr);
+      remember_pending(std::move(key), std::move(*e));
     }
     spooled_ = spool_->size();
     return {};
@@ -169,28 +164,31 @@ class ledger {
   result<std::size_t> replay(std::size_t batch = 1000) {
     if (!spool_) return std::size_t{0};
     std::lock_guard lock(mu_);
-    auto pending = spool_->read_oldest(batch);
-    if (!pending) return pending.error();
-    std::vector<event> rows;
+    auto waiting = spool_->read_oldest(batch);
+    if (!waiting) return waiting.error();
+    std::vector<usage_record> records;
     std::vector<pending_record*> taken;
-    for (auto& p : *pending) {
+    for (auto& p : *waiting) {
       auto e = from_spool(p.record);
       if (!e) {  // unreadable payload: keep it aside for a person, count it
         (void)spool_->mark_failed(p, e.error().message);
         continue;
       }
-      rows.push_back(row_of(*e));
+      records.push_back({dedup_key(*e), std::move(*e)});
       taken.push_back(&p);
     }
-    if (!rows.empty()) {
-      if (auto st = events_.append(stream_, rows); !st) {
+    if (!records.empty()) {
+      if (auto st = store_.put(records); !st) {
         for (auto* p : taken) (void)spool_->mark_failed(*p, st.error().message);
         return st.error();
       }
       for (auto* p : taken) (void)spool_->ack(*p);
+      for (const auto& r : records)
+        if (auto it = pending_.find(r.key); it != pending_.end() && --it->second.copies == 0)
+          pending_.erase(it);
     }
     spooled_ = spool_->size();
-    return rows.size();
+    return records.size();
   }
 
   /// Events waiting in the spool.
@@ -203,36 +201,12 @@ class ledger {
   /// kept when others are rejected.
   ingest_result ingest(std::string_view body) {
     ingest_result out;
-    std::vector<std::pair<std::size_t, boost::json::value>> items;
-    boost::system::error_code ec;
-    auto whole = boost::json::parse(body, ec);
-    if (!ec && whole.is_array()) {
-      std::size_t i = 0;
-      for (auto& v : whole.get_array()) items.emplace_back(++i, std::move(v));
-    } else if (!ec) {
-      items.emplace_back(1, std::move(whole));
-    } else {  // NDJSON
-      std::size_t line = 0;
-      while (!body.empty()) {
-        const auto nl = body.find('\n');
-        std::string_view text = body.substr(0, nl);
-        body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
-        ++line;
-        if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-        boost::system::error_code lec;
-        auto v = boost::json::parse(text, lec);
-        if (lec)
-          out.rejected.push_back({line, "invalid JSON: " + lec.message()});
-        else
-          items.emplace_back(line, std::move(v));
-      }
-    }
+    auto items = split_items(body, out.rejected);
     const timestamp received = vitals::now();
-    std::vector<usage_event> fresh;
-    std::vector<std::string> fresh_keys;  // what is stored: new events and enrichments
-    std::vector<std::size_t> fresh_lines;
-    std::lock_guard lock(mu_);
-    std::unordered_map<std::string, std::size_t> in_batch;  // key -> index in fresh
+    // 1. Validate, price and key; a repeat within the batch enriches the first.
+    std::vector<usage_record> fresh;
+    std::vector<std::size_t> lines;
+    std::unordered_map<std::string, std::size_t> in_batch;
     for (auto& [line, v] : items) {
       auto e = parse_usage_event(v, received);
       if (!e) {
@@ -241,43 +215,60 @@ class ledger {
       }
       enrich(*e);
       auto key = dedup_key(*e);
-      // A duplicate is not stored again: it may enrich the first report.
       if (auto b = in_batch.find(key); b != in_batch.end()) {
-        merge_usage(fresh[b->second], *e);
+        merge_usage(fresh[b->second].event, *e);
         ++out.duplicates;
         continue;
       }
-      if (auto it = index_.find(key); it != index_.end()) {
+      in_batch.emplace(key, fresh.size());
+      fresh.push_back({std::move(key), std::move(*e)});
+      lines.push_back(line);
+    }
+    std::lock_guard lock(mu_);
+    // 2. Against what is stored or spooled: a duplicate is stored again only
+    //    when it enriches the known version.
+    auto known = known_events(fresh);
+    if (!known) {
+      for (auto line : lines)
+        out.rejected.push_back({line, "not stored: " + known.error().message});
+      fresh.clear();
+    }
+    std::vector<usage_record> changed;
+    std::vector<std::optional<usage_event>> before;
+    std::vector<std::size_t> changed_lines;
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      auto& was = (*known)[i];
+      if (was) {
         ++out.duplicates;
-        usage_event merged = stored_[it->second];
-        if (!merge_usage(merged, *e)) continue;
-        *e = std::move(merged);
+        usage_event merged = *was;
+        if (!merge_usage(merged, fresh[i].event)) continue;
+        fresh[i].event = std::move(merged);
       } else {
         ++out.accepted;
       }
-      in_batch.emplace(key, fresh.size());
-      fresh_keys.push_back(std::move(key));
-      fresh_lines.push_back(line);
-      fresh.push_back(std::move(*e));
+      changed.push_back(std::move(fresh[i]));
+      before.push_back(std::move(was));
+      changed_lines.push_back(lines[i]);
     }
-    if (!fresh.empty()) {
-      std::vector<event> rows;
-      rows.reserve(fresh.size());
-      for (const auto& e : fresh) rows.push_back(row_of(e));
-      // Behind a non-empty spool, or refused by the store: spool, in order.
+    // 3. Store, or spool when the store refuses or the spool is draining.
+    if (!changed.empty()) {
       status st = error(errc::unavailable, "the spool is draining");
-      if (spooled_ == 0 || !spool_) {
-        auto stored = events_.append(stream_, rows);
-        st = stored ? status{} : status(stored.error());
+      if (spooled_ == 0 || !spool_) st = store_.put(changed);
+      bool spooled = false;
+      if (!st && spool_) {
+        st = to_spool(changed, st.error().message);
+        spooled = bool(st);
       }
-      if (!st && spool_) st = to_spool(fresh, st.error().message);
       if (!st) {
-        for (std::size_t i = 0; i < fresh.size(); ++i)
-          out.rejected.push_back({fresh_lines[i], "not stored: " + st.error().message});
-        out.duplicates -= fresh.size() - out.accepted;  // refused enrichments
+        for (auto line : changed_lines)
+          out.rejected.push_back({line, "not stored: " + st.error().message});
+        out.duplicates -= changed.size() - out.accepted;  // refused enrichments
         out.accepted = 0;
       } else {
-        for (auto& e : fresh) remember(std::move(e));
+        for (std::size_t i = 0; i < changed.size(); ++i) {
+          count(changed[i].event, before[i] ? &*before[i] : nullptr);
+          if (spooled) remember_pending(std::move(changed[i].key), std::move(changed[i].event));
+        }
       }
     }
     std::sort(out.rejected.begin(), out.rejected.end(),
@@ -287,80 +278,43 @@ class ledger {
     return out;
   }
 
-  /// Token and cost totals per agent, with a per-model breakdown ordered by
-  /// cost (docs/http-api.md, /api/v1/usage/summary).
-  boost::json::array summary(std::optional<std::string_view> agent, timestamp from,
-                             timestamp to) const {
-    struct totals {
-      std::int64_t input = 0, output = 0, cache_read = 0, cache_write = 0, reasoning = 0, total = 0;
-      std::int64_t requests = 0, tool_calls = 0;
-      double cost = 0;
-    };
-    std::map<std::string, std::pair<totals, std::map<std::string, totals>>> by_agent;
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& r : rows_) {
-        if (r.t < from || r.t > to || (agent && r.agent != *agent)) continue;
-        auto& [all, models] = by_agent[r.agent];
-        for (totals* t : {&all, r.model.empty() ? nullptr : &models[r.model]}) {
-          if (!t) continue;
-          t->input += r.input;
-          t->output += r.output;
-          t->cache_read += r.cache_read;
-          t->cache_write += r.cache_write;
-          t->reasoning += r.reasoning;
-          t->total += r.total;
-          t->requests += r.requests;
-          t->tool_calls += r.tool_call;
-          t->cost += r.cost;
-        }
-      }
-    }
-    boost::json::array out;
-    for (const auto& [name, entry] : by_agent) {
-      const auto& [all, models] = entry;
-      boost::json::object o;
-      o["agent_name"] = name;
-      o["tokens"] = {{"input", all.input},           {"output", all.output},
-                     {"cache_read", all.cache_read}, {"cache_write", all.cache_write},
-                     {"reasoning", all.reasoning},   {"total", all.total}};
-      o["cost"] = {{"total_usd", all.cost}};
-      o["requests"] = all.requests;
-      o["tool_calls"] = all.tool_calls;
-      std::vector<std::pair<std::string, totals>> sorted(models.begin(), models.end());
-      std::stable_sort(sorted.begin(), sorted.end(),
-                       [](const auto& a, const auto& b) { return a.second.cost > b.second.cost; });
-      boost::json::array ms;
-      for (const auto& [model, t] : sorted)
-        ms.push_back({{"model", model},
-                      {"cost_usd", t.cost},
-                      {"input_tokens", t.input},
-                      {"output_tokens", t.output},
-                      {"requests", t.requests}});
-      o["models"] = std::move(ms);
-      out.push_back(std::move(o));
-    }
-    return out;
-  }
-
-  std::size_t size() const {
-    std::lock_guard lock(mu_);
-    return rows_.size();
-  }
-
  private:
-  struct row {
-    timestamp t;
-    std::string agent, model;
-    std::int64_t input = 0, output = 0, cache_read = 0, cache_write = 0, reasoning = 0, total = 0;
-    std::int64_t requests = 0;
-    bool tool_call = false;
-    double cost = 0;
+  // A spooled event not yet stored: its latest version, and how many of its
+  // versions wait in the spool.
+  struct pending_event {
+    usage_event event;
+    std::size_t copies = 0;
   };
 
-  static event row_of(const usage_event& e) {
-    return {e.event_type, e.occurred_at, e.session_id,
-            e.agent_name, e.model(),     boost::json::serialize(to_json(e))};
+  static std::vector<std::pair<std::size_t, boost::json::value>> split_items(
+      std::string_view body, std::vector<rejected_line>& rejected) {
+    std::vector<std::pair<std::size_t, boost::json::value>> items;
+    boost::system::error_code ec;
+    auto whole = boost::json::parse(body, ec);
+    if (!ec && whole.is_array()) {
+      std::size_t i = 0;
+      for (auto& v : whole.get_array()) items.emplace_back(++i, std::move(v));
+      return items;
+    }
+    if (!ec) {
+      items.emplace_back(1, std::move(whole));
+      return items;
+    }
+    std::size_t line = 0;  // NDJSON
+    while (!body.empty()) {
+      const auto nl = body.find('\n');
+      std::string_view text = body.substr(0, nl);
+      body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
+      ++line;
+      if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      boost::system::error_code lec;
+      auto v = boost::json::parse(text, lec);
+      if (lec)
+        rejected.push_back({line, "invalid JSON: " + lec.message()});
+      else
+        items.emplace_back(line, std::move(v));
+    }
+    return items;
   }
 
   static result<usage_event> from_spool(const spool_record& r) {
@@ -370,11 +324,43 @@ class ledger {
     return parse_usage_event(v, r.created_at);
   }
 
+  // The known version of each record's key: spooled, else stored.
+  result<std::vector<std::optional<usage_event>>> known_events(
+      const std::vector<usage_record>& records) {
+    std::vector<std::string> ask;
+    for (const auto& r : records)
+      if (!pending_.contains(r.key)) ask.push_back(r.key);
+    auto stored = store_.find(ask);
+    if (!stored) return stored.error();
+    std::vector<std::optional<usage_event>> out;
+    out.reserve(records.size());
+    std::size_t next = 0;
+    for (const auto& r : records) {
+      if (auto it = pending_.find(r.key); it != pending_.end())
+        out.emplace_back(it->second.event);
+      else
+        out.push_back(std::move((*stored)[next++]));
+    }
+    return out;
+  }
+
+  result<std::optional<usage_event>> known_event(const std::string& key) {
+    auto one = known_events({usage_record{key, {}}});
+    if (!one) return one.error();
+    return std::move(one->front());
+  }
+
+  void remember_pending(std::string key, usage_event e) {
+    auto& p = pending_[std::move(key)];
+    p.event = std::move(e);
+    ++p.copies;
+  }
+
   // All or nothing: a batch that cannot be spooled whole is refused whole
   // (the records already written are acknowledged away again).
-  status to_spool(const std::vector<usage_event>& events, const std::string& why) {
+  status to_spool(const std::vector<usage_record>& records, const std::string& why) {
     std::vector<std::string> written;
-    for (const auto& e : events) {
+    for (const auto& [key, e] : records) {
       spool_record r{.created_at = vitals::now(),
                      .source_system = e.source_system,
                      .source_channel = e.source_channel,
@@ -388,7 +374,7 @@ class ledger {
       }
       written.push_back(std::move(*id));
     }
-    spooled_ += events.size();
+    spooled_ += records.size();
     return {};
   }
 
@@ -406,68 +392,64 @@ class ledger {
           .inc();
   }
 
-  // A new event, or a later version (an enrichment) of one already known.
-  void remember(usage_event e) {
-    auto key = dedup_key(e);
-    row r = make_row(e);
-    if (auto it = index_.find(key); it != index_.end()) {
-      count(e, r, &rows_[it->second]);
-      rows_[it->second] = std::move(r);
-      stored_[it->second] = std::move(e);
-      return;
+  static std::string_view or_unknown(std::string_view s) { return s.empty() ? "unknown" : s; }
+
+  // After a restart the counters go on from the stored totals; the
+  // histograms start again, as a restarted process's do.
+  status restore_counters() {
+    auto models = store_.aggregate({.group = by_agent | by_model, .kind = usage_kind::model_calls});
+    if (!models) return models.error();
+    for (const auto& r : *models) {
+      const auto& t = r.totals;
+      const std::pair<const char*, std::int64_t> parts[] = {{"input", t.input},
+                                                            {"output", t.output},
+                                                            {"cache_read", t.cache_read},
+                                                            {"cache_write", t.cache_write},
+                                                            {"reasoning", t.reasoning}};
+      for (auto [type, n] : parts)
+        if (n > 0) tokens_.with(r.agent, or_unknown(r.model), type).inc(std::uint64_t(n));
+      if (t.requests > 0)
+        requests_.with(r.agent, or_unknown(r.model)).inc(std::uint64_t(t.requests));
+      if (t.cost_usd > 0) cost_.with(r.agent, or_unknown(r.model)).add(t.cost_usd);
     }
-    count(e, r, nullptr);
-    index_.emplace(std::move(key), rows_.size());
-    rows_.push_back(std::move(r));
-    stored_.push_back(std::move(e));
+    auto tools =
+        store_.aggregate({.group = by_agent | by_tool | by_status, .kind = usage_kind::tool_calls});
+    if (!tools) return tools.error();
+    for (const auto& r : *tools) {
+      tool_calls_.with(r.agent, or_unknown(r.tool), r.status)
+          .inc(std::uint64_t(r.totals.tool_calls));
+      if (r.totals.cost_usd > 0) cost_.with(r.agent, "unknown").add(r.totals.cost_usd);
+    }
+    return {};
   }
 
-  // Errors are counted as requests and tool calls but not in token sums.
-  static row make_row(const usage_event& e) {
-    const bool tool = e.event_type == "tool_usage";
-    row r{e.occurred_at, e.agent_name, tool ? std::string() : e.model()};
-    if (e.status != "error") {
-      r.input = e.input_tokens.value_or(0);
-      r.output = e.output_tokens.value_or(0);
-      r.cache_read = e.cache_read_tokens.value_or(0);
-      r.cache_write = e.cache_write_tokens.value_or(0);
-      r.reasoning = e.reasoning_tokens.value_or(0);
-      r.total = e.total_tokens.value_or(0);
-    }
-    r.cost = e.cost_usd.value_or(0);
-    r.requests = tool ? 0 : e.requests.value_or(1);
-    r.tool_call = tool;
-    return r;
-  }
-
-  // The instruments: what `r` adds over `before` (an enrichment only ever
-  // adds to the counters; calls and observations count once).
-  void count(const usage_event& e, const row& r, const row* before) {
-    const std::string_view m =
-        r.model.empty() ? std::string_view("unknown") : std::string_view(r.model);
-    auto grow = [](std::int64_t now, std::int64_t was) {
-      return static_cast<std::uint64_t>(now > was ? now - was : 0);
-    };
-    if (r.tool_call) {
-      if (before) return;
-      const std::string_view name = e.tool_name.empty() ? std::string_view("unknown") : e.tool_name;
-      tool_calls_.with(e.agent_name, name, e.status).inc();
-      if (e.duration_ms) tool_duration_.with(e.agent_name, name).observe(*e.duration_ms / 1000.0);
+  // The instruments: what `e` adds over `before`, its earlier version (an
+  // enrichment only ever adds to the counters; calls and observations
+  // count once).
+  void count(const usage_event& e, const usage_event* before) {
+    usage_totals now, was;
+    now.add(e);
+    if (before) was.add(*before);
+    const std::string_view m = or_unknown(detail::grouped_model(e));
+    if (e.event_type == "tool_usage") {
+      if (!before) {
+        const std::string_view tool = or_unknown(e.tool_name);
+        tool_calls_.with(e.agent_name, tool, e.status).inc();
+        if (e.duration_ms) tool_duration_.with(e.agent_name, tool).observe(*e.duration_ms / 1000.0);
+      }
     } else {
-      if (!before) requests_.with(e.agent_name, m).inc(static_cast<std::uint64_t>(r.requests));
-      const row zero{};
-      const row& b = before ? *before : zero;
+      auto grow = [](std::int64_t a, std::int64_t b) { return std::uint64_t(a > b ? a - b : 0); };
       const std::pair<const char*, std::uint64_t> parts[] = {
-          {"input", grow(r.input, b.input)},
-          {"output", grow(r.output, b.output)},
-          {"cache_read", grow(r.cache_read, b.cache_read)},
-          {"cache_write", grow(r.cache_write, b.cache_write)},
-          {"reasoning", grow(r.reasoning, b.reasoning)}};
+          {"input", grow(now.input, was.input)},
+          {"output", grow(now.output, was.output)},
+          {"cache_read", grow(now.cache_read, was.cache_read)},
+          {"cache_write", grow(now.cache_write, was.cache_write)},
+          {"reasoning", grow(now.reasoning, was.reasoning)}};
       for (auto [type, n] : parts)
         if (n > 0) tokens_.with(e.agent_name, m, type).inc(n);
       if (!before) {
-        const std::string_view provider =
-            e.provider_id.empty() ? std::string_view("unknown") : e.provider_id;
+        requests_.with(e.agent_name, m).inc(std::uint64_t(now.requests));
+        const std::string_view provider = or_unknown(e.provider_id);
         if (e.status != "error" && e.input_tokens)
           genai_tokens_.with("input", m, provider, "chat").observe(double(*e.input_tokens));
         if (e.status != "error" && e.output_tokens)
@@ -476,12 +458,11 @@ class ledger {
           genai_duration_.with(m, provider, "chat").observe(*e.duration_ms / 1000.0);
       }
     }
-    const double extra = r.cost - (before ? before->cost : 0);
-    if (extra > 0) cost_.with(e.agent_name, m).add(extra);
+    if (const double extra = now.cost_usd - was.cost_usd; extra > 0)
+      cost_.with(e.agent_name, m).add(extra);
   }
 
-  EventStore& events_;
-  std::string stream_;
+  Store& store_;
   price_table prices_;
   family<vitals::counter>& tokens_;
   family<vitals::counter>& cost_;
@@ -494,9 +475,7 @@ class ledger {
   vitals::counter& duplicates_;
   family<vitals::counter>& unpriced_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::size_t> index_;  // dedup key -> rows_ / stored_
-  std::vector<row> rows_;
-  std::vector<usage_event> stored_;
+  std::unordered_map<std::string, pending_event> pending_;  // dedup key -> spooled, not stored
   spool* spool_ = nullptr;
   std::size_t spooled_ = 0;
 };

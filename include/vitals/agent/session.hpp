@@ -68,6 +68,12 @@ struct phase_metric {
   std::int64_t heal_trigger_count = 0;
   std::int64_t bisect_trigger_count = 0;
   bool success = false;  // of the last reported duration
+  // How the triggered heals and bisects ended (the 002 seed counts only the
+  // triggers; these are written after its fields, and absent reads as 0).
+  std::int64_t heal_success_count = 0;
+  std::int64_t heal_fail_count = 0;
+  std::int64_t bisect_success_count = 0;
+  std::int64_t bisect_fail_count = 0;
   friend bool operator==(const phase_metric&, const phase_metric&) = default;
 };
 
@@ -184,6 +190,19 @@ class session_collector {
     update_phase(phase, [](phase_metric& m) { ++m.bisect_trigger_count; });
   }
 
+  /// How a self-heal in `phase` ended.
+  void record_heal_result(std::string_view phase, bool succeeded) {
+    update_phase(
+        phase, [&](phase_metric& m) { ++(succeeded ? m.heal_success_count : m.heal_fail_count); });
+  }
+
+  /// How a bisect in `phase` ended.
+  void record_bisect_result(std::string_view phase, bool succeeded) {
+    update_phase(phase, [&](phase_metric& m) {
+      ++(succeeded ? m.bisect_success_count : m.bisect_fail_count);
+    });
+  }
+
   /// A deep copy of everything recorded so far (enabled or not).
   session_snapshot snapshot() const {
     session_snapshot s;
@@ -262,6 +281,9 @@ void for_each_session_field(M& m, F&& f) {
     f("phase", m.phase), f("duration_ms", m.duration_ms), f("transition_count", m.transition_count);
     f("heal_trigger_count", m.heal_trigger_count);
     f("bisect_trigger_count", m.bisect_trigger_count), f("success", m.success);
+    f("heal_success_count", m.heal_success_count), f("heal_fail_count", m.heal_fail_count);
+    f("bisect_success_count", m.bisect_success_count);
+    f("bisect_fail_count", m.bisect_fail_count);
   }
 }
 

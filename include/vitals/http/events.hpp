@@ -1,15 +1,20 @@
-// `POST /api/v1/events` (usage events in, per-line answers out) and
-// `GET /api/v1/usage/<report>` over any ingest and report source, such as
-// `agent::ledger`.
+// `POST /api/v1/events` (usage events in, per-line answers out) over any
+// ingest, such as `agent::ledger`, and `GET /api/v1/usage/<report>` over
+// any report source, such as `agent::usage_reports`.
 #pragma once
 
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <optional>
+#include <variant>
 
 #include "vitals/agent/ledger.hpp"
+#include "vitals/agent/reports.hpp"
 #include "vitals/http/router.hpp"
+#include "vitals/runtime/targets.hpp"
 
 namespace vitals::http {
 
@@ -20,10 +25,16 @@ concept event_ingest = requires(L& l, std::string_view body) {
   { l.ingest(body) } -> std::same_as<agent::ingest_result>;
 };
 
-/// 1. `summary(agent, from, to)`: totals per agent (the /usage/summary shape).
+/// The four usage reports, each a `result` of JSON (see agent/reports.hpp):
+/// 1. `daily(from, to, by, agent)`; 2. `summary(agent, from, to)`;
+/// 3. `agents()`; 4. `blocks(hours, from)`.
 template <class U>
-concept usage_reports = requires(const U& u, std::optional<std::string_view> agent, timestamp t) {
-  { u.summary(agent, t, t) } -> std::same_as<boost::json::array>;
+concept usage_reports = requires(U& u, std::optional<std::string_view> agent, timestamp t,
+                                 agent::daily_by by, std::string name, std::chrono::hours h) {
+  { u.daily(t, t, by, name) } -> std::same_as<result<boost::json::object>>;
+  { u.summary(agent, t, t) } -> std::same_as<result<boost::json::array>>;
+  { u.agents() } -> std::same_as<result<boost::json::object>>;
+  { u.blocks(h, t) } -> std::same_as<result<boost::json::object>>;
 };
 
 template <event_ingest Ingest>
@@ -58,10 +69,37 @@ class events_route {
   Ingest& ingest_;
 };
 
+/// The tracked targets that are agents, for the usage reports: those with an
+/// `agent` label (its value is the agent's name), and every process and
+/// cgroup target (named by its id). A process or cgroup that is gone is
+/// "exited"; a target whose last tick failed otherwise is "failing".
+template <target_manager Targets>
+std::vector<agent::agent_source> agent_sources(const Targets& targets) {
+  std::vector<agent::agent_source> out;
+  for (const auto& t : targets.list()) {
+    const auto& s = t.spec;
+    const auto name = s.labels.get("agent");
+    if (name.empty() && s.kind != "process" && s.kind != "cgroup") continue;
+    std::error_code ec;
+    const bool gone =
+        (s.kind == "process" && !std::filesystem::exists("/proc/" + std::to_string(s.pid), ec)) ||
+        (s.kind == "cgroup" && !std::filesystem::exists(s.path, ec));
+    out.push_back({.name = std::string(name.empty() ? std::string_view(s.id) : name),
+                   .target = s.id,
+                   .role = std::string(s.labels.get("role")),
+                   .tool = std::string(s.labels.get("tool")),
+                   .runtime = std::string(s.labels.get("runtime")),
+                   .exited = gone,
+                   .failing = !gone && t.failing});
+  }
+  return out;
+}
+
+/// `GET /api/v1/usage/{daily,summary,agents,blocks}`.
 template <usage_reports Reports>
 class usage_route {
  public:
-  explicit usage_route(const Reports& r) : reports_(r) {}
+  explicit usage_route(Reports& r) : reports_(r) {}
   bool matches(std::string_view p) const noexcept { return p.starts_with("/api/v1/usage/"); }
   bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
   std::string_view allow() const noexcept { return "GET"; }
@@ -69,25 +107,87 @@ class usage_route {
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
     ex.route("usage");
     const unsigned v = req.version();
-    if (path_of(req.target()) != "/api/v1/usage/summary")
-      co_return json_error(bhttp::status::not_found, "unknown usage report; known: summary", v);
-    auto p = checked_params(req, {"agent", "from", "to"});
-    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
-    const auto& ps = std::get<params>(p);
-    const timestamp t_now = vitals::now();
-    timestamp from = t_now - std::chrono::days(30), to = t_now;
-    for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
-      if (auto text = ps.get(name)) {
-        auto t = parse_time(*text, t_now);
-        if (!t) co_return bad_parameter({name, std::string(name) + ": " + t.error().message}, v);
-        *field = *t;
-      }
+    const auto report = path_of(req.target()).substr(std::string_view("/api/v1/usage/").size());
+    if (report == "summary") co_return summary(req);
+    if (report == "daily") co_return daily(req);
+    if (report == "blocks") co_return blocks(req);
+    if (report == "agents") {
+      auto p = checked_params(req, {});
+      if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
+      co_return answer(reports_.agents(), v);
     }
-    co_return json_answer(reports_.summary(ps.get("agent"), from, to), v);
+    co_return json_error(bhttp::status::not_found,
+                         "unknown usage report; known: daily, summary, agents, blocks", v);
   }
 
  private:
-  const Reports& reports_;
+  using checked = std::variant<params, response>;
+
+  // `from` and `to` (default: the last `days` days up to now).
+  static std::variant<std::pair<timestamp, timestamp>, response> window(const request& req,
+                                                                        const params& ps,
+                                                                        std::chrono::days days) {
+    const timestamp t_now = vitals::now();
+    timestamp from = t_now - days, to = t_now;
+    for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+      if (auto text = ps.get(name)) {
+        auto t = parse_time(*text, t_now);
+        if (!t)
+          return bad_parameter({name, std::string(name) + ": " + t.error().message}, req.version());
+        *field = *t;
+      }
+    }
+    if (to < from) return bad_parameter({"to", "to: before from"}, req.version());
+    return std::pair{from, to};
+  }
+
+  template <class T>
+  static response answer(const result<T>& r, unsigned version) {
+    if (!r) return json_error(bhttp::status::internal_server_error, r.error().message, version);
+    return json_answer(*r, version);
+  }
+
+  response summary(const request& req) {
+    auto p = checked_params(req, {"agent", "from", "to"});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    const auto& ps = std::get<params>(p);
+    auto w = window(req, ps, std::chrono::days(30));
+    if (auto* r = std::get_if<response>(&w)) return std::move(*r);
+    const auto [from, to] = std::get<0>(w);
+    return answer(reports_.summary(ps.get("agent"), from, to), req.version());
+  }
+
+  response daily(const request& req) {
+    auto p = checked_params(req, {"from", "to", "by", "agent"});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    const auto& ps = std::get<params>(p);
+    auto w = window(req, ps, std::chrono::days(30));
+    if (auto* r = std::get_if<response>(&w)) return std::move(*r);
+    const auto [from, to] = std::get<0>(w);
+    auto by = agent::parse_daily_by(ps.get("by").value_or("model"));
+    if (!by)
+      return bad_parameter({"by", "by: expected model, agent, tool or provider"}, req.version());
+    return answer(reports_.daily(from, to, *by, std::string(ps.get("agent").value_or(""))),
+                  req.version());
+  }
+
+  response blocks(const request& req) {
+    auto p = checked_params(req, {"hours", "from"});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    const auto& ps = std::get<params>(p);
+    auto w = window(req, ps, std::chrono::days(7));
+    if (auto* r = std::get_if<response>(&w)) return std::move(*r);
+    int hours = 5;
+    if (auto text = ps.get("hours")) {
+      auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), hours);
+      if (ec != std::errc{} || end != text->data() + text->size() || hours < 1 || hours > 24)
+        return bad_parameter({"hours", "hours: expected a whole number from 1 to 24"},
+                             req.version());
+    }
+    return answer(reports_.blocks(std::chrono::hours(hours), std::get<0>(w).first), req.version());
+  }
+
+  Reports& reports_;
 };
 
 }  // namespace vitals::http

@@ -55,6 +55,7 @@ struct target_status {
   std::uint64_t ticks = 0;
   std::uint64_t errors = 0;
   std::string last_error;
+  bool failing = false;  // the last tick failed
 };
 
 /// A sampler that does I/O: the poller awaits `async_collect` instead of
@@ -165,16 +166,18 @@ class poller {
     asio::steady_timer* timer = nullptr;  // touched only on the strand
     bool stopped = false;                 // likewise
     std::atomic<std::uint64_t> ticks{0}, errors{0};
+    std::atomic<bool> failing{false};
     mutable std::mutex mu;
     std::string last_error;
 
     target_status status() const {
       std::lock_guard lock(mu);
       return {id, std::string(std::visit([](auto& s) { return std::string(s.name()); }, sampler)),
-              ticks.load(), errors.load(), last_error};
+              ticks.load(), errors.load(), last_error, failing.load()};
     }
     void fail(std::string msg) {
       errors.fetch_add(1, std::memory_order_relaxed);
+      failing.store(true, std::memory_order_relaxed);
       std::lock_guard lock(mu);
       last_error = std::move(msg);
     }
@@ -218,6 +221,8 @@ class poller {
         t->fail(s.error().message);
       else if (took > timeout)
         t->fail("sample took longer than the timeout");
+      else
+        t->failing.store(false, std::memory_order_relaxed);
       if (!batch.empty()) (void)sink_.push(batch);
       // Drift-free: the next deadline follows the previous one, not now.
       timer.expires_at(timer.expiry() + t->interval);

@@ -34,6 +34,7 @@ struct target_info {
   std::uint64_t ticks = 0;
   std::uint64_t errors = 0;
   std::string last_error{};
+  bool failing = false;  // the last tick failed
 };
 
 /// A target id: 1 to 128 of [A-Za-z0-9._-], never "." or "..": it is used in
@@ -95,6 +96,7 @@ class poller_targets {
         info.ticks = it->second.ticks;
         info.errors = it->second.errors;
         info.last_error = it->second.last_error;
+        info.failing = it->second.failing;
       }
       out.push_back(std::move(info));
     }

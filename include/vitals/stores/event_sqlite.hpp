@@ -48,6 +48,7 @@ class event_sqlite_store {
     last_version_.reset().bind(1, stream);
     if (last_version_.step() != SQLITE_ROW) return db_.last_error("read stream version");
     std::int64_t v = last_version_.int64(0);
+    last_version_.reset();
     for (const auto& e : events) {
       insert_.reset()
           .bind(1, stream)

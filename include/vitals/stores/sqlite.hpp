@@ -90,7 +90,9 @@ class sqlite_store {
     if (!sid) return std::nullopt;
     latest_.reset().bind(1, *sid);
     if (latest_.step() != SQLITE_ROW) return std::nullopt;
-    return point{from_unix_ms(latest_.int64(0)), latest_.real(1)};
+    const point p{from_unix_ms(latest_.int64(0)), latest_.real(1)};
+    latest_.reset();  // a statement left on a row holds a read snapshot: checkpoints would wait
+    return p;
   }
 
   /// The latest point of every series, in one query.
@@ -339,6 +341,7 @@ class sqlite_store {
     find_series_.reset().bind(1, s.name()).bind(2, encode_labels(s.labels()));
     if (find_series_.step() != SQLITE_ROW) return std::nullopt;
     const auto id = find_series_.int64(0);
+    find_series_.reset();
     ids_.emplace(s, id);
     return id;
   }

@@ -1,0 +1,210 @@
+// Where accepted usage events live, and the one query every usage report is
+// built from: token, cost, request and tool-call totals over a window,
+// grouped by any of agent, model, tool, provider and status, optionally in
+// time buckets. `usage_memory` is the in-process implementation;
+// `usage_sqlite` (agent/usage_sqlite.hpp) keeps them in a file.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "vitals/agent/usage_event.hpp"
+#include "vitals/core/error.hpp"
+
+namespace vitals::agent {
+
+/// One accepted event under its dedup key. A later `put` of the same key
+/// replaces it (an enrichment).
+struct usage_record {
+  std::string key;
+  usage_event event;
+};
+
+/// What to group by: any combination of these bits.
+enum usage_key : unsigned {
+  by_agent = 1u << 0,
+  by_model = 1u << 1,
+  by_tool = 1u << 2,
+  by_provider = 1u << 3,
+  by_status = 1u << 4,
+};
+
+/// Which events count: all, model calls only (every type but tool_usage),
+/// or tool calls only.
+enum class usage_kind { all, model_calls, tool_calls };
+
+struct usage_query {
+  timestamp from{};
+  timestamp to = timestamp::max();  // inclusive
+  std::string agent{};              // only this agent; empty: every agent
+  unsigned group = 0;               // usage_key bits
+  std::chrono::seconds bucket{0};   // 0: the whole window; else buckets from the unix epoch (UTC)
+  usage_kind kind = usage_kind::all;
+};
+
+/// Sums over a group. Tokens of events with status "error" are not summed,
+/// their requests are (an error still costs a call).
+struct usage_totals {
+  std::int64_t input = 0, output = 0, cache_read = 0, cache_write = 0, reasoning = 0, total = 0;
+  std::int64_t requests = 0;    // model requests (tool events count none)
+  std::int64_t tool_calls = 0;  // tool_usage events
+  std::int64_t errors = 0;      // events with status "error"
+  std::int64_t events = 0;
+  double cost_usd = 0;
+  double duration_ms = 0;  // summed over the events that report one
+  timestamp first = timestamp::max(), last = timestamp::min();
+
+  /// Adds one event.
+  void add(const usage_event& e) {
+    const bool tool = e.event_type == "tool_usage";
+    if (e.status != "error") {
+      input += e.input_tokens.value_or(0);
+      output += e.output_tokens.value_or(0);
+      cache_read += e.cache_read_tokens.value_or(0);
+      cache_write += e.cache_write_tokens.value_or(0);
+      reasoning += e.reasoning_tokens.value_or(0);
+      total += e.total_tokens.value_or(0);
+    }
+    requests += tool ? 0 : e.requests.value_or(1);
+    tool_calls += tool ? 1 : 0;
+    errors += e.status == "error" ? 1 : 0;
+    events += 1;
+    cost_usd += e.cost_usd.value_or(0);
+    duration_ms += e.duration_ms.value_or(0);
+    first = std::min(first, e.occurred_at);
+    last = std::max(last, e.occurred_at);
+  }
+
+  /// Adds another group's sums.
+  void add(const usage_totals& o) {
+    input += o.input, output += o.output, cache_read += o.cache_read;
+    cache_write += o.cache_write, reasoning += o.reasoning, total += o.total;
+    requests += o.requests, tool_calls += o.tool_calls, errors += o.errors, events += o.events;
+    cost_usd += o.cost_usd, duration_ms += o.duration_ms;
+    first = std::min(first, o.first);
+    last = std::max(last, o.last);
+  }
+};
+
+/// One group: the keys not grouped by are empty. `bucket` is the start of
+/// the time bucket, or the query's `from` when the window is one bucket.
+struct usage_row {
+  timestamp bucket{};
+  std::string agent, model, tool, provider, status;
+  usage_totals totals;
+};
+
+/// A place for accepted usage events.
+/// 1. `find(keys)`: the stored event for each dedup key, or nullopt.
+/// 2. `put(records)`: stores them, all or none; a known key is replaced.
+/// 3. `aggregate(query)`: the groups in bucket order, then by key.
+/// 4. `count()`: how many events are stored.
+template <class S>
+concept usage_store = requires(S& s, std::span<const std::string> keys,
+                               std::span<const usage_record> records, const usage_query& q) {
+  { s.find(keys) } -> std::same_as<result<std::vector<std::optional<usage_event>>>>;
+  { s.put(records) } -> std::same_as<status>;
+  { s.aggregate(q) } -> std::same_as<result<std::vector<usage_row>>>;
+  { s.count() } -> std::same_as<result<std::size_t>>;
+};
+
+namespace detail {
+
+/// The model a usage row is grouped under: tool calls have none.
+inline const std::string& grouped_model(const usage_event& e) {
+  static const std::string none;
+  return e.event_type == "tool_usage" ? none : e.model();
+}
+
+inline bool counts(const usage_query& q, const usage_event& e) {
+  if (e.occurred_at < q.from || e.occurred_at > q.to) return false;
+  if (!q.agent.empty() && e.agent_name != q.agent) return false;
+  const bool tool = e.event_type == "tool_usage";
+  return q.kind == usage_kind::all || (q.kind == usage_kind::tool_calls) == tool;
+}
+
+inline timestamp bucket_of(const usage_query& q, timestamp t) {
+  if (q.bucket.count() <= 0) return q.from;
+  const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
+  const std::int64_t ms = to_unix_ms(t);
+  return from_unix_ms(ms - ((ms % width) + width) % width);
+}
+
+}  // namespace detail
+
+/// Usage events in memory: for tests, `--memory-only` and as the reference
+/// the SQLite store is checked against.
+class usage_memory {
+ public:
+  result<std::vector<std::optional<usage_event>>> find(std::span<const std::string> keys) const {
+    std::lock_guard lock(mu_);
+    std::vector<std::optional<usage_event>> out;
+    out.reserve(keys.size());
+    for (const auto& k : keys) {
+      auto it = index_.find(k);
+      out.push_back(it == index_.end() ? std::nullopt
+                                       : std::optional<usage_event>(events_[it->second]));
+    }
+    return out;
+  }
+
+  status put(std::span<const usage_record> records) {
+    std::lock_guard lock(mu_);
+    for (const auto& r : records) {
+      if (auto it = index_.find(r.key); it != index_.end()) {
+        events_[it->second] = r.event;
+        continue;
+      }
+      index_.emplace(r.key, events_.size());
+      events_.push_back(r.event);
+    }
+    return {};
+  }
+
+  result<std::vector<usage_row>> aggregate(const usage_query& q) const {
+    using group_key =
+        std::tuple<timestamp, std::string, std::string, std::string, std::string, std::string>;
+    std::map<group_key, usage_totals> groups;
+    std::lock_guard lock(mu_);
+    auto keep = [&](unsigned bit, const std::string& v) {
+      return q.group & bit ? v : std::string();
+    };
+    for (const auto& e : events_) {
+      if (!detail::counts(q, e)) continue;
+      groups[{detail::bucket_of(q, e.occurred_at), keep(by_agent, e.agent_name),
+              keep(by_model, detail::grouped_model(e)), keep(by_tool, e.tool_name),
+              keep(by_provider, e.provider_id), keep(by_status, e.status)}]
+          .add(e);
+    }
+    std::vector<usage_row> out;
+    out.reserve(groups.size());
+    for (auto& [k, t] : groups) {
+      auto& [bucket, agent, model, tool, provider, status] = k;
+      out.push_back({bucket, agent, model, tool, provider, status, t});
+    }
+    return out;
+  }
+
+  result<std::size_t> count() const {
+    std::lock_guard lock(mu_);
+    return events_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<usage_event> events_;
+};
+
+static_assert(usage_store<usage_memory>);
+
+}  // namespace vitals::agent
