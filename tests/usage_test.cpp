@@ -179,6 +179,20 @@ TEST(UsageStores, MemoryAndSqliteAggregateAlike) {
   }
   ASSERT_TRUE(mem.put(batch));
   ASSERT_TRUE(db.put(batch));
+  // Enrichments move events between groups and hours: SQLite's hourly sums
+  // must follow.
+  std::vector<usage_record> changed;
+  for (std::size_t i = 0; i < batch.size(); i += 7) {
+    auto r = batch[i];
+    r.event.status = r.event.status == "error" ? "ok" : "error";
+    r.event.model_canonical = "enriched";
+    r.event.occurred_at += std::chrono::minutes(50);
+    if (r.event.input_tokens) *r.event.input_tokens += 3;
+    changed.push_back(std::move(r));
+  }
+  ASSERT_TRUE(mem.put(changed));
+  ASSERT_TRUE(db.put(changed));
+  const auto odd = std::chrono::minutes(97) + std::chrono::seconds(13);  // not on an hour
   for (const usage_query& q :
        {usage_query{}, usage_query{.group = by_agent | by_model, .bucket = 24h},
         usage_query{.from = base + 36h,
@@ -186,6 +200,9 @@ TEST(UsageStores, MemoryAndSqliteAggregateAlike) {
         .group = by_tool,
         .bucket = 1h,
         .kind = usage_kind::tool_calls},
+        usage_query{.from = base + odd, .to = base + 200h + odd, .group = by_model | by_status},
+        usage_query{.from = base + odd, .to = base + 2h, .group = by_agent, .bucket = 1h},
+        usage_query{.from = base + 5h + odd, .to = base + 5h + 2 * odd, .group = by_model},
         usage_query{
             .agent = "a2", .group = by_provider | by_status, .kind = usage_kind::model_calls}}) {
     auto a = mem.aggregate(q);
@@ -198,15 +215,42 @@ TEST(UsageStores, MemoryAndSqliteAggregateAlike) {
       EXPECT_EQ(std::tie(x.agent, x.model, x.tool, x.provider, x.status),
                 std::tie(y.agent, y.model, y.tool, y.provider, y.status));
       EXPECT_EQ(std::tie(x.totals.input, x.totals.output, x.totals.total, x.totals.requests,
-                         x.totals.tool_calls, x.totals.errors, x.totals.events, x.totals.first,
-                         x.totals.last),
+                         x.totals.tool_calls, x.totals.errors, x.totals.events),
                 std::tie(y.totals.input, y.totals.output, y.totals.total, y.totals.requests,
-                         y.totals.tool_calls, y.totals.errors, y.totals.events, y.totals.first,
-                         y.totals.last));
+                         y.totals.tool_calls, y.totals.errors, y.totals.events));
       EXPECT_NEAR(x.totals.cost_usd, y.totals.cost_usd, 1e-9);
       EXPECT_NEAR(x.totals.duration_ms, y.totals.duration_ms, 1e-9);
+      // An enrichment that moves an event's time may leave the hourly first
+      // and last wider than the events are; never narrower.
+      EXPECT_LE(y.totals.first, x.totals.first);
+      EXPECT_GE(y.totals.last, x.totals.last);
     }
   }
+}
+
+TEST(UsageSqlite, AnOlderFileGetsItsHourlySumsOnOpen) {
+  test::temp_dir dir;
+  const auto file = dir.path() / "usage.db";
+  const auto t = at("2026-11-20T10:30:00Z");
+  {
+    usage_sqlite db(file);
+    ASSERT_TRUE(db.put(std::vector{model_call("m1", "a", "gpt-5", t, 100, 10, 0.5),
+                                   model_call("m2", "a", "gpt-5", t + 1h, 50, 5, 0.25)}));
+  }
+  {  // as version 0 left it: no hourly sums
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, "DELETE FROM usage_hourly; PRAGMA user_version = 0", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  usage_sqlite db(file);
+  auto r = db.aggregate({.group = by_model, .bucket = 24h});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().totals.input, 150);
+  EXPECT_EQ(r->front().totals.events, 2);
 }
 
 TEST(UsageSqlite, PrunesRawPayloadsAfterTheirRetentionAndKeepsTheEvents) {

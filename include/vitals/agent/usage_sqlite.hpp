@@ -1,18 +1,26 @@
 // Usage events in SQLite (the 003 seed's store): one row per event in
-// `usage_events`, unique by dedup key, and the raw payload as sent in
+// `usage_events`, unique by dedup key; the raw payload as sent in
 // `usage_raw`, which `prune` deletes after a retention while the event
-// rows stay. WAL journal; `checkpoint()` truncates the WAL, and the monitor
-// calls it periodically and reports the WAL's size.
+// rows stay; and `usage_hourly`, the events' sums per hour and group, kept
+// by every `put` in the same transaction (an enrichment moves its event's
+// old sums out). Reports read whole hours from `usage_hourly` and only the
+// partial hours at a window's edges from `usage_events`, so a month of
+// events costs a few thousand rows to aggregate, not millions.
+// WAL journal; `checkpoint()` truncates the WAL (the monitor calls it
+// periodically).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <vector>
 
 #include "vitals/agent/usage_store.hpp"
@@ -54,55 +62,81 @@ class usage_sqlite {
           " cache_write INTEGER, total INTEGER, requests INTEGER,"
           " cost REAL, duration_ms REAL)",
           "CREATE INDEX IF NOT EXISTS usage_events_t ON usage_events (t)",
-          "CREATE INDEX IF NOT EXISTS usage_events_agent_t ON usage_events (agent, t)",
+          // Agent filters read whole hours from usage_hourly: no (agent, t) index to keep.
           "CREATE TABLE IF NOT EXISTS usage_raw ("
           " key TEXT PRIMARY KEY, received INTEGER NOT NULL, payload TEXT NOT NULL)",
-          "CREATE INDEX IF NOT EXISTS usage_raw_received ON usage_raw (received)"})
+          "CREATE INDEX IF NOT EXISTS usage_raw_received ON usage_raw (received)",
+          "CREATE TABLE IF NOT EXISTS usage_hourly ("
+          " hour INTEGER NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,"
+          " tool TEXT NOT NULL, provider TEXT NOT NULL, status TEXT NOT NULL,"
+          " is_tool INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,"
+          " cache_read INTEGER NOT NULL, cache_write INTEGER NOT NULL,"
+          " reasoning INTEGER NOT NULL, total INTEGER NOT NULL, requests INTEGER NOT NULL,"
+          " tool_calls INTEGER NOT NULL, errors INTEGER NOT NULL, events INTEGER NOT NULL,"
+          " cost REAL NOT NULL, duration_ms REAL NOT NULL, first INTEGER NOT NULL,"
+          " last INTEGER NOT NULL,"
+          " PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool)) WITHOUT ROWID"})
       if (auto s = db_.exec(sql); !s) throw std::runtime_error(s.error().message);
+    // Version 1 added usage_hourly: fill it from the events stored before.
+    if (db_.scalar("PRAGMA user_version") < 1)
+      for (std::string_view sql :
+           {std::string_view("BEGIN IMMEDIATE"), std::string_view(rebuild_hourly),
+            std::string_view("PRAGMA user_version = 1"), std::string_view("COMMIT")})
+        if (auto s = db_.exec(sql); !s) throw std::runtime_error(s.error().message);
     auto* d = db_.get();
     find_ = {d, "SELECT " + std::string(event_columns) +
                     ", r.payload FROM usage_events e LEFT JOIN usage_raw r ON r.key = e.key"
                     " WHERE e.key = ?1"};
+    insert_ = {d, std::string(insert_event) + " ON CONFLICT (key) DO NOTHING"};
     upsert_ = {d,
-               "INSERT INTO usage_events (key, t, source_system, source_channel, event_type,"
-               " provider, account, agent, workspace, session, turn, message, tool_call,"
-               " model_raw, model_canonical, model, tool, status, input, output, reasoning,"
-               " cache_read, cache_write, total, requests, cost, duration_ms) VALUES (?1, ?2,"
-               " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-               " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) ON CONFLICT (key) DO UPDATE SET"
-               " t = excluded.t, source_system = excluded.source_system,"
-               " source_channel = excluded.source_channel, event_type = excluded.event_type,"
-               " provider = excluded.provider, account = excluded.account,"
-               " agent = excluded.agent, workspace = excluded.workspace,"
-               " session = excluded.session, turn = excluded.turn, message = excluded.message,"
-               " tool_call = excluded.tool_call, model_raw = excluded.model_raw,"
-               " model_canonical = excluded.model_canonical, model = excluded.model,"
-               " tool = excluded.tool, status = excluded.status, input = excluded.input,"
-               " output = excluded.output, reasoning = excluded.reasoning,"
-               " cache_read = excluded.cache_read, cache_write = excluded.cache_write,"
-               " total = excluded.total, requests = excluded.requests, cost = excluded.cost,"
-               " duration_ms = excluded.duration_ms"};
+               std::string(insert_event) +
+                   " ON CONFLICT (key) DO UPDATE SET"
+                   " t = excluded.t, source_system = excluded.source_system,"
+                   " source_channel = excluded.source_channel, event_type = excluded.event_type,"
+                   " provider = excluded.provider, account = excluded.account,"
+                   " agent = excluded.agent, workspace = excluded.workspace,"
+                   " session = excluded.session, turn = excluded.turn, message = excluded.message,"
+                   " tool_call = excluded.tool_call, model_raw = excluded.model_raw,"
+                   " model_canonical = excluded.model_canonical, model = excluded.model,"
+                   " tool = excluded.tool, status = excluded.status, input = excluded.input,"
+                   " output = excluded.output, reasoning = excluded.reasoning,"
+                   " cache_read = excluded.cache_read, cache_write = excluded.cache_write,"
+                   " total = excluded.total, requests = excluded.requests, cost = excluded.cost,"
+                   " duration_ms = excluded.duration_ms"};
     raw_ = {d,
             "INSERT INTO usage_raw (key, received, payload) VALUES (?1, ?2, ?3)"
             " ON CONFLICT (key) DO UPDATE SET payload = excluded.payload"};
     count_ = {d, "SELECT count(*) FROM usage_events"};
+    add_hourly_ = {d,
+                   "INSERT INTO usage_hourly VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                   " ON CONFLICT DO UPDATE SET input = input + excluded.input,"
+                   " output = output + excluded.output,"
+                   " cache_read = cache_read + excluded.cache_read,"
+                   " cache_write = cache_write + excluded.cache_write,"
+                   " reasoning = reasoning + excluded.reasoning, total = total + excluded.total,"
+                   " requests = requests + excluded.requests,"
+                   " tool_calls = tool_calls + excluded.tool_calls,"
+                   " errors = errors + excluded.errors, events = events + excluded.events,"
+                   " cost = cost + excluded.cost, duration_ms = duration_ms + excluded.duration_ms,"
+                   " first = min(first, excluded.first), last = max(last, excluded.last)"};
   }
 
   result<std::vector<std::optional<usage_event>>> find(std::span<const std::string> keys) {
     std::lock_guard lock(mu_);
+    // One read transaction: one file lock for the batch, not one per key.
+    if (auto s = db_.exec("BEGIN"); !s) return s.error();
     std::vector<std::optional<usage_event>> out;
     out.reserve(keys.size());
     for (const auto& k : keys) {
-      find_.reset().bind(1, k);
-      const int rc = find_.step();
-      if (rc == SQLITE_ROW)
-        out.push_back(read_event(find_, 27));
-      else if (rc == SQLITE_DONE)
-        out.emplace_back();
-      else
-        return db_.last_error("find usage event");
+      auto e = stored(k);
+      if (!e) {
+        (void)db_.exec("ROLLBACK");
+        return e.error();
+      }
+      out.push_back(std::move(*e));
     }
-    find_.reset();  // a statement left on a row holds a read snapshot: checkpoints would wait
+    if (auto s = db_.exec("COMMIT"); !s) return s.error();
     return out;
   }
 
@@ -111,71 +145,58 @@ class usage_sqlite {
     stores::detail::transaction tx(db_);
     if (!tx.started()) return db_.last_error("begin");
     const std::int64_t received = to_unix_ms(vitals::now());
-    for (const auto& r : records) {
-      bind_event(upsert_.reset(), r.key, r.event);
-      if (upsert_.step() != SQLITE_DONE) return db_.last_error("store usage event");
-      if (r.event.payload.empty()) continue;
-      raw_.reset().bind(1, r.key).bind(2, received).bind(3, r.event.payload);
+    std::map<hour_key, usage_totals> hourly;  // what this batch adds to usage_hourly
+    for (const auto& [key, e] : records) {
+      bind_event(insert_.reset(), key, e);
+      if (insert_.step() != SQLITE_DONE) return db_.last_error("store usage event");
+      if (sqlite3_changes(db_.get()) == 0) {  // known: replace it, and its sums
+        auto old = stored(key);
+        if (!old || !*old) return old ? db_.last_error("read replaced usage event") : old.error();
+        hourly[hour_of(**old)].subtract(totals_of(**old));
+        bind_event(upsert_.reset(), key, e);
+        if (upsert_.step() != SQLITE_DONE) return db_.last_error("replace usage event");
+      }
+      hourly[hour_of(e)].add(totals_of(e));
+      if (e.payload.empty()) continue;
+      raw_.reset().bind(1, key).bind(2, received).bind(3, e.payload);
       if (raw_.step() != SQLITE_DONE) return db_.last_error("store raw payload");
     }
+    for (const auto& [k, t] : hourly)
+      if (auto st = add_hourly(k, t); !st) return st;
     return tx.commit();
   }
 
+  /// Whole hours of the window from usage_hourly, the partial hours at its
+  /// edges from usage_events; buckets of a whole number of hours, or none.
   result<std::vector<usage_row>> aggregate(const usage_query& q) {
-    // Column names come from this fixed list, never from input.
-    static constexpr std::pair<usage_key, std::string_view> keys[] = {{by_agent, "agent"},
-                                                                      {by_model, "model"},
-                                                                      {by_tool, "tool"},
-                                                                      {by_provider, "provider"},
-                                                                      {by_status, "status"}};
-    std::string select, group = "bucket";
-    for (auto [bit, column] : keys) {
-      const bool on = q.group & bit;
-      select += on ? ", " + std::string(column) : ", ''";
-      if (on) group += ", " + std::string(column);
-    }
+    constexpr std::int64_t hour = 3'600'000;
     const std::int64_t width =
         q.bucket.count() > 0 ? std::chrono::milliseconds(q.bucket).count() : 0;
-    std::string sql = "SELECT " + std::string(width > 0 ? "t - (t % ?4)" : "?4") + " AS bucket" +
-                      select +
-                      ", sum(iif(status = 'error', 0, coalesce(input, 0)))"
-                      ", sum(iif(status = 'error', 0, coalesce(output, 0)))"
-                      ", sum(iif(status = 'error', 0, coalesce(cache_read, 0)))"
-                      ", sum(iif(status = 'error', 0, coalesce(cache_write, 0)))"
-                      ", sum(iif(status = 'error', 0, coalesce(reasoning, 0)))"
-                      ", sum(iif(status = 'error', 0, coalesce(total, 0)))"
-                      ", sum(iif(event_type = 'tool_usage', 0, coalesce(requests, 1)))"
-                      ", sum(event_type = 'tool_usage'), sum(status = 'error'), count(*)"
-                      ", total(cost), total(duration_ms), min(t), max(t)"
-                      " FROM usage_events WHERE t >= ?1 AND t <= ?2 AND (?3 = '' OR agent = ?3)";
-    if (q.kind == usage_kind::model_calls) sql += " AND event_type <> 'tool_usage'";
-    if (q.kind == usage_kind::tool_calls) sql += " AND event_type = 'tool_usage'";
-    sql += " GROUP BY " + group + " ORDER BY " + group;
+    const std::int64_t from = to_unix_ms(q.from);
+    const std::int64_t to = q.to >= from_unix_ms(max_ms) ? max_ms : to_unix_ms(q.to);
+    // [from_h, to_h): the hours wholly inside [from, to].
+    const std::int64_t from_h = from <= 0 ? 0 : (from + hour - 1) / hour * hour;
+    const std::int64_t to_h = to == max_ms ? max_ms / hour * hour : (to + 1) / hour * hour;
+    std::map<group_key, usage_totals> groups;
     std::lock_guard lock(mu_);
-    stores::detail::statement s(db_.get(), sql);
-    s.bind(1, to_unix_ms(q.from))
-        .bind(2, q.to == timestamp::max() ? INT64_MAX : to_unix_ms(q.to))
-        .bind(3, q.agent)
-        .bind(4, width > 0 ? width : to_unix_ms(q.from));
-    std::vector<usage_row> out;
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      usage_row r;
-      r.bucket = from_unix_ms(s.int64(0));
-      int c = 1;
-      for (auto* k : {&r.agent, &r.model, &r.tool, &r.provider, &r.status})
-        *k = std::string(s.text(c++));
-      auto& t = r.totals;
-      for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
-                      &t.requests, &t.tool_calls, &t.errors, &t.events})
-        *v = s.int64(c++);
-      t.cost_usd = s.real(c++);
-      t.duration_ms = s.real(c++);
-      t.first = from_unix_ms(s.int64(c++));
-      t.last = from_unix_ms(s.int64(c++));
-      out.push_back(std::move(r));
+    if (auto s = db_.exec("BEGIN"); !s) return s.error();  // one snapshot for all parts
+    status st;
+    if (width % hour != 0 || from_h >= to_h) {
+      st = collect(q, events_sql(q), from, to, groups);
+    } else {
+      if (from < from_h) st = collect(q, events_sql(q), from, from_h - 1, groups);
+      if (st) st = collect(q, hourly_sql(q), from_h, to_h - 1, groups);
+      if (st && to_h <= to) st = collect(q, events_sql(q), to_h, to, groups);
     }
-    if (rc != SQLITE_DONE) return db_.last_error("aggregate usage");
+    (void)db_.exec(st ? "COMMIT" : "ROLLBACK");
+    if (!st) return st.error();
+    std::vector<usage_row> out;
+    out.reserve(groups.size());
+    for (auto& [k, t] : groups) {
+      if (t.events <= 0) continue;  // a group an enrichment moved everything out of
+      auto& [bucket, agent, model, tool, provider, status] = k;
+      out.push_back({from_unix_ms(bucket), agent, model, tool, provider, status, t});
+    }
     return out;
   }
 
@@ -187,22 +208,29 @@ class usage_sqlite {
     return n;
   }
 
-  /// Deletes event rows older than `r.events` and raw payloads received
-  /// more than `r.payloads` ago.
+  /// Deletes event rows older than `r.events` (to the hour before, so the
+  /// hourly sums go with them) and raw payloads received more than
+  /// `r.payloads` ago.
   result<prune_result> prune(const usage_retention& r, timestamp now = vitals::now()) {
     std::lock_guard lock(mu_);
+    stores::detail::transaction tx(db_);
+    if (!tx.started()) return db_.last_error("begin");
+    const std::int64_t hour = 3'600'000, cut = to_unix_ms(now - r.events) / hour * hour;
     prune_result out;
-    stores::detail::statement events(
-        db_.get(),
-        "DELETE FROM usage_raw WHERE key IN (SELECT key FROM usage_events WHERE t < ?1)");
-    stores::detail::statement rows(db_.get(), "DELETE FROM usage_events WHERE t < ?1");
-    stores::detail::statement raw(db_.get(), "DELETE FROM usage_raw WHERE received < ?1");
-    const auto cut_events = to_unix_ms(now - r.events), cut_raw = to_unix_ms(now - r.payloads);
-    if (events.bind(1, cut_events).step() != SQLITE_DONE) return db_.last_error("prune payloads");
-    if (rows.bind(1, cut_events).step() != SQLITE_DONE) return db_.last_error("prune events");
+    auto run = [&](std::string_view sql, std::int64_t bound) {
+      stores::detail::statement s(db_.get(), sql);
+      return s.bind(1, bound).step() == SQLITE_DONE;
+    };
+    if (!run("DELETE FROM usage_raw WHERE key IN (SELECT key FROM usage_events WHERE t < ?1)",
+             cut) ||
+        !run("DELETE FROM usage_events WHERE t < ?1", cut))
+      return db_.last_error("prune usage events");
     out.events = sqlite3_changes64(db_.get());
-    if (raw.bind(1, cut_raw).step() != SQLITE_DONE) return db_.last_error("prune payloads");
+    if (!run("DELETE FROM usage_hourly WHERE hour < ?1", cut) ||
+        !run("DELETE FROM usage_raw WHERE received < ?1", to_unix_ms(now - r.payloads)))
+      return db_.last_error("prune usage payloads");
     out.payloads = sqlite3_changes64(db_.get());
+    if (auto st = tx.commit(); !st) return st.error();
     return out;
   }
 
@@ -225,6 +253,151 @@ class usage_sqlite {
       " e.agent, e.workspace, e.session, e.turn, e.message, e.tool_call, e.model_raw,"
       " e.model_canonical, e.model, e.tool, e.status, e.input, e.output, e.reasoning,"
       " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms";
+
+  // The hour and the keys of a usage_hourly row; then a report group's.
+  using hour_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string,
+                              std::string, bool>;
+  using group_key =
+      std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string>;
+
+  static constexpr std::int64_t max_ms = std::numeric_limits<std::int64_t>::max();
+
+  static constexpr std::string_view insert_event =
+      "INSERT INTO usage_events (key, t, source_system, source_channel, event_type,"
+      " provider, account, agent, workspace, session, turn, message, tool_call,"
+      " model_raw, model_canonical, model, tool, status, input, output, reasoning,"
+      " cache_read, cache_write, total, requests, cost, duration_ms) VALUES (?1, ?2,"
+      " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+      " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+
+  // usage_totals::add in SQL: an error's tokens do not count, its request does.
+  static constexpr std::string_view event_sums =
+      "sum(iif(status = 'error', 0, coalesce(input, 0))),"
+      " sum(iif(status = 'error', 0, coalesce(output, 0))),"
+      " sum(iif(status = 'error', 0, coalesce(cache_read, 0))),"
+      " sum(iif(status = 'error', 0, coalesce(cache_write, 0))),"
+      " sum(iif(status = 'error', 0, coalesce(reasoning, 0))),"
+      " sum(iif(status = 'error', 0, coalesce(total, 0))),"
+      " sum(iif(event_type = 'tool_usage', 0, coalesce(requests, 1))),"
+      " sum(event_type = 'tool_usage'), sum(status = 'error'), count(*),"
+      " total(cost), total(duration_ms), min(t), max(t)";
+
+  static constexpr std::string_view rebuild_hourly_head =
+      "INSERT INTO usage_hourly SELECT t - (t % 3600000), agent, model, tool, provider, status,"
+      " event_type = 'tool_usage', ";
+  static inline const std::string rebuild_hourly =
+      std::string(rebuild_hourly_head) + std::string(event_sums) +
+      " FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7";
+
+  // The grouped columns of a query (fixed names, never input), '' for the others.
+  static std::pair<std::string, std::string> grouping(const usage_query& q) {
+    static constexpr std::pair<usage_key, std::string_view> keys[] = {{by_agent, "agent"},
+                                                                      {by_model, "model"},
+                                                                      {by_tool, "tool"},
+                                                                      {by_provider, "provider"},
+                                                                      {by_status, "status"}};
+    std::string select, group = "bucket";
+    for (auto [bit, column] : keys) {
+      const bool on = q.group & bit;
+      select += on ? ", " + std::string(column) : ", ''";
+      if (on) group += ", " + std::string(column);
+    }
+    return {select, group};
+  }
+
+  // ?1, ?2: the time range; ?3: the agent or ''; ?4: the bucket width, or
+  // the bucket itself (the query's from) for one bucket.
+  static std::string bucket_sql(const usage_query& q, std::string_view column) {
+    return q.bucket.count() > 0
+               ? std::string(column) + " - (" + std::string(column) + " % ?4) AS bucket"
+               : std::string("?4 AS bucket");
+  }
+
+  static std::string events_sql(const usage_query& q) {
+    const auto [select, group] = grouping(q);
+    std::string sql = "SELECT " + bucket_sql(q, "t") + select + ", " + std::string(event_sums) +
+                      " FROM usage_events WHERE t >= ?1 AND t <= ?2 AND (?3 = '' OR agent = ?3)";
+    if (q.kind == usage_kind::model_calls) sql += " AND event_type <> 'tool_usage'";
+    if (q.kind == usage_kind::tool_calls) sql += " AND event_type = 'tool_usage'";
+    return sql + " GROUP BY " + group;
+  }
+
+  static std::string hourly_sql(const usage_query& q) {
+    const auto [select, group] = grouping(q);
+    std::string sql =
+        "SELECT " + bucket_sql(q, "hour") + select +
+        ", sum(input), sum(output), sum(cache_read), sum(cache_write), sum(reasoning),"
+        " sum(total), sum(requests), sum(tool_calls), sum(errors), sum(events), total(cost),"
+        " total(duration_ms), min(first), max(last) FROM usage_hourly"
+        " WHERE hour >= ?1 AND hour <= ?2 AND (?3 = '' OR agent = ?3)";
+    if (q.kind == usage_kind::model_calls) sql += " AND is_tool = 0";
+    if (q.kind == usage_kind::tool_calls) sql += " AND is_tool = 1";
+    return sql + " GROUP BY " + group;
+  }
+
+  // Runs one part of an aggregate and adds its rows to `groups`.
+  status collect(const usage_query& q, const std::string& sql, std::int64_t from, std::int64_t to,
+                 std::map<group_key, usage_totals>& groups) {
+    stores::detail::statement s(db_.get(), sql);
+    const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
+    s.bind(1, from).bind(2, to).bind(3, q.agent).bind(4, width > 0 ? width : to_unix_ms(q.from));
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      group_key k{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)};
+      usage_totals t;
+      int c = 6;
+      for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
+                      &t.requests, &t.tool_calls, &t.errors, &t.events})
+        *v = s.int64(c++);
+      t.cost_usd = s.real(c++);
+      t.duration_ms = s.real(c++);
+      t.first = from_unix_ms(s.int64(c++));
+      t.last = from_unix_ms(s.int64(c++));
+      groups[std::move(k)].add(t);
+    }
+    return rc == SQLITE_DONE ? status{} : status(db_.last_error("aggregate usage"));
+  }
+
+  static hour_key hour_of(const usage_event& e) {
+    const std::int64_t t = to_unix_ms(e.occurred_at);
+    return {t - t % 3'600'000, e.agent_name, detail::grouped_model(e),    e.tool_name,
+            e.provider_id,     e.status,     e.event_type == "tool_usage"};
+  }
+
+  static usage_totals totals_of(const usage_event& e) {
+    usage_totals t;
+    t.add(e);
+    return t;
+  }
+
+  status add_hourly(const hour_key& k, const usage_totals& t) {
+    auto& s = add_hourly_.reset();
+    const auto& [hour, agent, model, tool, provider, status, is_tool] = k;
+    s.bind(1, hour).bind(2, agent).bind(3, model).bind(4, tool).bind(5, provider).bind(6, status);
+    s.bind(7, std::int64_t{is_tool});
+    int i = 8;
+    for (auto v : {t.input, t.output, t.cache_read, t.cache_write, t.reasoning, t.total, t.requests,
+                   t.tool_calls, t.errors, t.events})
+      s.bind(i++, v);
+    s.bind(18, t.cost_usd).bind(19, t.duration_ms);
+    // A group only subtracted from keeps its times: these lose min() and max().
+    s.bind(20, t.first == timestamp::max() ? max_ms : to_unix_ms(t.first));
+    s.bind(21, t.last == timestamp::min() ? std::int64_t{0} : to_unix_ms(t.last));
+    if (s.step() != SQLITE_DONE) return db_.last_error("add hourly usage");
+    return {};
+  }
+
+  // The stored event under `key`, with its payload; the statement is reset
+  // so it holds no read snapshot afterwards.
+  result<std::optional<usage_event>> stored(const std::string& key) {
+    find_.reset().bind(1, key);
+    const int rc = find_.step();
+    std::optional<usage_event> out;
+    if (rc == SQLITE_ROW) out = read_event(find_, 27);
+    find_.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.last_error("find usage event");
+    return out;
+  }
 
   static void bind_event(stores::detail::statement& s, const std::string& key,
                          const usage_event& e) {
@@ -270,7 +443,7 @@ class usage_sqlite {
   std::filesystem::path path_;
   std::mutex mu_;
   stores::detail::database db_;
-  stores::detail::statement find_, upsert_, raw_, count_;
+  stores::detail::statement find_, insert_, upsert_, raw_, count_, add_hourly_;
 };
 
 static_assert(usage_store<usage_sqlite>);

@@ -93,6 +93,15 @@ struct usage_totals {
     first = std::min(first, o.first);
     last = std::max(last, o.last);
   }
+
+  /// Takes another group's sums away (an event replaced by its enrichment);
+  /// `first` and `last` stay as they are.
+  void subtract(const usage_totals& o) {
+    input -= o.input, output -= o.output, cache_read -= o.cache_read;
+    cache_write -= o.cache_write, reasoning -= o.reasoning, total -= o.total;
+    requests -= o.requests, tool_calls -= o.tool_calls, errors -= o.errors, events -= o.events;
+    cost_usd -= o.cost_usd, duration_ms -= o.duration_ms;
+  }
 };
 
 /// One group: the keys not grouped by are empty. `bucket` is the start of
