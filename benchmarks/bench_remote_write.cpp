@@ -4,13 +4,10 @@
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "support/child.hpp"
-#include "support/helpers.hpp"
-#include "vitals/http/client.hpp"
+#include "support/prometheus.hpp"
 #include "vitals/sinks/remote_write.hpp"
 
 namespace {
@@ -51,30 +48,13 @@ void remote_write_encode(benchmark::State& state) {
 }
 BENCHMARK(remote_write_encode)->Unit(benchmark::kMicrosecond);
 
-std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
 void remote_write_throughput(benchmark::State& state) {
-  const std::string exe = "/usr/bin/prometheus";
-  if (!std::filesystem::exists(exe)) return state.SkipWithError("no /usr/bin/prometheus");
-  vitals::test::temp_dir dir;
-  std::ofstream(dir.path() / "prometheus.yml") << "global:\n  scrape_interval: 1m\n";
-  const auto port = std::to_string(free_port());
-  vitals::test::child prom({exe, "--config.file=" + (dir.path() / "prometheus.yml").string(),
-                            "--storage.tsdb.path=" + (dir.path() / "data").string(),
-                            "--web.listen-address=127.0.0.1:" + port,
-                            "--web.enable-remote-write-receiver"});
-  vitals::http::client probe("127.0.0.1", port);
-  if (!vitals::test::eventually([&] {
-        auto r = probe.get("/-/ready");
-        return r && r->status == 200;
-      }))
-    return state.SkipWithError("prometheus did not get ready");
+  if (!std::filesystem::exists(vitals::test::prometheus::exe))
+    return state.SkipWithError("no /usr/bin/prometheus");
+  vitals::test::prometheus prom;
+  if (!prom.ready()) return state.SkipWithError("prometheus did not get ready");
 
-  vitals::sinks::remote_write_sink sink("http://127.0.0.1:" + port + "/api/v1/write",
+  vitals::sinks::remote_write_sink sink(prom.url() + "/api/v1/write",
                                         {.max_queue = 200'000, .max_batch = 10'000});
   auto batch = make_batch(vitals::to_unix_ms(vitals::now()));
   for (auto _ : state) {  // 5 requests of 10,000 samples, all acknowledged

@@ -2,21 +2,18 @@
 // from a real Prometheus, the retry rules against a scripted receiver, and
 // the OTLP JSON decoded field by field.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <snappy.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 
-#include "support/child.hpp"
 #include "support/helpers.hpp"
+#include "support/prometheus.hpp"
 #include "vitals/http/client.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/sinks/otlp_http.hpp"
@@ -27,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using vitals::sample;
 using vitals::series;
+using vitals::test::prometheus;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 
@@ -331,63 +329,6 @@ TEST(RemoteWriteRetry, DestructorReturnsWhileTheReceiverIsDown) {
 }  // ~remote_write_sink: one more bounded flush, then the stop cuts the backoff
 
 // --- a real Prometheus ----------------------------------------------------------
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-/// Prometheus with its remote write receiver on, storing into a temp dir.
-class prometheus {
- public:
-  static constexpr const char* exe = "/usr/bin/prometheus";
-
-  prometheus()
-      : port_(free_port()),
-        config_(write_config(dir_.path())),
-        proc_({exe, "--config.file=" + config_, "--storage.tsdb.path=" + (dir_.path() / "data").string(),
-               "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-               "--web.enable-remote-write-receiver"}),
-        client_("127.0.0.1", std::to_string(port_), 5s) {}
-
-  bool ready() {
-    return vitals::test::eventually(
-        [&] {
-          auto r = client_.get("/-/ready");
-          return r && r->status == 200;
-        },
-        20s);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  const std::string& log() const { return proc_.output(); }
-
-  /// The `data.result` of an API query.
-  json::array query(const std::string& path) {
-    auto r = client_.get(path);
-    if (!r || r->status != 200) return {};
-    return json::parse(r->body).at("data").at("result").as_array();
-  }
-
- private:
-  static std::string write_config(const std::filesystem::path& dir) {
-    const auto file = dir / "prometheus.yml";
-    std::ofstream(file) << "global:\n  scrape_interval: 1m\n";
-    return file.string();
-  }
-
-  vitals::test::temp_dir dir_;
-  std::uint16_t port_;
-  std::string config_;
-  vitals::test::child proc_;
-  vitals::http::client client_;
-};
 
 std::map<std::string, std::string> labels_of(const json::value& v) {
   std::map<std::string, std::string> out;
