@@ -1,0 +1,78 @@
+// The few protobuf wire-format pieces that a Prometheus remote write request
+// needs, written by hand so that vitals carries no protobuf dependency:
+// varints, length-delimited fields and little-endian fixed64 doubles.
+// Nested messages are written with their length first, so each encoder
+// computes its message's size before writing it (no second buffer, no copy).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace vitals::sinks::detail::pb {
+
+enum class wire : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2 };
+
+constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+inline void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+/// Field numbers below 16 keep the key in one byte, as all of remote write's do.
+constexpr std::size_t key_size(std::uint32_t field) noexcept { return varint_size(field << 3); }
+
+inline void put_key(std::string& out, std::uint32_t field, wire w) {
+  put_varint(out, (std::uint64_t{field} << 3) | static_cast<std::uint8_t>(w));
+}
+
+/// Key, length and body of a length-delimited field whose body is `len` bytes.
+constexpr std::size_t length_delimited_size(std::uint32_t field, std::size_t len) noexcept {
+  return key_size(field) + varint_size(len) + len;
+}
+
+inline void put_length(std::string& out, std::uint32_t field, std::size_t len) {
+  put_key(out, field, wire::length_delimited);
+  put_varint(out, len);
+}
+
+inline void put_string(std::string& out, std::uint32_t field, std::string_view s) {
+  put_length(out, field, s.size());
+  out.append(s);
+}
+
+/// A `double` field: wire type 1, the IEEE 754 bits little-endian.
+constexpr std::size_t double_size(std::uint32_t field) noexcept { return key_size(field) + 8; }
+
+inline void put_double(std::string& out, std::uint32_t field, double v) {
+  static_assert(std::endian::native == std::endian::little, "fixed64 is written as memory holds it");
+  put_key(out, field, wire::fixed64);
+  char bytes[8];
+  std::memcpy(bytes, &v, 8);
+  out.append(bytes, 8);
+}
+
+/// An `int64` field: negative values take ten bytes, as protobuf specifies.
+constexpr std::size_t int64_size(std::uint32_t field, std::int64_t v) noexcept {
+  return key_size(field) + varint_size(static_cast<std::uint64_t>(v));
+}
+
+inline void put_int64(std::string& out, std::uint32_t field, std::int64_t v) {
+  put_key(out, field, wire::varint);
+  put_varint(out, static_cast<std::uint64_t>(v));
+}
+
+}  // namespace vitals::sinks::detail::pb

@@ -1,0 +1,159 @@
+// Prometheus remote write 1.0: samples go out as a snappy-compressed protobuf
+// WriteRequest to Prometheus, VictoriaMetrics, Mimir, Thanos receive, ...
+// write() only queues; a background sender batches, retries and counts (see
+// detail/push.hpp). Plain http:// only. Needs libsnappy (vitals::remote_write).
+#pragma once
+
+#include <snappy.h>
+
+#include <algorithm>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vitals/core/concepts.hpp"
+#include "vitals/sinks/detail/protobuf.hpp"
+#include "vitals/sinks/detail/push.hpp"
+
+namespace vitals::sinks {
+
+namespace detail {
+
+// Field numbers of prometheus/prompb/{remote,types}.proto.
+namespace rw {
+constexpr std::uint32_t write_request_timeseries = 1;
+constexpr std::uint32_t timeseries_labels = 1, timeseries_samples = 2;
+constexpr std::uint32_t label_name = 1, label_value = 2;
+constexpr std::uint32_t sample_value = 1, sample_timestamp = 2;
+}  // namespace rw
+
+/// The series' labels as remote write wants them: `__name__` included, all
+/// sorted by name, empty values left out (Prometheus reads empty as absent).
+template <class F>
+void for_each_wire_label(const series& s, F&& f) {
+  constexpr std::string_view name_label = "__name__";
+  bool name_done = false;
+  for (const auto& l : s.labels()) {
+    if (!name_done && l.name > name_label) {
+      f(name_label, std::string_view(s.name()));
+      name_done = true;
+    }
+    if (!l.value.empty()) f(std::string_view(l.name), std::string_view(l.value));
+  }
+  if (!name_done) f(name_label, std::string_view(s.name()));
+}
+
+inline std::size_t label_size(std::string_view name, std::string_view value) {
+  return pb::length_delimited_size(rw::label_name, name.size()) +
+         pb::length_delimited_size(rw::label_value, value.size());
+}
+
+inline std::size_t sample_size(const sample& s) {
+  return pb::double_size(rw::sample_value) + pb::int64_size(rw::sample_timestamp, to_unix_ms(s.t));
+}
+
+/// One TimeSeries: the labels of `run[0]`, then every sample of `run`.
+inline void put_timeseries(std::string& out, std::span<const sample* const> run) {
+  std::size_t size = 0;
+  for_each_wire_label(run[0]->series, [&](std::string_view n, std::string_view v) {
+    size += pb::length_delimited_size(rw::timeseries_labels, label_size(n, v));
+  });
+  for (const sample* s : run)
+    size += pb::length_delimited_size(rw::timeseries_samples, sample_size(*s));
+
+  pb::put_length(out, rw::write_request_timeseries, size);
+  for_each_wire_label(run[0]->series, [&](std::string_view n, std::string_view v) {
+    pb::put_length(out, rw::timeseries_labels, label_size(n, v));
+    pb::put_string(out, rw::label_name, n);
+    pb::put_string(out, rw::label_value, v);
+  });
+  for (const sample* s : run) {
+    pb::put_length(out, rw::timeseries_samples, sample_size(*s));
+    pb::put_double(out, rw::sample_value, s->value);
+    pb::put_int64(out, rw::sample_timestamp, to_unix_ms(s->t));
+  }
+}
+
+/// Appends the WriteRequest for `batch` to `out`: one TimeSeries per series,
+/// its samples in time order (Prometheus refuses them out of order).
+/// `order` is scratch space, kept by the caller to save allocations.
+inline void encode_write_request(std::span<const sample> batch, std::string& out,
+                                 std::vector<const sample*>& order) {
+  order.clear();
+  for (const auto& s : batch) order.push_back(&s);
+  std::sort(order.begin(), order.end(), [](const sample* a, const sample* b) {
+    if (a->series.hash() != b->series.hash()) return a->series.hash() < b->series.hash();
+    if (a->series != b->series) return a->series < b->series;
+    return a->t < b->t;
+  });
+  for (std::size_t begin = 0, end = 0; begin < order.size(); begin = end) {
+    for (end = begin + 1; end < order.size() && order[end]->series == order[begin]->series; ++end) {
+    }
+    put_timeseries(out, std::span<const sample* const>(order).subspan(begin, end - begin));
+  }
+}
+
+/// Snappy's block format (not its framing format), as remote write specifies.
+inline void snappy_compress(std::string_view in, std::string& out) {
+  out.resize(snappy::MaxCompressedLength(in.size()));
+  std::size_t n = 0;
+  snappy::RawCompress(in.data(), in.size(), out.data(), &n);
+  out.resize(n);
+}
+
+/// Runs on the sender thread only, so its buffers are reused without locks.
+class remote_write_encoder {
+ public:
+  std::string operator()(std::span<const sample> batch) {
+    raw_.clear();
+    encode_write_request(batch, raw_, order_);
+    std::string body;
+    snappy_compress(raw_, body);
+    return body;
+  }
+
+ private:
+  std::string raw_;
+  std::vector<const sample*> order_;
+};
+
+inline push_request remote_write_request() {
+  return {"application/x-protobuf",
+          {{"Content-Encoding", "snappy"},
+           {"X-Prometheus-Remote-Write-Version", "0.1.0"},
+           {"User-Agent", "vitals-remote-write/0.1"}}};
+}
+
+}  // namespace detail
+
+class remote_write_sink {
+ public:
+  /// `url` is the receiver's write endpoint, e.g. http://127.0.0.1:9090/api/v1/write
+  /// (Prometheus) or http://127.0.0.1:8428/api/v1/write (VictoriaMetrics); a bad
+  /// or https URL throws std::invalid_argument.
+  explicit remote_write_sink(std::string_view url, push_options o = {})
+      : push_(url, std::move(o), detail::remote_write_request(), {}, nullptr, prefix) {}
+  /// Also counts `vitals_remote_write_*` in `metrics`, which must outlive the sink.
+  remote_write_sink(std::string_view url, push_options o, registry& metrics)
+      : push_(url, std::move(o), detail::remote_write_request(), {}, &metrics, prefix) {}
+
+  /// Queues the batch; samples beyond the queue's bound are dropped, counted,
+  /// and reported in the status.
+  status write(std::span<const sample> batch) { return push_.enqueue(batch.begin(), batch.end()); }
+  /// Waits, up to push_options::flush_timeout, until everything written before
+  /// the call is sent or counted as lost.
+  status flush() { return push_.flush(); }
+
+  push_stats stats() const { return push_.stats(); }
+  /// The receiver's last complaint or the last network error, for logs.
+  std::string last_error() const { return push_.last_error(); }
+
+ private:
+  static constexpr const char* prefix = "vitals_remote_write";
+  detail::pusher<sample, detail::remote_write_encoder> push_;
+};
+
+static_assert(sink<remote_write_sink>);
+
+}  // namespace vitals::sinks

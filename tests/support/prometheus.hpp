@@ -1,0 +1,79 @@
+// A real Prometheus (Debian's 2.42) with its remote write receiver on,
+// listening on a free loopback port and storing into a temp dir; killed when
+// the object goes. For the remote write test and benchmark.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "child.hpp"
+#include "helpers.hpp"
+#include "vitals/http/client.hpp"
+
+namespace vitals::test {
+
+/// A port nobody listens on now (another process could take it before us: rare on loopback).
+inline std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class prometheus {
+ public:
+  static constexpr const char* exe = "/usr/bin/prometheus";
+
+  prometheus()
+      : port_(free_port()),
+        config_(write_config(dir_.path())),
+        proc_({exe, "--config.file=" + config_, "--storage.tsdb.path=" + (dir_.path() / "data").string(),
+               "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+               "--web.enable-remote-write-receiver"}),
+        client_("127.0.0.1", std::to_string(port_), std::chrono::seconds(5)) {}
+
+  bool ready() {
+    return eventually(
+        [&] {
+          auto r = client_.get("/-/ready");
+          return r && r->status == 200;
+        },
+        std::chrono::seconds(20));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  const std::string& log() const { return proc_.output(); }
+
+  /// The `data.result` of an API query.
+  boost::json::array query(const std::string& path) {
+    auto r = client_.get(path);
+    if (!r || r->status != 200) return {};
+    return boost::json::parse(r->body).at("data").at("result").as_array();
+  }
+
+ private:
+  static std::string write_config(const std::filesystem::path& dir) {
+    const auto file = dir / "prometheus.yml";
+    std::ofstream(file) << "global:\n  scrape_interval: 1m\n";
+    return file.string();
+  }
+
+  temp_dir dir_;
+  std::uint16_t port_;
+  std::string config_;
+  child proc_;
+  vitals::http::client client_;
+};
+
+}  // namespace vitals::test
