@@ -19,7 +19,9 @@ namespace vitals::test {
 
 class postgres_server {
  public:
-  postgres_server() {
+  /// `durable`: PostgreSQL's own defaults (fsync, synchronous commit), for
+  /// benchmarks; otherwise the test settings, which skip fsync.
+  explicit postgres_server(bool durable = false) : durable_(durable) {
     const char* env = std::getenv("VITALS_PG_BINDIR");
     bin_ = env ? env : "/usr/lib/postgresql/15/bin";
     if (!std::filesystem::exists(bin_ / "initdb") || !std::filesystem::exists(bin_ / "pg_ctl"))
@@ -58,10 +60,11 @@ class postgres_server {
 
   void start() {
     // No durability needed for tests: fsync off keeps them fast.
+    const std::string fast =
+        durable_ ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
     run(as_ + ctl() + " start -w -t 60 -l " + (dir_ / "server.log").string() + " -o \"-k " +
-            dir_.string() +
-            " -p 5432 -c listen_addresses='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200\" >/dev/null",
+            dir_.string() + " -p 5432 -c listen_addresses='' -c max_connections=200" + fast +
+            "\" >/dev/null",
         "pg_ctl start");
     running_ = true;
   }
@@ -111,7 +114,7 @@ class postgres_server {
 
   std::filesystem::path bin_, dir_;
   std::string as_;
-  bool running_ = false;
+  bool durable_ = false, running_ = false;
   std::atomic<int> next_{0};
 };
 

@@ -196,9 +196,13 @@ class postgres_store {
 
   /// Deletes a series and its samples.
   bool drop(const series& id) {
-    auto r = read("DELETE FROM series WHERE name = $1 AND labels = $2", key(id));
+    auto r = read(
+        "WITH gone AS (DELETE FROM series WHERE name = $1 AND labels = $2 RETURNING id), "
+        "points AS (DELETE FROM samples WHERE series_id IN (SELECT id FROM gone)) "
+        "SELECT count(*) FROM gone",
+        key(id));
     st_->forget_ids();
-    return r && r->affected() > 0;
+    return r && r->int64(0, 0) > 0;
   }
 
   /// Deletes samples older than `cutoff` (drop_chunks under TimescaleDB, whose
