@@ -206,6 +206,9 @@ TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
   postgres_database db;
   postgres_store st(postgres_options{
       .dsn = db.dsn(), .batch_max = 500, .backoff_min = 20ms, .backoff_max = 200ms});
+  event_postgres_store events(db.dsn());
+  std::vector<event> one{ev("tool.started", 1)};
+  ASSERT_TRUE(events.append("s", one));
   const series s("ingest", {{"k", "v"}});
   int next = 0;
   auto send = [&](int batches) {
@@ -235,6 +238,10 @@ TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
   ASSERT_EQ(pts.size(), std::size_t(next));
   for (int i = 0; i < next; ++i) ASSERT_EQ(pts[std::size_t(i)].value, double(i));
   EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), next);
+  // The event store's idle connection was cut too: it reconnects once.
+  auto v = events.append("s", one);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(*v, 2);
 }
 
 }  // namespace

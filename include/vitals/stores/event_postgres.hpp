@@ -34,9 +34,56 @@ class event_postgres_store {
 
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
     std::lock_guard lock(mu_);
+    // Cut while idle (the server restarted): BEGIN is what fails, nothing was
+    // written, and one more try on a fresh connection is safe.
     if (auto s = reconnect(); !s) return s.error();
+    auto begun = conn_.exec("BEGIN");
+    if (!begun && !conn_.ok()) {
+      if (auto s = reconnect(); !s) return s.error();
+      begun = conn_.exec("BEGIN");
+    }
+    if (!begun) return begun.error();
+    auto v = append_in_transaction(stream, events);
+    if (!v) {
+      (void)conn_.exec("ROLLBACK");
+      return v;
+    }
+    if (auto c = conn_.exec("COMMIT"); !c) return c.error();
+    return v;
+  }
+
+  result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from_version) {
+    return collect(stream,
+                   "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data "
+                   "FROM events WHERE stream = $1 AND version >= $2 ORDER BY version",
+                   pg::params{}.add(stream).add(from_version));
+  }
+
+  result<std::vector<stored_event>> read_by_type(const std::string& stream,
+                                                 const std::string& type) {
+    return collect(stream,
+                   "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data "
+                   "FROM events WHERE stream = $1 AND type = $2 ORDER BY version",
+                   pg::params{}.add(stream).add(type));
+  }
+
+  /// Deletes events older than `cutoff`; returns how many.
+  result<std::int64_t> prune_before(timestamp cutoff) {
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    auto r = conn_.query("DELETE FROM events WHERE t < " VITALS_PG_TS("$1"),
+                         pg::params{}.add(to_unix_ms(cutoff)));
+    if (!r) return r.error();
+    return r->affected();
+  }
+
+ private:
+  // Inside the caller's transaction. Not retried: a connection lost after
+  // COMMIT was sent leaves it unknown whether the events were stored.
+  result<std::int64_t> append_in_transaction(const std::string& stream,
+                                             std::span<const event> events) {
     std::int64_t v = 0;
-    auto s = pg::in_transaction(conn_, [&]() -> status {
+    auto s = [&]() -> status {
       auto lock_stream = conn_.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))",
                                      pg::params{}.add(stream));
       if (!lock_stream) return lock_stream.error();
@@ -71,37 +118,11 @@ class event_postgres_store {
         if (auto r = conn_.query(sql.c_str(), p); !r) return r.error();
       }
       return {};
-    });
+    }();
     if (!s) return s.error();
     return v;
   }
 
-  result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from_version) {
-    return collect(stream,
-                   "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data "
-                   "FROM events WHERE stream = $1 AND version >= $2 ORDER BY version",
-                   pg::params{}.add(stream).add(from_version));
-  }
-
-  result<std::vector<stored_event>> read_by_type(const std::string& stream,
-                                                 const std::string& type) {
-    return collect(stream,
-                   "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data "
-                   "FROM events WHERE stream = $1 AND type = $2 ORDER BY version",
-                   pg::params{}.add(stream).add(type));
-  }
-
-  /// Deletes events older than `cutoff`; returns how many.
-  result<std::int64_t> prune_before(timestamp cutoff) {
-    std::lock_guard lock(mu_);
-    if (auto s = reconnect(); !s) return s.error();
-    auto r = conn_.query("DELETE FROM events WHERE t < " VITALS_PG_TS("$1"),
-                         pg::params{}.add(to_unix_ms(cutoff)));
-    if (!r) return r.error();
-    return r->affected();
-  }
-
- private:
   status reconnect() {
     if (conn_.ok()) return {};
     auto c = pg::connection::open(dsn_);
