@@ -7,9 +7,11 @@
 
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -28,6 +30,8 @@ class postgres_server {
       throw std::runtime_error("PostgreSQL 15 server binaries not found in " + bin_.string() +
                                ": run scripts/setup (Debian package postgresql), or set "
                                "VITALS_PG_BINDIR");
+    if (::geteuid() == 0) as_ = "runuser -u postgres -- ";
+    reap_abandoned();
     dir_ = std::filesystem::temp_directory_path() / ("vitals-pg-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -36,7 +40,6 @@ class postgres_server {
       if (!pw) throw std::runtime_error("running as root and there is no postgres user");
       if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
         throw std::runtime_error("cannot hand " + dir_.string() + " to the postgres user");
-      as_ = "runuser -u postgres -- ";
     }
     run(as_ + (bin_ / "initdb").string() + " -D " + data() +
             " -A trust -U postgres -E UTF8 --locale=C --no-sync >" +
@@ -92,6 +95,24 @@ class postgres_server {
   }
 
  private:
+  // A test binary that died without running destructors (a crash, a
+  // timeout) left its server running: stop it and remove its directory.
+  void reap_abandoned() {
+    std::error_code ec;
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+      const auto name = e.path().filename().string();
+      if (name.rfind("vitals-pg-", 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + 10, nullptr, 10);
+      if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      if (std::filesystem::exists(e.path() / "data" / "postmaster.pid"))
+        std::system((as_ + (bin_ / "pg_ctl").string() + " -D " + (e.path() / "data").string() +
+                     " stop -m immediate >/dev/null 2>&1")
+                        .c_str());
+      std::filesystem::remove_all(e.path(), ec);
+    }
+  }
+
   std::string data() const { return (dir_ / "data").string(); }
   std::string ctl() const { return (bin_ / "pg_ctl").string() + " -D " + data(); }
 
