@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "support/helpers.hpp"
+#include "support/store_conformance.hpp"
 #include "vitals/stores/event_memory.hpp"
 #include "vitals/stores/event_sqlite.hpp"
 #include "vitals/stores/memory.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 using vitals::test::burn_cpu;
 using vitals::test::temp_dir;
+using namespace vitals::test::conformance;
 
 using namespace vitals;
 using namespace vitals::stores;
@@ -49,129 +51,9 @@ struct tiered_fixture {
   tiered<memory_store, sqlite_store> store{hot, cold};
 };
 
-template <class Fixture>
-class StoreConformance : public ::testing::Test {
- protected:
-  Fixture f;
-  auto& store() { return f.store; }
-};
-
 using store_types =
     ::testing::Types<memory_fixture, compressed_memory_fixture, sqlite_fixture, tiered_fixture>;
-TYPED_TEST_SUITE(StoreConformance, store_types);
-
-const series cpu_a("cpu_percent", {{"agent", "a"}});
-const series cpu_b("cpu_percent", {{"agent", "b"}});
-const series awkward("weird", {{"v", "quote\" back\\slash\nnewline caf\xc3\xa9"}});
-
-sample_batch make_batch(const series& s, std::int64_t t0, int n, std::int64_t every = 10'000) {
-  sample_batch b;
-  for (int i = 0; i < n; ++i) b.push_back({s, from_unix_ms(t0 + i * every), double(i)});
-  return b;
-}
-
-TYPED_TEST(StoreConformance, AppendThenReadBack) {
-  auto& st = this->store();
-  EXPECT_FALSE(st.latest(cpu_a).has_value());
-  EXPECT_TRUE(st.range(cpu_a, from_unix_ms(0), from_unix_ms(1)).empty());
-  ASSERT_TRUE(st.append(make_batch(cpu_a, 1'000'000, 500)));
-  ASSERT_TRUE(st.append(make_batch(cpu_b, 1'000'000, 3)));
-  const auto latest = st.latest(cpu_a);
-  ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(*latest, (point{from_unix_ms(1'000'000 + 499 * 10'000), 499.0}));
-  const auto all = st.range(cpu_a, from_unix_ms(0), from_unix_ms(1'000'000'000));
-  ASSERT_EQ(all.size(), 500u);
-  for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i].value, double(i));
-  // Inclusive bounds.
-  const auto part =
-      st.range(cpu_a, from_unix_ms(1'000'000 + 10'000), from_unix_ms(1'000'000 + 30'000));
-  ASSERT_EQ(part.size(), 3u);
-  EXPECT_EQ(part.front().value, 1);
-  EXPECT_EQ(part.back().value, 3);
-}
-
-TYPED_TEST(StoreConformance, ListsSeriesSortedWithLabelsIntact) {
-  auto& st = this->store();
-  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 1)));
-  ASSERT_TRUE(st.append(make_batch(awkward, 0, 1)));
-  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 1)));
-  const auto list = st.list_series();
-  ASSERT_EQ(list.size(), 3u);
-  EXPECT_EQ(list[0], cpu_a);
-  EXPECT_EQ(list[1], cpu_b);
-  EXPECT_EQ(list[2], awkward);
-  EXPECT_EQ(list[2].hash(), awkward.hash());
-}
-
-TYPED_TEST(StoreConformance, SameSeriesAndTimeIsOnePointWithTheLastValue) {
-  auto& st = this->store();
-  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
-  sample_batch again{{cpu_a, from_unix_ms(20'000), 42.0}};
-  ASSERT_TRUE(st.append(again));
-  ASSERT_TRUE(st.append(again));
-  const auto pts = st.range(cpu_a, from_unix_ms(0), from_unix_ms(100'000));
-  ASSERT_EQ(pts.size(), 3u);
-  EXPECT_EQ(pts.back().value, 42.0);
-}
-
-TYPED_TEST(StoreConformance, DropForgetsASeries) {
-  auto& st = this->store();
-  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
-  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 3)));
-  EXPECT_TRUE(st.drop(cpu_a));
-  EXPECT_FALSE(st.drop(cpu_a));
-  EXPECT_FALSE(st.latest(cpu_a).has_value());
-  EXPECT_EQ(st.list_series(), std::vector<series>{cpu_b});
-}
-
-TYPED_TEST(StoreConformance, RangeQueriesAgreeWithDownsamplingTheRawPoints) {
-  auto& st = this->store();
-  std::mt19937 rng(11);
-  sample_batch b;
-  double v = 0;
-  for (int i = 0; i < 3000; ++i) {
-    v += std::uniform_real_distribution<double>(-1, 1.5)(rng);
-    if (i == 1500) v = 0;  // a counter reset for rate
-    b.push_back(
-        {cpu_a, from_unix_ms(1'000'000 + i * 10'000 + (i % 7) * 100), std::round(v * 100) / 100});
-  }
-  ASSERT_TRUE(st.append(b));
-  std::vector<point> raw;
-  for (const auto& s : b) raw.push_back({s.t, s.value});
-  for (auto agg :
-       {aggregation::mean, aggregation::min, aggregation::max, aggregation::sum, aggregation::count,
-        aggregation::last, aggregation::m4, aggregation::lttb, aggregation::rate}) {
-    for (bool epoch : {false, true}) {
-      range_query q{*selector::parse("cpu_percent{agent=\"a\"}"), from_unix_ms(1'200'000),
-                    from_unix_ms(20'000'000), std::nullopt, agg};
-      q.align_to_epoch = epoch;
-      auto r = query_range(st, q);
-      ASSERT_TRUE(r) << r.error().message;
-      ASSERT_EQ(r->size(), 1u);
-      const auto expected = downsample(raw, q);
-      const auto& got = (*r)[0].points;
-      ASSERT_EQ(got.size(), expected.size()) << to_string(agg);
-      for (std::size_t i = 0; i < got.size(); ++i) {
-        ASSERT_EQ(got[i].t, expected[i].t) << to_string(agg) << " " << i;
-        ASSERT_NEAR(got[i].value, expected[i].value, 1e-9) << to_string(agg) << " " << i;
-      }
-    }
-  }
-  auto none =
-      query_range(st, range_query{selector::by_name("absent"), from_unix_ms(0), from_unix_ms(1)});
-  ASSERT_TRUE(none);
-  EXPECT_TRUE(none->empty());
-}
-
-TYPED_TEST(StoreConformance, LatestByselector) {
-  auto& st = this->store();
-  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
-  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 5)));
-  auto l = query_latest(st, *selector::parse("cpu_percent{agent=~\"a|b\"}"));
-  ASSERT_EQ(l.size(), 2u);
-  EXPECT_EQ(l[0].second.value, 2);
-  EXPECT_EQ(l[1].second.value, 4);
-}
+INSTANTIATE_TYPED_TEST_SUITE_P(Local, StoreConformance, store_types);
 
 // --- memory store specifics -------------------------------------------------
 
@@ -408,74 +290,8 @@ struct event_sqlite_fixture {
   event_sqlite_store store{dir.path() / "events.db"};
 };
 
-template <class Fixture>
-class EventStoreConformance : public ::testing::Test {
- protected:
-  Fixture f;
-  auto& store() { return f.store; }
-};
-
 using event_store_types = ::testing::Types<event_memory_fixture, event_sqlite_fixture>;
-TYPED_TEST_SUITE(EventStoreConformance, event_store_types);
-
-event ev(std::string type, int i) {
-  return {std::move(type),
-          from_unix_ms(1000 + i),
-          "s1",
-          "p1",
-          "t" + std::to_string(i),
-          R"({"n":)" + std::to_string(i) + "}"};
-}
-
-TYPED_TEST(EventStoreConformance, VersionsAreContiguousPerStream) {
-  auto& st = this->store();
-  std::vector<event> a{ev("tool.started", 1), ev("tool.completed", 2)};
-  auto v = st.append("session-1", a);
-  ASSERT_TRUE(v);
-  EXPECT_EQ(*v, 2);
-  std::vector<event> b{ev("tokens.updated", 3)};
-  EXPECT_EQ(*st.append("session-1", b), 3);
-  EXPECT_EQ(*st.append("session-2", b), 1);  // streams are independent
-  auto all = st.read("session-1", 0);
-  ASSERT_TRUE(all);
-  ASSERT_EQ(all->size(), 3u);
-  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ((*all)[i].version, std::int64_t(i + 1));
-  EXPECT_EQ((*all)[0].event, a[0]);
-  EXPECT_EQ((*all)[2].stream, "session-1");
-}
-
-TYPED_TEST(EventStoreConformance, ReadFromVersionAndByType) {
-  auto& st = this->store();
-  std::vector<event> evs;
-  for (int i = 0; i < 10; ++i) evs.push_back(ev(i % 3 == 0 ? "tool.started" : "tokens.updated", i));
-  ASSERT_TRUE(st.append("s", evs));
-  auto tail = st.read("s", 8);
-  ASSERT_TRUE(tail);
-  ASSERT_EQ(tail->size(), 3u);
-  EXPECT_EQ(tail->front().version, 8);
-  auto tools = st.read_by_type("s", "tool.started");
-  ASSERT_TRUE(tools);
-  ASSERT_EQ(tools->size(), 4u);
-  EXPECT_EQ((*tools)[1].version, 4);
-  EXPECT_TRUE(st.read("absent", 0)->empty());
-}
-
-TYPED_TEST(EventStoreConformance, ConcurrentAppendsNeverShareAVersion) {
-  auto& st = this->store();
-  std::vector<std::thread> ts;
-  for (int t = 0; t < 4; ++t)
-    ts.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        std::vector<event> one{ev("w" + std::to_string(t), i)};
-        ASSERT_TRUE(st.append("shared", one));
-      }
-    });
-  for (auto& t : ts) t.join();
-  auto all = st.read("shared", 1);
-  ASSERT_TRUE(all);
-  ASSERT_EQ(all->size(), 200u);
-  for (std::size_t i = 0; i < all->size(); ++i) ASSERT_EQ((*all)[i].version, std::int64_t(i + 1));
-}
+INSTANTIATE_TYPED_TEST_SUITE_P(Local, EventStoreConformance, event_store_types);
 
 TEST(TieredStore, ReadsTheColdTierWhenTheHotOneNoLongerCoversTheWindow) {
   temp_dir dir;

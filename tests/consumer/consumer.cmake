@@ -1,7 +1,8 @@
 # Shared by the three consumer projects once vitals is available, whichever way.
 
 # Every component target is there: the setup script installs their dependencies.
-foreach(target vitals::vitals vitals::json vitals::http vitals::sqlite vitals::remote_write)
+foreach(target vitals::vitals vitals::json vitals::http vitals::sqlite vitals::remote_write
+               vitals::postgres)
   if(NOT TARGET ${target})
     message(FATAL_ERROR "${target} is missing")
   endif()
@@ -18,5 +19,5 @@ endforeach()
 add_executable(consumer ${CMAKE_CURRENT_LIST_DIR}/main.cpp)
 # Linking every component proves that their link dependencies resolve.
 target_link_libraries(consumer PRIVATE vitals::vitals vitals::json vitals::http vitals::sqlite
-                      vitals::remote_write)
+                      vitals::remote_write vitals::postgres)
 target_compile_options(consumer PRIVATE -Wall -Wextra -Wpedantic)

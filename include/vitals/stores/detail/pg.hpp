@@ -1,0 +1,349 @@
+// libpq behind values: a connection that owns its PGconn, results that own
+// their PGresult, errors carrying the server's message. Every statement takes
+// bound parameters in text format; no SQL is ever built from input.
+// Blocking calls (`query`) serve synchronous reads; `async_query` and
+// `async_connect` run libpq's non-blocking API on its socket, waiting through
+// an Asio descriptor, so the executor's thread never waits on the server.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vitals/core/error.hpp"
+#include "vitals/core/labels.hpp"
+#include "vitals/core/series.hpp"
+
+namespace vitals::stores::pg {
+
+namespace asio = boost::asio;
+
+/// Text-format parameters for `$1..$n`.
+class params {
+ public:
+  params& add(std::string v) {
+    values_.push_back(std::move(v));
+    return *this;
+  }
+  params& add(std::string_view v) { return add(std::string(v)); }
+  params& add(const char* v) { return add(std::string(v)); }
+  params& add(std::int64_t v) { return add(std::to_string(v)); }
+  int size() const noexcept { return static_cast<int>(values_.size()); }
+  std::vector<const char*> pointers() const {
+    std::vector<const char*> p;
+    for (const auto& v : values_) p.push_back(v.c_str());
+    return p;
+  }
+
+ private:
+  std::vector<std::string> values_;
+};
+
+/// The rows of one statement.
+class rows {
+ public:
+  rows() = default;
+  explicit rows(PGresult* r) : r_(r, &PQclear) {}
+  int size() const noexcept { return r_ ? PQntuples(r_.get()) : 0; }
+  bool empty() const noexcept { return size() == 0; }
+  bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string_view text(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col),
+            static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+  }
+  std::int64_t int64(int row, int col) const {
+    const auto s = text(row, col);
+    std::int64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  }
+  double real(int row, int col) const {
+    const std::string s(text(row, col));
+    return std::strtod(s.c_str(), nullptr);  // also NaN, Infinity, -Infinity
+  }
+  /// Rows changed by an INSERT, UPDATE or DELETE.
+  std::int64_t affected() const {
+    const char* n = r_ ? PQcmdTuples(r_.get()) : "";
+    return *n ? std::stoll(n) : 0;
+  }
+
+ private:
+  std::shared_ptr<PGresult> r_;
+};
+
+inline std::string trimmed(const char* msg) {
+  std::string s = msg ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+/// A double as PostgreSQL reads it back bit for bit.
+inline void append_double(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "Infinity" : "-Infinity";
+  } else {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
+  }
+}
+
+// Labels stored as `<len>:<name><len>:<value>...`, as the SQLite store does:
+// unambiguous for any bytes but NUL, which PostgreSQL text cannot hold.
+inline std::string encode_labels(const label_set& l) {
+  std::string out;
+  for (const auto& x : l) {
+    out += std::to_string(x.name.size()) + ':' + x.name;
+    out += std::to_string(x.value.size()) + ':' + x.value;
+  }
+  return out;
+}
+
+inline series decode_series(std::string_view name, std::string_view enc) {
+  std::vector<label> l;
+  auto next = [&]() {
+    const auto colon = enc.find(':');
+    std::size_t n = 0;
+    std::from_chars(enc.data(), enc.data() + colon, n);
+    std::string s(enc.substr(colon + 1, n));
+    enc.remove_prefix(colon + 1 + n);
+    return s;
+  };
+  while (!enc.empty()) {
+    std::string k = next();
+    l.push_back({std::move(k), next()});
+  }
+  return series(std::string(name), label_set::from_sorted_unchecked(std::move(l)));
+}
+
+class connection {
+ public:
+  connection() = default;
+  connection(connection&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  connection& operator=(connection&& o) noexcept {
+    if (this != &o) {
+      close();
+      c_ = std::exchange(o.c_, nullptr);
+    }
+    return *this;
+  }
+  ~connection() { close(); }
+
+  /// Connects and waits (constructors and synchronous readers).
+  static result<connection> open(const std::string& dsn) {
+    connection c;
+    c.c_ = PQconnectdb(dsn.c_str());
+    if (!c.c_) return error(errc::unavailable, "PostgreSQL: out of memory");
+    if (PQstatus(c.c_) != CONNECTION_OK) return c.failure("connect");
+    c.quiet();
+    return c;
+  }
+
+  /// Connects without blocking the executor's thread (PQconnectStart/Poll).
+  static asio::awaitable<result<connection>> async_open(std::string dsn) {
+    auto ex = co_await asio::this_coro::executor;
+    connection c;
+    c.c_ = PQconnectStart(dsn.c_str());
+    if (!c.c_) co_return error(errc::unavailable, "PostgreSQL: out of memory");
+    if (PQstatus(c.c_) == CONNECTION_BAD) co_return c.failure("connect");
+    for (auto poll = PGRES_POLLING_WRITING; poll != PGRES_POLLING_OK;) {
+      if (poll == PGRES_POLLING_FAILED) co_return c.failure("connect");
+      // The socket may change between polls (several hosts, SSL retry).
+      asio::posix::stream_descriptor sock(ex, PQsocket(c.c_));
+      auto [ec] = co_await sock.async_wait(poll == PGRES_POLLING_READING
+                                               ? asio::posix::stream_descriptor::wait_read
+                                               : asio::posix::stream_descriptor::wait_write,
+                                           asio::as_tuple(asio::use_awaitable));
+      sock.release();  // libpq owns the descriptor
+      if (ec) co_return error(errc::unavailable, "PostgreSQL: connect: " + ec.message());
+      poll = PQconnectPoll(c.c_);
+    }
+    if (PQsetnonblocking(c.c_, 1) != 0) co_return c.failure("set non-blocking");
+    c.quiet();
+    co_return c;
+  }
+
+  bool ok() const noexcept { return c_ && PQstatus(c_) == CONNECTION_OK; }
+  PGconn* get() const noexcept { return c_; }
+
+  /// Runs one statement and waits for its rows.
+  result<rows> query(const char* sql, const params& p = {}) {
+    if (!c_) return error(errc::unavailable, "PostgreSQL: not connected");
+    const auto ptrs = p.pointers();
+    return check(PQexecParams(c_, sql, p.size(), nullptr, ptrs.data(), nullptr, nullptr, 0), sql);
+  }
+
+  /// Runs statements without parameters (DDL, BEGIN/COMMIT).
+  status exec(const char* sql) {
+    if (!c_) return error(errc::unavailable, "PostgreSQL: not connected");
+    auto r = check(PQexec(c_, sql), sql);
+    if (!r) return r.error();
+    return {};
+  }
+
+  /// `query` without blocking: sends, flushes and reads as the socket allows.
+  asio::awaitable<result<rows>> async_query(const char* sql, const params& p) {
+    if (!ok()) co_return error(errc::unavailable, "PostgreSQL: not connected");
+    auto ex = co_await asio::this_coro::executor;
+    const auto ptrs = p.pointers();
+    if (!PQsendQueryParams(c_, sql, p.size(), nullptr, ptrs.data(), nullptr, nullptr, 0))
+      co_return failure("send");
+    asio::posix::stream_descriptor sock(ex, PQsocket(c_));
+    struct release_on_exit {
+      asio::posix::stream_descriptor& s;
+      ~release_on_exit() { s.release(); }
+    } guard{sock};
+    auto wait = [&](auto what) -> asio::awaitable<bool> {
+      auto [ec] = co_await sock.async_wait(what, asio::as_tuple(asio::use_awaitable));
+      co_return !ec;
+    };
+    for (int f; (f = PQflush(c_)) != 0;) {
+      if (f < 0) co_return failure("send");
+      // Read while waiting to write: the server may be blocked sending to us.
+      if (PQconsumeInput(c_) == 0) co_return failure("receive");
+      if (!co_await wait(asio::posix::stream_descriptor::wait_write))
+        co_return error(errc::unavailable, "PostgreSQL: wait cancelled");
+    }
+    result<rows> out = rows{};
+    bool first = true;
+    for (;;) {
+      // libpq reads what is there before we wait: an edge already seen by the
+      // reactor is not lost.
+      if (PQconsumeInput(c_) == 0) co_return failure("receive");
+      while (!PQisBusy(c_)) {
+        PGresult* r = PQgetResult(c_);
+        if (!r) co_return out;
+        auto checked = check(r, sql);
+        if (first || !checked) out = std::move(checked);  // keep the first error
+        first = false;
+      }
+      if (!co_await wait(asio::posix::stream_descriptor::wait_read))
+        co_return error(errc::unavailable, "PostgreSQL: wait cancelled");
+    }
+  }
+
+  std::string message() const { return trimmed(c_ ? PQerrorMessage(c_) : "not connected"); }
+
+ private:
+  void close() {
+    if (c_) PQfinish(c_);
+    c_ = nullptr;
+  }
+  void quiet() {
+    PQsetNoticeProcessor(
+        c_, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
+  }
+  vitals::error failure(std::string_view what) const {
+    return error(errc::unavailable, "PostgreSQL: " + std::string(what) + ": " + message());
+  }
+  result<rows> check(PGresult* r, const char* sql) const {
+    rows owned(r);
+    const auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return owned;
+    // A lost connection is `unavailable` (retry later); anything else the
+    // server refused is `io_error` with its message and the statement's start.
+    const auto code = ok() ? errc::io_error : errc::unavailable;
+    std::string msg = r ? trimmed(PQresultErrorMessage(r)) : message();
+    std::string_view head(sql);
+    head = head.substr(0, head.find_first_of("(\n"));
+    return error(code, "PostgreSQL: " + msg + " (in: " + std::string(head.substr(0, 60)) + ")");
+  }
+
+  PGconn* c_ = nullptr;
+};
+
+/// Runs `f` between BEGIN and COMMIT; rolls back when it fails.
+template <class F>
+status in_transaction(connection& c, F&& f) {
+  if (auto s = c.exec("BEGIN"); !s) return s;
+  if (auto s = f(); !s) {
+    (void)c.exec("ROLLBACK");
+    return s;
+  }
+  return c.exec("COMMIT");
+}
+
+// --- schema ----------------------------------------------------------------
+// One schema for a vitals database, shared by the sample and the event store.
+// Each step moves it from version i to i + 1 in one transaction, under an
+// advisory lock so that two processes opening a fresh database do not race.
+inline constexpr const char* migrations[] = {
+    // 1: series and samples. BRIN on t serves retention without slowing
+    // inserts. No foreign key from samples: its per-row check halved the
+    // append rate; drop() deletes both in one statement instead.
+    "CREATE TABLE series (id bigserial PRIMARY KEY, name text NOT NULL, labels text NOT NULL, "
+    "UNIQUE (name, labels));"
+    "CREATE TABLE samples (series_id bigint NOT NULL, "
+    "t timestamptz NOT NULL, value double precision, PRIMARY KEY (series_id, t));"
+    "CREATE INDEX samples_t ON samples USING brin (t);",
+    // 2: events in streams with per-stream versions.
+    "CREATE TABLE events (stream text NOT NULL, version bigint NOT NULL, type text NOT NULL, "
+    "t timestamptz NOT NULL, session text NOT NULL, plan text NOT NULL, task text NOT NULL, "
+    "data text NOT NULL, PRIMARY KEY (stream, version));"
+    "CREATE INDEX events_type ON events (stream, type, version);",
+};
+inline constexpr int schema_version = static_cast<int>(std::size(migrations));
+
+inline result<int> current_version(connection& c) {
+  auto exists = c.query("SELECT to_regclass('vitals_schema') IS NOT NULL");
+  if (!exists) return exists.error();
+  if (exists->text(0, 0) != "t") return 0;
+  auto r = c.query("SELECT coalesce(max(version), 0) FROM vitals_schema");
+  if (!r) return r.error();
+  return static_cast<int>(r->int64(0, 0));
+}
+
+inline status migrate(connection& c) {
+  for (;;) {
+    auto v = current_version(c);
+    if (!v) return v.error();
+    if (*v >= schema_version) return {};
+    auto s = in_transaction(c, [&]() -> status {
+      if (auto s = c.exec("SELECT pg_advisory_xact_lock(7305872611)"); !s) return s;
+      if (auto s = c.exec("CREATE TABLE IF NOT EXISTS vitals_schema (version int PRIMARY KEY, "
+                          "applied_at timestamptz NOT NULL DEFAULT now())");
+          !s)
+        return s;
+      auto again = current_version(c);  // another process may have gone first
+      if (!again) return again.error();
+      if (*again >= schema_version) return {};
+      if (auto s = c.exec(migrations[*again]); !s) return s;
+      auto rec = c.query("INSERT INTO vitals_schema (version) VALUES ($1)",
+                         params{}.add(std::int64_t{*again + 1}));
+      if (!rec) return rec.error();
+      return {};
+    });
+    if (!s) return s;
+  }
+}
+
+/// Whether the timescaledb extension can be used; creates it when it can.
+inline bool enable_timescale(connection& c) {
+  auto r = c.query("SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'");
+  if (!r || r->int64(0, 0) == 0) return false;
+  if (!c.exec("CREATE EXTENSION IF NOT EXISTS timescaledb")) return false;
+  return bool(c.query(
+      "SELECT create_hypertable('samples', 't', if_not_exists => TRUE, migrate_data => TRUE)"));
+}
+
+/// The milliseconds since the epoch of a timestamptz column, exactly.
+#define VITALS_PG_MS(col) "(extract(epoch from " col ") * 1000)::int8"
+/// A timestamptz from milliseconds since the epoch, exactly.
+#define VITALS_PG_TS(ms) "(timestamptz 'epoch' + (" ms ")::int8 * interval '1 millisecond')"
+
+}  // namespace vitals::stores::pg

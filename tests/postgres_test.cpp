@@ -1,0 +1,247 @@
+// The PostgreSQL stores against a real PostgreSQL 15 started for the test
+// binary: the conformance suites, then what is specific to PostgreSQL, then
+// the server stopped and started again in the middle of an ingest.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <thread>
+
+#include "support/helpers.hpp"
+#include "support/postgres_server.hpp"
+#include "support/store_conformance.hpp"
+#include "vitals/stores/event_postgres.hpp"
+#include "vitals/stores/postgres.hpp"
+
+namespace {
+
+using namespace vitals;
+using namespace vitals::stores;
+using namespace vitals::test::conformance;
+using namespace std::chrono_literals;
+using vitals::test::postgres_database;
+using vitals::test::postgres_server;
+
+struct postgres_fixture {
+  postgres_database db;
+  postgres_store store{postgres_options{.dsn = db.dsn()}};
+};
+struct event_postgres_fixture {
+  postgres_database db;
+  event_postgres_store store{db.dsn()};
+};
+
+using postgres_store_types = ::testing::Types<postgres_fixture>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformance, postgres_store_types);
+using event_postgres_store_types = ::testing::Types<event_postgres_fixture>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, EventStoreConformance, event_postgres_store_types);
+
+std::int64_t count_rows(const std::string& dsn, const char* sql) {
+  auto c = pg::connection::open(dsn);
+  auto r = c->query(sql);
+  return r ? r->int64(0, 0) : -1;
+}
+
+TEST(PostgresStore, BucketIntervalsComeFromTheAllowlistOnly) {
+  for (auto s : {"1s", "5s", "10s", "30s", "1m", "5m", "10m", "15m", "30m", "1h", "6h", "12h", "1d",
+                 "7d", "30d"})
+    EXPECT_TRUE(bucket_interval(s)) << s;
+  EXPECT_EQ(*bucket_interval("5m"), 300s);
+  EXPECT_EQ(*bucket_interval("30d"), std::chrono::hours(24 * 30));
+  for (auto s : {"", "2m", "1 minute", "1m'; DROP TABLE samples; --", "1M", "60s"}) {
+    auto r = bucket_interval(s);
+    ASSERT_FALSE(r) << s;
+    EXPECT_EQ(r.error().code, make_error_code(errc::invalid_argument));
+    EXPECT_NE(r.error().message.find("use one of 1s 5s"), std::string::npos);
+  }
+  postgres_database db;
+  postgres_store st(postgres_options{.dsn = db.dsn()});
+  auto bad = st.bucketed(cpu_a, from_unix_ms(0), from_unix_ms(1), "1m; SELECT 1");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, make_error_code(errc::invalid_argument));
+  EXPECT_EQ(st.user_schema_version(), postgres_store::schema_version);  // still fine
+}
+
+TEST(PostgresStore, DateBinBucketsAgreeWithDownsampling) {
+  postgres_database db;
+  postgres_store st(postgres_options{.dsn = db.dsn()});
+  EXPECT_FALSE(st.uses_timescale());  // Debian 12 packages no TimescaleDB: date_bin
+  sample_batch b;
+  // Starts before the epoch's minute boundary and crosses many: 7 s apart.
+  for (int i = 0; i < 500; ++i)
+    b.push_back({cpu_a, from_unix_ms(1'700'000'000'000 - 30'000 + i * 7'000), double(i % 13)});
+  ASSERT_TRUE(st.append(b));
+  std::vector<point> raw;
+  for (const auto& s : b) raw.push_back({s.t, s.value});
+  const auto from = from_unix_ms(1'700'000'000'000 - 60'000), to = from_unix_ms(1'700'004'000'000);
+  for (auto agg : {aggregation::mean, aggregation::max, aggregation::count, aggregation::last}) {
+    auto got = st.bucketed(cpu_a, from, to, "1m", agg);
+    ASSERT_TRUE(got) << got.error().message;
+    range_query q{.from = from, .to = to, .step = 60s, .agg = agg, .align_to_epoch = true};
+    const auto expected = downsample(raw, q);
+    ASSERT_EQ(got->size(), expected.size()) << to_string(agg);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ((*got)[i].t, expected[i].t);
+      EXPECT_NEAR((*got)[i].value, expected[i].value, 1e-9);
+      EXPECT_EQ(to_unix_ms((*got)[i].t) % 60'000, 0);
+    }
+  }
+}
+
+TEST(PostgresStore, LatestOfEverySeriesInOneQuery) {
+  postgres_database db;
+  postgres_store st(postgres_options{.dsn = db.dsn()});
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 2)));
+  ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 5)));
+  const auto all = st.latest_all();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].first, cpu_a);
+  EXPECT_EQ(all[0].second, (point{from_unix_ms(40'000), 4.0}));
+  EXPECT_EQ(all[1].first, cpu_b);
+  EXPECT_EQ(all[1].second, (point{from_unix_ms(10'000), 1.0}));
+}
+
+TEST(PostgresStore, ReAppendingIsIdempotentAndTheLastValueInABatchWins) {
+  postgres_database db;
+  postgres_store st(postgres_options{.dsn = db.dsn()});
+  const auto b = make_batch(cpu_a, 0, 100);
+  ASSERT_TRUE(st.append(b));
+  ASSERT_TRUE(st.append(b));
+  sample_batch twice{{cpu_a, from_unix_ms(0), 7.0}, {cpu_a, from_unix_ms(0), 8.0}};
+  ASSERT_TRUE(st.append(twice));
+  ASSERT_TRUE(st.flush(10s));
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), 100);
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM series"), 1);
+  EXPECT_EQ(st.range(cpu_a, from_unix_ms(0), from_unix_ms(0)).at(0).value, 8.0);
+  EXPECT_EQ(st.stats().samples, 202u);
+  EXPECT_EQ(st.stats().pending, 0u);
+  sample_batch special{{cpu_b, from_unix_ms(1), std::numeric_limits<double>::infinity()},
+                       {cpu_b, from_unix_ms(2), 0.1 + 0.2}};
+  ASSERT_TRUE(st.append(special));
+  const auto back = st.range(cpu_b, from_unix_ms(0), from_unix_ms(10));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].value, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(back[1].value, 0.1 + 0.2);  // bit for bit
+}
+
+TEST(PostgresStore, RetentionPrunesPerTable) {
+  postgres_database db;
+  postgres_store st(postgres_options{.dsn = db.dsn()});
+  const auto day = std::chrono::duration_cast<duration>(std::chrono::hours(24));
+  const auto t = now();
+  sample_batch b{{cpu_a, t - 8 * day, 1}, {cpu_a, t - 6 * day, 2}, {cpu_a, t, 3}};
+  ASSERT_TRUE(st.append(b));
+  auto pruned = st.prune();  // 7 days by default
+  ASSERT_TRUE(pruned) << pruned.error().message;
+  EXPECT_EQ(*pruned, 1);
+  EXPECT_EQ(st.range(cpu_a, t - 30 * day, t).size(), 2u);
+  pruned = st.prune_before(t);
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, 1);
+
+  event_postgres_store events(db.dsn());
+  std::vector<event> evs{{"old", t - 31 * day, "s", "", "", "{}"}, {"new", t, "s", "", "", "{}"}};
+  ASSERT_TRUE(events.append("s", evs));
+  auto gone = events.prune_before(t - 30 * day);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(*gone, 1);
+  EXPECT_EQ(events.read("s", 0)->size(), 1u);
+}
+
+TEST(PostgresStore, MigratesOnceAndReopensWithEverything) {
+  postgres_database db;
+  {
+    postgres_store st(postgres_options{.dsn = db.dsn()});
+    ASSERT_TRUE(st.append(make_batch(awkward, 0, 10)));
+    EXPECT_EQ(st.user_schema_version(), postgres_store::schema_version);
+  }
+  event_postgres_store events(db.dsn());  // the same schema: nothing to apply
+  postgres_store again(postgres_options{.dsn = db.dsn()});
+  EXPECT_EQ(again.user_schema_version(), postgres_store::schema_version);
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM vitals_schema"),
+            postgres_store::schema_version);
+  EXPECT_EQ(again.list_series(), std::vector<series>{awkward});
+  EXPECT_EQ(again.range(awkward, from_unix_ms(0), from_unix_ms(1'000'000)).size(), 10u);
+}
+
+TEST(PostgresStore, WithoutAConnectionStringItSaysSo) {
+  ::unsetenv("VITALS_PG_DSN");
+  try {
+    postgres_store st;
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("VITALS_PG_DSN"), std::string::npos);
+  }
+  postgres_database db;
+  ::setenv("VITALS_PG_DSN", db.dsn().c_str(), 1);
+  postgres_store from_env;
+  ::unsetenv("VITALS_PG_DSN");
+  ASSERT_TRUE(from_env.append(make_batch(cpu_a, 0, 3)));
+  EXPECT_EQ(from_env.range(cpu_a, from_unix_ms(0), from_unix_ms(100'000)).size(), 3u);
+}
+
+TEST(PostgresStore, RunsOnTheCallersExecutor) {
+  postgres_database db;
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  {
+    postgres_store st(io.get_executor(), postgres_options{.dsn = db.dsn()});
+    ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 1000, 1)));
+    EXPECT_EQ(st.range(cpu_a, from_unix_ms(0), from_unix_ms(10'000)).size(), 1000u);
+    sample_batch stats;
+    ASSERT_TRUE(st.collect(stats, now()));
+    EXPECT_EQ(vitals::test::value(stats, "vitals_pg_samples_total"), 1000);
+    EXPECT_EQ(vitals::test::value(stats, "vitals_pg_connected"), 1);
+    EXPECT_EQ(vitals::test::value(stats, "vitals_pg_pending_samples"), 0);
+  }
+  work.reset();
+  runner.join();  // the writer ended with the store
+}
+
+// --- failover ----------------------------------------------------------------
+
+TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
+  auto& server = postgres_server::shared();
+  postgres_database db;
+  postgres_store st(postgres_options{
+      .dsn = db.dsn(), .batch_max = 500, .backoff_min = 20ms, .backoff_max = 200ms});
+  event_postgres_store events(db.dsn());
+  std::vector<event> one{ev("tool.started", 1)};
+  ASSERT_TRUE(events.append("s", one));
+  const series s("ingest", {{"k", "v"}});
+  int next = 0;
+  auto send = [&](int batches) {
+    for (int b = 0; b < batches; ++b) {
+      sample_batch batch;
+      for (int i = 0; i < 100; ++i, ++next) batch.push_back({s, from_unix_ms(next), double(next)});
+      ASSERT_TRUE(st.append(batch));  // accepted, server up or not
+      std::this_thread::sleep_for(1ms);
+    }
+  };
+  send(50);
+  server.stop();
+  const auto t0 = std::chrono::steady_clock::now();
+  send(50);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "append waited on the server";
+  EXPECT_TRUE(vitals::test::eventually([&] { return !st.stats().connected; }));
+  EXPECT_GT(st.stats().pending, 0u);  // how far behind
+  send(20);
+  server.start();
+  ASSERT_TRUE(st.flush(60s)) << st.stats().last_error;
+  const auto stats = st.stats();
+  EXPECT_EQ(stats.pending, 0u);
+  EXPECT_EQ(stats.rejected_samples, 0u);
+  EXPECT_GE(stats.connects, 2u);
+  EXPECT_GE(stats.failed_batches, 1u);
+  const auto pts = st.range(s, from_unix_ms(0), from_unix_ms(next));
+  ASSERT_EQ(pts.size(), std::size_t(next));
+  for (int i = 0; i < next; ++i) ASSERT_EQ(pts[std::size_t(i)].value, double(i));
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), next);
+  // The event store's idle connection was cut too: it reconnects once.
+  auto v = events.append("s", one);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(*v, 2);
+}
+
+}  // namespace
