@@ -41,14 +41,11 @@ class usage_sqlite {
  public:
   explicit usage_sqlite(const std::filesystem::path& file, bool synchronous_full = false)
       : path_(file) {
-    auto db = stores::detail::database::open(file.string());
+    auto db = stores::detail::database::open_wal(file.string(), synchronous_full);
     if (!db) throw std::runtime_error(db.error().message);
     db_ = std::move(*db);
-    sqlite3_busy_timeout(db_.get(), 5000);
     for (std::string_view sql :
-         {"PRAGMA journal_mode = WAL",
-          synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-          // Unknown counts are NULL. `model` is the grouping model: the
+         {// Unknown counts are NULL. `model` is the grouping model: the
           // canonical name, else the raw one; none for tool calls.
           "CREATE TABLE IF NOT EXISTS usage_events ("
           " id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, t INTEGER NOT NULL,"

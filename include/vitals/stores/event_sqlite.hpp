@@ -18,14 +18,11 @@ namespace vitals::stores {
 class event_sqlite_store {
  public:
   explicit event_sqlite_store(const std::filesystem::path& file, bool synchronous_full = false) {
-    auto db = detail::database::open(file.string());
+    auto db = detail::database::open_wal(file.string(), synchronous_full);
     if (!db) throw std::runtime_error(db.error().message);
     db_ = std::move(*db);
-    sqlite3_busy_timeout(db_.get(), 5000);
     for (std::string_view sql :
-         {"PRAGMA journal_mode = WAL",
-          synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-          "CREATE TABLE IF NOT EXISTS events (stream TEXT NOT NULL, version INTEGER NOT NULL, "
+         {"CREATE TABLE IF NOT EXISTS events (stream TEXT NOT NULL, version INTEGER NOT NULL, "
           "type TEXT NOT NULL, t INTEGER NOT NULL, session TEXT NOT NULL, plan TEXT NOT NULL, "
           "task TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (stream, version)) WITHOUT ROWID",
           "CREATE INDEX IF NOT EXISTS events_type ON events (stream, type, version)"})

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
+#include "vitals/stores/detail/label_codec.hpp"
 #include "vitals/stores/detail/sqlite_db.hpp"
 #include "vitals/stores/query.hpp"
 
@@ -102,7 +103,7 @@ class sqlite_store {
     auto& q = latest_all_;
     q.reset();
     while (q.step() == SQLITE_ROW)
-      out.emplace_back(decode_series(q.text(0), q.text(1)),
+      out.emplace_back(detail::decode_series(q.text(0), q.text(1)),
                        point{from_unix_ms(q.int64(2)), q.real(3)});
     return out;
   }
@@ -158,7 +159,7 @@ class sqlite_store {
     std::vector<series> out;
     auto& q = list_;
     q.reset();
-    while (q.step() == SQLITE_ROW) out.push_back(decode_series(q.text(0), q.text(1)));
+    while (q.step() == SQLITE_ROW) out.push_back(detail::decode_series(q.text(0), q.text(1)));
     return out;
   }
 
@@ -310,35 +311,9 @@ class sqlite_store {
     return ec ? 0 : static_cast<std::int64_t>(n);
   }
 
-  // Labels stored as `<len>:<name><len>:<value>...`: unambiguous for any bytes.
-  static std::string encode_labels(const label_set& l) {
-    std::string out;
-    for (const auto& x : l) {
-      out += std::to_string(x.name.size()) + ':' + x.name;
-      out += std::to_string(x.value.size()) + ':' + x.value;
-    }
-    return out;
-  }
-
-  static series decode_series(std::string_view name, std::string_view enc) {
-    std::vector<label> l;
-    auto next = [&]() {
-      const auto colon = enc.find(':');
-      const std::size_t n = std::stoul(std::string(enc.substr(0, colon)));
-      std::string s(enc.substr(colon + 1, n));
-      enc.remove_prefix(colon + 1 + n);
-      return s;
-    };
-    while (!enc.empty()) {
-      std::string k = next();
-      l.push_back({std::move(k), next()});
-    }
-    return series(std::string(name), label_set::from_sorted_unchecked(std::move(l)));
-  }
-
   std::optional<std::int64_t> find_id(const series& s) const {
     if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-    find_series_.reset().bind(1, s.name()).bind(2, encode_labels(s.labels()));
+    find_series_.reset().bind(1, s.name()).bind(2, detail::encode_labels(s.labels()));
     if (find_series_.step() != SQLITE_ROW) return std::nullopt;
     const auto id = find_series_.int64(0);
     find_series_.reset();
@@ -351,7 +326,7 @@ class sqlite_store {
     insert_series_.reset()
         .bind(1, static_cast<std::int64_t>(s.hash()))
         .bind(2, s.name())
-        .bind(3, encode_labels(s.labels()));
+        .bind(3, detail::encode_labels(s.labels()));
     if (insert_series_.step() != SQLITE_DONE) return db_.last_error("insert series");
     const auto id = sqlite3_last_insert_rowid(db_.get());
     ids_.emplace(s, id);

@@ -26,6 +26,7 @@
 #include "vitals/core/error.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/core/series.hpp"
+#include "vitals/stores/detail/label_codec.hpp"
 
 namespace vitals::stores::pg {
 
@@ -103,33 +104,8 @@ inline void append_double(std::string& out, double v) {
   }
 }
 
-// Labels stored as `<len>:<name><len>:<value>...`, as the SQLite store does:
-// unambiguous for any bytes but NUL, which PostgreSQL text cannot hold.
-inline std::string encode_labels(const label_set& l) {
-  std::string out;
-  for (const auto& x : l) {
-    out += std::to_string(x.name.size()) + ':' + x.name;
-    out += std::to_string(x.value.size()) + ':' + x.value;
-  }
-  return out;
-}
-
-inline series decode_series(std::string_view name, std::string_view enc) {
-  std::vector<label> l;
-  auto next = [&]() {
-    const auto colon = enc.find(':');
-    std::size_t n = 0;
-    std::from_chars(enc.data(), enc.data() + colon, n);
-    std::string s(enc.substr(colon + 1, n));
-    enc.remove_prefix(colon + 1 + n);
-    return s;
-  };
-  while (!enc.empty()) {
-    std::string k = next();
-    l.push_back({std::move(k), next()});
-  }
-  return series(std::string(name), label_set::from_sorted_unchecked(std::move(l)));
-}
+using detail::decode_series;  // labels as the SQLite store keeps them
+using detail::encode_labels;
 
 class connection {
  public:

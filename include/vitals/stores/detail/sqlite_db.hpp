@@ -83,6 +83,19 @@ class database {
     return db;
   }
 
+  /// `open`, then the WAL journal, a 5 s busy timeout and synchronous FULL
+  /// (every commit survives a power cut) or NORMAL (a process crash).
+  static result<database> open_wal(const std::string& path, bool synchronous_full) {
+    auto db = open(path);
+    if (!db) return db;
+    sqlite3_busy_timeout(db->get(), 5000);
+    for (std::string_view sql :
+         {"PRAGMA journal_mode = WAL",
+          synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"})
+      if (auto s = db->exec(sql); !s) return s.error();
+    return db;
+  }
+
   sqlite3* get() const noexcept { return db_.get(); }
 
   /// Runs statements without parameters (schema, pragmas, transactions).
