@@ -240,21 +240,7 @@ class usage_postgres {
     auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(from).add(to).add(q.agent).add(
                                           width > 0 ? width : to_unix_ms(q.from)));
     if (!r) return r.error();
-    for (int i = 0; i < r->size(); ++i) {
-      detail::usage_group_key k{r->int64(i, 0),           std::string(r->text(i, 1)),
-                          std::string(r->text(i, 2)), std::string(r->text(i, 3)),
-                          std::string(r->text(i, 4)), std::string(r->text(i, 5))};
-      usage_totals t;
-      int c = 6;
-      for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
-                      &t.requests, &t.tool_calls, &t.errors, &t.events})
-        *v = r->int64(i, c++);
-      t.cost_usd = r->real(i, c++);
-      t.duration_ms = r->real(i, c++);
-      t.first = from_unix_ms(r->int64(i, c++));
-      t.last = from_unix_ms(r->int64(i, c++));
-      groups[std::move(k)].add(t);
-    }
+    for (int i = 0; i < r->size(); ++i) detail::add_group_row(row{*r, i}, groups);
     return {};
   }
 
@@ -270,33 +256,19 @@ class usage_postgres {
                             (lock ? " FOR UPDATE OF e" : "");
     auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(a.str()));
     if (!r) return r.error();
-    for (int i = 0; i < r->size(); ++i) out.emplace(std::string(r->text(i, 0)), read_event(*r, i));
+    for (int i = 0; i < r->size(); ++i) out.emplace(std::string(r->text(i, 0)), detail::read_usage_event(row{*r, i}, 27));
     return {};
   }
 
-  static usage_event read_event(const stores::pg::rows& r, int i) {
-    usage_event e;
-    e.occurred_at = from_unix_ms(r.int64(i, 1));
-    int c = 2;
-    for (std::string* v : {&e.source_system, &e.source_channel, &e.event_type, &e.provider_id,
-                           &e.account_id, &e.agent_name, &e.workspace_id, &e.session_id, &e.turn_id,
-                           &e.message_id, &e.tool_call_id, &e.model_raw, &e.model_canonical})
-      *v = std::string(r.text(i, c++));
-    ++c;  // the grouping model is derived
-    e.tool_name = std::string(r.text(i, c++));
-    e.status = std::string(r.text(i, c++));
-    for (auto* v : {&e.input_tokens, &e.output_tokens, &e.reasoning_tokens, &e.cache_read_tokens,
-                    &e.cache_write_tokens, &e.total_tokens, &e.requests}) {
-      if (!r.null(i, c)) *v = r.int64(i, c);
-      ++c;
-    }
-    for (auto* v : {&e.cost_usd, &e.duration_ms}) {
-      if (!r.null(i, c)) *v = r.real(i, c);
-      ++c;
-    }
-    if (!r.null(i, c)) e.payload = std::string(r.text(i, c));
-    return e;
-  }
+  // Row i of a result as detail::read_usage_event and add_group_row read it.
+  struct row {
+    const stores::pg::rows& r;
+    int i;
+    std::string_view text(int c) const { return r.text(i, c); }
+    std::int64_t int64(int c) const { return r.int64(i, c); }
+    double real(int c) const { return r.real(i, c); }
+    bool null(int c) const { return r.null(i, c); }
+  };
 
   status write_events(const std::map<std::string, const usage_event*>& events) {
     constexpr int text_columns = 16, int_columns = 7, real_columns = 2;

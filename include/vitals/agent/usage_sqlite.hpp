@@ -295,19 +295,7 @@ class usage_sqlite {
     const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
     s.bind(1, from).bind(2, to).bind(3, q.agent).bind(4, width > 0 ? width : to_unix_ms(q.from));
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      group_key k{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)};
-      usage_totals t;
-      int c = 6;
-      for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
-                      &t.requests, &t.tool_calls, &t.errors, &t.events})
-        *v = s.int64(c++);
-      t.cost_usd = s.real(c++);
-      t.duration_ms = s.real(c++);
-      t.first = from_unix_ms(s.int64(c++));
-      t.last = from_unix_ms(s.int64(c++));
-      groups[std::move(k)].add(t);
-    }
+    while ((rc = s.step()) == SQLITE_ROW) detail::add_group_row(row{s}, groups);
     return rc == SQLITE_DONE ? status{} : status(db_.last_error("aggregate usage"));
   }
 
@@ -334,7 +322,7 @@ class usage_sqlite {
     find_.reset().bind(1, key);
     const int rc = find_.step();
     std::optional<usage_event> out;
-    if (rc == SQLITE_ROW) out = read_event(find_, 27);
+    if (rc == SQLITE_ROW) out = detail::read_usage_event(row{find_}, 27);
     find_.reset();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.last_error("find usage event");
     return out;
@@ -356,30 +344,14 @@ class usage_sqlite {
     for (const auto* v : {&e.cost_usd, &e.duration_ms}) *v ? s.bind(i++, **v) : s.bind_null(i++);
   }
 
-  // The columns of `event_columns` (the key first), then the payload at `payload_col`.
-  static usage_event read_event(stores::detail::statement& s, int payload_col) {
-    usage_event e;
-    e.occurred_at = from_unix_ms(s.int64(1));
-    int c = 2;
-    for (std::string* v : {&e.source_system, &e.source_channel, &e.event_type, &e.provider_id,
-                           &e.account_id, &e.agent_name, &e.workspace_id, &e.session_id, &e.turn_id,
-                           &e.message_id, &e.tool_call_id, &e.model_raw, &e.model_canonical})
-      *v = std::string(s.text(c++));
-    ++c;  // the grouping model is derived
-    e.tool_name = std::string(s.text(c++));
-    e.status = std::string(s.text(c++));
-    for (auto* v : {&e.input_tokens, &e.output_tokens, &e.reasoning_tokens, &e.cache_read_tokens,
-                    &e.cache_write_tokens, &e.total_tokens, &e.requests}) {
-      if (!s.is_null(c)) *v = s.int64(c);
-      ++c;
-    }
-    for (auto* v : {&e.cost_usd, &e.duration_ms}) {
-      if (!s.is_null(c)) *v = s.real(c);
-      ++c;
-    }
-    if (!s.is_null(payload_col)) e.payload = std::string(s.text(payload_col));
-    return e;
-  }
+  // A statement's current row as detail::read_usage_event and add_group_row read it.
+  struct row {
+    const stores::detail::statement& s;
+    std::string_view text(int c) const { return s.text(c); }
+    std::int64_t int64(int c) const { return s.int64(c); }
+    double real(int c) const { return s.real(c); }
+    bool null(int c) const { return s.is_null(c); }
+  };
 
   std::filesystem::path path_;
   std::mutex mu_;

@@ -82,6 +82,53 @@ struct usage_window {
   }
 };
 
+/// An event from a row of the stores' event columns (key, t, source_system
+/// ... model_canonical, the grouping model, tool, status, the seven counts,
+/// cost, duration), its payload at `payload_col`. `Row` reads column c with
+/// text(c), int64(c), real(c) and null(c); unknown counts stay unknown.
+template <class Row>
+usage_event read_usage_event(const Row& r, int payload_col) {
+  usage_event e;
+  e.occurred_at = from_unix_ms(r.int64(1));
+  int c = 2;
+  for (std::string* v : {&e.source_system, &e.source_channel, &e.event_type, &e.provider_id,
+                         &e.account_id, &e.agent_name, &e.workspace_id, &e.session_id, &e.turn_id,
+                         &e.message_id, &e.tool_call_id, &e.model_raw, &e.model_canonical})
+    *v = std::string(r.text(c++));
+  ++c;  // the grouping model is derived
+  e.tool_name = std::string(r.text(c++));
+  e.status = std::string(r.text(c++));
+  for (auto* v : {&e.input_tokens, &e.output_tokens, &e.reasoning_tokens, &e.cache_read_tokens,
+                  &e.cache_write_tokens, &e.total_tokens, &e.requests}) {
+    if (!r.null(c)) *v = r.int64(c);
+    ++c;
+  }
+  for (auto* v : {&e.cost_usd, &e.duration_ms}) {
+    if (!r.null(c)) *v = r.real(c);
+    ++c;
+  }
+  if (!r.null(payload_col)) e.payload = std::string(r.text(payload_col));
+  return e;
+}
+
+/// A report row's group key (columns 0 to 5) and sums (6 on: ten counts,
+/// cost, duration, first, last), added to `groups`.
+template <class Row>
+void add_group_row(const Row& r, usage_groups& groups) {
+  usage_group_key k{r.int64(0),           std::string(r.text(1)), std::string(r.text(2)),
+                    std::string(r.text(3)), std::string(r.text(4)), std::string(r.text(5))};
+  usage_totals t;
+  int c = 6;
+  for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
+                  &t.requests, &t.tool_calls, &t.errors, &t.events})
+    *v = r.int64(c++);
+  t.cost_usd = r.real(c++);
+  t.duration_ms = r.real(c++);
+  t.first = from_unix_ms(r.int64(c++));
+  t.last = from_unix_ms(r.int64(c++));
+  groups[std::move(k)].add(t);
+}
+
 /// The groups as report rows, in key order; a group an enrichment moved
 /// everything out of is left out.
 inline std::vector<usage_row> rows_of(usage_groups& groups) {
