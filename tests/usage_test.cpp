@@ -1,7 +1,7 @@
 // The usage stores (memory and SQLite: the conformance suite of
 // support/usage_conformance.hpp and a check that both aggregate alike), raw
-// payload retention, and the reports built on them: daily, summary with resources, agents with states, and billing
-// blocks.
+// payload retention, and the reports built on them: daily, summary with
+// resources, agents with states, and billing blocks.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>

@@ -303,7 +303,8 @@ int main(int argc, char** argv) {
     return serve(f, store, usage, &spool);
   } catch (const std::exception& e) {
     std::string line = e.what();  // libpq's messages span lines: one line here
-    std::replace_if(line.begin(), line.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    std::replace_if(
+        line.begin(), line.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
     std::fprintf(stderr, "agent_monitor: %s\n", line.c_str());
     return 1;
   }

@@ -24,8 +24,8 @@ using namespace std::chrono_literals;
 inline timestamp at(std::string_view rfc3339) { return *parse_rfc3339(rfc3339); }
 
 inline usage_record model_call(std::string id, std::string agent, std::string model, timestamp t,
-                        std::int64_t input, std::int64_t output, double cost,
-                        std::string status = "ok") {
+                               std::int64_t input, std::int64_t output, double cost,
+                               std::string status = "ok") {
   usage_event e;
   e.occurred_at = t;
   e.message_id = std::move(id);
@@ -41,7 +41,7 @@ inline usage_record model_call(std::string id, std::string agent, std::string mo
 }
 
 inline usage_record tool_call(std::string id, std::string agent, std::string tool, timestamp t,
-                       double duration_ms, std::string status = "ok") {
+                              double duration_ms, std::string status = "ok") {
   usage_event e;
   e.occurred_at = t;
   e.event_type = "tool_usage";

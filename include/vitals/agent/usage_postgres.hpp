@@ -256,7 +256,8 @@ class usage_postgres {
                             (lock ? " FOR UPDATE OF e" : "");
     auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(a.str()));
     if (!r) return r.error();
-    for (int i = 0; i < r->size(); ++i) out.emplace(std::string(r->text(i, 0)), detail::read_usage_event(row{*r, i}, 27));
+    for (int i = 0; i < r->size(); ++i)
+      out.emplace(std::string(r->text(i, 0)), detail::read_usage_event(row{*r, i}, 27));
     return {};
   }
 
@@ -278,15 +279,15 @@ class usage_postgres {
       t.add(to_unix_ms(e->occurred_at));
       int i = 0;
       for (const std::string* v :
-           {&e->source_system, &e->source_channel, &e->event_type, &e->provider_id,
-            &e->account_id, &e->agent_name, &e->workspace_id, &e->session_id, &e->turn_id,
-            &e->message_id, &e->tool_call_id, &e->model_raw, &e->model_canonical,
-            &detail::grouped_model(*e), &e->tool_name, &e->status})
+           {&e->source_system, &e->source_channel, &e->event_type, &e->provider_id, &e->account_id,
+            &e->agent_name, &e->workspace_id, &e->session_id, &e->turn_id, &e->message_id,
+            &e->tool_call_id, &e->model_raw, &e->model_canonical, &detail::grouped_model(*e),
+            &e->tool_name, &e->status})
         text[i++].add(std::string_view(*v));
       i = 0;
-      for (const auto* v : {&e->input_tokens, &e->output_tokens, &e->reasoning_tokens,
-                            &e->cache_read_tokens, &e->cache_write_tokens, &e->total_tokens,
-                            &e->requests})
+      for (const auto* v :
+           {&e->input_tokens, &e->output_tokens, &e->reasoning_tokens, &e->cache_read_tokens,
+            &e->cache_write_tokens, &e->total_tokens, &e->requests})
         ints[i++].add(*v);
       reals[0].add(e->cost_usd);
       reals[1].add(e->duration_ms);
@@ -302,13 +303,15 @@ class usage_postgres {
         cols.erase(at, 2);
       for (int i = 1; i <= 27; ++i)
         args += (i > 1 ? ", $" : "$") + std::to_string(i) +
-                (i == 1 || (i >= 3 && i <= 18) ? "::text[]" : i <= 25 ? "::int8[]" : "::float8[]");
+                (i == 1 || (i >= 3 && i <= 18) ? "::text[]"
+                 : i <= 25                     ? "::int8[]"
+                                               : "::float8[]");
       for (std::string_view rest = cols; !rest.empty();) {
         const auto comma = rest.find(", ");
         const auto col = rest.substr(0, comma);
         if (col != "key")
-          update += (update.empty() ? "" : ", ") + std::string(col) + " = excluded." +
-                    std::string(col);
+          update +=
+              (update.empty() ? "" : ", ") + std::string(col) + " = excluded." + std::string(col);
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
       }
       return "INSERT INTO usage_events (" + cols + ") SELECT * FROM unnest(" + args +

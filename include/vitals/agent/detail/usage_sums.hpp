@@ -29,8 +29,13 @@ using usage_groups = std::map<usage_group_key, usage_totals>;
 
 inline usage_hour_key hour_of(const usage_event& e) {
   const std::int64_t t = to_unix_ms(e.occurred_at);
-  return {t - t % hour_ms, e.agent_name, grouped_model(e),           e.tool_name,
-          e.provider_id,   e.status,     e.event_type == "tool_usage"};
+  return {t - t % hour_ms,
+          e.agent_name,
+          grouped_model(e),
+          e.tool_name,
+          e.provider_id,
+          e.status,
+          e.event_type == "tool_usage"};
 }
 
 inline usage_totals totals_of(const usage_event& e) {
@@ -115,8 +120,12 @@ usage_event read_usage_event(const Row& r, int payload_col) {
 /// cost, duration, first, last), added to `groups`.
 template <class Row>
 void add_group_row(const Row& r, usage_groups& groups) {
-  usage_group_key k{r.int64(0),           std::string(r.text(1)), std::string(r.text(2)),
-                    std::string(r.text(3)), std::string(r.text(4)), std::string(r.text(5))};
+  usage_group_key k{r.int64(0),
+                    std::string(r.text(1)),
+                    std::string(r.text(2)),
+                    std::string(r.text(3)),
+                    std::string(r.text(4)),
+                    std::string(r.text(5))};
   usage_totals t;
   int c = 6;
   for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
