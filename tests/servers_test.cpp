@@ -10,6 +10,8 @@
 
 #include "support/child.hpp"
 #include "support/helpers.hpp"
+#include "support/postgres_server.hpp"
+#include "support/prometheus.hpp"
 #include "vitals/http/client.hpp"
 
 #if defined(VITALS_MONITOR_EXE) && defined(VITALS_SIMULATOR_EXE) && defined(VITALS_MINIMAL_EXE) && \
@@ -51,13 +53,17 @@ TEST(AgentMonitor, HelpListsEveryFlagAndBadFlagsExitWithCode2) {
   child help({VITALS_MONITOR_EXE, "--help"});
   EXPECT_EQ(help.wait(), 0);
   for (const char* flag : {"--listen", "--data", "--interval", "--track-pid", "--track-cgroup",
-                           "--scrape", "--token", "--memory-only"})
+                           "--scrape", "--token", "--postgres", "--remote-write", "--otlp",
+                           "--memory-only"})
     EXPECT_NE(help.output().find(flag), std::string::npos) << flag;
   const std::vector<std::vector<std::string>> bad = {{"--interval", "soon"},
                                                      {"--listen", "nowhere"},
                                                      {"--track-pid", "-4"},
                                                      {"--bogus", "1"},
-                                                     {"--scrape", "ftp://x"}};
+                                                     {"--scrape", "ftp://x"},
+                                                     {"--remote-write", "https://x/api/v1/write"},
+                                                     {"--otlp", "localhost:4318"},
+                                                     {"--postgres", ""}};
   for (const auto& b : bad) {
     child c({VITALS_MONITOR_EXE, b[0], b[1]});
     EXPECT_EQ(c.wait(), 2) << b[0];
@@ -94,11 +100,13 @@ TEST(AgentMonitor, ServesItsOwnSamplesAndStopsCleanlyOnSigterm) {
   EXPECT_NE(m.proc.output().find("stopped cleanly"), std::string::npos);
 }
 
-TEST(AgentMonitor, RestartKeepsSamplesAndUsageEvents) {
-  temp_dir dir;
+/// A usage event and samples go in, the monitor stops and starts again with
+/// the same `flags`: the usage summary, dedup and the range API still see them.
+void expect_restart_keeps_samples_and_usage(const std::vector<std::string>& flags) {
   std::int64_t before_restart = 0;
   {
-    monitor m({"--data", dir.path().string()});
+    monitor m(flags);
+    ASSERT_FALSE(m.port.empty()) << m.proc.output();
     auto c = m.client();
     auto r = c.post(
         "/api/v1/events",
@@ -114,7 +122,7 @@ TEST(AgentMonitor, RestartKeepsSamplesAndUsageEvents) {
     }));
     EXPECT_EQ(m.proc.stop(SIGINT), 0) << m.proc.output();
   }
-  monitor m({"--data", dir.path().string()});
+  monitor m(flags);
   auto c = m.client();
   auto usage = get_json(c, "/api/v1/usage/summary?agent=a1");
   ASSERT_TRUE(usage.is_array()) << m.proc.output();
@@ -133,6 +141,40 @@ TEST(AgentMonitor, RestartKeepsSamplesAndUsageEvents) {
   EXPECT_LE(range.as_array()[0].at("points").as_array()[0].as_array()[0].as_int64(),
             before_restart);
   EXPECT_EQ(m.proc.stop(), 0);
+}
+
+TEST(AgentMonitor, RestartKeepsSamplesAndUsageEvents) {
+  temp_dir dir;
+  expect_restart_keeps_samples_and_usage({"--data", dir.path().string()});
+}
+
+TEST(AgentMonitorPostgres, RestartKeepsSamplesAndUsageEvents) {
+  temp_dir dir;
+  vitals::test::postgres_database db;
+  expect_restart_keeps_samples_and_usage({"--data", dir.path().string(), "--postgres", db.dsn()});
+}
+
+TEST(AgentMonitorPostgres, AnUnreachableServerIsOneLineAndExitCode1) {
+  temp_dir dir;
+  child c({VITALS_MONITOR_EXE, "--data", dir.path().string(), "--postgres",
+           "host=/nonexistent-vitals-socket-dir dbname=vitals connect_timeout=2"});
+  EXPECT_EQ(c.wait(), 1);
+  EXPECT_NE(c.output().find("PostgreSQL"), std::string::npos) << c.output();
+  EXPECT_EQ(std::count(c.output().begin(), c.output().end(), '\n'), 1) << c.output();
+}
+
+TEST(AgentMonitor, RemoteWritePushesItsSamplesToARealPrometheus) {
+  using vitals::test::prometheus;
+  if (!std::filesystem::exists(prometheus::exe)) GTEST_SKIP() << "no " << prometheus::exe;
+  prometheus prom;
+  ASSERT_TRUE(prom.ready()) << prom.log();
+  monitor m({"--memory-only", "--remote-write", prom.url() + "/api/v1/write"});
+  ASSERT_FALSE(m.port.empty()) << m.proc.output();
+  const std::string query =
+      "/api/v1/query?query=" + http::url_encode("process_resident_memory_bytes{target=\"self\"}");
+  EXPECT_TRUE(eventually([&] { return !prom.query(query).empty(); }, 30s))
+      << m.proc.output() << prom.log();
+  EXPECT_EQ(m.proc.stop(SIGTERM), 0) << m.proc.output();
 }
 
 TEST(AgentMonitor, TokenGuardsTheApi) {

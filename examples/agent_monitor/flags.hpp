@@ -28,6 +28,9 @@ struct monitor_flags {
   std::string prices;
   std::string import_claude;  // Claude Code projects directory (~/.claude/projects)
   std::string import_codex;   // Codex CLI sessions directory (~/.codex/sessions)
+  std::string postgres;      // DSN: samples and usage events in PostgreSQL
+  std::string remote_write;  // Prometheus remote write endpoint
+  std::string otlp;          // OTLP/HTTP base URL
   bool memory_only = false;
   std::string dashboard = VITALS_DASHBOARD_DIR;
   unsigned threads = 2;
@@ -36,8 +39,8 @@ struct monitor_flags {
 inline constexpr const char* monitor_usage = R"(usage: agent_monitor [flags]
 
 Samples this process, the host and tracked agents; keeps recent samples in
-memory and everything in SQLite under --data; serves the HTTP API
-(docs/http-api.md) and the live dashboard.
+memory and everything in SQLite under --data (or PostgreSQL with
+--postgres); serves the HTTP API (docs/http-api.md) and the live dashboard.
 
   --listen ADDR:PORT     where to serve (default 127.0.0.1:9464; port 0 picks a free one)
   --data DIR             samples.db, usage.db and the spool go here (default ./vitals-data)
@@ -50,6 +53,12 @@ memory and everything in SQLite under --data; serves the HTTP API
                          shape; they override the built-in table model by model
   --import-claude DIR    import Claude Code transcripts under DIR (~/.claude/projects) and follow them
   --import-codex DIR     import Codex CLI session logs under DIR (~/.codex/sessions) and follow them
+  --postgres DSN         keep samples and usage events in PostgreSQL instead of SQLite, e.g.
+                         "host=/run/postgresql dbname=vitals" (the spool stays under --data)
+  --remote-write URL     also push samples with Prometheus remote write,
+                         e.g. http://127.0.0.1:9090/api/v1/write
+  --otlp URL             also push samples and this process' metrics with OTLP/HTTP,
+                         e.g. http://127.0.0.1:4318 (/v1/metrics is appended)
   --memory-only          keep samples and events in memory only (nothing written to disk)
   --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
   --threads N            threads serving and sampling (default 2)
@@ -113,6 +122,13 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (!value.starts_with("http://"))
         return fail(flag, "expected an http:// url, got '" + value + "'");
       f.scrapes.push_back(value);
+    } else if (flag == "--postgres") {
+      if (value.empty()) return fail(flag, "expected a connection string");
+      f.postgres = value;
+    } else if (flag == "--remote-write" || flag == "--otlp") {
+      if (!value.starts_with("http://") || value.size() <= 7)
+        return fail(flag, "expected an http:// url, got '" + value + "'");
+      (flag == "--otlp" ? f.otlp : f.remote_write) = value;
     } else if (flag == "--token") {
       if (value.empty()) return fail(flag, "expected a non-empty token");
       f.token = value;
@@ -132,5 +148,7 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       return fail(flag, "unknown flag");
     }
   }
+  if (f.memory_only && !f.postgres.empty())
+    return fail("--postgres", "cannot be combined with --memory-only");
   return f;
 }

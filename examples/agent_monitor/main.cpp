@@ -1,8 +1,9 @@
 // The agent monitor: samples itself, the host and any tracked agent (process,
 // cgroup or /metrics endpoint), keeps recent samples in a memory ring for
-// live views and everything in SQLite, takes usage events into SQLite's
-// usage tables, and serves the whole HTTP API, the usage reports and the
-// dashboard. `agent_monitor --help` lists the flags.
+// live views and everything in SQLite (or PostgreSQL), takes usage events
+// into the same database's usage tables, optionally pushes samples with
+// remote write and OTLP, and serves the whole HTTP API, the usage reports
+// and the dashboard. `agent_monitor --help` lists the flags.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -13,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <future>
@@ -34,9 +36,18 @@
 #include "vitals/samplers/rate.hpp"
 #include "vitals/samplers/scrape.hpp"
 #include "vitals/samplers/system.hpp"
+#include "vitals/sinks/optional.hpp"
+#include "vitals/sinks/otlp_http.hpp"
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/sqlite.hpp"
 #include "vitals/stores/tiered.hpp"
+#ifdef VITALS_MONITOR_REMOTE_WRITE
+#include "vitals/sinks/remote_write.hpp"
+#endif
+#ifdef VITALS_MONITOR_POSTGRES
+#include "vitals/agent/usage_postgres.hpp"
+#include "vitals/stores/postgres.hpp"
+#endif
 
 #include "flags.hpp"
 
@@ -51,6 +62,12 @@ using host = samplers::with_rates<samplers::system_sampler>;
 using cgroup = samplers::with_rates<samplers::cgroup_sampler>;
 using scrape = samplers::scrape_sampler;
 using own_metrics = samplers::registry_sampler<registry>;
+#ifdef VITALS_MONITOR_REMOTE_WRITE
+using remote_write = sinks::optional_sink<sinks::remote_write_sink>;
+#else
+using remote_write = sinks::optional_sink<sinks::null_sink>;  // built without snappy
+#endif
+using otlp = sinks::optional_sink<sinks::otlp_http_sink>;
 
 /// Turns a target spec into a sampler, checking what the API cannot: that
 /// the process exists and the cgroup lies under the cgroup root.
@@ -96,6 +113,9 @@ std::promise<void>& stop_requested() {
 /// is a template, so each choice is its own type with no virtual call.
 /// The usage store's housekeeping: what a memory store does not need.
 inline void maintain(agent::usage_memory&) {}
+#ifdef VITALS_MONITOR_POSTGRES
+inline void maintain(agent::usage_postgres& usage) { (void)usage.prune({}); }
+#endif
 inline void maintain(agent::usage_sqlite& usage) {
   (void)usage.prune({});
   (void)usage.checkpoint();  // TRUNCATE: the WAL does not grow between checkpoints
@@ -136,9 +156,22 @@ asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
 template <class Store, class Usage>
 int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) {
   registry reg;
-  pipeline pipe(store);
+  // Push sinks that are there only when their flag is: one pipeline type.
+  // The registry's own metrics reach them as the "vitals" target's samples.
+  remote_write rw;
+  otlp ot;
+  if (!f.remote_write.empty()) {
+#ifdef VITALS_MONITOR_REMOTE_WRITE
+    rw.emplace(f.remote_write, sinks::push_options{}, reg);
+#else
+    std::fprintf(stderr, "agent_monitor: --remote-write: built without snappy\n");
+    return 1;
+#endif
+  }
+  if (!f.otlp.empty()) ot.emplace(f.otlp, sinks::otlp_options{}, reg);
+  pipeline pipe(store, rw, ot);
   asio::io_context io;
-  using poller_t = poller<pipeline<Store>, process, host, cgroup, scrape, own_metrics>;
+  using poller_t = poller<decltype(pipe), process, host, cgroup, scrape, own_metrics>;
   poller_t poll(io.get_executor(), pipe,
                 poller_options{.interval = f.interval, .jitter = f.interval / 10});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
@@ -190,9 +223,10 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     poll.stop();
     return 1;
   }
-  std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s)\n",
+  std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s%s)\n",
               f.address.c_str(), unsigned(server.port()),
-              f.memory_only ? "memory only" : f.data.c_str());
+              f.memory_only ? "memory only" : f.data.c_str(),
+              f.postgres.empty() ? "" : ", samples and usage in PostgreSQL");
   std::fflush(stdout);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -249,14 +283,29 @@ int main(int argc, char** argv) {
       return serve(f, mem, usage, nullptr);
     }
     fs::create_directories(f.data);
+    agent::spool spool(fs::path(f.data) / "spool");
+    if (!f.postgres.empty()) {
+#ifdef VITALS_MONITOR_POSTGRES
+      agent::usage_postgres usage(f.postgres);  // connects and migrates first: a bad DSN stops here
+      stores::memory_store hot;
+      stores::postgres_store cold(stores::postgres_options{.dsn = f.postgres});
+      stores::tiered store(hot, cold);
+      return serve(f, store, usage, &spool);
+#else
+      std::fprintf(stderr, "agent_monitor: --postgres: built without libpq\n");
+      return 1;
+#endif
+    }
     stores::memory_store hot;
     stores::sqlite_store cold(fs::path(f.data) / "samples.db");
     stores::tiered store(hot, cold);
     agent::usage_sqlite usage(fs::path(f.data) / "usage.db", true);
-    agent::spool spool(fs::path(f.data) / "spool");
     return serve(f, store, usage, &spool);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "agent_monitor: %s\n", e.what());
+    std::string line = e.what();  // libpq's messages span lines: one line here
+    std::replace_if(
+        line.begin(), line.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    std::fprintf(stderr, "agent_monitor: %s\n", line.c_str());
     return 1;
   }
 }

@@ -23,19 +23,11 @@
 #include <tuple>
 #include <vector>
 
+#include "vitals/agent/detail/usage_sums.hpp"
 #include "vitals/agent/usage_store.hpp"
 #include "vitals/stores/detail/sqlite_db.hpp"
 
 namespace vitals::agent {
-
-struct usage_retention {
-  std::chrono::hours events = std::chrono::days(400);  // event rows
-  std::chrono::hours payloads = std::chrono::days(3);  // raw payloads (the 003 seed keeps 72 h)
-};
-
-struct prune_result {
-  std::int64_t events = 0, payloads = 0;
-};
 
 class usage_sqlite {
  public:
@@ -149,11 +141,11 @@ class usage_sqlite {
       if (sqlite3_changes(db_.get()) == 0) {  // known: replace it, and its sums
         auto old = stored(key);
         if (!old || !*old) return old ? db_.last_error("read replaced usage event") : old.error();
-        hourly[hour_of(**old)].subtract(totals_of(**old));
+        hourly[detail::hour_of(**old)].subtract(detail::totals_of(**old));
         bind_event(upsert_.reset(), key, e);
         if (upsert_.step() != SQLITE_DONE) return db_.last_error("replace usage event");
       }
-      hourly[hour_of(e)].add(totals_of(e));
+      hourly[detail::hour_of(e)].add(detail::totals_of(e));
       if (e.payload.empty()) continue;
       raw_.reset().bind(1, key).bind(2, received).bind(3, e.payload);
       if (raw_.step() != SQLITE_DONE) return db_.last_error("store raw payload");
@@ -166,35 +158,16 @@ class usage_sqlite {
   /// Whole hours of the window from usage_hourly, the partial hours at its
   /// edges from usage_events; buckets of a whole number of hours, or none.
   result<std::vector<usage_row>> aggregate(const usage_query& q) {
-    constexpr std::int64_t hour = 3'600'000;
-    const std::int64_t width =
-        q.bucket.count() > 0 ? std::chrono::milliseconds(q.bucket).count() : 0;
-    const std::int64_t from = to_unix_ms(q.from);
-    const std::int64_t to = q.to >= from_unix_ms(max_ms) ? max_ms : to_unix_ms(q.to);
-    // [from_h, to_h): the hours wholly inside [from, to].
-    const std::int64_t from_h = from <= 0 ? 0 : (from + hour - 1) / hour * hour;
-    const std::int64_t to_h = to == max_ms ? max_ms / hour * hour : (to + 1) / hour * hour;
-    std::map<group_key, usage_totals> groups;
+    const detail::usage_window w(q);
+    detail::usage_groups groups;
     std::lock_guard lock(mu_);
     if (auto s = db_.exec("BEGIN"); !s) return s.error();  // one snapshot for all parts
-    status st;
-    if (width % hour != 0 || from_h >= to_h) {
-      st = collect(q, events_sql(q), from, to, groups);
-    } else {
-      if (from < from_h) st = collect(q, events_sql(q), from, from_h - 1, groups);
-      if (st) st = collect(q, hourly_sql(q), from_h, to_h - 1, groups);
-      if (st && to_h <= to) st = collect(q, events_sql(q), to_h, to, groups);
-    }
+    const status st = w.each_part([&](std::int64_t from, std::int64_t to, bool hourly) {
+      return collect(q, hourly ? hourly_sql(q) : events_sql(q), from, to, groups);
+    });
     (void)db_.exec(st ? "COMMIT" : "ROLLBACK");
     if (!st) return st.error();
-    std::vector<usage_row> out;
-    out.reserve(groups.size());
-    for (auto& [k, t] : groups) {
-      if (t.events <= 0) continue;  // a group an enrichment moved everything out of
-      auto& [bucket, agent, model, tool, provider, status] = k;
-      out.push_back({from_unix_ms(bucket), agent, model, tool, provider, status, t});
-    }
-    return out;
+    return detail::rows_of(groups);
   }
 
   result<std::size_t> count() {
@@ -251,13 +224,9 @@ class usage_sqlite {
       " e.model_canonical, e.model, e.tool, e.status, e.input, e.output, e.reasoning,"
       " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms";
 
-  // The hour and the keys of a usage_hourly row; then a report group's.
-  using hour_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string,
-                              std::string, bool>;
-  using group_key =
-      std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string>;
-
-  static constexpr std::int64_t max_ms = std::numeric_limits<std::int64_t>::max();
+  using hour_key = detail::usage_hour_key;
+  using group_key = detail::usage_group_key;
+  static constexpr std::int64_t max_ms = detail::max_ms;
 
   static constexpr std::string_view insert_event =
       "INSERT INTO usage_events (key, t, source_system, source_channel, event_type,"
@@ -286,22 +255,6 @@ class usage_sqlite {
       std::string(rebuild_hourly_head) + std::string(event_sums) +
       " FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7";
 
-  // The grouped columns of a query (fixed names, never input), '' for the others.
-  static std::pair<std::string, std::string> grouping(const usage_query& q) {
-    static constexpr std::pair<usage_key, std::string_view> keys[] = {{by_agent, "agent"},
-                                                                      {by_model, "model"},
-                                                                      {by_tool, "tool"},
-                                                                      {by_provider, "provider"},
-                                                                      {by_status, "status"}};
-    std::string select, group = "bucket";
-    for (auto [bit, column] : keys) {
-      const bool on = q.group & bit;
-      select += on ? ", " + std::string(column) : ", ''";
-      if (on) group += ", " + std::string(column);
-    }
-    return {select, group};
-  }
-
   // ?1, ?2: the time range; ?3: the agent or ''; ?4: the bucket width, or
   // the bucket itself (the query's from) for one bucket.
   static std::string bucket_sql(const usage_query& q, std::string_view column) {
@@ -311,7 +264,7 @@ class usage_sqlite {
   }
 
   static std::string events_sql(const usage_query& q) {
-    const auto [select, group] = grouping(q);
+    const auto [select, group] = detail::grouping(q);
     std::string sql = "SELECT " + bucket_sql(q, "t") + select + ", " + std::string(event_sums) +
                       " FROM usage_events WHERE t >= ?1 AND t <= ?2 AND (?3 = '' OR agent = ?3)";
     if (q.kind == usage_kind::model_calls) sql += " AND event_type <> 'tool_usage'";
@@ -320,7 +273,7 @@ class usage_sqlite {
   }
 
   static std::string hourly_sql(const usage_query& q) {
-    const auto [select, group] = grouping(q);
+    const auto [select, group] = detail::grouping(q);
     std::string sql =
         "SELECT " + bucket_sql(q, "hour") + select +
         ", sum(input), sum(output), sum(cache_read), sum(cache_write), sum(reasoning),"
@@ -339,32 +292,8 @@ class usage_sqlite {
     const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
     s.bind(1, from).bind(2, to).bind(3, q.agent).bind(4, width > 0 ? width : to_unix_ms(q.from));
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      group_key k{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)};
-      usage_totals t;
-      int c = 6;
-      for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
-                      &t.requests, &t.tool_calls, &t.errors, &t.events})
-        *v = s.int64(c++);
-      t.cost_usd = s.real(c++);
-      t.duration_ms = s.real(c++);
-      t.first = from_unix_ms(s.int64(c++));
-      t.last = from_unix_ms(s.int64(c++));
-      groups[std::move(k)].add(t);
-    }
+    while ((rc = s.step()) == SQLITE_ROW) detail::add_group_row(row{s}, groups);
     return rc == SQLITE_DONE ? status{} : status(db_.last_error("aggregate usage"));
-  }
-
-  static hour_key hour_of(const usage_event& e) {
-    const std::int64_t t = to_unix_ms(e.occurred_at);
-    return {t - t % 3'600'000, e.agent_name, detail::grouped_model(e),    e.tool_name,
-            e.provider_id,     e.status,     e.event_type == "tool_usage"};
-  }
-
-  static usage_totals totals_of(const usage_event& e) {
-    usage_totals t;
-    t.add(e);
-    return t;
   }
 
   status add_hourly(const hour_key& k, const usage_totals& t) {
@@ -390,7 +319,7 @@ class usage_sqlite {
     find_.reset().bind(1, key);
     const int rc = find_.step();
     std::optional<usage_event> out;
-    if (rc == SQLITE_ROW) out = read_event(find_, 27);
+    if (rc == SQLITE_ROW) out = detail::read_usage_event(row{find_}, 27);
     find_.reset();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.last_error("find usage event");
     return out;
@@ -412,30 +341,14 @@ class usage_sqlite {
     for (const auto* v : {&e.cost_usd, &e.duration_ms}) *v ? s.bind(i++, **v) : s.bind_null(i++);
   }
 
-  // The columns of `event_columns` (the key first), then the payload at `payload_col`.
-  static usage_event read_event(stores::detail::statement& s, int payload_col) {
-    usage_event e;
-    e.occurred_at = from_unix_ms(s.int64(1));
-    int c = 2;
-    for (std::string* v : {&e.source_system, &e.source_channel, &e.event_type, &e.provider_id,
-                           &e.account_id, &e.agent_name, &e.workspace_id, &e.session_id, &e.turn_id,
-                           &e.message_id, &e.tool_call_id, &e.model_raw, &e.model_canonical})
-      *v = std::string(s.text(c++));
-    ++c;  // the grouping model is derived
-    e.tool_name = std::string(s.text(c++));
-    e.status = std::string(s.text(c++));
-    for (auto* v : {&e.input_tokens, &e.output_tokens, &e.reasoning_tokens, &e.cache_read_tokens,
-                    &e.cache_write_tokens, &e.total_tokens, &e.requests}) {
-      if (!s.is_null(c)) *v = s.int64(c);
-      ++c;
-    }
-    for (auto* v : {&e.cost_usd, &e.duration_ms}) {
-      if (!s.is_null(c)) *v = s.real(c);
-      ++c;
-    }
-    if (!s.is_null(payload_col)) e.payload = std::string(s.text(payload_col));
-    return e;
-  }
+  // A statement's current row as detail::read_usage_event and add_group_row read it.
+  struct row {
+    const stores::detail::statement& s;
+    std::string_view text(int c) const { return s.text(c); }
+    std::int64_t int64(int c) const { return s.int64(c); }
+    double real(int c) const { return s.real(c); }
+    bool null(int c) const { return s.is_null(c); }
+  };
 
   std::filesystem::path path_;
   std::mutex mu_;

@@ -22,6 +22,16 @@
 
 namespace vitals::agent {
 
+/// How long the SQL usage stores keep what they prune.
+struct usage_retention {
+  std::chrono::hours events = std::chrono::days(400);  // event rows
+  std::chrono::hours payloads = std::chrono::days(3);  // raw payloads (the 003 seed keeps 72 h)
+};
+
+struct prune_result {
+  std::int64_t events = 0, payloads = 0;
+};
+
 /// One accepted event under its dedup key. A later `put` of the same key
 /// replaces it (an enrichment).
 struct usage_record {

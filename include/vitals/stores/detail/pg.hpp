@@ -272,6 +272,29 @@ inline constexpr const char* migrations[] = {
     "t timestamptz NOT NULL, session text NOT NULL, plan text NOT NULL, task text NOT NULL, "
     "data text NOT NULL, PRIMARY KEY (stream, version));"
     "CREATE INDEX events_type ON events (stream, type, version);",
+    // 3: agent usage (agent/usage_postgres.hpp), as in usage_sqlite: events
+    // unique by dedup key, times in unix ms, unknown counts NULL; raw
+    // payloads pruned on their own; sums per hour and group kept by put().
+    "CREATE TABLE usage_events (key text PRIMARY KEY, t int8 NOT NULL, "
+    "source_system text NOT NULL, source_channel text NOT NULL, event_type text NOT NULL, "
+    "provider text NOT NULL, account text NOT NULL, agent text NOT NULL, "
+    "workspace text NOT NULL, session text NOT NULL, turn text NOT NULL, "
+    "message text NOT NULL, tool_call text NOT NULL, model_raw text NOT NULL, "
+    "model_canonical text NOT NULL, model text NOT NULL, tool text NOT NULL, "
+    "status text NOT NULL, input int8, output int8, reasoning int8, cache_read int8, "
+    "cache_write int8, total int8, requests int8, cost float8, duration_ms float8);"
+    "CREATE INDEX usage_events_t ON usage_events (t);"
+    "CREATE TABLE usage_raw (key text PRIMARY KEY, received int8 NOT NULL, "
+    "payload text NOT NULL);"
+    "CREATE INDEX usage_raw_received ON usage_raw (received);"
+    "CREATE TABLE usage_hourly (hour int8 NOT NULL, agent text NOT NULL, model text NOT NULL, "
+    "tool text NOT NULL, provider text NOT NULL, status text NOT NULL, is_tool bool NOT NULL, "
+    "input int8 NOT NULL, output int8 NOT NULL, cache_read int8 NOT NULL, "
+    "cache_write int8 NOT NULL, reasoning int8 NOT NULL, total int8 NOT NULL, "
+    "requests int8 NOT NULL, tool_calls int8 NOT NULL, errors int8 NOT NULL, "
+    "events int8 NOT NULL, cost float8 NOT NULL, duration_ms float8 NOT NULL, "
+    "first_t int8 NOT NULL, last_t int8 NOT NULL, "
+    "PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool));",
 };
 inline constexpr int schema_version = static_cast<int>(std::size(migrations));
 

@@ -1,0 +1,154 @@
+// What the SQL usage stores share: the keys of an hourly sums row and of a
+// report group, the grouped columns of a query (fixed names, never input),
+// which hours of a window are whole, and the groups turned into rows.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "vitals/agent/usage_store.hpp"
+
+namespace vitals::agent::detail {
+
+inline constexpr std::int64_t hour_ms = 3'600'000;
+inline constexpr std::int64_t max_ms = std::numeric_limits<std::int64_t>::max();
+
+/// The hour and the keys of an hourly sums row (the last: a tool call).
+using usage_hour_key =
+    std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string, bool>;
+/// A report group: its bucket (unix ms) and keys.
+using usage_group_key =
+    std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string>;
+using usage_groups = std::map<usage_group_key, usage_totals>;
+
+inline usage_hour_key hour_of(const usage_event& e) {
+  const std::int64_t t = to_unix_ms(e.occurred_at);
+  return {t - t % hour_ms,
+          e.agent_name,
+          grouped_model(e),
+          e.tool_name,
+          e.provider_id,
+          e.status,
+          e.event_type == "tool_usage"};
+}
+
+inline usage_totals totals_of(const usage_event& e) {
+  usage_totals t;
+  t.add(e);
+  return t;
+}
+
+/// The select list (", col" or ", ''" for each key) and the GROUP BY list
+/// of a query; column names are ours.
+inline std::pair<std::string, std::string> grouping(const usage_query& q) {
+  static constexpr std::pair<usage_key, std::string_view> keys[] = {{by_agent, "agent"},
+                                                                    {by_model, "model"},
+                                                                    {by_tool, "tool"},
+                                                                    {by_provider, "provider"},
+                                                                    {by_status, "status"}};
+  std::string select, group = "bucket";
+  for (auto [bit, column] : keys) {
+    const bool on = q.group & bit;
+    select += on ? ", " + std::string(column) : ", ''";
+    if (on) group += ", " + std::string(column);
+  }
+  return {select, group};
+}
+
+/// A query's window in unix ms, and [from_h, to_h): the hours wholly inside
+/// it, which hourly sums can answer when buckets are whole hours (`whole`).
+struct usage_window {
+  std::int64_t width, from, to, from_h, to_h;
+  bool whole;
+
+  explicit usage_window(const usage_query& q)
+      : width(q.bucket.count() > 0 ? std::chrono::milliseconds(q.bucket).count() : 0),
+        from(to_unix_ms(q.from)),
+        to(q.to >= from_unix_ms(max_ms) ? max_ms : to_unix_ms(q.to)),
+        from_h(from <= 0 ? 0 : (from + hour_ms - 1) / hour_ms * hour_ms),
+        to_h(to == max_ms ? max_ms / hour_ms * hour_ms : (to + 1) / hour_ms * hour_ms),
+        whole(width % hour_ms == 0 && from_h < to_h) {}
+
+  /// Calls part(from, to, from_hourly) for each part of the window.
+  template <class Part>
+  status each_part(Part&& part) const {
+    if (!whole) return part(from, to, false);
+    status st;
+    if (from < from_h) st = part(from, from_h - 1, false);
+    if (st) st = part(from_h, to_h - 1, true);
+    if (st && to_h <= to) st = part(to_h, to, false);
+    return st;
+  }
+};
+
+/// An event from a row of the stores' event columns (key, t, source_system
+/// ... model_canonical, the grouping model, tool, status, the seven counts,
+/// cost, duration), its payload at `payload_col`. `Row` reads column c with
+/// text(c), int64(c), real(c) and null(c); unknown counts stay unknown.
+template <class Row>
+usage_event read_usage_event(const Row& r, int payload_col) {
+  usage_event e;
+  e.occurred_at = from_unix_ms(r.int64(1));
+  int c = 2;
+  for (std::string* v : {&e.source_system, &e.source_channel, &e.event_type, &e.provider_id,
+                         &e.account_id, &e.agent_name, &e.workspace_id, &e.session_id, &e.turn_id,
+                         &e.message_id, &e.tool_call_id, &e.model_raw, &e.model_canonical})
+    *v = std::string(r.text(c++));
+  ++c;  // the grouping model is derived
+  e.tool_name = std::string(r.text(c++));
+  e.status = std::string(r.text(c++));
+  for (auto* v : {&e.input_tokens, &e.output_tokens, &e.reasoning_tokens, &e.cache_read_tokens,
+                  &e.cache_write_tokens, &e.total_tokens, &e.requests}) {
+    if (!r.null(c)) *v = r.int64(c);
+    ++c;
+  }
+  for (auto* v : {&e.cost_usd, &e.duration_ms}) {
+    if (!r.null(c)) *v = r.real(c);
+    ++c;
+  }
+  if (!r.null(payload_col)) e.payload = std::string(r.text(payload_col));
+  return e;
+}
+
+/// A report row's group key (columns 0 to 5) and sums (6 on: ten counts,
+/// cost, duration, first, last), added to `groups`.
+template <class Row>
+void add_group_row(const Row& r, usage_groups& groups) {
+  usage_group_key k{r.int64(0),
+                    std::string(r.text(1)),
+                    std::string(r.text(2)),
+                    std::string(r.text(3)),
+                    std::string(r.text(4)),
+                    std::string(r.text(5))};
+  usage_totals t;
+  int c = 6;
+  for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
+                  &t.requests, &t.tool_calls, &t.errors, &t.events})
+    *v = r.int64(c++);
+  t.cost_usd = r.real(c++);
+  t.duration_ms = r.real(c++);
+  t.first = from_unix_ms(r.int64(c++));
+  t.last = from_unix_ms(r.int64(c++));
+  groups[std::move(k)].add(t);
+}
+
+/// The groups as report rows, in key order; a group an enrichment moved
+/// everything out of is left out.
+inline std::vector<usage_row> rows_of(usage_groups& groups) {
+  std::vector<usage_row> out;
+  out.reserve(groups.size());
+  for (auto& [k, t] : groups) {
+    if (t.events <= 0) continue;
+    auto& [bucket, agent, model, tool, provider, status] = k;
+    out.push_back({from_unix_ms(bucket), agent, model, tool, provider, status, t});
+  }
+  return out;
+}
+
+}  // namespace vitals::agent::detail

@@ -1,0 +1,402 @@
+// Usage events in PostgreSQL, as usage_sqlite keeps them in a file: one row
+// per event in `usage_events`, unique by dedup key; raw payloads in
+// `usage_raw`, which `prune` deletes after their retention; `usage_hourly`,
+// the sums per hour and group, kept by every `put` in its transaction (an
+// enrichment moves its event's old sums out). Reports read whole hours from
+// `usage_hourly`, the partial hours at a window's edges from `usage_events`.
+// The tables are step 3 of the shared schema (stores/detail/pg.hpp).
+// Synchronous libpq calls: the ledger stores before it acknowledges. Every
+// value is a bound parameter (a batch goes as arrays through unnest).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vitals/agent/detail/usage_sums.hpp"
+#include "vitals/agent/usage_store.hpp"
+#include "vitals/stores/detail/pg.hpp"
+
+namespace vitals::agent {
+
+namespace detail {
+
+/// A PostgreSQL array literal in text format: every element quoted, so any
+/// text goes through; `null()` is an unknown.
+class pg_array {
+ public:
+  pg_array& add(std::string_view v) {
+    sep();
+    out_ += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+    return *this;
+  }
+  pg_array& add(std::int64_t v) { return add(std::string_view(std::to_string(v))); }
+  pg_array& add(double v) {
+    std::string s;
+    stores::pg::append_double(s, v);
+    return add(std::string_view(s));
+  }
+  pg_array& add(bool v) { return add(std::string_view(v ? "t" : "f")); }
+  template <class T>
+  pg_array& add(const std::optional<T>& v) {
+    return v ? add(*v) : null();
+  }
+  pg_array& null() {
+    sep();
+    out_ += "NULL";
+    return *this;
+  }
+  std::string str() const { return out_ + '}'; }
+
+ private:
+  void sep() { out_ += out_.size() > 1 ? "," : ""; }
+  std::string out_ = "{";
+};
+
+}  // namespace detail
+
+class usage_postgres {
+ public:
+  /// Connects (dsn empty: $VITALS_PG_DSN) and migrates; throws when it cannot.
+  explicit usage_postgres(std::string dsn = {}) : dsn_(std::move(dsn)) {
+    if (dsn_.empty())
+      if (const char* env = std::getenv("VITALS_PG_DSN")) dsn_ = env;
+    if (dsn_.empty())
+      throw std::runtime_error(
+          "PostgreSQL usage store: no connection string (pass one or set VITALS_PG_DSN)");
+    auto c = stores::pg::connection::open(dsn_);
+    if (!c) throw std::runtime_error(c.error().message);
+    conn_ = std::move(*c);
+    if (auto s = stores::pg::migrate(conn_); !s) throw std::runtime_error(s.error().message);
+  }
+
+  result<std::vector<std::optional<usage_event>>> find(std::span<const std::string> keys) {
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    std::unordered_map<std::string, usage_event> found;
+    if (auto s = stored(keys, false, found); !s) return s.error();
+    std::vector<std::optional<usage_event>> out;
+    out.reserve(keys.size());
+    for (const auto& k : keys) {
+      auto it = found.find(k);
+      out.push_back(it == found.end() ? std::nullopt : std::optional<usage_event>(it->second));
+    }
+    return out;
+  }
+
+  /// One transaction: the events (a later record of a key replaces an
+  /// earlier one), their payloads, and the hourly sums they change.
+  status put(std::span<const usage_record> records) {
+    if (records.empty()) return {};
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s;
+    std::map<std::string, const usage_event*> latest;
+    for (const auto& r : records) latest[r.key] = &r.event;
+    std::vector<std::string> keys;
+    keys.reserve(latest.size());
+    for (const auto& [k, e] : latest) keys.push_back(k);
+    return stores::pg::in_transaction(conn_, [&]() -> status {
+      // One writer at a time, in any process: the old sums read below stay true.
+      if (auto s = conn_.exec("SELECT pg_advisory_xact_lock(7305872612)"); !s) return s;
+      std::unordered_map<std::string, usage_event> old;
+      if (auto s = stored(keys, true, old); !s) return s;
+      std::map<detail::usage_hour_key, usage_totals> hourly;
+      for (const auto& [k, e] : old) hourly[detail::hour_of(e)].subtract(detail::totals_of(e));
+      for (const auto& [k, e] : latest) hourly[detail::hour_of(*e)].add(detail::totals_of(*e));
+      if (auto s = write_events(latest); !s) return s;
+      if (auto s = write_payloads(latest); !s) return s;
+      return write_hourly(hourly);
+    });
+  }
+
+  /// Whole hours of the window from usage_hourly, the partial hours at its
+  /// edges from usage_events, all in one snapshot.
+  result<std::vector<usage_row>> aggregate(const usage_query& q) {
+    const detail::usage_window w(q);
+    detail::usage_groups groups;
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    if (auto s = conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s)
+      return s.error();
+    const status st = w.each_part([&](std::int64_t from, std::int64_t to, bool hourly) {
+      return collect(q, hourly ? hourly_sql(q) : events_sql(q), from, to, groups);
+    });
+    (void)conn_.exec(st ? "COMMIT" : "ROLLBACK");
+    if (!st) return st.error();
+    return detail::rows_of(groups);
+  }
+
+  result<std::size_t> count() {
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    auto r = conn_.query("SELECT count(*) FROM usage_events");
+    if (!r) return r.error();
+    return static_cast<std::size_t>(r->int64(0, 0));
+  }
+
+  /// Deletes event rows older than `r.events` (to the hour before, so the
+  /// hourly sums go with them) and raw payloads received more than
+  /// `r.payloads` ago.
+  result<prune_result> prune(const usage_retention& r, timestamp now = vitals::now()) {
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    const std::int64_t cut = to_unix_ms(now - r.events) / detail::hour_ms * detail::hour_ms;
+    const auto at_cut = stores::pg::params{}.add(cut);
+    prune_result out;
+    auto st = stores::pg::in_transaction(conn_, [&]() -> status {
+      auto run = [&](const char* sql, const stores::pg::params& p) -> result<std::int64_t> {
+        auto q = conn_.query(sql, p);
+        if (!q) return q.error();
+        return q->affected();
+      };
+      if (auto n = run("DELETE FROM usage_raw WHERE key IN "
+                       "(SELECT key FROM usage_events WHERE t < $1)",
+                       at_cut);
+          !n)
+        return n.error();
+      auto events = run("DELETE FROM usage_events WHERE t < $1", at_cut);
+      if (!events) return events.error();
+      out.events = *events;
+      if (auto n = run("DELETE FROM usage_hourly WHERE hour < $1", at_cut); !n) return n.error();
+      auto payloads = run("DELETE FROM usage_raw WHERE received < $1",
+                          stores::pg::params{}.add(to_unix_ms(now - r.payloads)));
+      if (!payloads) return payloads.error();
+      out.payloads = *payloads;
+      return {};
+    });
+    if (!st) return st.error();
+    return out;
+  }
+
+ private:
+  static constexpr const char* event_columns =
+      "e.key, e.t, e.source_system, e.source_channel, e.event_type, e.provider, e.account,"
+      " e.agent, e.workspace, e.session, e.turn, e.message, e.tool_call, e.model_raw,"
+      " e.model_canonical, e.model, e.tool, e.status, e.input, e.output, e.reasoning,"
+      " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms";
+
+  // usage_totals::add in SQL: an error's tokens do not count, its request does.
+  static constexpr const char* event_sums =
+      "sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(input, 0) END)::int8,"
+      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(output, 0) END)::int8,"
+      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(cache_read, 0) END)::int8,"
+      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(cache_write, 0) END)::int8,"
+      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(reasoning, 0) END)::int8,"
+      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(total, 0) END)::int8,"
+      " sum(CASE WHEN event_type = 'tool_usage' THEN 0 ELSE coalesce(requests, 1) END)::int8,"
+      " count(*) FILTER (WHERE event_type = 'tool_usage'),"
+      " count(*) FILTER (WHERE status = 'error'), count(*),"
+      " coalesce(sum(cost), 0), coalesce(sum(duration_ms), 0), min(t), max(t)";
+
+  // $1, $2: the time range; $3: the agent or ''; $4: the bucket width, or
+  // the bucket itself (the query's from) for one bucket.
+  static std::string bucket_sql(const usage_query& q, const std::string& column) {
+    return q.bucket.count() > 0
+               ? column + " - ((" + column + " % $4::int8) + $4::int8) % $4::int8 AS bucket"
+               : std::string("$4::int8 AS bucket");
+  }
+
+  static std::string events_sql(const usage_query& q) {
+    const auto [select, group] = detail::grouping(q);
+    std::string sql = "SELECT " + bucket_sql(q, "t") + select + ", " + event_sums +
+                      " FROM usage_events WHERE t >= $1::int8 AND t <= $2::int8"
+                      " AND ($3::text = '' OR agent = $3::text)";
+    if (q.kind == usage_kind::model_calls) sql += " AND event_type <> 'tool_usage'";
+    if (q.kind == usage_kind::tool_calls) sql += " AND event_type = 'tool_usage'";
+    return sql + " GROUP BY " + group;
+  }
+
+  static std::string hourly_sql(const usage_query& q) {
+    const auto [select, group] = detail::grouping(q);
+    std::string sql =
+        "SELECT " + bucket_sql(q, "hour") + select +
+        ", sum(input)::int8, sum(output)::int8, sum(cache_read)::int8, sum(cache_write)::int8,"
+        " sum(reasoning)::int8, sum(total)::int8, sum(requests)::int8, sum(tool_calls)::int8,"
+        " sum(errors)::int8, sum(events)::int8, sum(cost), sum(duration_ms), min(first_t),"
+        " max(last_t) FROM usage_hourly WHERE hour >= $1::int8 AND hour <= $2::int8"
+        " AND ($3::text = '' OR agent = $3::text)";
+    if (q.kind == usage_kind::model_calls) sql += " AND NOT is_tool";
+    if (q.kind == usage_kind::tool_calls) sql += " AND is_tool";
+    return sql + " GROUP BY " + group;
+  }
+
+  // Runs one part of an aggregate and adds its rows to `groups`.
+  status collect(const usage_query& q, const std::string& sql, std::int64_t from, std::int64_t to,
+                 detail::usage_groups& groups) {
+    const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
+    auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(from).add(to).add(q.agent).add(
+                                          width > 0 ? width : to_unix_ms(q.from)));
+    if (!r) return r.error();
+    for (int i = 0; i < r->size(); ++i) detail::add_group_row(row{*r, i}, groups);
+    return {};
+  }
+
+  // The stored events under `keys`, with their payloads; `lock`: locked
+  // for the rest of the transaction.
+  status stored(std::span<const std::string> keys, bool lock,
+                std::unordered_map<std::string, usage_event>& out) {
+    detail::pg_array a;
+    for (const auto& k : keys) a.add(std::string_view(k));
+    const std::string sql = std::string("SELECT ") + event_columns +
+                            ", r.payload FROM usage_events e LEFT JOIN usage_raw r ON r.key = e.key"
+                            " WHERE e.key = ANY($1::text[])" +
+                            (lock ? " FOR UPDATE OF e" : "");
+    auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(a.str()));
+    if (!r) return r.error();
+    for (int i = 0; i < r->size(); ++i)
+      out.emplace(std::string(r->text(i, 0)), detail::read_usage_event(row{*r, i}, 27));
+    return {};
+  }
+
+  // Row i of a result as detail::read_usage_event and add_group_row read it.
+  struct row {
+    const stores::pg::rows& r;
+    int i;
+    std::string_view text(int c) const { return r.text(i, c); }
+    std::int64_t int64(int c) const { return r.int64(i, c); }
+    double real(int c) const { return r.real(i, c); }
+    bool null(int c) const { return r.null(i, c); }
+  };
+
+  status write_events(const std::map<std::string, const usage_event*>& events) {
+    constexpr int text_columns = 16, int_columns = 7, real_columns = 2;
+    detail::pg_array key, t, text[text_columns], ints[int_columns], reals[real_columns];
+    for (const auto& [k, e] : events) {
+      key.add(std::string_view(k));
+      t.add(to_unix_ms(e->occurred_at));
+      int i = 0;
+      for (const std::string* v :
+           {&e->source_system, &e->source_channel, &e->event_type, &e->provider_id, &e->account_id,
+            &e->agent_name, &e->workspace_id, &e->session_id, &e->turn_id, &e->message_id,
+            &e->tool_call_id, &e->model_raw, &e->model_canonical, &detail::grouped_model(*e),
+            &e->tool_name, &e->status})
+        text[i++].add(std::string_view(*v));
+      i = 0;
+      for (const auto* v :
+           {&e->input_tokens, &e->output_tokens, &e->reasoning_tokens, &e->cache_read_tokens,
+            &e->cache_write_tokens, &e->total_tokens, &e->requests})
+        ints[i++].add(*v);
+      reals[0].add(e->cost_usd);
+      reals[1].add(e->duration_ms);
+    }
+    stores::pg::params p;
+    p.add(key.str()).add(t.str());
+    for (const auto& a : text) p.add(a.str());
+    for (const auto& a : ints) p.add(a.str());
+    for (const auto& a : reals) p.add(a.str());
+    static const std::string sql = [] {
+      std::string cols = event_columns, args, update;
+      for (std::string::size_type at; (at = cols.find("e.")) != std::string::npos;)
+        cols.erase(at, 2);
+      for (int i = 1; i <= 27; ++i)
+        args += (i > 1 ? ", $" : "$") + std::to_string(i) +
+                (i == 1 || (i >= 3 && i <= 18) ? "::text[]"
+                 : i <= 25                     ? "::int8[]"
+                                               : "::float8[]");
+      for (std::string_view rest = cols; !rest.empty();) {
+        const auto comma = rest.find(", ");
+        const auto col = rest.substr(0, comma);
+        if (col != "key")
+          update +=
+              (update.empty() ? "" : ", ") + std::string(col) + " = excluded." + std::string(col);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+      }
+      return "INSERT INTO usage_events (" + cols + ") SELECT * FROM unnest(" + args +
+             ") ON CONFLICT (key) DO UPDATE SET " + update;
+    }();
+    auto r = conn_.query(sql.c_str(), p);
+    return r ? status{} : status(r.error());
+  }
+
+  status write_payloads(const std::map<std::string, const usage_event*>& events) {
+    detail::pg_array keys, payloads;
+    bool any = false;
+    for (const auto& [k, e] : events)
+      if (!e->payload.empty()) {
+        keys.add(std::string_view(k));
+        payloads.add(std::string_view(e->payload));
+        any = true;
+      }
+    if (!any) return {};
+    auto r = conn_.query(
+        "INSERT INTO usage_raw (key, received, payload)"
+        " SELECT k, $2::int8, p FROM unnest($1::text[], $3::text[]) AS u (k, p)"
+        " ON CONFLICT (key) DO UPDATE SET payload = excluded.payload",
+        stores::pg::params{}.add(keys.str()).add(to_unix_ms(vitals::now())).add(payloads.str()));
+    return r ? status{} : status(r.error());
+  }
+
+  status write_hourly(const std::map<detail::usage_hour_key, usage_totals>& hourly) {
+    detail::pg_array cols[21];
+    for (const auto& [k, t] : hourly) {
+      const auto& [hour, agent, model, tool, provider, status, is_tool] = k;
+      cols[0].add(hour);
+      int i = 1;
+      for (const std::string* v : {&agent, &model, &tool, &provider, &status})
+        cols[i++].add(std::string_view(*v));
+      cols[i++].add(is_tool);
+      for (auto v : {t.input, t.output, t.cache_read, t.cache_write, t.reasoning, t.total,
+                     t.requests, t.tool_calls, t.errors, t.events})
+        cols[i++].add(v);
+      cols[i++].add(t.cost_usd);
+      cols[i++].add(t.duration_ms);
+      // A group only subtracted from keeps its times: these lose least() and greatest().
+      cols[i++].add(t.first == timestamp::max() ? detail::max_ms : to_unix_ms(t.first));
+      cols[i++].add(t.last == timestamp::min() ? std::int64_t{0} : to_unix_ms(t.last));
+    }
+    stores::pg::params p;
+    for (const auto& a : cols) p.add(a.str());
+    static constexpr const char* sql =
+        "INSERT INTO usage_hourly SELECT * FROM unnest($1::int8[], $2::text[], $3::text[],"
+        " $4::text[], $5::text[], $6::text[], $7::bool[], $8::int8[], $9::int8[], $10::int8[],"
+        " $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[],"
+        " $17::int8[], $18::float8[], $19::float8[], $20::int8[], $21::int8[])"
+        " ON CONFLICT (hour, agent, model, tool, provider, status, is_tool) DO UPDATE SET"
+        " input = usage_hourly.input + excluded.input,"
+        " output = usage_hourly.output + excluded.output,"
+        " cache_read = usage_hourly.cache_read + excluded.cache_read,"
+        " cache_write = usage_hourly.cache_write + excluded.cache_write,"
+        " reasoning = usage_hourly.reasoning + excluded.reasoning,"
+        " total = usage_hourly.total + excluded.total,"
+        " requests = usage_hourly.requests + excluded.requests,"
+        " tool_calls = usage_hourly.tool_calls + excluded.tool_calls,"
+        " errors = usage_hourly.errors + excluded.errors,"
+        " events = usage_hourly.events + excluded.events,"
+        " cost = usage_hourly.cost + excluded.cost,"
+        " duration_ms = usage_hourly.duration_ms + excluded.duration_ms,"
+        " first_t = least(usage_hourly.first_t, excluded.first_t),"
+        " last_t = greatest(usage_hourly.last_t, excluded.last_t)";
+    auto r = conn_.query(sql, p);
+    return r ? status{} : status(r.error());
+  }
+
+  // A connection cut while idle (the server restarted) is opened again.
+  status reconnect() {
+    if (conn_.ok()) return {};
+    auto c = stores::pg::connection::open(dsn_);
+    if (!c) return c.error();
+    conn_ = std::move(*c);
+    return {};
+  }
+
+  std::string dsn_;
+  std::mutex mu_;
+  stores::pg::connection conn_;
+};
+
+static_assert(usage_store<usage_postgres>);
+
+}  // namespace vitals::agent
