@@ -109,8 +109,6 @@ std::promise<void>& stop_requested() {
   return p;
 }
 
-/// Everything that depends on which stores were chosen: the composition
-/// is a template, so each choice is its own type with no virtual call.
 /// The usage store's housekeeping: what a memory store does not need.
 inline void maintain(agent::usage_memory&) {}
 #ifdef VITALS_MONITOR_POSTGRES
@@ -153,6 +151,8 @@ asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
   }
 }
 
+/// Everything that depends on which stores were chosen: the composition
+/// is a template, so each choice is its own type with no virtual call.
 template <class Store, class Usage>
 int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) {
   registry reg;
