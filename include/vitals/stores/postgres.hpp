@@ -3,7 +3,12 @@
 // non-blocking API, so a slow or absent server never stalls a poller.
 // Accepted samples are kept in memory, in order, until written; while the
 // server is down or refuses writes the writer reconnects with backoff and
-// retries. Reads first wait for what was accepted before them, then query.
+// retries. With a spool directory, what cannot be written because the server
+// is unreachable goes to a durable spool (a file per batch) and is replayed,
+// oldest first and before anything newer, once the server is back, by this
+// store or the next one opened on the directory; re-sending a point replaces
+// it, so a crash between insert and ack stores nothing twice. Reads first
+// wait for what was accepted before them, then query.
 //
 // Schema: `series (id, name, labels)` + `samples (series_id, t, value)`, one
 // row per series and time (re-sending replaces the value, as in the SQLite
@@ -27,6 +32,8 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -34,10 +41,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/stores/detail/pg.hpp"
+#include "vitals/stores/detail/pg_spool.hpp"
+#include "vitals/stores/detail/spool.hpp"
 #include "vitals/stores/query.hpp"
 
 namespace vitals::stores {
@@ -67,6 +77,11 @@ struct postgres_options {
   int max_attempts = 5;  // for a batch the server refuses while connected
   std::chrono::milliseconds read_flush_timeout{std::chrono::seconds(10)};
   std::chrono::hours samples_retention{24 * 7};
+  // Failover: empty keeps unwritten samples in memory only. Otherwise, each
+  // time the server cannot be reached, the batch in flight and the queue go
+  // to this directory, batch_max samples a file, and are replayed from it.
+  std::filesystem::path spool_dir{};
+  bool spool_durable = true;  // fsync each spooled batch (false: tests, benchmarks)
 };
 
 struct postgres_stats {
@@ -75,7 +90,9 @@ struct postgres_stats {
   std::uint64_t failed_batches = 0;    // vitals_pg_failed_batches_total
   std::uint64_t rejected_samples = 0;  // vitals_pg_rejected_samples_total (given up on)
   std::uint64_t connects = 0;          // vitals_pg_connects_total (first one included)
-  std::uint64_t pending = 0;           // vitals_pg_pending_samples: how far behind
+  std::uint64_t pending = 0;           // vitals_pg_pending_samples: how far behind, in memory
+  std::uint64_t spool_pending = 0;     // vitals_pg_spool_pending: batches waiting in the spool
+  std::uint64_t spooled = 0;           // vitals_pg_spooled_samples_total
   bool connected = false;              // vitals_pg_connected
   std::string last_error;
 };
@@ -95,11 +112,12 @@ class postgres_store {
   postgres_store(asio::any_io_executor ex, postgres_options o = {}) { init(ex, std::move(o)); }
 
   /// With a thread of its own, waits (read_flush_timeout at most) for the
-  /// queue to be written. On a foreign executor the writer drains the queue
-  /// after the store is gone, stopping at the first failure; flush() first
-  /// (from another thread) to know it was written.
+  /// queue to be written, or spooled when there is a spool. On a foreign
+  /// executor the writer drains the queue after the store is gone, stopping
+  /// at the first failure; flush() first (from another thread) to know it
+  /// was written. With a spool, what is left in memory then is spooled.
   ~postgres_store() {
-    if (own_) (void)flush(st_->opts.read_flush_timeout);
+    if (own_) (void)st_->wait_written(st_->opts.read_flush_timeout, st_->spool.has_value());
     st_->stop();
     if (own_) {
       own_->guard.reset();
@@ -112,8 +130,9 @@ class postgres_store {
   /// Queues the batch; ok means accepted (kept until written).
   status append(std::span<const sample> batch) { return st_->enqueue(batch); }
 
-  /// Waits until everything accepted before the call is written (or given up on).
-  status flush(std::chrono::milliseconds timeout) { return st_->wait_written(timeout); }
+  /// Waits until everything accepted before the call, and everything in the
+  /// spool, is written (or given up on).
+  status flush(std::chrono::milliseconds timeout) { return st_->wait_written(timeout, false); }
 
   std::optional<point> latest(const series& id) const {
     auto r = read(
@@ -242,6 +261,8 @@ class postgres_store {
     add("vitals_pg_rejected_samples_total", double(s.rejected_samples));
     add("vitals_pg_connects_total", double(s.connects));
     add("vitals_pg_pending_samples", double(s.pending));
+    add("vitals_pg_spool_pending", double(s.spool_pending));
+    add("vitals_pg_spooled_samples_total", double(s.spooled));
     add("vitals_pg_connected", s.connected ? 1 : 0);
     return {};
   }
@@ -262,12 +283,14 @@ class postgres_store {
     std::condition_variable written_cv;
     std::deque<sample> queue;              // accepted, not yet taken by the writer
     std::size_t inflight = 0;              // taken, not yet written
-    std::uint64_t accepted = 0, done = 0;  // samples ever accepted / written or given up on
+    std::uint64_t accepted = 0, done = 0;  // samples ever accepted / written, spooled or given up on
+    std::uint64_t spool_records = 0;       // files in the spool (any store's)
     bool stopping = false, wake_posted = false;
     postgres_stats stats;
     std::uint64_t ids_generation = 0;  // bumped by drop(): the writer's cache is stale
 
-    asio::steady_timer wake, pause;  // touched on the strand only
+    asio::steady_timer wake, pause;        // touched on the strand only
+    std::optional<detail::spool> spool;  // by init, then on the strand only
 
     status enqueue(std::span<const sample> batch) {
       std::lock_guard lock(mu);
@@ -284,10 +307,15 @@ class postgres_store {
       return {};
     }
 
-    status wait_written(std::chrono::milliseconds timeout) {
+    // `spooled_is_enough`: the destructor's wait, for which a spooled sample
+    // is safe; otherwise the spool must be empty too (it holds only samples
+    // older than those in memory).
+    status wait_written(std::chrono::milliseconds timeout, bool spooled_is_enough) {
       std::unique_lock lock(mu);
       const auto target = accepted;
-      if (!written_cv.wait_for(lock, timeout, [&] { return done >= target || stopping; }))
+      if (!written_cv.wait_for(lock, timeout, [&] {
+            return (done >= target && (spooled_is_enough || spool_records == 0)) || stopping;
+          }))
         return error(errc::unavailable, "PostgreSQL store: " + std::to_string(target - done) +
                                             " samples still waiting to be written (" +
                                             stats.last_error + ")");
@@ -313,6 +341,7 @@ class postgres_store {
       std::lock_guard lock(mu);
       auto s = stats;
       s.pending = queue.size() + inflight;
+      s.spool_pending = spool_records;
       return s;
     }
   };
@@ -330,6 +359,10 @@ class postgres_store {
     st_ = std::make_shared<state>(ex);
     st_->timescale = pg::enable_timescale(reader_);
     st_->opts = std::move(o);
+    if (!st_->opts.spool_dir.empty()) {
+      st_->spool.emplace(st_->opts.spool_dir, st_->opts.spool_durable);
+      st_->spool_records = st_->spool->size();  // left by an earlier store: replayed first
+    }
     build_sql();
     asio::co_spawn(ex, writer(st_), asio::detached);
   }
@@ -363,7 +396,7 @@ class postgres_store {
 
   // A synchronous read on the reader connection, after the writer caught up.
   result<pg::rows> read(const char* sql, const pg::params& p = {}) const {
-    (void)st_->wait_written(st_->opts.read_flush_timeout);  // reads what was accepted before
+    (void)st_->wait_written(st_->opts.read_flush_timeout, false);  // reads what was accepted before
     std::lock_guard lock(read_mu_);
     // A connection cut while idle (the server restarted) shows on first use:
     // then one fresh connection, one more try.
@@ -385,6 +418,7 @@ class postgres_store {
     std::unordered_map<series, std::int64_t, series_hasher> ids;
     std::uint64_t ids_generation = 0;
     std::vector<sample> batch;
+    std::optional<detail::pending_record> record;  // set when `batch` came from the spool
     auto backoff = st->opts.backoff_min;
     int attempts = 0;
     auto sleep = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
@@ -392,21 +426,30 @@ class postgres_store {
       co_await st->pause.async_wait(asio::as_tuple(asio::use_awaitable));
     };
     for (;;) {
+      bool from_spool = false, stopping = false;
       {
         std::lock_guard lock(st->mu);
-        if (batch.empty()) {
+        // The spool holds only samples older than those in memory: it goes first.
+        from_spool = st->spool_records > 0;
+        if (batch.empty() && !from_spool) {
           const auto n = std::min(st->queue.size(), st->opts.batch_max);
           std::move(st->queue.begin(), st->queue.begin() + std::ptrdiff_t(n),
                     std::back_inserter(batch));
           st->queue.erase(st->queue.begin(), st->queue.begin() + std::ptrdiff_t(n));
           st->inflight = batch.size();
         }
-        if (batch.empty()) {
-          if (st->stopping) co_return;
+        stopping = st->stopping;
+        if (batch.empty() && !from_spool) {
+          if (stopping) co_return;
           st->wake_posted = false;
         }
         if (ids_generation != st->ids_generation) ids.clear(), ids_generation = st->ids_generation;
       }
+      if (stopping && st->spool) {  // bounded exit: what is in memory is safe on disk
+        spill(*st, batch, record.has_value());
+        co_return;
+      }
+      if (batch.empty() && from_spool && !next_spooled(*st, batch, record)) continue;
       if (batch.empty()) {
         // Idle: wait for enqueue() to cancel the timer (or a periodic look).
         st->wake.expires_after(std::chrono::seconds(1));
@@ -416,7 +459,9 @@ class postgres_store {
       if (!conn.ok()) {
         auto c = co_await pg::connection::async_open(st->opts.dsn);
         if (!c) {
-          if (note_failure(*st, c.error(), false)) co_return;
+          const bool stop = note_failure(*st, c.error(), false);
+          if (st->spool) spill(*st, batch, record.has_value());
+          if (stop) co_return;
           co_await sleep(backoff);
           backoff = std::min(backoff * 2, st->opts.backoff_max);
           continue;
@@ -429,32 +474,111 @@ class postgres_store {
       }
       auto s = co_await write(conn, ids, batch);
       if (s) {
-        std::lock_guard lock(st->mu);
-        ++st->stats.batches;
-        st->stats.samples += batch.size();
-        st->done += batch.size();
-        st->inflight = 0;
-        batch.clear();
+        settle(*st, batch, record, false);
         backoff = st->opts.backoff_min;
         attempts = 0;
-        st->written_cv.notify_all();
         continue;
       }
       ids.clear();                     // ids of a rolled-back statement may not exist
       const bool refused = conn.ok();  // connected: the server said no to this batch
-      if (note_failure(*st, s.error(), conn.ok())) co_return;
+      const bool stop = note_failure(*st, s.error(), refused);
+      if (!refused && st->spool) spill(*st, batch, record.has_value());
+      if (stop) co_return;
       if (refused && ++attempts >= st->opts.max_attempts) {
-        std::lock_guard lock(st->mu);
-        st->stats.rejected_samples += batch.size();
-        st->done += batch.size();
-        st->inflight = 0;
-        batch.clear();
+        settle(*st, batch, record, true);
         attempts = 0;
-        st->written_cv.notify_all();
         continue;
       }
       co_await sleep(backoff);
       backoff = std::min(backoff * 2, st->opts.backoff_max);
+    }
+  }
+
+  // The batch is written (or, `rejected`, given up on): a spooled one leaves
+  // the spool, one from memory counts as done.
+  static void settle(state& st, std::vector<sample>& batch,
+                     std::optional<detail::pending_record>& record, bool rejected) {
+    if (record) (void)st.spool->ack(*record);
+    std::lock_guard lock(st.mu);
+    if (rejected) {
+      st.stats.rejected_samples += batch.size();
+    } else {
+      ++st.stats.batches;
+      st.stats.samples += batch.size();
+    }
+    if (record) {
+      if (st.spool_records > 0) --st.spool_records;
+    } else {
+      st.done += batch.size();
+      st.inflight = 0;
+    }
+    batch.clear();
+    record.reset();
+    st.written_cv.notify_all();
+  }
+
+  // Loads the oldest spooled batch; false when there was none to load. A
+  // record that does not decode is renamed aside (`.bad`), never replayed.
+  static bool next_spooled(state& st, std::vector<sample>& batch,
+                           std::optional<detail::pending_record>& record) {
+    auto oldest = st.spool->read_oldest(1);
+    if (!oldest || oldest->empty()) {
+      std::lock_guard lock(st.mu);
+      st.spool_records = 0;  // only unreadable files left
+      return false;
+    }
+    auto decoded = pg::decode_spooled(oldest->front().record.payload);
+    if (!decoded) {
+      std::error_code ec;
+      const auto& p = oldest->front().path;
+      std::filesystem::rename(p, p.string() + ".bad", ec);
+      std::lock_guard lock(st.mu);
+      if (st.spool_records > 0) --st.spool_records;
+      st.stats.last_error = decoded.error().message + ": " + p.filename().string();
+      return false;
+    }
+    batch = std::move(*decoded);
+    record = std::move(oldest->front());
+    return true;
+  }
+
+  // Moves what is in memory to the spool, oldest first: the batch in flight
+  // (unless it is a spooled one already), then the queue, batch_max samples
+  // a file. What cannot be written stays in memory, in order.
+  static void spill(state& st, std::vector<sample>& batch, bool batch_is_spooled) {
+    std::vector<sample> all;
+    {
+      std::lock_guard lock(st.mu);
+      if (!batch_is_spooled) all = std::exchange(batch, {});
+      all.insert(all.end(), std::make_move_iterator(st.queue.begin()),
+                 std::make_move_iterator(st.queue.end()));
+      st.queue.clear();
+      st.inflight = all.size();
+    }
+    std::size_t at = 0;
+    while (at < all.size()) {
+      const auto n = std::min(st.opts.batch_max, all.size() - at);
+      detail::spool_record r;
+      r.source_system = "vitals.postgres";
+      r.payload = pg::encode_spooled(all.data() + at, n);
+      auto id = st.spool->write(std::move(r));
+      std::lock_guard lock(st.mu);
+      if (!id) {
+        st.stats.last_error = id.error().message;
+        break;
+      }
+      at += n;
+      ++st.spool_records;
+      st.stats.spooled += n;
+      st.done += n;
+      st.inflight -= n;
+      st.written_cv.notify_all();
+    }
+    if (at < all.size()) {
+      std::lock_guard lock(st.mu);
+      st.queue.insert(st.queue.begin(), std::make_move_iterator(all.begin() + std::ptrdiff_t(at)),
+                      std::make_move_iterator(all.end()));
+      st.inflight = 0;
     }
   }
 
