@@ -421,6 +421,7 @@ class postgres_store {
     std::optional<detail::pending_record> record;  // set when `batch` came from the spool
     auto backoff = st->opts.backoff_min;
     int attempts = 0;
+    int upserts = 0;  // batches left to send as upserts, after a conflict
     auto sleep = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
       st->pause.expires_after(d);
       co_await st->pause.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -472,7 +473,18 @@ class postgres_store {
         st->stats.connected = true;
         ++st->stats.connects;
       }
-      auto s = co_await write(conn, ids, batch);
+      // A plain INSERT costs two thirds of an upsert (no speculative insertion):
+      // tried first, it fails whole on a point already stored, and the batch
+      // goes again as an upsert. Replays from the spool, and the batches after
+      // a conflict, go as upserts straight away.
+      const bool upsert = record.has_value() || upserts > 0;
+      auto s = co_await write(conn, ids, batch, upsert);
+      if (!s && !upsert && conn.ok() && conn.last_sqlstate() == "23505") {
+        upserts = 64;
+        s = co_await write(conn, ids, batch, true);
+      } else if (s && upserts > 0) {
+        --upserts;
+      }
       if (s) {
         settle(*st, batch, record, false);
         backoff = st->opts.backoff_min;
@@ -591,12 +603,14 @@ class postgres_store {
     return st.stopping;
   }
 
-  // One batch: new series get their ids, then one INSERT of three arrays.
+  // One batch: new series get their ids, then one INSERT of three arrays,
+  // bound in binary (ids, timestamptz, float8: nothing for the server to parse).
   // Within a batch the last value of a (series, time) wins, as it would had
-  // the samples been sent one by one.
+  // the samples been sent one by one; `upsert`: so does the batch over what
+  // is stored, otherwise a point already stored fails the whole statement.
   static asio::awaitable<status> write(pg::connection& conn,
                                        std::unordered_map<series, std::int64_t, series_hasher>& ids,
-                                       const std::vector<sample>& batch) {
+                                       const std::vector<sample>& batch, bool upsert) {
     struct row {
       std::int64_t id, t;
       double v;
@@ -620,21 +634,23 @@ class postgres_store {
     std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
       return a.id != b.id ? a.id < b.id : a.t != b.t ? a.t < b.t : a.order < b.order;
     });
-    std::string sid = "{", ts = "{", vs = "{";
+    pg::binary_array sid(pg::int8_oid, rows.size()), ts(pg::timestamptz_oid, rows.size()),
+        vs(pg::float8_oid, rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (i + 1 < rows.size() && rows[i + 1].id == rows[i].id && rows[i + 1].t == rows[i].t)
         continue;  // a later value of the same point follows
-      if (sid.size() > 1) sid += ',', ts += ',', vs += ',';
-      sid += std::to_string(rows[i].id);
-      ts += std::to_string(rows[i].t);
-      pg::append_double(vs, rows[i].v);
+      sid.push(rows[i].id);
+      ts.push(pg::timestamptz_from_unix_ms(rows[i].t));
+      vs.push(rows[i].v);
     }
-    sid += '}', ts += '}', vs += '}';
     auto r = co_await conn.async_query(
-        "INSERT INTO samples (series_id, t, value) SELECT s, " VITALS_PG_TS("u.t") ", v "
-        "FROM unnest($1::int8[], $2::int8[], $3::float8[]) AS u(s, t, v) "
-        "ON CONFLICT (series_id, t) DO UPDATE SET value = excluded.value",
-        pg::params{}.add(std::move(sid)).add(std::move(ts)).add(std::move(vs)));
+        upsert ? "INSERT INTO samples (series_id, t, value) SELECT * FROM unnest($1, $2, $3) "
+                 "ON CONFLICT (series_id, t) DO UPDATE SET value = excluded.value"
+               : "INSERT INTO samples (series_id, t, value) SELECT * FROM unnest($1, $2, $3)",
+        pg::params{}
+            .add_binary(std::move(sid).take(), pg::int8_array_oid)
+            .add_binary(std::move(ts).take(), pg::timestamptz_array_oid)
+            .add_binary(std::move(vs).take(), pg::float8_array_oid));
     if (!r) co_return r.error();
     co_return status{};
   }
