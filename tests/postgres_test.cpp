@@ -223,6 +223,9 @@ TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
     }
   };
   send(50);
+  // Mid-ingest: the writer has connected and written (a loaded machine may
+  // take longer than the 50 batches to connect).
+  ASSERT_TRUE(vitals::test::eventually([&] { return st.stats().samples > 0; }));
   server.stop();
   const auto t0 = std::chrono::steady_clock::now();
   send(50);
@@ -341,6 +344,44 @@ TEST(PostgresFailover, AProcessRestartedWhileTheServerIsDownLosesAndDoublesNothi
   ASSERT_EQ(pts.size(), std::size_t(next));
   for (int i = 0; i < next; ++i) ASSERT_EQ(pts[std::size_t(i)].value, double(i));
   EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), next);
+}
+
+TEST(PostgresFailover, AServerThatRefusesAllWritesSpoolsInsteadOfGivingUp) {
+  postgres_database db;
+  temp_dir dir;
+  const std::string name = db.dsn().substr(db.dsn().rfind("dbname=") + 7);
+  auto admin = [&](const std::string& sql) {
+    auto c = pg::connection::open(postgres_server::shared().dsn());
+    ASSERT_TRUE(c);
+    auto r = c->query(sql.c_str());
+    ASSERT_TRUE(r) << r.error().message;
+  };
+  // Cuts the store's connections: the sessions it opens next get the setting.
+  const std::string cut =
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + name +
+      "'";
+  postgres_store st(postgres_options{.dsn = db.dsn(),
+                                     .batch_max = 500,
+                                     .backoff_min = 10ms,
+                                     .backoff_max = 50ms,
+                                     .max_attempts = 2,
+                                     .spool_dir = dir.path});
+  const series s("refused", {});
+  ASSERT_TRUE(st.append(make_batch(s, 0, 1000, 1)));
+  ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
+  admin("ALTER DATABASE " + name + " SET default_transaction_read_only = on");
+  admin(cut);
+  ASSERT_TRUE(st.append(make_batch(s, 1000, 1000, 1)));
+  // Retried beyond max_attempts, and nothing given up on: all of it spooled.
+  EXPECT_TRUE(vitals::test::eventually([&] { return st.stats().failed_batches > 4; }));
+  EXPECT_EQ(st.stats().rejected_samples, 0u);
+  EXPECT_EQ(st.stats().spooled, 1000u);
+  EXPECT_GT(st.stats().spool_pending, 0u);
+  admin("ALTER DATABASE " + name + " RESET default_transaction_read_only");
+  ASSERT_TRUE(st.flush(30s)) << st.stats().last_error;
+  EXPECT_EQ(st.stats().rejected_samples, 0u);
+  EXPECT_EQ(st.stats().spool_pending, 0u);
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), 2000);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 // Accepted samples are kept in memory, in order, until written; while the
 // server is down or refuses writes the writer reconnects with backoff and
 // retries. With a spool directory, what cannot be written because the server
-// is unreachable goes to a durable spool (a file per batch) and is replayed,
+// is unreachable or refuses all writes (read-only, out of disk) goes to a durable spool (a file per batch) and is replayed,
 // oldest first and before anything newer, once the server is back, by this
 // store or the next one opened on the directory; re-sending a point replaces
 // it, so a crash between insert and ack stores nothing twice. Reads first
@@ -491,8 +491,12 @@ class postgres_store {
         attempts = 0;
         continue;
       }
-      ids.clear();                     // ids of a rolled-back statement may not exist
-      const bool refused = conn.ok();  // connected: the server said no to this batch
+      ids.clear();  // ids of a rolled-back statement may not exist
+      // A server that refuses every write for now (read-only, out of disk,
+      // shutting down) counts as unreachable: a fresh connection may reach a
+      // writable one. Only a refusal of this batch counts towards giving up.
+      if (conn.ok() && pg::transient(conn.last_sqlstate())) conn = {};
+      const bool refused = conn.ok();
       const bool stop = note_failure(*st, s.error(), refused);
       if (!refused && st->spool) spill(*st, batch, record.has_value());
       if (stop) co_return;

@@ -241,6 +241,7 @@ class connection {
   /// Runs one statement and waits for its rows.
   result<rows> query(const char* sql, const params& p = {}) {
     if (!c_) return error(errc::unavailable, "PostgreSQL: not connected");
+    sqlstate_.clear();
     const auto ptrs = p.pointers();
     const auto lens = p.lengths();
     return check(
@@ -259,6 +260,7 @@ class connection {
   asio::awaitable<result<rows>> async_query(const char* sql, const params& p) {
     if (!ok()) co_return error(errc::unavailable, "PostgreSQL: not connected");
     auto ex = co_await asio::this_coro::executor;
+    sqlstate_.clear();
     const auto ptrs = p.pointers();
     const auto lens = p.lengths();
     if (!PQsendQueryParams(c_, sql, p.size(), p.types(), ptrs.data(), lens.data(), p.formats(),
@@ -334,6 +336,17 @@ class connection {
   PGconn* c_ = nullptr;
   mutable std::string sqlstate_;
 };
+
+/// Whether a refusal with this SQLSTATE is the server's state, not the
+/// statement's: connection lost (08), out of resources (53), operator
+/// intervention such as a shutdown (57), a system error (58), a read-only
+/// transaction (25006), a serialization failure or deadlock (40001, 40P01).
+inline bool transient(std::string_view sqlstate) {
+  if (sqlstate.size() != 5) return false;
+  const auto cls = sqlstate.substr(0, 2);
+  return cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "25006" ||
+         sqlstate == "40001" || sqlstate == "40P01";
+}
 
 /// Runs `f` between BEGIN and COMMIT; rolls back when it fails.
 template <class F>
