@@ -78,8 +78,9 @@ struct postgres_options {
   std::chrono::milliseconds read_flush_timeout{std::chrono::seconds(10)};
   std::chrono::hours samples_retention{24 * 7};
   // Failover: empty keeps unwritten samples in memory only. Otherwise, each
-  // time the server cannot be reached, the batch in flight and the queue go
-  // to this directory, batch_max samples a file, and are replayed from it.
+  // time the server cannot be reached (or refuses all writes: read-only, out
+  // of disk), the batch in flight and the queue go to this directory,
+  // batch_max samples a file, and are replayed from it, oldest first.
   std::filesystem::path spool_dir{};
   bool spool_durable = true;  // fsync each spooled batch (false: tests, benchmarks)
 };
