@@ -4,11 +4,12 @@
 // Accepted samples are kept in memory, in order, until written; while the
 // server is down or refuses writes the writer reconnects with backoff and
 // retries. With a spool directory, what cannot be written because the server
-// is unreachable or refuses all writes (read-only, out of disk) goes to a durable spool (a file per batch) and is replayed,
-// oldest first and before anything newer, once the server is back, by this
-// store or the next one opened on the directory; re-sending a point replaces
-// it, so a crash between insert and ack stores nothing twice. Reads first
-// wait for what was accepted before them, then query.
+// is unreachable or refuses all writes (read-only, out of disk) goes to a
+// durable spool (a file per batch) and is replayed, oldest first and before
+// anything newer, once the server is back, by this store or the next one
+// opened on the directory; re-sending a point replaces it, so a crash between
+// insert and ack stores nothing twice. Reads first wait for what was accepted
+// before them, then query.
 //
 // Schema: `series (id, name, labels)` + `samples (series_id, t, value)`, one
 // row per series and time (re-sending replaces the value, as in the SQLite
@@ -317,9 +318,11 @@ class postgres_store {
       if (!written_cv.wait_for(lock, timeout, [&] {
             return (done >= target && (spooled_is_enough || spool_records == 0)) || stopping;
           }))
-        return error(errc::unavailable, "PostgreSQL store: " + std::to_string(target - done) +
-                                            " samples still waiting to be written (" +
-                                            stats.last_error + ")");
+        return error(errc::unavailable,
+                     "PostgreSQL store: " + std::to_string(done < target ? target - done : 0) +
+                         " samples in memory and " + std::to_string(spool_records) +
+                         " spooled batches still waiting to be written (" + stats.last_error +
+                         ")");
       return {};
     }
 
