@@ -5,11 +5,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
 #include "support/store_conformance.hpp"
+#include "vitals/stores/detail/pg_spool.hpp"
+#include "vitals/stores/detail/spool.hpp"
 #include "vitals/stores/event_postgres.hpp"
 #include "vitals/stores/postgres.hpp"
 
@@ -220,6 +223,9 @@ TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
     }
   };
   send(50);
+  // Mid-ingest: the writer has connected and written (a loaded machine may
+  // take longer than the 50 batches to connect).
+  ASSERT_TRUE(vitals::test::eventually([&] { return st.stats().samples > 0; }));
   server.stop();
   const auto t0 = std::chrono::steady_clock::now();
   send(50);
@@ -242,6 +248,140 @@ TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
   auto v = events.append("s", one);
   ASSERT_TRUE(v) << v.error().message;
   EXPECT_EQ(*v, 2);
+}
+
+// A spool directory of the test's own, removed after it.
+struct temp_dir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("vitals-pg-spool-" + std::to_string(::getpid()) + "-" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  temp_dir() { std::filesystem::remove_all(path); }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  std::size_t files(std::string_view ending = ".json") const {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+      n += e.path().string().ends_with(ending);
+    return n;
+  }
+};
+
+TEST(PostgresFailover, SpooledBatchesReplayOldestFirstAndBeforeNewerOnes) {
+  postgres_database db;
+  temp_dir dir;
+  const series s("replayed", {{"k", "v"}});
+  {
+    stores::detail::spool sp(dir.path, false);
+    auto put = [&](std::string payload) {
+      stores::detail::spool_record r;
+      r.payload = std::move(payload);
+      ASSERT_TRUE(sp.write(std::move(r)));
+    };
+    put("{\"not\":\"a batch\"}");  // oldest, and unreadable: put aside
+    sample_batch first{{s, from_unix_ms(0), 1.0},
+                       {s, from_unix_ms(1), std::numeric_limits<double>::infinity()}};
+    sample_batch second{{s, from_unix_ms(0), 2.0}, {s, from_unix_ms(2), 0.1 + 0.2}};
+    put(pg::encode_spooled(first.data(), first.size()));
+    put(pg::encode_spooled(second.data(), second.size()));
+    const auto back = pg::decode_spooled(pg::encode_spooled(first.data(), first.size()));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, first);
+  }
+  postgres_store st(postgres_options{.dsn = db.dsn(), .spool_dir = dir.path});
+  sample_batch newer{{s, from_unix_ms(2), 3.0}};  // accepted after the spool was written
+  ASSERT_TRUE(st.append(newer));
+  ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
+  const auto pts = st.range(s, from_unix_ms(0), from_unix_ms(10));
+  ASSERT_EQ(pts.size(), 3u);
+  EXPECT_EQ(pts[0].value, 2.0);  // the second record after the first
+  EXPECT_EQ(pts[1].value, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(pts[2].value, 3.0);  // memory after the spool
+  EXPECT_EQ(st.stats().spool_pending, 0u);
+  EXPECT_EQ(st.stats().samples, 5u);
+  EXPECT_EQ(dir.files(), 0u);
+  EXPECT_EQ(dir.files(".bad"), 1u);
+}
+
+TEST(PostgresFailover, AProcessRestartedWhileTheServerIsDownLosesAndDoublesNothing) {
+  auto& server = postgres_server::shared();
+  postgres_database db;
+  temp_dir dir;
+  const postgres_options opts{.dsn = db.dsn(),
+                              .batch_max = 500,
+                              .backoff_min = 20ms,
+                              .backoff_max = 200ms,
+                              .spool_dir = dir.path};
+  const series s("ingest", {{"k", "v"}});
+  int next = 0;
+  {
+    postgres_store st(opts);
+    auto send = [&](int batches) {
+      for (int b = 0; b < batches; ++b) {
+        sample_batch batch;
+        for (int i = 0; i < 100; ++i, ++next)
+          batch.push_back({s, from_unix_ms(next), double(next)});
+        ASSERT_TRUE(st.append(batch));  // accepted, server up or not
+        std::this_thread::sleep_for(1ms);
+      }
+    };
+    send(30);
+    server.stop();
+    send(30);
+    EXPECT_TRUE(vitals::test::eventually([&] { return st.stats().spool_pending > 0; }));
+    send(20);
+    sample_batch stats;
+    ASSERT_TRUE(st.collect(stats, now()));
+    EXPECT_GT(vitals::test::value(stats, "vitals_pg_spool_pending"), 0);
+    EXPECT_EQ(vitals::test::value(stats, "vitals_pg_connected"), 0);
+  }  // the process ends while the server is down: the spool keeps the rest
+  EXPECT_GT(dir.files(), 0u);
+  server.start();
+  postgres_store again(opts);
+  ASSERT_TRUE(again.flush(60s)) << again.stats().last_error;
+  EXPECT_EQ(again.stats().spool_pending, 0u);
+  EXPECT_EQ(again.stats().rejected_samples, 0u);
+  EXPECT_EQ(dir.files(), 0u);
+  const auto pts = again.range(s, from_unix_ms(0), from_unix_ms(next));
+  ASSERT_EQ(pts.size(), std::size_t(next));
+  for (int i = 0; i < next; ++i) ASSERT_EQ(pts[std::size_t(i)].value, double(i));
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), next);
+}
+
+TEST(PostgresFailover, AServerThatRefusesAllWritesSpoolsInsteadOfGivingUp) {
+  postgres_database db;
+  temp_dir dir;
+  const std::string name = db.dsn().substr(db.dsn().rfind("dbname=") + 7);
+  auto admin = [&](const std::string& sql) {
+    auto c = pg::connection::open(postgres_server::shared().dsn());
+    ASSERT_TRUE(c);
+    auto r = c->query(sql.c_str());
+    ASSERT_TRUE(r) << r.error().message;
+  };
+  // Cuts the store's connections: the sessions it opens next get the setting.
+  const std::string cut =
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + name +
+      "'";
+  postgres_store st(postgres_options{.dsn = db.dsn(),
+                                     .batch_max = 500,
+                                     .backoff_min = 10ms,
+                                     .backoff_max = 50ms,
+                                     .max_attempts = 2,
+                                     .spool_dir = dir.path});
+  const series s("refused", {});
+  ASSERT_TRUE(st.append(make_batch(s, 0, 1000, 1)));
+  ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
+  admin("ALTER DATABASE " + name + " SET default_transaction_read_only = on");
+  admin(cut);
+  ASSERT_TRUE(st.append(make_batch(s, 1000, 1000, 1)));
+  // Retried beyond max_attempts, and nothing given up on: all of it spooled.
+  EXPECT_TRUE(vitals::test::eventually([&] { return st.stats().failed_batches > 4; }));
+  EXPECT_EQ(st.stats().rejected_samples, 0u);
+  EXPECT_EQ(st.stats().spooled, 1000u);
+  EXPECT_GT(st.stats().spool_pending, 0u);
+  admin("ALTER DATABASE " + name + " RESET default_transaction_read_only");
+  ASSERT_TRUE(st.flush(30s)) << st.stats().last_error;
+  EXPECT_EQ(st.stats().rejected_samples, 0u);
+  EXPECT_EQ(st.stats().spool_pending, 0u);
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), 2000);
 }
 
 }  // namespace

@@ -3,7 +3,13 @@
 // non-blocking API, so a slow or absent server never stalls a poller.
 // Accepted samples are kept in memory, in order, until written; while the
 // server is down or refuses writes the writer reconnects with backoff and
-// retries. Reads first wait for what was accepted before them, then query.
+// retries. With a spool directory, what cannot be written because the server
+// is unreachable or refuses all writes (read-only, out of disk) goes to a
+// durable spool (a file per batch) and is replayed, oldest first and before
+// anything newer, once the server is back, by this store or the next one
+// opened on the directory; re-sending a point replaces it, so a crash between
+// insert and ack stores nothing twice. Reads first wait for what was accepted
+// before them, then query.
 //
 // Schema: `series (id, name, labels)` + `samples (series_id, t, value)`, one
 // row per series and time (re-sending replaces the value, as in the SQLite
@@ -27,6 +33,8 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -34,10 +42,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/stores/detail/pg.hpp"
+#include "vitals/stores/detail/pg_spool.hpp"
+#include "vitals/stores/detail/spool.hpp"
 #include "vitals/stores/query.hpp"
 
 namespace vitals::stores {
@@ -67,6 +78,12 @@ struct postgres_options {
   int max_attempts = 5;  // for a batch the server refuses while connected
   std::chrono::milliseconds read_flush_timeout{std::chrono::seconds(10)};
   std::chrono::hours samples_retention{24 * 7};
+  // Failover: empty keeps unwritten samples in memory only. Otherwise, each
+  // time the server cannot be reached (or refuses all writes: read-only, out
+  // of disk), the batch in flight and the queue go to this directory,
+  // batch_max samples a file, and are replayed from it, oldest first.
+  std::filesystem::path spool_dir{};
+  bool spool_durable = true;  // fsync each spooled batch (false: tests, benchmarks)
 };
 
 struct postgres_stats {
@@ -75,7 +92,9 @@ struct postgres_stats {
   std::uint64_t failed_batches = 0;    // vitals_pg_failed_batches_total
   std::uint64_t rejected_samples = 0;  // vitals_pg_rejected_samples_total (given up on)
   std::uint64_t connects = 0;          // vitals_pg_connects_total (first one included)
-  std::uint64_t pending = 0;           // vitals_pg_pending_samples: how far behind
+  std::uint64_t pending = 0;           // vitals_pg_pending_samples: how far behind, in memory
+  std::uint64_t spool_pending = 0;     // vitals_pg_spool_pending: batches waiting in the spool
+  std::uint64_t spooled = 0;           // vitals_pg_spooled_samples_total
   bool connected = false;              // vitals_pg_connected
   std::string last_error;
 };
@@ -95,11 +114,12 @@ class postgres_store {
   postgres_store(asio::any_io_executor ex, postgres_options o = {}) { init(ex, std::move(o)); }
 
   /// With a thread of its own, waits (read_flush_timeout at most) for the
-  /// queue to be written. On a foreign executor the writer drains the queue
-  /// after the store is gone, stopping at the first failure; flush() first
-  /// (from another thread) to know it was written.
+  /// queue to be written, or spooled when there is a spool. On a foreign
+  /// executor the writer drains the queue after the store is gone, stopping
+  /// at the first failure; flush() first (from another thread) to know it
+  /// was written. With a spool, what is left in memory then is spooled.
   ~postgres_store() {
-    if (own_) (void)flush(st_->opts.read_flush_timeout);
+    if (own_) (void)st_->wait_written(st_->opts.read_flush_timeout, st_->spool.has_value());
     st_->stop();
     if (own_) {
       own_->guard.reset();
@@ -112,8 +132,9 @@ class postgres_store {
   /// Queues the batch; ok means accepted (kept until written).
   status append(std::span<const sample> batch) { return st_->enqueue(batch); }
 
-  /// Waits until everything accepted before the call is written (or given up on).
-  status flush(std::chrono::milliseconds timeout) { return st_->wait_written(timeout); }
+  /// Waits until everything accepted before the call, and everything in the
+  /// spool, is written (or given up on).
+  status flush(std::chrono::milliseconds timeout) { return st_->wait_written(timeout, false); }
 
   std::optional<point> latest(const series& id) const {
     auto r = read(
@@ -242,6 +263,8 @@ class postgres_store {
     add("vitals_pg_rejected_samples_total", double(s.rejected_samples));
     add("vitals_pg_connects_total", double(s.connects));
     add("vitals_pg_pending_samples", double(s.pending));
+    add("vitals_pg_spool_pending", double(s.spool_pending));
+    add("vitals_pg_spooled_samples_total", double(s.spooled));
     add("vitals_pg_connected", s.connected ? 1 : 0);
     return {};
   }
@@ -262,12 +285,14 @@ class postgres_store {
     std::condition_variable written_cv;
     std::deque<sample> queue;              // accepted, not yet taken by the writer
     std::size_t inflight = 0;              // taken, not yet written
-    std::uint64_t accepted = 0, done = 0;  // samples ever accepted / written or given up on
+    std::uint64_t accepted = 0, done = 0;  // samples ever accepted / written, spooled or given up on
+    std::uint64_t spool_records = 0;       // files in the spool (any store's)
     bool stopping = false, wake_posted = false;
     postgres_stats stats;
     std::uint64_t ids_generation = 0;  // bumped by drop(): the writer's cache is stale
 
-    asio::steady_timer wake, pause;  // touched on the strand only
+    asio::steady_timer wake, pause;        // touched on the strand only
+    std::optional<detail::spool> spool;  // by init, then on the strand only
 
     status enqueue(std::span<const sample> batch) {
       std::lock_guard lock(mu);
@@ -284,13 +309,20 @@ class postgres_store {
       return {};
     }
 
-    status wait_written(std::chrono::milliseconds timeout) {
+    // `spooled_is_enough`: the destructor's wait, for which a spooled sample
+    // is safe; otherwise the spool must be empty too (it holds only samples
+    // older than those in memory).
+    status wait_written(std::chrono::milliseconds timeout, bool spooled_is_enough) {
       std::unique_lock lock(mu);
       const auto target = accepted;
-      if (!written_cv.wait_for(lock, timeout, [&] { return done >= target || stopping; }))
-        return error(errc::unavailable, "PostgreSQL store: " + std::to_string(target - done) +
-                                            " samples still waiting to be written (" +
-                                            stats.last_error + ")");
+      if (!written_cv.wait_for(lock, timeout, [&] {
+            return (done >= target && (spooled_is_enough || spool_records == 0)) || stopping;
+          }))
+        return error(errc::unavailable,
+                     "PostgreSQL store: " + std::to_string(done < target ? target - done : 0) +
+                         " samples in memory and " + std::to_string(spool_records) +
+                         " spooled batches still waiting to be written (" + stats.last_error +
+                         ")");
       return {};
     }
 
@@ -313,6 +345,7 @@ class postgres_store {
       std::lock_guard lock(mu);
       auto s = stats;
       s.pending = queue.size() + inflight;
+      s.spool_pending = spool_records;
       return s;
     }
   };
@@ -330,6 +363,10 @@ class postgres_store {
     st_ = std::make_shared<state>(ex);
     st_->timescale = pg::enable_timescale(reader_);
     st_->opts = std::move(o);
+    if (!st_->opts.spool_dir.empty()) {
+      st_->spool.emplace(st_->opts.spool_dir, st_->opts.spool_durable);
+      st_->spool_records = st_->spool->size();  // left by an earlier store: replayed first
+    }
     build_sql();
     asio::co_spawn(ex, writer(st_), asio::detached);
   }
@@ -363,7 +400,7 @@ class postgres_store {
 
   // A synchronous read on the reader connection, after the writer caught up.
   result<pg::rows> read(const char* sql, const pg::params& p = {}) const {
-    (void)st_->wait_written(st_->opts.read_flush_timeout);  // reads what was accepted before
+    (void)st_->wait_written(st_->opts.read_flush_timeout, false);  // reads what was accepted before
     std::lock_guard lock(read_mu_);
     // A connection cut while idle (the server restarted) shows on first use:
     // then one fresh connection, one more try.
@@ -385,28 +422,39 @@ class postgres_store {
     std::unordered_map<series, std::int64_t, series_hasher> ids;
     std::uint64_t ids_generation = 0;
     std::vector<sample> batch;
+    std::optional<detail::pending_record> record;  // set when `batch` came from the spool
     auto backoff = st->opts.backoff_min;
     int attempts = 0;
+    int upserts = 0;  // batches left to send as upserts, after a conflict
     auto sleep = [&](std::chrono::milliseconds d) -> asio::awaitable<void> {
       st->pause.expires_after(d);
       co_await st->pause.async_wait(asio::as_tuple(asio::use_awaitable));
     };
     for (;;) {
+      bool from_spool = false, stopping = false;
       {
         std::lock_guard lock(st->mu);
-        if (batch.empty()) {
+        // The spool holds only samples older than those in memory: it goes first.
+        from_spool = st->spool_records > 0;
+        if (batch.empty() && !from_spool) {
           const auto n = std::min(st->queue.size(), st->opts.batch_max);
           std::move(st->queue.begin(), st->queue.begin() + std::ptrdiff_t(n),
                     std::back_inserter(batch));
           st->queue.erase(st->queue.begin(), st->queue.begin() + std::ptrdiff_t(n));
           st->inflight = batch.size();
         }
-        if (batch.empty()) {
-          if (st->stopping) co_return;
+        stopping = st->stopping;
+        if (batch.empty() && !from_spool) {
+          if (stopping) co_return;
           st->wake_posted = false;
         }
         if (ids_generation != st->ids_generation) ids.clear(), ids_generation = st->ids_generation;
       }
+      if (stopping && st->spool) {  // bounded exit: what is in memory is safe on disk
+        spill(*st, batch, record.has_value());
+        co_return;
+      }
+      if (batch.empty() && from_spool && !next_spooled(*st, batch, record)) continue;
       if (batch.empty()) {
         // Idle: wait for enqueue() to cancel the timer (or a periodic look).
         st->wake.expires_after(std::chrono::seconds(1));
@@ -416,7 +464,9 @@ class postgres_store {
       if (!conn.ok()) {
         auto c = co_await pg::connection::async_open(st->opts.dsn);
         if (!c) {
-          if (note_failure(*st, c.error(), false)) co_return;
+          const bool stop = note_failure(*st, c.error(), false);
+          if (st->spool) spill(*st, batch, record.has_value());
+          if (stop) co_return;
           co_await sleep(backoff);
           backoff = std::min(backoff * 2, st->opts.backoff_max);
           continue;
@@ -427,34 +477,128 @@ class postgres_store {
         st->stats.connected = true;
         ++st->stats.connects;
       }
-      auto s = co_await write(conn, ids, batch);
+      // A plain INSERT costs two thirds of an upsert (no speculative insertion):
+      // tried first, it fails whole on a point already stored, and the batch
+      // goes again as an upsert. Replays from the spool, and the batches after
+      // a conflict, go as upserts straight away.
+      const bool upsert = record.has_value() || upserts > 0;
+      auto s = co_await write(conn, ids, batch, upsert);
+      if (!s && !upsert && conn.ok() && conn.last_sqlstate() == "23505") {
+        upserts = 64;
+        s = co_await write(conn, ids, batch, true);
+      } else if (s && upserts > 0) {
+        --upserts;
+      }
       if (s) {
-        std::lock_guard lock(st->mu);
-        ++st->stats.batches;
-        st->stats.samples += batch.size();
-        st->done += batch.size();
-        st->inflight = 0;
-        batch.clear();
+        settle(*st, batch, record, false);
         backoff = st->opts.backoff_min;
         attempts = 0;
-        st->written_cv.notify_all();
         continue;
       }
-      ids.clear();                     // ids of a rolled-back statement may not exist
-      const bool refused = conn.ok();  // connected: the server said no to this batch
-      if (note_failure(*st, s.error(), conn.ok())) co_return;
+      ids.clear();  // ids of a rolled-back statement may not exist
+      // A server that refuses every write for now (read-only, out of disk,
+      // shutting down) counts as unreachable: a fresh connection may reach a
+      // writable one. Only a refusal of this batch counts towards giving up.
+      if (conn.ok() && pg::transient(conn.last_sqlstate())) conn = {};
+      const bool refused = conn.ok();
+      const bool stop = note_failure(*st, s.error(), refused);
+      if (!refused && st->spool) spill(*st, batch, record.has_value());
+      if (stop) co_return;
       if (refused && ++attempts >= st->opts.max_attempts) {
-        std::lock_guard lock(st->mu);
-        st->stats.rejected_samples += batch.size();
-        st->done += batch.size();
-        st->inflight = 0;
-        batch.clear();
+        settle(*st, batch, record, true);
         attempts = 0;
-        st->written_cv.notify_all();
         continue;
       }
       co_await sleep(backoff);
       backoff = std::min(backoff * 2, st->opts.backoff_max);
+    }
+  }
+
+  // The batch is written (or, `rejected`, given up on): a spooled one leaves
+  // the spool, one from memory counts as done.
+  static void settle(state& st, std::vector<sample>& batch,
+                     std::optional<detail::pending_record>& record, bool rejected) {
+    if (record) (void)st.spool->ack(*record);
+    std::lock_guard lock(st.mu);
+    if (rejected) {
+      st.stats.rejected_samples += batch.size();
+    } else {
+      ++st.stats.batches;
+      st.stats.samples += batch.size();
+    }
+    if (record) {
+      if (st.spool_records > 0) --st.spool_records;
+    } else {
+      st.done += batch.size();
+      st.inflight = 0;
+    }
+    batch.clear();
+    record.reset();
+    st.written_cv.notify_all();
+  }
+
+  // Loads the oldest spooled batch; false when there was none to load. A
+  // record that does not decode is renamed aside (`.bad`), never replayed.
+  static bool next_spooled(state& st, std::vector<sample>& batch,
+                           std::optional<detail::pending_record>& record) {
+    auto oldest = st.spool->read_oldest(1);
+    if (!oldest || oldest->empty()) {
+      std::lock_guard lock(st.mu);
+      st.spool_records = 0;  // only unreadable files left
+      return false;
+    }
+    auto decoded = pg::decode_spooled(oldest->front().record.payload);
+    if (!decoded) {
+      std::error_code ec;
+      const auto& p = oldest->front().path;
+      std::filesystem::rename(p, p.string() + ".bad", ec);
+      std::lock_guard lock(st.mu);
+      if (st.spool_records > 0) --st.spool_records;
+      st.stats.last_error = decoded.error().message + ": " + p.filename().string();
+      return false;
+    }
+    batch = std::move(*decoded);
+    record = std::move(oldest->front());
+    return true;
+  }
+
+  // Moves what is in memory to the spool, oldest first: the batch in flight
+  // (unless it is a spooled one already), then the queue, batch_max samples
+  // a file. What cannot be written stays in memory, in order.
+  static void spill(state& st, std::vector<sample>& batch, bool batch_is_spooled) {
+    std::vector<sample> all;
+    {
+      std::lock_guard lock(st.mu);
+      if (!batch_is_spooled) all = std::exchange(batch, {});
+      all.insert(all.end(), std::make_move_iterator(st.queue.begin()),
+                 std::make_move_iterator(st.queue.end()));
+      st.queue.clear();
+      st.inflight = all.size();
+    }
+    std::size_t at = 0;
+    while (at < all.size()) {
+      const auto n = std::min(st.opts.batch_max, all.size() - at);
+      detail::spool_record r;
+      r.source_system = "vitals.postgres";
+      r.payload = pg::encode_spooled(all.data() + at, n);
+      auto id = st.spool->write(std::move(r));
+      std::lock_guard lock(st.mu);
+      if (!id) {
+        st.stats.last_error = id.error().message;
+        break;
+      }
+      at += n;
+      ++st.spool_records;
+      st.stats.spooled += n;
+      st.done += n;
+      st.inflight -= n;
+      st.written_cv.notify_all();
+    }
+    if (at < all.size()) {
+      std::lock_guard lock(st.mu);
+      st.queue.insert(st.queue.begin(), std::make_move_iterator(all.begin() + std::ptrdiff_t(at)),
+                      std::make_move_iterator(all.end()));
+      st.inflight = 0;
     }
   }
 
@@ -467,12 +611,14 @@ class postgres_store {
     return st.stopping;
   }
 
-  // One batch: new series get their ids, then one INSERT of three arrays.
+  // One batch: new series get their ids, then one INSERT of three arrays,
+  // bound in binary (ids, timestamptz, float8: nothing for the server to parse).
   // Within a batch the last value of a (series, time) wins, as it would had
-  // the samples been sent one by one.
+  // the samples been sent one by one; `upsert`: so does the batch over what
+  // is stored, otherwise a point already stored fails the whole statement.
   static asio::awaitable<status> write(pg::connection& conn,
                                        std::unordered_map<series, std::int64_t, series_hasher>& ids,
-                                       const std::vector<sample>& batch) {
+                                       const std::vector<sample>& batch, bool upsert) {
     struct row {
       std::int64_t id, t;
       double v;
@@ -496,21 +642,23 @@ class postgres_store {
     std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
       return a.id != b.id ? a.id < b.id : a.t != b.t ? a.t < b.t : a.order < b.order;
     });
-    std::string sid = "{", ts = "{", vs = "{";
+    pg::binary_array sid(pg::int8_oid, rows.size()), ts(pg::timestamptz_oid, rows.size()),
+        vs(pg::float8_oid, rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (i + 1 < rows.size() && rows[i + 1].id == rows[i].id && rows[i + 1].t == rows[i].t)
         continue;  // a later value of the same point follows
-      if (sid.size() > 1) sid += ',', ts += ',', vs += ',';
-      sid += std::to_string(rows[i].id);
-      ts += std::to_string(rows[i].t);
-      pg::append_double(vs, rows[i].v);
+      sid.push(rows[i].id);
+      ts.push(pg::timestamptz_from_unix_ms(rows[i].t));
+      vs.push(rows[i].v);
     }
-    sid += '}', ts += '}', vs += '}';
     auto r = co_await conn.async_query(
-        "INSERT INTO samples (series_id, t, value) SELECT s, " VITALS_PG_TS("u.t") ", v "
-        "FROM unnest($1::int8[], $2::int8[], $3::float8[]) AS u(s, t, v) "
-        "ON CONFLICT (series_id, t) DO UPDATE SET value = excluded.value",
-        pg::params{}.add(std::move(sid)).add(std::move(ts)).add(std::move(vs)));
+        upsert ? "INSERT INTO samples (series_id, t, value) SELECT * FROM unnest($1, $2, $3) "
+                 "ON CONFLICT (series_id, t) DO UPDATE SET value = excluded.value"
+               : "INSERT INTO samples (series_id, t, value) SELECT * FROM unnest($1, $2, $3)",
+        pg::params{}
+            .add_binary(std::move(sid).take(), pg::int8_array_oid)
+            .add_binary(std::move(ts).take(), pg::timestamptz_array_oid)
+            .add_binary(std::move(vs).take(), pg::float8_array_oid));
     if (!r) co_return r.error();
     co_return status{};
   }

@@ -1,6 +1,7 @@
 // libpq behind values: a connection that owns its PGconn, results that own
 // their PGresult, errors carrying the server's message. Every statement takes
-// bound parameters in text format; no SQL is ever built from input.
+// bound parameters (text, or binary arrays for the sample path); no SQL is
+// ever built from input.
 // Blocking calls (`query`) serve synchronous reads; `async_query` and
 // `async_connect` run libpq's non-blocking API on its socket, waiting through
 // an Asio descriptor, so the executor's thread never waits on the server.
@@ -13,9 +14,11 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,26 +35,80 @@ namespace vitals::stores::pg {
 
 namespace asio = boost::asio;
 
-/// Text-format parameters for `$1..$n`.
+/// Parameters for `$1..$n`: text, whose type the server infers, or binary
+/// of a given type.
 class params {
  public:
-  params& add(std::string v) {
-    values_.push_back(std::move(v));
-    return *this;
-  }
+  params& add(std::string v) { return push(std::move(v), 0, 0); }
   params& add(std::string_view v) { return add(std::string(v)); }
   params& add(const char* v) { return add(std::string(v)); }
   params& add(std::int64_t v) { return add(std::to_string(v)); }
+  /// `bytes` in PostgreSQL's binary send format of the type `oid`.
+  params& add_binary(std::string bytes, Oid oid) { return push(std::move(bytes), oid, 1); }
   int size() const noexcept { return static_cast<int>(values_.size()); }
   std::vector<const char*> pointers() const {
     std::vector<const char*> p;
     for (const auto& v : values_) p.push_back(v.c_str());
     return p;
   }
+  std::vector<int> lengths() const {
+    std::vector<int> l;
+    for (const auto& v : values_) l.push_back(static_cast<int>(v.size()));
+    return l;
+  }
+  const Oid* types() const noexcept { return types_.data(); }
+  const int* formats() const noexcept { return formats_.data(); }
 
  private:
+  params& push(std::string v, Oid type, int format) {
+    values_.push_back(std::move(v));
+    types_.push_back(type);
+    formats_.push_back(format);
+    return *this;
+  }
   std::vector<std::string> values_;
+  std::vector<Oid> types_;
+  std::vector<int> formats_;
 };
+
+// Type OIDs (pg_type.h) of the binary parameters.
+inline constexpr Oid int8_oid = 20, float8_oid = 701, timestamptz_oid = 1184;
+inline constexpr Oid int8_array_oid = 1016, float8_array_oid = 1022,
+                     timestamptz_array_oid = 1185;
+
+/// A one-dimensional array of 8-byte elements without NULLs, in the binary
+/// format of array_recv: no text for the server to parse.
+class binary_array {
+ public:
+  binary_array(Oid element, std::size_t reserve) {
+    out_.reserve(20 + reserve * 12);
+    put32(1), put32(0), put32(static_cast<std::uint32_t>(element));  // ndim, no NULLs, type
+    put32(0), put32(1);  // length (set by take), lower bound
+  }
+  void push(std::int64_t v) {
+    put32(8);
+    const auto u = static_cast<std::uint64_t>(v);
+    put32(static_cast<std::uint32_t>(u >> 32)), put32(static_cast<std::uint32_t>(u));
+  }
+  void push(double v) { push(std::bit_cast<std::int64_t>(v)); }
+  std::string take() && {
+    const auto n = static_cast<std::uint32_t>((out_.size() - 20) / 12);
+    for (int i = 0; i < 4; ++i) out_[12 + i] = static_cast<char>(n >> (24 - 8 * i));
+    return std::move(out_);
+  }
+
+ private:
+  void put32(std::uint32_t v) {
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    out_.append(b, 4);
+  }
+  std::string out_;
+};
+
+/// A timestamptz in binary: microseconds since 2000-01-01 UTC.
+inline std::int64_t timestamptz_from_unix_ms(std::int64_t ms) {
+  return (ms - 946'684'800'000) * 1000;
+}
 
 /// The rows of one statement.
 class rows {
@@ -160,8 +217,11 @@ class connection {
   /// Runs one statement and waits for its rows.
   result<rows> query(const char* sql, const params& p = {}) {
     if (!c_) return error(errc::unavailable, "PostgreSQL: not connected");
+    sqlstate_.clear();
     const auto ptrs = p.pointers();
-    return check(PQexecParams(c_, sql, p.size(), nullptr, ptrs.data(), nullptr, nullptr, 0), sql);
+    const auto lens = p.lengths();
+    return check(
+        PQexecParams(c_, sql, p.size(), p.types(), ptrs.data(), lens.data(), p.formats(), 0), sql);
   }
 
   /// Runs statements without parameters (DDL, BEGIN/COMMIT).
@@ -176,8 +236,11 @@ class connection {
   asio::awaitable<result<rows>> async_query(const char* sql, const params& p) {
     if (!ok()) co_return error(errc::unavailable, "PostgreSQL: not connected");
     auto ex = co_await asio::this_coro::executor;
+    sqlstate_.clear();
     const auto ptrs = p.pointers();
-    if (!PQsendQueryParams(c_, sql, p.size(), nullptr, ptrs.data(), nullptr, nullptr, 0))
+    const auto lens = p.lengths();
+    if (!PQsendQueryParams(c_, sql, p.size(), p.types(), ptrs.data(), lens.data(), p.formats(),
+                           0))
       co_return failure("send");
     asio::posix::stream_descriptor sock(ex, PQsocket(c_));
     struct release_on_exit {
@@ -215,6 +278,10 @@ class connection {
 
   std::string message() const { return trimmed(c_ ? PQerrorMessage(c_) : "not connected"); }
 
+  /// The SQLSTATE of the last statement the server refused ("23505": a
+  /// unique key already there).
+  const std::string& last_sqlstate() const noexcept { return sqlstate_; }
+
  private:
   void close() {
     if (c_) PQfinish(c_);
@@ -234,6 +301,8 @@ class connection {
     // A lost connection is `unavailable` (retry later); anything else the
     // server refused is `io_error` with its message and the statement's start.
     const auto code = ok() ? errc::io_error : errc::unavailable;
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    sqlstate_ = state ? state : "";
     std::string msg = r ? trimmed(PQresultErrorMessage(r)) : message();
     std::string_view head(sql);
     head = head.substr(0, head.find_first_of("(\n"));
@@ -241,7 +310,19 @@ class connection {
   }
 
   PGconn* c_ = nullptr;
+  mutable std::string sqlstate_;
 };
+
+/// Whether a refusal with this SQLSTATE is the server's state, not the
+/// statement's: connection lost (08), out of resources (53), operator
+/// intervention such as a shutdown (57), a system error (58), a read-only
+/// transaction (25006), a serialization failure or deadlock (40001, 40P01).
+inline bool transient(std::string_view sqlstate) {
+  if (sqlstate.size() != 5) return false;
+  const auto cls = sqlstate.substr(0, 2);
+  return cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "25006" ||
+         sqlstate == "40001" || sqlstate == "40P01";
+}
 
 /// Runs `f` between BEGIN and COMMIT; rolls back when it fails.
 template <class F>
