@@ -112,7 +112,10 @@ std::promise<void>& stop_requested() {
 /// The usage store's housekeeping: what a memory store does not need.
 inline void maintain(agent::usage_memory&) {}
 #ifdef VITALS_MONITOR_POSTGRES
-inline void maintain(agent::usage_postgres& usage) { (void)usage.prune({}); }
+// The 000 seed keeps token rows 30 days on PostgreSQL (samples: 7 days, the store's own option).
+inline void maintain(agent::usage_postgres& usage) {
+  (void)usage.prune({.events = std::chrono::days(30)});
+}
 #endif
 inline void maintain(agent::usage_sqlite& usage) {
   (void)usage.prune({});
