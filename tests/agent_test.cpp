@@ -8,10 +8,10 @@
 #include <fstream>
 
 #include "support/helpers.hpp"
+#include "support/usage.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/pricing.hpp"
 #include "vitals/agent/spool.hpp"
-#include "support/usage.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 
 namespace {

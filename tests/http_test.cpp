@@ -449,14 +449,13 @@ TEST(HttpUsage, DailyBlocksAndAgentsReportsAndTheirParameterErrors) {
   EXPECT_EQ(a.at("total_agents").as_int64(), 2);
   EXPECT_EQ(a.at("stopped").as_int64(), 2) << "known from usage only, no tracked target";
 
-  for (auto [target, parameter] :
-       {std::pair{"/api/v1/usage/daily?by=week", "by"},
-        std::pair{"/api/v1/usage/daily?from=yesterday", "from"},
-        std::pair{"/api/v1/usage/daily?from=now&to=now-1h", "to"},
-        std::pair{"/api/v1/usage/blocks?hours=0", "hours"},
-        std::pair{"/api/v1/usage/blocks?hours=5h", "hours"},
-        std::pair{"/api/v1/usage/blocks?agent=a0", "agent"},
-        std::pair{"/api/v1/usage/agents?all=1", "all"}}) {
+  for (auto [target, parameter] : {std::pair{"/api/v1/usage/daily?by=week", "by"},
+                                   std::pair{"/api/v1/usage/daily?from=yesterday", "from"},
+                                   std::pair{"/api/v1/usage/daily?from=now&to=now-1h", "to"},
+                                   std::pair{"/api/v1/usage/blocks?hours=0", "hours"},
+                                   std::pair{"/api/v1/usage/blocks?hours=5h", "hours"},
+                                   std::pair{"/api/v1/usage/blocks?agent=a0", "agent"},
+                                   std::pair{"/api/v1/usage/agents?all=1", "all"}}) {
     r = c.get(target);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400u) << target;

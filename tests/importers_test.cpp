@@ -11,9 +11,9 @@
 #include <string>
 
 #include "support/helpers.hpp"
+#include "support/usage.hpp"
 #include "vitals/agent/importers.hpp"
 #include "vitals/agent/ledger.hpp"
-#include "support/usage.hpp"
 
 namespace {
 

@@ -10,6 +10,7 @@
 #include "vitals/sinks/fanout.hpp"
 #include "vitals/sinks/jsonl.hpp"
 #include "vitals/sinks/null.hpp"
+#include "vitals/sinks/optional.hpp"
 #include "vitals/stores/memory.hpp"
 
 namespace {
@@ -27,6 +28,24 @@ sample_batch some(int n, std::int64_t t0 = 1000) {
   for (int i = 0; i < n; ++i)
     b.push_back({series("up", {{"job", "a\"b"}}), from_unix_ms(t0 + i), double(i)});
   return b;
+}
+
+TEST(SinksOptional, DoesNothingUntilEmplacedThenForwardsEverything) {
+  stores::memory_store st;
+  sinks::optional_sink<failing_sink> maybe_bad;
+  sinks::optional_sink<sinks::null_sink> maybe_good;
+  pipeline p(st, maybe_bad, maybe_good);
+  ASSERT_TRUE(p.push(some(3)));
+  EXPECT_FALSE(maybe_good);
+  EXPECT_EQ(maybe_good.get(), nullptr);
+  EXPECT_EQ(p.sink_failures(0), 0u) << "an absent sink accepts and does nothing";
+  maybe_bad.emplace();
+  auto& good = maybe_good.emplace();
+  ASSERT_TRUE(p.push(some(4, 2000)));
+  EXPECT_TRUE(maybe_good);
+  EXPECT_EQ(good.samples(), 4u) << "only what came after emplace";
+  EXPECT_EQ(p.sink_failures(0), 1u);
+  EXPECT_FALSE(maybe_bad.flush());
 }
 
 TEST(RuntimePipeline, AFailingSinkNeverStopsTheStoreOrTheOthers) {

@@ -64,8 +64,8 @@ TEST(RemoteWriteEncoding, OneSampleByteForByte) {
   const std::string sample_bytes =  // Sample{value=1.0 timestamp=1000}: 1+8 + 1+2 = 12 bytes
       std::string("\x09\x00\x00\x00\x00\x00\x00\xf0\x3f", 9) +  // 1.0 = 0x3ff0000000000000, LE
       "\x10\xe8\x07";  // 1000 = 0b111_1101000: low 7 bits 0x68 | 0x80, then 0x07
-  const std::string timeseries = "\x0a\x0e" + label_name +  // labels = 1, 14 bytes
-                                 "\x0a\x08" + label_job +   // labels = 1, 8 bytes
+  const std::string timeseries = "\x0a\x0e" + label_name +   // labels = 1, 14 bytes
+                                 "\x0a\x08" + label_job +    // labels = 1, 8 bytes
                                  "\x12\x0c" + sample_bytes;  // samples = 2, 12 bytes
   ASSERT_EQ(timeseries.size(), 40u);
   const std::string write_request = "\x0a\x28" + timeseries;  // timeseries = 1, 40 bytes
@@ -173,8 +173,8 @@ class receiver {
 
   vitals::http::response answer(const vitals::http::request& req) {
     std::lock_guard lock(mu_);
-    got_.push_back({std::string(req.target()), req.body(),
-                    static_cast<const bhttp::fields&>(req), std::chrono::steady_clock::now()});
+    got_.push_back({std::string(req.target()), req.body(), static_cast<const bhttp::fields&>(req),
+                    std::chrono::steady_clock::now()});
     return script_(static_cast<int>(got_.size()) - 1);
   }
 
@@ -188,8 +188,7 @@ class receiver {
   handler handler_{this};
   vitals::http::server<handler> server_{
       io_.get_executor(), handler_, reg_,
-      vitals::http::server_options{.port = 0, .body_limit = 64u << 20,
-                                   .shutdown_grace = 1s}};
+      vitals::http::server_options{.port = 0, .body_limit = 64u << 20, .shutdown_grace = 1s}};
   std::thread thread_;
 };
 
@@ -369,8 +368,9 @@ TEST(RemoteWritePrometheus, SamplesComeBackFromQueries) {
   }
   EXPECT_EQ(by_instance, (std::map<std::string, std::string>{{"a", "42.5"}, {"b", "-3"}}));
 
-  auto range = prom.query("/api/v1/query_range?query=vitals_rw_steps_total&start=" +
-                          at_s(now - 3000) + "&end=" + at_s(now - 1000) + "&step=1");
+  auto range =
+      prom.query("/api/v1/query_range?query=vitals_rw_steps_total&start=" + at_s(now - 3000) +
+                 "&end=" + at_s(now - 1000) + "&step=1");
   ASSERT_EQ(range.size(), 1u) << json::serialize(range);
   std::vector<std::string> steps;
   for (const auto& p : range[0].at("values").as_array())

@@ -52,18 +52,15 @@ boost::json::value get_json(http::client& c, const std::string& target) {
 TEST(AgentMonitor, HelpListsEveryFlagAndBadFlagsExitWithCode2) {
   child help({VITALS_MONITOR_EXE, "--help"});
   EXPECT_EQ(help.wait(), 0);
-  for (const char* flag : {"--listen", "--data", "--interval", "--track-pid", "--track-cgroup",
-                           "--scrape", "--token", "--postgres", "--remote-write", "--otlp",
-                           "--memory-only"})
+  for (const char* flag :
+       {"--listen", "--data", "--interval", "--track-pid", "--track-cgroup", "--scrape", "--token",
+        "--postgres", "--remote-write", "--otlp", "--memory-only"})
     EXPECT_NE(help.output().find(flag), std::string::npos) << flag;
-  const std::vector<std::vector<std::string>> bad = {{"--interval", "soon"},
-                                                     {"--listen", "nowhere"},
-                                                     {"--track-pid", "-4"},
-                                                     {"--bogus", "1"},
-                                                     {"--scrape", "ftp://x"},
-                                                     {"--remote-write", "https://x/api/v1/write"},
-                                                     {"--otlp", "localhost:4318"},
-                                                     {"--postgres", ""}};
+  const std::vector<std::vector<std::string>> bad = {
+      {"--interval", "soon"},       {"--listen", "nowhere"},
+      {"--track-pid", "-4"},        {"--bogus", "1"},
+      {"--scrape", "ftp://x"},      {"--remote-write", "https://x/api/v1/write"},
+      {"--otlp", "localhost:4318"}, {"--postgres", ""}};
   for (const auto& b : bad) {
     child c({VITALS_MONITOR_EXE, b[0], b[1]});
     EXPECT_EQ(c.wait(), 2) << b[0];

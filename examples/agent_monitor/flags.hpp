@@ -28,9 +28,9 @@ struct monitor_flags {
   std::string prices;
   std::string import_claude;  // Claude Code projects directory (~/.claude/projects)
   std::string import_codex;   // Codex CLI sessions directory (~/.codex/sessions)
-  std::string postgres;      // DSN: samples and usage events in PostgreSQL
-  std::string remote_write;  // Prometheus remote write endpoint
-  std::string otlp;          // OTLP/HTTP base URL
+  std::string postgres;       // DSN: samples and usage events in PostgreSQL
+  std::string remote_write;   // Prometheus remote write endpoint
+  std::string otlp;           // OTLP/HTTP base URL
   bool memory_only = false;
   std::string dashboard = VITALS_DASHBOARD_DIR;
   unsigned threads = 2;

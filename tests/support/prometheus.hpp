@@ -39,7 +39,8 @@ class prometheus {
   prometheus()
       : port_(free_port()),
         config_(write_config(dir_.path())),
-        proc_({exe, "--config.file=" + config_, "--storage.tsdb.path=" + (dir_.path() / "data").string(),
+        proc_({exe, "--config.file=" + config_,
+               "--storage.tsdb.path=" + (dir_.path() / "data").string(),
                "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                "--web.enable-remote-write-receiver"}),
         client_("127.0.0.1", std::to_string(port_), std::chrono::seconds(5)) {}

@@ -172,8 +172,12 @@ class poller {
 
     target_status status() const {
       std::lock_guard lock(mu);
-      return {id, std::string(std::visit([](auto& s) { return std::string(s.name()); }, sampler)),
-              ticks.load(), errors.load(), last_error, failing.load()};
+      return {id,
+              std::string(std::visit([](auto& s) { return std::string(s.name()); }, sampler)),
+              ticks.load(),
+              errors.load(),
+              last_error,
+              failing.load()};
     }
     void fail(std::string msg) {
       errors.fetch_add(1, std::memory_order_relaxed);

@@ -32,8 +32,8 @@ namespace json = boost::json;
 
 /// proto3 JSON writes 64-bit integers as strings.
 inline json::string unix_nano(double unix_seconds) {
-  return json::string(std::to_string(static_cast<std::int64_t>(std::llround(unix_seconds * 1e3)) *
-                                     1'000'000));
+  return json::string(
+      std::to_string(static_cast<std::int64_t>(std::llround(unix_seconds * 1e3)) * 1'000'000));
 }
 inline json::string unix_nano(timestamp t) {
   return json::string(std::to_string(to_unix_ms(t) * 1'000'000));
@@ -73,14 +73,14 @@ class otlp_encoder {
       for (const auto& p : f.points) points.push_back(point(f.type, p));
     }
     const json::object resource{
-        {"attributes", json::array{{{"key", "service.name"},
-                                    {"value", {{"stringValue", service_}}}}}}};
+        {"attributes",
+         json::array{{{"key", "service.name"}, {"value", {{"stringValue", service_}}}}}}};
     const json::object body{
         {"resourceMetrics",
-         json::array{{{"resource", resource},
-                      {"scopeMetrics",
-                       json::array{{{"scope", {{"name", "vitals"}, {"version", "0.1.0"}}},
-                                    {"metrics", std::move(metrics)}}}}}}}};
+         json::array{
+             {{"resource", resource},
+              {"scopeMetrics", json::array{{{"scope", {{"name", "vitals"}, {"version", "0.1.0"}}},
+                                            {"metrics", std::move(metrics)}}}}}}}};
     return json::serialize(body);
   }
 

@@ -283,15 +283,16 @@ class postgres_store {
 
     std::mutex mu;
     std::condition_variable written_cv;
-    std::deque<sample> queue;              // accepted, not yet taken by the writer
-    std::size_t inflight = 0;              // taken, not yet written
-    std::uint64_t accepted = 0, done = 0;  // samples ever accepted / written, spooled or given up on
-    std::uint64_t spool_records = 0;       // files in the spool (any store's)
+    std::deque<sample> queue;  // accepted, not yet taken by the writer
+    std::size_t inflight = 0;  // taken, not yet written
+    std::uint64_t accepted = 0,
+                  done = 0;           // samples ever accepted / written, spooled or given up on
+    std::uint64_t spool_records = 0;  // files in the spool (any store's)
     bool stopping = false, wake_posted = false;
     postgres_stats stats;
     std::uint64_t ids_generation = 0;  // bumped by drop(): the writer's cache is stale
 
-    asio::steady_timer wake, pause;        // touched on the strand only
+    asio::steady_timer wake, pause;      // touched on the strand only
     std::optional<detail::spool> spool;  // by init, then on the strand only
 
     status enqueue(std::span<const sample> batch) {
@@ -321,8 +322,7 @@ class postgres_store {
         return error(errc::unavailable,
                      "PostgreSQL store: " + std::to_string(done < target ? target - done : 0) +
                          " samples in memory and " + std::to_string(spool_records) +
-                         " spooled batches still waiting to be written (" + stats.last_error +
-                         ")");
+                         " spooled batches still waiting to be written (" + stats.last_error + ")");
       return {};
     }
 

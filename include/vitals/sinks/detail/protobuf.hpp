@@ -58,7 +58,8 @@ inline void put_string(std::string& out, std::uint32_t field, std::string_view s
 constexpr std::size_t double_size(std::uint32_t field) noexcept { return key_size(field) + 8; }
 
 inline void put_double(std::string& out, std::uint32_t field, double v) {
-  static_assert(std::endian::native == std::endian::little, "fixed64 is written as memory holds it");
+  static_assert(std::endian::native == std::endian::little,
+                "fixed64 is written as memory holds it");
   put_key(out, field, wire::fixed64);
   char bytes[8];
   std::memcpy(bytes, &v, 8);

@@ -78,8 +78,9 @@ inline result<push_url> parse_push_url(std::string_view url) {
     return vitals::error(errc::invalid_argument, "url '" + std::string(url) + "' " + why);
   };
   if (url.starts_with("https://"))
-    return bad("uses https, which vitals does not speak: send to a local TLS-terminating proxy "
-               "or agent at an http:// address");
+    return bad(
+        "uses https, which vitals does not speak: send to a local TLS-terminating proxy "
+        "or agent at an http:// address");
   if (!url.starts_with("http://")) return bad("must start with http://");
   std::string_view rest = url.substr(7);
   const auto slash = rest.find('/');
@@ -89,7 +90,8 @@ inline result<push_url> parse_push_url(std::string_view url) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return bad("has an unclosed '['");
     host = authority.substr(1, close - 1);
-    if (authority.size() > close + 1 && authority[close + 1] != ':') return bad("has junk after ']'");
+    if (authority.size() > close + 1 && authority[close + 1] != ':')
+      return bad("has junk after ']'");
     if (authority.size() > close + 1) port = authority.substr(close + 2);
   } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
@@ -147,8 +149,8 @@ struct push_request {
 template <class Item, class Encode>
 class pusher {
  public:
-  pusher(std::string_view url, push_options o, push_request req, Encode encode,
-         registry* metrics, const std::string& metrics_prefix)
+  pusher(std::string_view url, push_options o, push_request req, Encode encode, registry* metrics,
+         const std::string& metrics_prefix)
       : url_(checked(url)), opts_(std::move(o)), req_(std::move(req)), encode_(std::move(encode)) {
     if (opts_.max_batch == 0 || opts_.max_attempts < 1)
       throw std::invalid_argument("push_options: max_batch and max_attempts must be positive");
@@ -266,8 +268,8 @@ class pusher {
   template <class Rng>
   outcome deliver(http::client& client, const std::string& body, std::stop_token st, Rng& rng) {
     for (int attempt = 1;; ++attempt) {
-      auto r = client.request(boost::beast::http::verb::post, url_.target, body,
-                              req_.content_type, req_.headers);
+      auto r = client.request(boost::beast::http::verb::post, url_.target, body, req_.content_type,
+                              req_.headers);
       if (r && r->status / 100 == 2) return outcome::sent;
       const bool retryable = !r || r->status >= 500 || r->status == 429;
       note_error(r ? "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 512)
@@ -286,8 +288,8 @@ class pusher {
   template <class Rng>
   std::chrono::milliseconds backoff(int attempt, Rng& rng) const {
     const auto shift = std::min(attempt - 1, 30);
-    const auto full = std::min<std::int64_t>(opts_.min_backoff.count() << shift,
-                                             opts_.max_backoff.count());
+    const auto full =
+        std::min<std::int64_t>(opts_.min_backoff.count() << shift, opts_.max_backoff.count());
     std::uniform_int_distribution<std::int64_t> jitter(0, full / 2);
     return std::chrono::milliseconds(full - jitter(rng));
   }
@@ -310,8 +312,9 @@ class pusher {
   void settle(outcome o, std::size_t n) {
     std::lock_guard lock(mu_);
     const auto before = stats_;
-    (o == outcome::sent ? stats_.sent : o == outcome::rejected ? stats_.rejected : stats_.failed) +=
-        n;
+    (o == outcome::sent       ? stats_.sent
+     : o == outcome::rejected ? stats_.rejected
+                              : stats_.failed) += n;
     stats_.queued -= n;
     settled_ += n;
     publish(before);
@@ -353,10 +356,10 @@ class pusher {
   std::optional<push_metrics> metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable_any work_;        // the sender waits for work
-  std::condition_variable settled_cv_;      // flush() waits for the sender
+  std::condition_variable_any work_;    // the sender waits for work
+  std::condition_variable settled_cv_;  // flush() waits for the sender
   std::deque<Item> queue_;
-  std::size_t waiting_ = 0;                 // samples in queue_
+  std::size_t waiting_ = 0;                   // samples in queue_
   std::uint64_t accepted_ = 0, settled_ = 0;  // running totals, for flush()
   int flushing_ = 0;
   push_stats stats_;

@@ -9,12 +9,12 @@
 
 #include <libpq-fe.h>
 
+#include <bit>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -73,8 +73,7 @@ class params {
 
 // Type OIDs (pg_type.h) of the binary parameters.
 inline constexpr Oid int8_oid = 20, float8_oid = 701, timestamptz_oid = 1184;
-inline constexpr Oid int8_array_oid = 1016, float8_array_oid = 1022,
-                     timestamptz_array_oid = 1185;
+inline constexpr Oid int8_array_oid = 1016, float8_array_oid = 1022, timestamptz_array_oid = 1185;
 
 /// A one-dimensional array of 8-byte elements without NULLs, in the binary
 /// format of array_recv: no text for the server to parse.
@@ -239,8 +238,7 @@ class connection {
     sqlstate_.clear();
     const auto ptrs = p.pointers();
     const auto lens = p.lengths();
-    if (!PQsendQueryParams(c_, sql, p.size(), p.types(), ptrs.data(), lens.data(), p.formats(),
-                           0))
+    if (!PQsendQueryParams(c_, sql, p.size(), p.types(), ptrs.data(), lens.data(), p.formats(), 0))
       co_return failure("send");
     asio::posix::stream_descriptor sock(ex, PQsocket(c_));
     struct release_on_exit {

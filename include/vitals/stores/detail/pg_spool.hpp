@@ -24,13 +24,14 @@ inline std::string encode_spooled(const sample* first, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto& s = first[i];
     auto [it, fresh] = index.try_emplace(s.series, index.size());
-    if (fresh) names.push_back(boost::json::array{s.series.name(), encode_labels(s.series.labels())});
+    if (fresh)
+      names.push_back(boost::json::array{s.series.name(), encode_labels(s.series.labels())});
     v.clear();
     append_double(v, s.value);
     rows.push_back(boost::json::array{std::int64_t(it->second), to_unix_ms(s.t), v});
   }
-  return boost::json::serialize(boost::json::object{{"series", std::move(names)},
-                                                    {"rows", std::move(rows)}});
+  return boost::json::serialize(
+      boost::json::object{{"series", std::move(names)}, {"rows", std::move(rows)}});
 }
 
 inline result<std::vector<sample>> decode_spooled(std::string_view payload) {
