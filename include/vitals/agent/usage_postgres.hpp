@@ -132,7 +132,7 @@ class usage_postgres {
     if (auto s = conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s)
       return s.error();
     const status st = w.each_part([&](std::int64_t from, std::int64_t to, bool hourly) {
-      return collect(q, hourly ? hourly_sql(q) : events_sql(q), from, to, groups);
+      return collect(q, detail::usage_sql(q, dialect, hourly), from, to, groups);
     });
     (void)conn_.exec(st ? "COMMIT" : "ROLLBACK");
     if (!st) return st.error();
@@ -201,37 +201,18 @@ class usage_postgres {
       " count(*) FILTER (WHERE status = 'error'), count(*),"
       " coalesce(sum(cost), 0), coalesce(sum(duration_ms), 0), min(t), max(t)";
 
-  // $1, $2: the time range; $3: the agent or ''; $4: the bucket width, or
-  // the bucket itself (the query's from) for one bucket.
-  static std::string bucket_sql(const usage_query& q, const std::string& column) {
-    return q.bucket.count() > 0
-               ? column + " - ((" + column + " % $4::int8) + $4::int8) % $4::int8 AS bucket"
-               : std::string("$4::int8 AS bucket");
-  }
-
-  static std::string events_sql(const usage_query& q) {
-    const auto [select, group] = detail::grouping(q);
-    std::string sql = "SELECT " + bucket_sql(q, "t") + select + ", " + event_sums +
-                      " FROM usage_events WHERE t >= $1::int8 AND t <= $2::int8"
-                      " AND ($3::text = '' OR agent = $3::text)";
-    if (q.kind == usage_kind::model_calls) sql += " AND event_type <> 'tool_usage'";
-    if (q.kind == usage_kind::tool_calls) sql += " AND event_type = 'tool_usage'";
-    return sql + " GROUP BY " + group;
-  }
-
-  static std::string hourly_sql(const usage_query& q) {
-    const auto [select, group] = detail::grouping(q);
-    std::string sql =
-        "SELECT " + bucket_sql(q, "hour") + select +
-        ", sum(input)::int8, sum(output)::int8, sum(cache_read)::int8, sum(cache_write)::int8,"
-        " sum(reasoning)::int8, sum(total)::int8, sum(requests)::int8, sum(tool_calls)::int8,"
-        " sum(errors)::int8, sum(events)::int8, sum(cost), sum(duration_ms), min(first_t),"
-        " max(last_t) FROM usage_hourly WHERE hour >= $1::int8 AND hour <= $2::int8"
-        " AND ($3::text = '' OR agent = $3::text)";
-    if (q.kind == usage_kind::model_calls) sql += " AND NOT is_tool";
-    if (q.kind == usage_kind::tool_calls) sql += " AND is_tool";
-    return sql + " GROUP BY " + group;
-  }
+  static constexpr detail::usage_dialect dialect{
+      "$1::int8",
+      "$2::int8",
+      "$3::text",
+      "$4::int8",
+      event_sums,
+      "sum(input)::int8, sum(output)::int8, sum(cache_read)::int8, sum(cache_write)::int8,"
+      " sum(reasoning)::int8, sum(total)::int8, sum(requests)::int8, sum(tool_calls)::int8,"
+      " sum(errors)::int8, sum(events)::int8, sum(cost), sum(duration_ms), min(first_t),"
+      " max(last_t)",
+      "is_tool",
+      "NOT is_tool"};
 
   // Runs one part of an aggregate and adds its rows to `groups`.
   status collect(const usage_query& q, const std::string& sql, std::int64_t from, std::int64_t to,

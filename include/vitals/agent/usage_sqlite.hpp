@@ -163,7 +163,7 @@ class usage_sqlite {
     std::lock_guard lock(mu_);
     if (auto s = db_.exec("BEGIN"); !s) return s.error();  // one snapshot for all parts
     const status st = w.each_part([&](std::int64_t from, std::int64_t to, bool hourly) {
-      return collect(q, hourly ? hourly_sql(q) : events_sql(q), from, to, groups);
+      return collect(q, detail::usage_sql(q, dialect, hourly), from, to, groups);
     });
     (void)db_.exec(st ? "COMMIT" : "ROLLBACK");
     if (!st) return st.error();
@@ -255,35 +255,17 @@ class usage_sqlite {
       std::string(rebuild_hourly_head) + std::string(event_sums) +
       " FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7";
 
-  // ?1, ?2: the time range; ?3: the agent or ''; ?4: the bucket width, or
-  // the bucket itself (the query's from) for one bucket.
-  static std::string bucket_sql(const usage_query& q, std::string_view column) {
-    return q.bucket.count() > 0
-               ? std::string(column) + " - (" + std::string(column) + " % ?4) AS bucket"
-               : std::string("?4 AS bucket");
-  }
-
-  static std::string events_sql(const usage_query& q) {
-    const auto [select, group] = detail::grouping(q);
-    std::string sql = "SELECT " + bucket_sql(q, "t") + select + ", " + std::string(event_sums) +
-                      " FROM usage_events WHERE t >= ?1 AND t <= ?2 AND (?3 = '' OR agent = ?3)";
-    if (q.kind == usage_kind::model_calls) sql += " AND event_type <> 'tool_usage'";
-    if (q.kind == usage_kind::tool_calls) sql += " AND event_type = 'tool_usage'";
-    return sql + " GROUP BY " + group;
-  }
-
-  static std::string hourly_sql(const usage_query& q) {
-    const auto [select, group] = detail::grouping(q);
-    std::string sql =
-        "SELECT " + bucket_sql(q, "hour") + select +
-        ", sum(input), sum(output), sum(cache_read), sum(cache_write), sum(reasoning),"
-        " sum(total), sum(requests), sum(tool_calls), sum(errors), sum(events), total(cost),"
-        " total(duration_ms), min(first), max(last) FROM usage_hourly"
-        " WHERE hour >= ?1 AND hour <= ?2 AND (?3 = '' OR agent = ?3)";
-    if (q.kind == usage_kind::model_calls) sql += " AND is_tool = 0";
-    if (q.kind == usage_kind::tool_calls) sql += " AND is_tool = 1";
-    return sql + " GROUP BY " + group;
-  }
+  static constexpr detail::usage_dialect dialect{
+      "?1",
+      "?2",
+      "?3",
+      "?4",
+      event_sums,
+      "sum(input), sum(output), sum(cache_read), sum(cache_write), sum(reasoning), sum(total),"
+      " sum(requests), sum(tool_calls), sum(errors), sum(events), total(cost),"
+      " total(duration_ms), min(first), max(last)",
+      "is_tool = 1",
+      "is_tool = 0"};
 
   // Runs one part of an aggregate and adds its rows to `groups`.
   status collect(const usage_query& q, const std::string& sql, std::int64_t from, std::int64_t to,

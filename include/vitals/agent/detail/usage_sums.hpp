@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -59,6 +60,38 @@ inline std::pair<std::string, std::string> grouping(const usage_query& q) {
     if (on) group += ", " + std::string(column);
   }
   return {select, group};
+}
+
+/// How one SQL store spells what the aggregate query needs: its four
+/// placeholders (the time range, the agent or '', the bucket width or the
+/// one bucket), the sums over usage_events and over usage_hourly, and the
+/// hourly rows of tool calls and of model calls.
+struct usage_dialect {
+  std::string_view from, to, agent, width;
+  std::string_view event_sums, hourly_sums;
+  std::string_view tool_rows, model_rows;
+};
+
+/// One part of an aggregate: the groups of `usage_events` (`hourly` false)
+/// or of `usage_hourly` between the first two placeholders.
+inline std::string usage_sql(const usage_query& q, const usage_dialect& d, bool hourly) {
+  const auto [select, group] = grouping(q);
+  const std::string t = hourly ? "hour" : "t", w(d.width);
+  std::string sql =
+      "SELECT " +
+      (q.bucket.count() > 0 ? t + " - ((" + t + " % " + w + ") + " + w + ") % " + w : w) +
+      " AS bucket" + select + ", " + std::string(hourly ? d.hourly_sums : d.event_sums) +
+      (hourly ? " FROM usage_hourly" : " FROM usage_events") + " WHERE " + t +
+      " >= " + std::string(d.from) + " AND " + t + " <= " + std::string(d.to) + " AND (" +
+      std::string(d.agent) + " = '' OR agent = " + std::string(d.agent) + ")";
+  if (q.kind != usage_kind::all) {
+    const bool tools = q.kind == usage_kind::tool_calls;
+    if (hourly)
+      sql += " AND " + std::string(tools ? d.tool_rows : d.model_rows);
+    else
+      sql += tools ? " AND event_type = 'tool_usage'" : " AND event_type <> 'tool_usage'";
+  }
+  return sql + " GROUP BY " + group;
 }
 
 /// A query's window in unix ms, and [from_h, to_h): the hours wholly inside
