@@ -567,7 +567,10 @@ TEST(HttpSse, SlowClientIsDroppedWhileOthersKeepReceiving) {
   for (auto p = got.find(mark); p != std::string::npos; p = got.find(mark, p + 1))
     told_dropped += std::stoul(got.substr(p + mark.size()));
   EXPECT_EQ(fast.count("event: sample") + told_dropped, 4000u) << "samples lost without a word";
-  EXPECT_GE(fast.count("event: sample"), 3800u) << "the fast client fell far behind";
+  // A writer held up by the slow client would leave the fast one about a
+  // quarter (its queue, then what comes after the 300 ms write timeout);
+  // TSan on two cores alone costs it up to a fifth.
+  EXPECT_GE(fast.count("event: sample"), 2000u) << "the slow client held the fast one back";
   EXPECT_TRUE(eventually([&] { return f.counter("vitals_http_sse_disconnects") >= 1; }, 5s));
   EXPECT_TRUE(slow.read_to_eof(5s)) << "the slow client was not disconnected";
   EXPECT_LT(slowest_append, 100ms) << "a slow SSE client slowed the writer";
