@@ -7,7 +7,9 @@
 // tcp_nodelay on; keep-alive alone makes each answer wait ~40 ms for a delayed
 // ACK), then serves until stdin closes or SIGTERM/SIGINT arrives. Every server
 // runs 2 worker threads: prometheus-cpp's Exposer defaults to 2 civetweb
-// workers, and vitals' io_context is run by 2 threads.
+// workers, and vitals' io_context is run by 2 threads. `http_peers N` adds a
+// gauge family of N more series to each (scripts/bench-http monitor sizes the
+// peers to the agent monitor's own /metrics this way).
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -15,9 +17,11 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -62,7 +66,11 @@ double observation(std::size_t k) {
   return 1e-3 * std::pow(2e4, std::fmod(double(k) * 0.618034, 1.0));
 }
 
+std::size_t extra_series = 0;  // argv[1]
+
 void fill(vitals::registry& r) {
+  auto& extra = r.gauge_family("app_extra_value", "Bench gauge sized by argv[1].", {"series"});
+  for (std::size_t i = 0; i < extra_series; ++i) extra.with(std::to_string(i)).set(double(i));
   for (std::size_t f = 0; f < counter_names.size(); ++f) {
     auto& fam = r.counter_family(counter_names[f], "Bench counter.", {"service", "code"});
     for (std::size_t s = 0; s < services; ++s)
@@ -82,6 +90,14 @@ void fill(vitals::registry& r) {
 }
 
 void fill(prometheus::Registry& r) {
+  if (extra_series > 0) {
+    auto& extra = prometheus::BuildGauge()
+                      .Name("app_extra_value")
+                      .Help("Bench gauge sized by argv[1].")
+                      .Register(r);
+    for (std::size_t i = 0; i < extra_series; ++i)
+      extra.Add({{"series", std::to_string(i)}}).Set(double(i));
+  }
   for (std::size_t f = 0; f < counter_names.size(); ++f) {
     auto& fam =
         prometheus::BuildCounter().Name(counter_names[f]).Help("Bench counter.").Register(r);
@@ -124,7 +140,9 @@ void wait_for_end(const sigset_t& sigs) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1)
+    extra_series = std::min<std::size_t>(std::strtoull(argv[1], nullptr, 10), 1'000'000);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -32,6 +33,8 @@ struct monitor_flags {
   std::string remote_write;   // Prometheus remote write endpoint
   std::string otlp;           // OTLP/HTTP base URL
   bool memory_only = false;
+  std::chrono::milliseconds retention_samples{std::chrono::days(7)};
+  std::optional<std::chrono::milliseconds> retention_usage;  // default: 400d SQLite, 30d PostgreSQL
   std::string dashboard = VITALS_DASHBOARD_DIR;
   unsigned threads = 2;
 };
@@ -60,6 +63,9 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --otlp URL             also push samples and this process' metrics with OTLP/HTTP,
                          e.g. http://127.0.0.1:4318 (/v1/metrics is appended)
   --memory-only          keep samples and events in memory only (nothing written to disk)
+  --retention-samples D  delete samples older than D, checked hourly (default 7d)
+  --retention-usage D    delete usage events older than D, checked hourly (default 400d;
+                         30d with --postgres, as the workspace-stats seed keeps token rows)
   --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
   --threads N            threads serving and sampling (default 2)
   --help                 this text
@@ -112,6 +118,14 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (!d) return fail(flag, d.error().message);
       if (*d < std::chrono::milliseconds(100)) return fail(flag, "at least 100ms");
       f.interval = *d;
+    } else if (flag == "--retention-samples" || flag == "--retention-usage") {
+      auto d = vitals::stores::parse_duration(value);
+      if (!d) return fail(flag, d.error().message);
+      if (*d < std::chrono::hours(1)) return fail(flag, "at least 1h");
+      if (flag == "--retention-samples")
+        f.retention_samples = *d;
+      else
+        f.retention_usage = *d;
     } else if (flag == "--track-pid") {
       if (!integer(value, 1, 0x3fffffff, n))
         return fail(flag, "expected a process id, got '" + value + "'");

@@ -22,6 +22,7 @@
 
 #include "vitals/agent/importers.hpp"
 #include "vitals/agent/ledger.hpp"
+#include "vitals/agent/maintenance.hpp"
 #include "vitals/agent/reports.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/http/events.hpp"
@@ -109,35 +110,35 @@ std::promise<void>& stop_requested() {
   return p;
 }
 
-/// The usage store's housekeeping: what a memory store does not need.
-inline void maintain(agent::usage_memory&) {}
-#ifdef VITALS_MONITOR_POSTGRES
-// The 000 seed keeps token rows 30 days on PostgreSQL (samples: 7 days, the store's own option).
-inline void maintain(agent::usage_postgres& usage) {
-  (void)usage.prune({.events = std::chrono::days(30)});
-}
-#endif
-inline void maintain(agent::usage_sqlite& usage) {
-  (void)usage.prune({});
-  (void)usage.checkpoint();  // TRUNCATE: the WAL does not grow between checkpoints
-}
-
 /// Upkeep every 2 s until cancelled: drains the spool into the usage store
-/// while it holds anything, and imports new lines of agents' logs. Once an
-/// hour it trims the spool, prunes old usage events and raw payloads and
-/// checkpoints the WAL. An import's watermarks move only once the ledger has
-/// taken its events, so a refused batch is read again.
-template <class Ledger>
-asio::awaitable<void> upkeep_loop(Ledger& ledger, agent::spool* sp,
+/// while it holds anything, imports new lines of agents' logs, runs retention
+/// when it is due (hourly: samples, usage rows, the usage WAL) and trims the
+/// spool with it, and says once a minute at most that the sample store
+/// refuses writes. An import's watermarks move only once the ledger has taken
+/// its events, so a refused batch is read again.
+template <class Pipeline, class Ledger>
+asio::awaitable<void> upkeep_loop(Pipeline& pipe, Ledger& ledger, agent::spool* sp,
+                                  agent::maintenance& upkeep,
                                   std::vector<std::unique_ptr<agent::jsonl_importer>>& importers) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto next_cleanup = std::chrono::steady_clock::now();
+  std::uint64_t refused_told = 0;
+  auto next_refusal_log = std::chrono::steady_clock::now();
   for (;;) {
+    const auto now = std::chrono::steady_clock::now();
     if (sp && ledger.spooled() > 0) (void)ledger.replay();
-    if (std::chrono::steady_clock::now() >= next_cleanup) {
+    upkeep.tick(pipe.store(), ledger.store(), now);
+    if (now >= next_cleanup) {
       if (sp) sp->cleanup({});
-      maintain(ledger.store());
       next_cleanup += std::chrono::hours(1);
+    }
+    if (const auto refused = pipe.store_failures();
+        refused > refused_told && now >= next_refusal_log) {
+      std::fprintf(stderr, "agent_monitor: the sample store refused %llu batches (%s)\n",
+                   static_cast<unsigned long long>(refused - refused_told),
+                   pipe.last_store_error().c_str());
+      refused_told = refused;
+      next_refusal_log = now + std::chrono::minutes(1);
     }
     for (auto& imp : importers) {
       auto events = imp->poll();
@@ -194,6 +195,30 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     reg.counter_callback("vitals_agent_spool_malformed", "Spool files that could not be read.",
                          [sp] { return double(sp->malformed()); });
   }
+  const bool on_postgres = !f.postgres.empty();
+  agent::maintenance upkeep(
+      agent::retention_options{
+          .samples = f.retention_samples,
+          .usage = {.events =
+                        std::chrono::duration_cast<std::chrono::hours>(f.retention_usage.value_or(
+                            on_postgres ? std::chrono::days(30) : std::chrono::days(400)))}},
+      reg,
+      f.memory_only || on_postgres
+          ? std::vector<agent::store_file>{}
+          : std::vector<agent::store_file>{{"samples", fs::path(f.data) / "samples.db"},
+                                           {"usage", fs::path(f.data) / "usage.db"}});
+  reg.add_collector([&pipe](metric_snapshot& out) {
+    metric_family fam{"vitals_store_write_failures",
+                      metric_type::counter,
+                      "Batches a store refused (the samples are counted in "
+                      "vitals_poller_refused_samples_total).",
+                      {},
+                      {}};
+    auto& pt = fam.points.emplace_back();
+    pt.labels = label_set{{"store", "samples"}};
+    pt.value = double(pipe.store_failures());
+    out.push_back(std::move(fam));
+  });
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
                  st.error().message.c_str());
@@ -248,7 +273,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
                    (f.memory_only ? "-" + std::to_string(::getpid()) : "") + "-watermarks.json")));
   asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
   auto upkeep_strand = asio::make_strand(io);
-  asio::co_spawn(upkeep_strand, upkeep_loop(ledger, sp, importers),
+  asio::co_spawn(upkeep_strand, upkeep_loop(pipe, ledger, sp, upkeep, importers),
                  asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   auto work = asio::make_work_guard(io);
   std::vector<std::thread> threads;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vitals/core/error.hpp"
@@ -55,6 +56,17 @@ concept store = requires(S& s, std::span<const sample> batch, const series& id, 
   { s.latest(id) } -> std::same_as<std::optional<point>>;
   { s.range(id, t, t) } -> std::same_as<std::vector<point>>;
   { s.list_series() } -> std::same_as<std::vector<series>>;
+};
+
+// --- latest_all_store (optional) -------------------------------------------
+// 1. `s.latest_all()` returns the latest point of every series as
+//    `std::vector<std::pair<series, point>>`, in one pass: /metrics and
+//    /api/v1/latest ask for all of them on every request, and one query (or
+//    one walk of an index) beats a lookup per series. Stores without it are
+//    asked series by series (`stores::latest_points`).
+template <class S>
+concept latest_all_store = store<S> && requires(S& s) {
+  { s.latest_all() } -> std::same_as<std::vector<std::pair<series, point>>>;
 };
 
 // --- sink ------------------------------------------------------------------

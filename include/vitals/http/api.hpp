@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vitals/core/concepts.hpp"
+#include "vitals/format/families.hpp"
 #include "vitals/format/negotiate.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/samplers/registry.hpp"
@@ -20,47 +21,15 @@ namespace vitals::http {
 
 namespace detail {
 
-inline bool is_histogram_part(std::string_view name) noexcept {
-  return name.ends_with("_bucket") || name.ends_with("_count") || name.ends_with("_sum") ||
-         name.ends_with("_created");
-}
-
-/// The store's latest values as families: `*_total` as counters, the parts
-/// of relayed histograms as unknown, everything else as gauges. Families the
-/// registry already has are left out, so no name is exposed twice.
+/// The store's latest values as families (format/families.hpp), read in one
+/// pass, leaving out every name the registry exposes: the registry's own
+/// series, sampled back into the store, are not repeated and no family
+/// appears twice.
 template <store Store>
 void append_latest(Store& st, metric_snapshot& snap) {
-  std::set<std::string, std::less<>> taken;
-  for (const auto& f : snap) {
-    taken.insert(f.name);
-    if (f.type == metric_type::counter) taken.insert(f.name + "_total");
-  }
-  std::map<std::string, metric_family, std::less<>> fams;
-  for (const auto& id : st.list_series()) {
-    const auto p = st.latest(id);
-    if (!p || taken.contains(id.name())) continue;
-    std::string_view name = id.name();
-    metric_type type = metric_type::gauge;
-    if (name.ends_with("_total")) {
-      type = metric_type::counter;
-      name.remove_suffix(6);
-      if (taken.contains(name)) continue;
-    } else if (is_histogram_part(name)) {
-      type = metric_type::unknown;
-    }
-    auto [it, fresh] = fams.try_emplace(std::string(name));
-    if (fresh) {
-      it->second.name = std::string(name);
-      it->second.type = type;
-      it->second.help = "Latest sampled value.";
-    } else if (it->second.type != type) {
-      continue;  // `x` and `x_total` both sampled: keep the first
-    }
-    auto& pt = it->second.points.emplace_back();
-    pt.labels = id.labels();
-    pt.value = p->value;
-  }
-  for (auto& [_, f] : fams) snap.push_back(std::move(f));
+  auto taken = format::exposed_names(snap);
+  const auto latest = stores::latest_points(st);
+  format::append_families(latest, taken, snap);
 }
 
 /// A selector parameter; absent or empty selects everything.

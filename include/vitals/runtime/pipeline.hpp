@@ -6,7 +6,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <span>
+#include <string>
 #include <tuple>
 
 #include "vitals/core/concepts.hpp"
@@ -22,7 +24,11 @@ class pipeline {
   /// (spool it); sink failures are only counted.
   status push(std::span<const sample> batch) {
     status st = store_.append(batch);
-    if (!st) store_failures_.fetch_add(1, std::memory_order_relaxed);
+    if (!st) {
+      store_failures_.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(error_mu_);
+      last_store_error_ = st.error().message;
+    }
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((std::get<I>(sinks_).write(batch)
             ? void()
@@ -55,6 +61,11 @@ class pipeline {
   std::uint64_t store_failures() const noexcept {
     return store_failures_.load(std::memory_order_relaxed);
   }
+  /// The message of the latest refused store write (empty before any).
+  std::string last_store_error() const {
+    std::lock_guard lock(error_mu_);
+    return last_store_error_;
+  }
   std::uint64_t sink_failures(std::size_t i) const {
     return sink_failures_[i].load(std::memory_order_relaxed);
   }
@@ -64,6 +75,8 @@ class pipeline {
   std::tuple<Sinks&...> sinks_;
   std::atomic<std::uint64_t> batches_{0}, store_failures_{0};
   std::array<std::atomic<std::uint64_t>, sizeof...(Sinks)> sink_failures_{};
+  mutable std::mutex error_mu_;  // taken only when the store refuses
+  std::string last_store_error_;
 };
 
 }  // namespace vitals

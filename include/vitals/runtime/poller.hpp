@@ -154,6 +154,18 @@ class poller {
     }
     out.push_back(std::move(errors));
     out.push_back(std::move(ticks));
+    metric_family refused{"vitals_poller_refused_samples",
+                          metric_type::counter,
+                          "Samples taken whose batch the pipeline's store refused.",
+                          {},
+                          {}};
+    refused.points.emplace_back().value = double(refused_samples());
+    out.push_back(std::move(refused));
+  }
+
+  /// Samples in batches the sink (the pipeline's store) refused.
+  std::uint64_t refused_samples() const noexcept {
+    return refused_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -227,7 +239,9 @@ class poller {
         t->fail("sample took longer than the timeout");
       else
         t->failing.store(false, std::memory_order_relaxed);
-      if (!batch.empty()) (void)sink_.push(batch);
+      if (!batch.empty())
+        if (auto st = sink_.push(batch); !st)  // the sink keeps its own error; we count the loss
+          refused_.fetch_add(batch.size(), std::memory_order_relaxed);
       // Drift-free: the next deadline follows the previous one, not now.
       timer.expires_at(timer.expiry() + t->interval);
       if (timer.expiry() < std::chrono::steady_clock::now())  // fell behind: skip, don't burst
@@ -295,6 +309,7 @@ class poller {
   std::map<std::string, std::shared_ptr<target>> targets_;
   std::size_t running_ = 0;
   bool stopping_ = false;
+  std::atomic<std::uint64_t> refused_{0};
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -69,6 +69,16 @@ class memory_store {
     return it->second->back();
   }
 
+  /// The latest point of every series, in one walk of the index.
+  std::vector<std::pair<series, point>> latest_all() const {
+    std::shared_lock lock(mu_);
+    std::vector<std::pair<series, point>> out;
+    out.reserve(index_.size());
+    for (const auto& [s, r] : index_)
+      if (!r->empty()) out.emplace_back(s, r->back());
+    return out;
+  }
+
   /// The oldest time still held for `id`: what a tiered store asks to know
   /// whether this tier covers a window.
   std::optional<timestamp> earliest(const series& id) const {
@@ -108,6 +118,20 @@ class memory_store {
   bool drop(const series& id) {
     std::unique_lock lock(mu_);
     return index_.erase(id) > 0;
+  }
+
+  /// Forgets every series whose latest sample is older than `cutoff` (a
+  /// target gone for longer than the retention); each ring already bounds
+  /// what a live series keeps. Returns the samples forgotten.
+  result<std::int64_t> prune_before(timestamp cutoff) {
+    std::unique_lock lock(mu_);
+    std::int64_t n = 0;
+    std::erase_if(index_, [&](const auto& kv) {
+      const bool stale = kv.second->empty() || kv.second->back().t < cutoff;
+      if (stale) n += static_cast<std::int64_t>(kv.second->size());
+      return stale;
+    });
+    return n;
   }
 
   std::size_t drop(const selector& sel) {
@@ -165,6 +189,6 @@ class memory_store {
   std::atomic<std::uint64_t> appended_{0}, replaced_{0}, out_of_order_{0};
 };
 
-static_assert(downsampling_store<memory_store>);
+static_assert(downsampling_store<memory_store> && latest_all_store<memory_store>);
 
 }  // namespace vitals::stores

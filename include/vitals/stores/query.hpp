@@ -382,13 +382,32 @@ result<std::vector<series_points>> query_range(S& s, const range_query& q) {
   return out;
 }
 
-/// The latest point of every series matching `sel`.
+/// The latest point of every series: in one pass where the store offers it.
+template <store S>
+std::vector<std::pair<series, point>> latest_points(S& s) {
+  if constexpr (latest_all_store<S>) {
+    return s.latest_all();
+  } else {
+    std::vector<std::pair<series, point>> out;
+    for (auto& id : s.list_series())
+      if (auto p = s.latest(id)) out.emplace_back(std::move(id), *p);
+    return out;
+  }
+}
+
+/// The latest point of every series matching `sel`, ordered by series.
 template <store S>
 std::vector<std::pair<series, point>> query_latest(S& s, const selector& sel) {
   std::vector<std::pair<series, point>> out;
-  for (auto& id : s.list_series())
-    if (sel.matches(id))
-      if (auto p = s.latest(id)) out.emplace_back(std::move(id), *p);
+  if constexpr (latest_all_store<S>) {
+    out = s.latest_all();
+    std::erase_if(out, [&](const auto& e) { return !sel.matches(e.first); });
+  } else {
+    for (auto& id : s.list_series())
+      if (sel.matches(id))
+        if (auto p = s.latest(id)) out.emplace_back(std::move(id), *p);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 

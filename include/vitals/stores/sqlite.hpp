@@ -174,8 +174,9 @@ class sqlite_store {
     return true;
   }
 
-  /// Deletes samples older than `cutoff`, then returns free pages to the file
-  /// system a little at a time (incremental vacuum). Returns rows deleted.
+  /// Deletes samples older than `cutoff` and the series left without any
+  /// (targets long gone), then returns free pages to the file system a little
+  /// at a time (incremental vacuum). Returns sample rows deleted.
   result<std::int64_t> prune_before(timestamp cutoff, int vacuum_pages = 1000) {
     std::lock_guard lock(mu_);
     // Per series, so the primary key serves the range: no index on t alone
@@ -185,6 +186,11 @@ class sqlite_store {
     del.bind(1, to_unix_ms(cutoff));
     if (del.step() != SQLITE_DONE) return db_.last_error("prune");
     const std::int64_t n = sqlite3_changes64(db_.get());
+    detail::statement empty(db_.get(),
+                            "DELETE FROM series WHERE NOT EXISTS "
+                            "(SELECT 1 FROM samples WHERE samples.series_id = series.id)");
+    if (empty.step() != SQLITE_DONE) return db_.last_error("prune series");
+    if (sqlite3_changes64(db_.get()) > 0) ids_.clear();  // refilled on the next append
     // PRAGMA takes no bound parameters; the page count is an int, not input.
     detail::statement vac(db_.get(),
                           "PRAGMA incremental_vacuum(" + std::to_string(vacuum_pages) + ")");

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <unordered_set>
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
@@ -40,6 +41,24 @@ class tiered {
   std::optional<point> latest(const series& id) {
     if (auto p = hot_.latest(id)) return p;
     return cold_.latest(id);
+  }
+
+  /// Every series' latest point: the hot tier's where it has one (it is
+  /// newer), the cold tier's for series only the cold tier still holds.
+  std::vector<std::pair<series, point>> latest_all() {
+    auto out = latest_points(hot_);
+    if constexpr (latest_all_store<Cold>) {
+      std::unordered_set<series, series_hasher> hot;
+      hot.reserve(out.size());
+      for (const auto& [id, _] : out) hot.insert(id);
+      for (auto& e : cold_.latest_all())
+        if (!hot.contains(e.first)) out.push_back(std::move(e));
+    } else {
+      for (auto& id : cold_.list_series())
+        if (!hot_.latest(id))
+          if (auto p = cold_.latest(id)) out.emplace_back(std::move(id), *p);
+    }
+    return out;
   }
 
   std::vector<point> range(const series& id, timestamp from, timestamp to) {
@@ -74,6 +93,16 @@ class tiered {
     const bool c = cold_.drop(id);
     const bool h = hot_.drop(id);
     return c || h;
+  }
+
+  /// Prunes both tiers where they can (samples before `cutoff`); returns
+  /// what the cold tier deleted.
+  result<std::int64_t> prune_before(timestamp cutoff) {
+    if constexpr (requires { hot_.prune_before(cutoff); }) (void)hot_.prune_before(cutoff);
+    if constexpr (requires { cold_.prune_before(cutoff); })
+      return cold_.prune_before(cutoff);
+    else
+      return std::int64_t{0};
   }
 
   subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
