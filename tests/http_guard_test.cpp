@@ -49,7 +49,9 @@ TEST(HttpGuard, CrossOriginOrNonJsonPostsAreRefusedWithoutAToken) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 415u) << type;
     EXPECT_EQ(field_of(*r), "Content-Type");
-    if (*type) EXPECT_NE(r->body.find(type), std::string::npos) << r->body;
+    if (*type) {
+      EXPECT_NE(r->body.find(type), std::string::npos) << r->body;
+    }
   }
   // NDJSON only where events are taken.
   r = c.post("/api/v1/targets", target_body("a"), "application/x-ndjson");
