@@ -41,10 +41,10 @@ TEST(HttpServer, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404u);
   EXPECT_TRUE(json_of(*r).as_object().contains("error"));
-  r = c.request(http::bhttp::verb::put, "/metrics", "x", "text/plain");
+  r = c.request(http::bhttp::verb::put, "/metrics", "{}", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405u);
-  EXPECT_EQ(r->headers["allow"], "GET");
+  EXPECT_EQ(r->headers["allow"], "GET, HEAD");
   r = c.get("/api/v1/events");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405u);
@@ -217,7 +217,7 @@ TEST(HttpLimits, OversizedBodyIs413) {
   raw_socket s(f.port());
   ASSERT_TRUE(s.connected());
   ASSERT_TRUE(
-      s.send("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      s.send("POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
              "Content-Length: 2000000\r\n\r\n" +
              std::string(64 * 1024, ' ')));
   ASSERT_TRUE(s.read_until("\r\n\r\n"));
@@ -230,7 +230,8 @@ TEST(HttpLimits, ExpectContinueGetsTheGoAheadThenTheAnswer) {
   raw_socket s(f.port());
   const std::string body = R"({"message_id":"e1","input_tokens":5})";
   ASSERT_TRUE(
-      s.send("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+      s.send("POST /api/v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+             "Expect: 100-continue\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n"));
   ASSERT_TRUE(s.read_until("HTTP/1.1 100 Continue\r\n\r\n", 2s)) << s.received();
   ASSERT_TRUE(s.send(body));
@@ -241,8 +242,8 @@ TEST(HttpLimits, ExpectContinueGetsTheGoAheadThenTheAnswer) {
 TEST(HttpLimits, OversizedHeaderIs431AndMalformedRequestIs400) {
   http_fixture f;
   raw_socket big(f.port());
-  ASSERT_TRUE(big.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
-                       "\r\n\r\n"));
+  ASSERT_TRUE(big.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " +
+                       std::string(20000, 'a') + "\r\n\r\n"));
   ASSERT_TRUE(big.read_until("\r\n\r\n"));
   EXPECT_TRUE(big.received().starts_with("HTTP/1.1 431")) << big.received();
   raw_socket bad(f.port());
@@ -258,11 +259,11 @@ TEST(HttpLimits, ConnectionsOverTheCapGet503AndOthersStillWork) {
   std::vector<std::unique_ptr<raw_socket>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<raw_socket>(f.port()));
-    ASSERT_TRUE(held.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(held.back()->send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     ASSERT_TRUE(held.back()->read_until("\r\n\r\n"));  // accepted and kept alive
   }
   raw_socket extra(f.port());
-  ASSERT_TRUE(extra.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(extra.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
   ASSERT_TRUE(extra.read_until("\r\n\r\n"));
   EXPECT_TRUE(extra.received().starts_with("HTTP/1.1 503")) << extra.received();
   EXPECT_EQ(f.counter("vitals_http_refused_connections"), 1);
@@ -466,7 +467,7 @@ TEST(HttpUsage, DailyBlocksAndAgentsReportsAndTheirParameterErrors) {
 // --- Server-Sent Events ------------------------------------------------------
 
 std::string watch_request(std::string_view sel, std::string_view extra = {}) {
-  return "GET /api/v1/watch?sel=" + http::url_encode(sel) + " HTTP/1.1\r\nHost: x\r\n" +
+  return "GET /api/v1/watch?sel=" + http::url_encode(sel) + " HTTP/1.1\r\nHost: localhost\r\n" +
          std::string(extra) + "\r\n";
 }
 
@@ -585,10 +586,11 @@ TEST(HttpShutdown, StopsWithClientsConnected) {
   ASSERT_TRUE(sse.send(watch_request("cpu")));
   ASSERT_TRUE(sse.read_until("retry: 3000"));
   raw_socket idle(f.port());
-  ASSERT_TRUE(idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(idle.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
   ASSERT_TRUE(idle.read_until("\r\n\r\n"));
   raw_socket half(f.port());
-  ASSERT_TRUE(half.send("GET /healthz HTTP/1.1\r\nHost: x\r\n"));  // never finishes its request
+  ASSERT_TRUE(
+      half.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n"));  // never finishes its request
   const auto started = std::chrono::steady_clock::now();
   EXPECT_TRUE(f.shutdown(5s));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 4s);
@@ -596,7 +598,7 @@ TEST(HttpShutdown, StopsWithClientsConnected) {
   EXPECT_TRUE(idle.read_to_eof(1s));
   EXPECT_TRUE(half.read_to_eof(1s));
   raw_socket late(f.port());
-  EXPECT_FALSE(late.connected() && late.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") &&
+  EXPECT_FALSE(late.connected() && late.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n") &&
                late.read_until("HTTP/1.1 200", 500ms));
 }
 

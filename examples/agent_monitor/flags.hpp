@@ -2,8 +2,11 @@
 // exit code 2; --help prints every flag and exits 0.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +28,8 @@ struct monitor_flags {
   std::vector<int> pids;
   std::vector<std::string> cgroups;
   std::vector<std::string> scrapes;
-  std::string token;
+  std::string token;                       // --token, --token-file or VITALS_TOKEN
+  std::vector<std::string> allowed_hosts;  // --allow-host
   std::string prices;
   std::string import_claude;  // Claude Code projects directory (~/.claude/projects)
   std::string import_codex;   // Codex CLI sessions directory (~/.codex/sessions)
@@ -52,6 +56,10 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)
   --scrape URL           scrape a Prometheus endpoint, http://host:port/metrics (repeatable)
   --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
+                         (visible in ps: prefer --token-file or the VITALS_TOKEN variable)
+  --token-file PATH      the token is the file's content (one trailing newline dropped)
+  --allow-host NAME      also accept requests whose Host is NAME (repeatable); localhost,
+                         loopback and the listen address are always accepted
   --prices FILE          model prices in LiteLLM's model_prices_and_context_window.json
                          shape; they override the built-in table model by model
   --import-claude DIR    import Claude Code transcripts under DIR (~/.claude/projects) and follow them
@@ -70,6 +78,20 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --threads N            threads serving and sampling (default 2)
   --help                 this text
 )";
+
+/// A token as read from a flag, a file or the environment: one trailing
+/// newline is dropped; empty or with control characters is refused.
+inline std::variant<std::string, std::string> checked_token(std::string t) {
+  if (t.ends_with('\n')) t.pop_back();
+  if (t.ends_with('\r')) t.pop_back();
+  if (t.empty())
+    return std::variant<std::string, std::string>(std::in_place_index<1>, "empty token");
+  for (char c : t)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return std::variant<std::string, std::string>(std::in_place_index<1>,
+                                                    "the token has control characters");
+  return std::variant<std::string, std::string>(std::in_place_index<0>, std::move(t));
+}
 
 /// The flags, or the exit code to leave with.
 inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** argv) {
@@ -143,9 +165,27 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (!value.starts_with("http://") || value.size() <= 7)
         return fail(flag, "expected an http:// url, got '" + value + "'");
       (flag == "--otlp" ? f.otlp : f.remote_write) = value;
-    } else if (flag == "--token") {
-      if (value.empty()) return fail(flag, "expected a non-empty token");
-      f.token = value;
+    } else if (flag == "--token" || flag == "--token-file") {
+      if (!f.token.empty()) return fail(flag, "the token is given twice");
+      std::string text = value;
+      if (flag == "--token-file") {
+        std::ifstream in(value, std::ios::binary);
+        char buf[4097];
+        in.read(buf, sizeof buf);
+        if (in.bad() || (!in && !in.eof()) || !in.is_open())
+          return fail(flag, "cannot read '" + value + "'");
+        if (in.gcount() > 4096) return fail(flag, "'" + value + "' is over 4096 bytes");
+        text.assign(buf, static_cast<std::size_t>(in.gcount()));
+      }
+      auto t = checked_token(std::move(text));
+      if (t.index() == 1) return fail(flag, std::get<1>(t));
+      f.token = std::move(std::get<0>(t));
+    } else if (flag == "--allow-host") {
+      const auto colons = std::count(value.begin(), value.end(), ':');  // 2+: an IPv6 address
+      if (value.empty() || value.size() > 253 || colons == 1 ||
+          value.find_first_of("/@ \t\r\n[]") != std::string::npos)
+        return fail(flag, "expected a host name or address without a port, got '" + value + "'");
+      f.allowed_hosts.push_back(value);
     } else if (flag == "--prices") {
       auto table = vitals::agent::price_table::load(value);
       if (!table) return fail(flag, table.error().message);
@@ -161,6 +201,11 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
     } else {
       return fail(flag, "unknown flag");
     }
+  }
+  if (const char* env = std::getenv("VITALS_TOKEN"); env && *env && f.token.empty()) {
+    auto t = checked_token(env);
+    if (t.index() == 1) return fail("VITALS_TOKEN", std::get<1>(t));
+    f.token = std::move(std::get<0>(t));
   }
   if (f.memory_only && !f.postgres.empty())
     return fail("--postgres", "cannot be combined with --memory-only");

@@ -245,7 +245,10 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
                       http::targets_route(targets), http::events_route(ledger),
                       http::usage_route(reports), http::files_route::dashboard(f.dashboard));
   http::server server(io.get_executor(), routes, reg,
-                      http::server_options{.address = f.address, .port = f.port, .token = f.token});
+                      http::server_options{.address = f.address,
+                                           .port = f.port,
+                                           .token = f.token,
+                                           .allowed_hosts = f.allowed_hosts});
   if (auto st = server.start(); !st) {
     std::fprintf(stderr, "agent_monitor: %s\n", st.error().message.c_str());
     poll.stop();
@@ -256,6 +259,12 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
               f.memory_only ? "memory only" : f.data.c_str(),
               f.postgres.empty() ? "" : ", samples and usage in PostgreSQL");
   std::fflush(stdout);
+  if (f.token.empty())
+    if (auto a = http::detail::ip_literal(f.address); !a || !http::detail::is_loopback(*a))
+      std::fprintf(stderr,
+                   "agent_monitor: warning: listening on %s without a token: anyone who can "
+                   "reach it can use the API (set --token-file or VITALS_TOKEN)\n",
+                   f.address.c_str());
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([](auto ec, int) {

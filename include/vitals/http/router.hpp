@@ -1,7 +1,8 @@
 // Routes composed at compile time: a router over a fixed list of route types
 // answers 404 when no route owns the path and 405 (with `Allow`) when one
-// does but not for the method. Dispatch is a fold over the tuple: one
-// coroutine frame per request, no virtual call.
+// does but not for the method. HEAD reaches the routes as GET (the server
+// turns it back into a bodiless answer). Dispatch is a fold over the tuple:
+// one coroutine frame per request, no virtual call.
 #pragma once
 
 #include <boost/json.hpp>
@@ -54,11 +55,13 @@ class router {
     if (chosen) co_return co_await std::move(*chosen);
     if (!allow.empty()) {
       ex.route("method_not_allowed");
-      auto res = json_error(
-          bhttp::status::method_not_allowed,
-          std::string(req.method_string()) + " is not allowed here; allowed: " + std::string(allow),
-          req.version());
-      res.set(bhttp::field::allow, allow);
+      auto res = json_error(bhttp::status::method_not_allowed,
+                            std::string(ex.head() ? "HEAD" : req.method_string()) +
+                                " is not allowed here; allowed: " + std::string(allow),
+                            req.version());
+      res.set(bhttp::field::allow, allow.find("GET") == std::string_view::npos
+                                       ? std::string(allow)
+                                       : std::string(allow) + ", HEAD");
       co_return res;
     }
     ex.route("not_found");

@@ -1,8 +1,12 @@
 // An HTTP/1.1 server on Boost.Beast and C++20 coroutines. Each connection is
 // a plain loop on its own strand: set the deadline, read, handle, write,
 // repeat. Every request has a deadline, a header and a body limit (413); the
-// number of connections is capped (503 beyond it); an optional bearer token
-// guards everything but /healthz (401). stop() shuts down in two steps: it
+// number of connections is capped, in all and per client address (503
+// beyond it); the read buffer is bounded, so chunk extensions and trailers
+// are too. Right after the header, before any `100 Continue` or body byte,
+// the guard (guard.hpp) checks Host, Origin and Content-Type and an optional
+// bearer token guards everything but /healthz (401). HEAD is answered as GET
+// without the body. stop() shuts down in two steps: it
 // asks (idle connections close, busy ones finish their answer, streams end),
 // then forces whatever is left after the grace period.
 //
@@ -27,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,20 +39,15 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "vitals/core/error.hpp"
+#include "vitals/http/exchange.hpp"
+#include "vitals/http/guard.hpp"
 #include "vitals/http/params.hpp"
 #include "vitals/instruments/registry.hpp"
 
 namespace vitals::http {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
-
-using request = bhttp::request<bhttp::string_body>;
-using response = bhttp::response<bhttp::string_body>;
 
 struct server_options {
   std::string address = "127.0.0.1";
@@ -58,115 +58,12 @@ struct server_options {
   /// writing its answer each get this long.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_connections = 512;
-  std::string token{};  // empty: no authentication
+  std::size_t max_connections_per_address = 64;  // one client cannot take every slot
+  std::string token{};  // empty: no authentication (then Origin and Content-Type are checked)
+  /// Host names accepted besides loopback names, the listen address and the
+  /// address a client connected to (any port).
+  std::vector<std::string> allowed_hosts{};
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(5)};
-};
-
-/// A JSON error answer: `{"error": message}` plus `"parameter"` when one is named.
-inline response json_error(bhttp::status st, std::string_view message, unsigned version = 11,
-                           std::string_view parameter = {}) {
-  response res{st, version};
-  res.set(bhttp::field::content_type, "application/json");
-  std::string body = R"({"error":)";
-  auto quote = [&](std::string_view s) {
-    body += '"';
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        body += '\\';
-        body += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        static constexpr char hex[] = "0123456789abcdef";
-        body += "\\u00";
-        body += hex[(c >> 4) & 0xf];
-        body += hex[c & 0xf];
-      } else {
-        body += c;
-      }
-    }
-    body += '"';
-  };
-  quote(message);
-  if (!parameter.empty()) {
-    body += R"(,"parameter":)";
-    quote(parameter);
-  }
-  body += '}';
-  res.body() = std::move(body);
-  return res;
-}
-
-namespace detail {
-
-/// One connection, shared by its session coroutine and the server (which
-/// only posts to its strand).
-struct connection {
-  explicit connection(tcp::socket s)
-      : stream(std::move(s)),
-        stop_signal(stream.get_executor(), asio::steady_timer::time_point::max()) {}
-  beast::tcp_stream stream;
-  asio::steady_timer stop_signal;  // cancelled when the server asks to stop
-  bool idle = true;                // waiting for a request (strand only)
-  bool stopping = false;           // strand only
-};
-
-inline bool equal_constant_time(std::string_view a, std::string_view b) noexcept {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  return diff == 0;
-}
-
-}  // namespace detail
-
-/// What a handler sees of its connection: a label for the access counter,
-/// and, for a streaming answer, the stream itself.
-class exchange {
- public:
-  explicit exchange(detail::connection& c) : c_(c) {}
-
-  /// The route's name in `vitals_http_requests_total{route}` (a pattern such
-  /// as "targets", never the raw path, so the label stays bounded).
-  void route(std::string_view name) { route_ = name; }
-  std::string_view route() const noexcept { return route_; }
-
-  /// Streaming answers (SSE): write the header, then data, each write with
-  /// its own deadline. A handler that streams returns nullopt and the
-  /// connection closes after it.
-  asio::awaitable<beast::error_code> write_header(bhttp::response<bhttp::empty_body>& h) {
-    status_ = h.result_int();
-    bhttp::response_serializer<bhttp::empty_body> sr{h};
-    c_.stream.expires_after(std::chrono::seconds(10));
-    auto [ec, n] =
-        co_await bhttp::async_write_header(c_.stream, sr, asio::as_tuple(asio::use_awaitable));
-    co_return ec;
-  }
-  asio::awaitable<beast::error_code> write(std::string_view data,
-                                           std::chrono::milliseconds timeout) {
-    c_.stream.expires_after(timeout);
-    auto [ec, n] = co_await asio::async_write(c_.stream, asio::buffer(data.data(), data.size()),
-                                              asio::as_tuple(asio::use_awaitable));
-    co_return ec;
-  }
-
-  /// True once the server has asked to stop; streams end when they see it.
-  bool stopping() const noexcept { return c_.stopping; }
-  /// Completes when the server asks to stop (or when cancelled): an async
-  /// operation, so a stream can wait for it beside its own events.
-  template <class Token>
-  auto async_wait_stopped(Token&& token) {
-    return c_.stop_signal.async_wait(std::forward<Token>(token));
-  }
-
-  unsigned streamed_status() const noexcept { return status_; }
-  void reset() {
-    route_ = "unmatched";
-    status_ = 0;
-  }
-
- private:
-  detail::connection& c_;
-  std::string_view route_ = "unmatched";
-  unsigned status_ = 0;
 };
 
 /// 1. `handle(req, ex)` returns the answer, or nullopt after streaming one
@@ -197,8 +94,10 @@ class server {
             "Time from a complete request to its answer written, by route.", {"route"},
             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
         open_(metrics.gauge("vitals_http_connections", "Open HTTP connections.")),
-        refused_(metrics.counter("vitals_http_refused_connections",
-                                 "Connections answered 503 because the cap was reached.")) {}
+        refused_(metrics.counter_family(
+            "vitals_http_refused_connections",
+            "Connections answered 503 because a cap was reached, by cap (total, per_address).",
+            {"cause"})) {}
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
@@ -282,17 +181,32 @@ class server {
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      if (connections() >= opts_.max_connections) {
-        refused_.inc();
-        auto ex = sock.get_executor();
-        asio::co_spawn(ex, refuse(std::move(sock)), asio::detached);
-        continue;
-      }
-      auto c = std::make_shared<detail::connection>(std::move(sock));
+      beast::error_code pec, lec;
+      auto peer = sock.remote_endpoint(pec).address();
+      auto local = sock.local_endpoint(lec).address();
+      if (pec || lec) continue;  // gone before we looked: the socket closes here
+      std::string_view refused_by;
+      auto c = std::make_shared<detail::connection>(std::move(sock), peer, local);
       {
         std::lock_guard lock(mu_);
-        conns_.insert(c);
-        open_.set(double(conns_.size()));
+        auto& mine = per_address_[peer];
+        if (conns_.size() >= opts_.max_connections)
+          refused_by = "total";
+        else if (mine >= opts_.max_connections_per_address)
+          refused_by = "per_address";
+        if (refused_by.empty()) {
+          ++mine;
+          conns_.insert(c);
+          open_.set(double(conns_.size()));
+        } else if (mine == 0) {
+          per_address_.erase(peer);
+        }
+      }
+      if (!refused_by.empty()) {
+        refused_.with(refused_by).inc();
+        auto ex = c->stream.get_executor();
+        asio::co_spawn(ex, refuse(c->stream.release_socket(), refused_by), asio::detached);
+        continue;
       }
       asio::co_spawn(c->stream.get_executor(), session(c),
                      [this, c](std::exception_ptr) { finished(c); });
@@ -303,7 +217,9 @@ class server {
     std::size_t left;
     {
       std::lock_guard lock(mu_);
-      conns_.erase(c);
+      if (conns_.erase(c) != 0)
+        if (auto it = per_address_.find(c->peer); it != per_address_.end() && --it->second == 0)
+          per_address_.erase(it);
       left = conns_.size();
       open_.set(double(left));
     }
@@ -312,9 +228,11 @@ class server {
 
   // Over the cap: a short 503, then the socket is drained briefly so the
   // client reads the answer instead of a reset.
-  static asio::awaitable<void> refuse(tcp::socket sock) {
+  static asio::awaitable<void> refuse(tcp::socket sock, std::string_view cause) {
     beast::tcp_stream s(std::move(sock));
-    auto res = json_error(bhttp::status::service_unavailable, "too many connections");
+    auto res = json_error(
+        bhttp::status::service_unavailable,
+        cause == "total" ? "too many connections" : "too many connections from your address");
     res.set(bhttp::field::retry_after, "1");
     res.keep_alive(false);
     res.prepare_payload();
@@ -337,91 +255,136 @@ class server {
   }
 
   asio::awaitable<void> session(conn_ptr c) {
-    beast::flat_buffer buf;
+    // The buffer's cap bounds what Beast holds while it waits for the end of
+    // a line: a chunk header with its extensions, or the trailer, neither of
+    // which counts against header_limit. Body bytes pass through it.
+    beast::flat_buffer buf(opts_.header_limit + (16u << 10));
     exchange ex(*c);
     while (!c->stopping) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(opts_.body_limit);
       parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
+      // All chunk extensions of one request together get the header's limit.
+      std::size_t extensions = 0;
+      auto on_chunk = [&](std::uint64_t, std::string_view ext, beast::error_code& e) {
+        extensions += ext.size();
+        if (extensions > opts_.header_limit) e = bhttp::error::header_limit;
+      };
+      parser.on_chunk_header(on_chunk);
       c->stream.expires_after(opts_.request_timeout);
       c->idle = true;
-      auto ec = co_await read_request(*c, buf, parser);
+      auto [ec, n] = co_await bhttp::async_read_header(c->stream, buf, parser,
+                                                       asio::as_tuple(asio::use_awaitable));
       c->idle = false;
-      if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-        const bool body = ec == bhttp::error::body_limit;
-        auto res = json_error(
-            body ? bhttp::status::payload_too_large
-                 : bhttp::status::request_header_fields_too_large,
-            body
-                ? "request body is larger than " + std::to_string(opts_.body_limit) + " bytes"
-                : "request header is larger than " + std::to_string(opts_.header_limit) + " bytes");
-        co_await finish_with(c, res, body ? "body_limit" : "header_limit");
-        co_return;
-      }
       if (ec) {
-        // A malformed request gets a 400; a closed, timed-out or cancelled
-        // connection just ends.
-        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
-            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-          auto res = json_error(bhttp::status::bad_request, "malformed request: " + ec.message());
-          co_await finish_with(c, res, "malformed");
-        }
+        co_await read_failed(c, ec);
         break;
       }
       const auto started = std::chrono::steady_clock::now();
-      const request& req = parser.get();
-      ex.reset();
-      std::optional<response> res;
-      if (!authorized(req)) {
-        ex.route("unauthorized");
-        res =
-            json_error(bhttp::status::unauthorized, "missing or wrong bearer token", req.version());
-        res->set(bhttp::field::www_authenticate, R"(Bearer realm="vitals")");
-      } else {
-        try {
-          res = co_await handler_.handle(req, ex);
-        } catch (const std::exception& e) {
-          res = json_error(bhttp::status::internal_server_error, e.what(), req.version());
+      request& req = parser.get();
+      const bool head = req.method() == bhttp::verb::head;
+      if (head) req.method(bhttp::verb::get);
+      ex.reset(head);
+      if (auto refused = guard(req, *c, !parser.is_done(), ex)) {
+        // Refused before the body: it is never read, so the connection ends.
+        refused->set(bhttp::field::server, "vitals");
+        if (parser.is_done()) {
+          if (co_await answer(c, ex, req, *refused, started, head)) continue;
+        } else {
+          co_await finish_with(c, *refused, ex.route());
         }
+        break;
+      }
+      if (!parser.is_done()) {
+        if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+          static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [wec, wn] =
+              co_await asio::async_write(c->stream, asio::buffer(go_ahead.data(), go_ahead.size()),
+                                         asio::as_tuple(asio::use_awaitable));
+          if (wec) break;
+        }
+        std::tie(ec, n) =
+            co_await bhttp::async_read(c->stream, buf, parser, asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+          co_await read_failed(c, ec);
+          break;
+        }
+      }
+      std::optional<response> res;
+      try {
+        res = co_await handler_.handle(req, ex);
+      } catch (const std::exception& e) {
+        res = json_error(bhttp::status::internal_server_error, e.what(), req.version());
       }
       if (!res) {  // streamed: the connection is done
         count(ex.route(), ex.streamed_status(), started);
         break;
       }
-      res->version(req.version());
-      res->keep_alive(req.keep_alive() && !c->stopping);
-      res->set(bhttp::field::server, "vitals");
-      res->prepare_payload();
-      c->stream.expires_after(opts_.request_timeout);
-      auto [wec, wn] =
-          co_await bhttp::async_write(c->stream, *res, asio::as_tuple(asio::use_awaitable));
-      count(ex.route(), res->result_int(), started);
-      if (wec || !res->keep_alive()) break;
+      if (!co_await answer(c, ex, req, *res, started, head)) break;
     }
     beast::error_code ec;
     c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  // The header first: a client that sent `Expect: 100-continue` (curl does
-  // for bodies over 1 KiB) waits for the go-ahead before sending the body.
-  // An oversized Content-Length fails here, before any body is read.
-  static asio::awaitable<beast::error_code> read_request(
-      detail::connection& c, beast::flat_buffer& buf,
-      bhttp::request_parser<bhttp::string_body>& parser) {
-    auto [ec, n] = co_await bhttp::async_read_header(c.stream, buf, parser,
-                                                     asio::as_tuple(asio::use_awaitable));
-    if (ec || parser.is_done()) co_return ec;
-    c.idle = false;
-    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-      static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [wec, wn] =
-          co_await asio::async_write(c.stream, asio::buffer(go_ahead.data(), go_ahead.size()),
-                                     asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return wec;
+  // Writes a complete answer; true when the connection stays open. A HEAD
+  // answer keeps the GET answer's headers, Content-Length included.
+  asio::awaitable<bool> answer(const conn_ptr& c, exchange& ex, const request& req, response& res,
+                               std::chrono::steady_clock::time_point started, bool head) {
+    res.version(req.version());
+    res.keep_alive(req.keep_alive() && !c->stopping);
+    res.set(bhttp::field::server, "vitals");
+    res.prepare_payload();
+    if (head) res.body().clear();
+    c->stream.expires_after(opts_.request_timeout);
+    auto [wec, wn] =
+        co_await bhttp::async_write(c->stream, res, asio::as_tuple(asio::use_awaitable));
+    count(ex.route(), res.result_int(), started);
+    co_return !wec && res.keep_alive();
+  }
+
+  // A request that could not be read: over a limit (413, 431), malformed
+  // (400), or a closed, timed-out or cancelled connection (nothing to say).
+  asio::awaitable<void> read_failed(const conn_ptr& c, beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      auto res =
+          json_error(bhttp::status::payload_too_large,
+                     "request body is larger than " + std::to_string(opts_.body_limit) + " bytes");
+      co_return co_await finish_with(c, res, "body_limit");
     }
-    std::tie(ec, n) =
-        co_await bhttp::async_read(c.stream, buf, parser, asio::as_tuple(asio::use_awaitable));
-    co_return ec;
+    if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+      auto res = json_error(bhttp::status::request_header_fields_too_large,
+                            "request header, chunk extensions or trailer are larger than " +
+                                std::to_string(opts_.header_limit) + " bytes");
+      co_return co_await finish_with(c, res, "header_limit");
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      auto res = json_error(bhttp::status::bad_request, "malformed request: " + ec.message());
+      co_await finish_with(c, res, "malformed");
+    }
+  }
+
+  // Host, token, then (without a token) Origin and Content-Type: all from
+  // the header alone, so a refused body is never read and no 100 is sent.
+  std::optional<response> guard(const request& req, const detail::connection& c, bool has_body,
+                                exchange& ex) const {
+    const auto path = path_of(req.target());
+    auto refused =
+        check_request(req, path, has_body, host_policy{opts_.address, opts_.allowed_hosts, c.local},
+                      !opts_.token.empty());
+    if (refused) {
+      auto res = json_error(refused->status, refused->message, req.version(), refused->header);
+      ex.route(refused->route);
+      return res;
+    }
+    if (!authorized(req)) {
+      ex.route("unauthorized");
+      auto res =
+          json_error(bhttp::status::unauthorized, "missing or wrong bearer token", req.version());
+      res.set(bhttp::field::www_authenticate, R"(Bearer realm="vitals")");
+      return res;
+    }
+    return std::nullopt;
   }
 
   asio::awaitable<void> finish_with(const conn_ptr& c, response& res, std::string_view route) {
@@ -460,11 +423,12 @@ class server {
   family<vitals::counter>& requests_;
   family<vitals::histogram>& latency_;
   vitals::gauge& open_;
-  vitals::counter& refused_;
+  family<vitals::counter>& refused_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
   std::set<conn_ptr> conns_;
+  std::map<asio::ip::address, std::size_t> per_address_;  // open connections by peer
 };
 
 }  // namespace vitals::http

@@ -3,12 +3,17 @@
 // oldest samples (counted, and told with `event: dropped`) and never slows
 // the writer or the other clients; one still behind after a few rounds, or
 // whose socket takes no write for 10 s, is disconnected. `Last-Event-ID`
-// (a sample time in unix ms) first replays what the store still holds.
+// (a sample time in unix ms) first replays what the store still holds: at
+// most `max_replay` samples (the newest; the rest are counted and the client
+// is told with `event: dropped`), read one series at a time with a yield in
+// between, so one resume neither holds the store nor starves other clients.
+// HEAD gets the stream's header only.
 #pragma once
 
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -33,9 +38,9 @@ concept watchable_store = store<S> &&
 struct sse_options {
   std::chrono::milliseconds ping{std::chrono::seconds(15)};
   std::chrono::milliseconds write_timeout{std::chrono::seconds(10)};
-  std::size_t queue = 4096;          // samples buffered per client
-  int behind_rounds = 3;             // consecutive rounds with drops before disconnecting
-  std::size_t max_replay = 200'000;  // samples replayed on resume
+  std::size_t queue = 4096;         // samples buffered per client
+  int behind_rounds = 3;            // consecutive rounds with drops before disconnecting
+  std::size_t max_replay = 10'000;  // samples replayed on resume (the newest)
   int retry_ms = 3000;
 };
 
@@ -49,6 +54,9 @@ class watch_route {
         events_(metrics.counter("vitals_http_sse_events", "Samples sent to SSE clients.")),
         dropped_(metrics.counter("vitals_http_sse_dropped",
                                  "Samples dropped because an SSE client fell behind.")),
+        replay_skipped_(metrics.counter(
+            "vitals_http_sse_replay_skipped",
+            "Samples not replayed on resume because the replay was over its bound.")),
         disconnects_(metrics.counter_family("vitals_http_sse_disconnects",
                                             "SSE clients disconnected by the server, by cause.",
                                             {"cause"})) {}
@@ -91,7 +99,7 @@ class watch_route {
     head.set(bhttp::field::server, "vitals");
     head.set("X-Accel-Buffering", "no");
     head.keep_alive(false);
-    if (co_await ex.write_header(head)) co_return;
+    if (co_await ex.write_header(head) || ex.head()) co_return;
     clients_.add(1);
     struct leave {
       vitals::gauge& g;
@@ -100,7 +108,7 @@ class watch_route {
 
     std::string out = "retry: " + std::to_string(opts_.retry_ms) + "\n\n";
     std::unordered_map<series, std::int64_t, series_hasher> replayed;
-    if (resume) replay(sel, *resume, out, replayed);
+    if (resume) co_await replay(sel, *resume, out, replayed);
     if (co_await ex.write(out, opts_.write_timeout)) co_return disconnect("write_timeout");
 
     asio::steady_timer ping(co_await asio::this_coro::executor);
@@ -145,27 +153,43 @@ class watch_route {
 
   void disconnect(std::string_view cause) { disconnects_.with(cause).inc(); }
 
-  // Everything matching with t >= since, in time order, then remembered per
-  // series so the live stream does not repeat it.
-  void replay(const stores::selector& sel, std::int64_t since, std::string& out,
-              std::unordered_map<series, std::int64_t, series_hasher>& replayed) {
-    std::vector<sample> all;
+  // What matches with t >= since, in time order, then remembered per series
+  // so the live stream does not repeat it. Over `max_replay`, the newest
+  // samples are kept and the client hears how many older ones it missed.
+  asio::awaitable<void> replay(const stores::selector& sel, std::int64_t since, std::string& out,
+                               std::unordered_map<series, std::int64_t, series_hasher>& replayed) {
+    std::vector<series> ids;
+    std::vector<std::pair<std::size_t, point>> kept;  // (index in ids, point)
+    const auto newer = [](const auto& a, const auto& b) { return a.second.t > b.second.t; };
+    std::size_t skipped = 0;
     const auto to = vitals::now() + std::chrono::hours(1);
     for (auto& id : store_.list_series()) {
       if (!sel.matches(id)) continue;
-      for (const auto& pt : store_.range(id, from_unix_ms(since), to)) {
-        if (all.size() >= opts_.max_replay) break;
-        all.push_back({id, pt.t, pt.value});
+      const auto points = store_.range(id, from_unix_ms(since), to);
+      if (!points.empty()) ids.push_back(std::move(id));
+      for (const auto& pt : points) kept.emplace_back(ids.size() - 1, pt);
+      if (kept.size() > opts_.max_replay) {  // keep the newest max_replay: bounded memory
+        std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(opts_.max_replay), kept.end(),
+                         newer);
+        skipped += kept.size() - opts_.max_replay;
+        kept.resize(opts_.max_replay);
       }
+      // One series per turn: other connections on this thread go on meanwhile.
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     }
-    std::stable_sort(all.begin(), all.end(),
-                     [](const sample& a, const sample& b) { return a.t < b.t; });
-    for (const auto& s : all) {
-      append_event(out, s);
-      auto& last = replayed[s.series];
-      last = std::max(last, to_unix_ms(s.t));
+    std::stable_sort(kept.begin(), kept.end(),
+                     [](const auto& a, const auto& b) { return a.second.t < b.second.t; });
+    if (skipped > 0) {
+      replay_skipped_.inc(skipped);
+      out += "event: dropped\ndata: {\"dropped\":" + std::to_string(skipped) +
+             ",\"cause\":\"replay_limit\"}\n\n";
     }
-    events_.inc(all.size());
+    for (const auto& [i, pt] : kept) {
+      append_event(out, {ids[i], pt.t, pt.value});
+      auto& last = replayed[ids[i]];
+      last = std::max(last, to_unix_ms(pt.t));
+    }
+    events_.inc(kept.size());
   }
 
   static void append_event(std::string& out, const sample& s) {
@@ -186,6 +210,7 @@ class watch_route {
   vitals::gauge& clients_;
   vitals::counter& events_;
   vitals::counter& dropped_;
+  vitals::counter& replay_skipped_;
   family<vitals::counter>& disconnects_;
 };
 
