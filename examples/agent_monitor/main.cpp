@@ -237,15 +237,16 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     if (!ec) stop_requested().set_value();
   });
   std::vector<std::unique_ptr<agent::jsonl_importer>> importers;
-  const fs::path marks = f.memory_only ? fs::temp_directory_path() : fs::path(f.data);
+  // --memory-only keeps the watermarks in memory: nothing of the run is left
+  // behind, and no predictable file name in a shared temporary folder.
   for (const auto& [dir, kind, name] :
        {std::tuple{f.import_claude, agent::log_kind::claude, "claude"},
         std::tuple{f.import_codex, agent::log_kind::codex, "codex"}})
     if (!dir.empty())
       importers.push_back(std::make_unique<agent::jsonl_importer>(
           dir, kind,
-          marks / ("import-" + std::string(name) +
-                   (f.memory_only ? "-" + std::to_string(::getpid()) : "") + "-watermarks.json")));
+          f.memory_only ? fs::path()
+                        : fs::path(f.data) / ("import-" + std::string(name) + "-watermarks.json")));
   asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
   auto upkeep_strand = asio::make_strand(io);
   asio::co_spawn(upkeep_strand, upkeep_loop(ledger, sp, importers),
@@ -265,10 +266,6 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   pipe.flush();
   work.reset();
   for (auto& t : threads) t.join();
-  if (f.memory_only)  // nothing of a memory-only run outlives it
-    for (const auto& name : {"claude", "codex"})
-      fs::remove(marks / ("import-" + std::string(name) + "-" + std::to_string(::getpid()) +
-                          "-watermarks.json"));
   std::fprintf(stderr, "agent_monitor: stopped cleanly\n");
   return 0;
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "vitals/agent/usage_event.hpp"
+#include "vitals/core/detail/file.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
 
@@ -362,24 +363,8 @@ inline status save_marks(const std::filesystem::path& path, const mark_map& mark
   const std::string text = boost::json::serialize(o);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  auto tmp = path;
-  tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return error(errc::io_error, "watermarks: cannot create " + tmp.string());
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ok = ::close(fd) == 0 && ok;
-  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return error(errc::io_error, "watermarks: cannot write " + path.string());
-  }
-  auto dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);  // the rename itself must survive a crash
-    ::close(dfd);
-  }
+  if (auto st = vitals::detail::atomic_write_file(path, text); !st)
+    return error(errc::io_error, "watermarks: " + st.error().message);
   return {};
 }
 

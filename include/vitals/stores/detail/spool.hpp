@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "vitals/core/detail/file.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
 
@@ -194,24 +195,8 @@ class spool {
     o["attempt"] = r.attempt;
     if (!r.last_error.empty()) o["last_error"] = r.last_error;
     const std::string text = boost::json::serialize(o);
-    const auto tmp = dir_ / (".tmp-" + path.filename().string());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return error(errc::io_error, "spool: cannot create " + tmp.string());
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ok && (!durable_ || ::fsync(fd) == 0);
-    ok = (::close(fd) == 0) && ok;
-    ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-    if (!ok) {
-      ::unlink(tmp.c_str());
-      return error(errc::io_error, "spool: cannot write " + path.string());
-    }
-    if (durable_) {  // the rename itself must survive a crash
-      const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-      }
-    }
+    if (auto st = vitals::detail::atomic_write_file(path, text, durable_); !st)
+      return error(errc::io_error, "spool: " + st.error().message);
     return {};
   }
 
