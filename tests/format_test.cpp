@@ -992,8 +992,8 @@ class snapshot_generator {
     metric_point p;
     p.labels = std::move(labels);
     if (chance(0.3))
-      p.t = from_unix_ms(std::uniform_int_distribution<std::int64_t>(-1'000'000'000'000'000,
-                                                                     1'000'000'000'000'000)(rng_));
+      p.t = from_unix_ms(  // the parser takes 1970 to 2200 (core/time.hpp)
+          std::uniform_int_distribution<std::int64_t>(min_unix_ms, max_unix_ms)(rng_));
     if (chance(0.5)) p.created = chance(0.5) ? finite_value() : 1.7e9 + uniform(0, 999999) / 1000.0;
     switch (t) {
       case metric_type::histogram:

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <bit>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -29,6 +30,7 @@
 #include "vitals/core/error.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/core/series.hpp"
+#include "vitals/core/time.hpp"
 #include "vitals/stores/detail/label_codec.hpp"
 
 namespace vitals::stores::pg {
@@ -104,8 +106,11 @@ class binary_array {
   std::string out_;
 };
 
-/// A timestamptz in binary: microseconds since 2000-01-01 UTC.
+/// A timestamptz in binary: microseconds since 2000-01-01 UTC. `ms` is
+/// clamped to [min_unix_ms, max_unix_ms] first (callers refuse such times
+/// earlier; this keeps the arithmetic from overflowing whatever comes).
 inline std::int64_t timestamptz_from_unix_ms(std::int64_t ms) {
+  ms = std::clamp(ms, min_unix_ms, max_unix_ms);
   return (ms - 946'684'800'000) * 1000;
 }
 
