@@ -187,7 +187,7 @@ class postgres_store {
     if (!pushes_down(q.agg))
       return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
                                                "' is computed by downsample(), not in SQL");
-    if (step.count() <= 0) return error(errc::invalid_argument, "step must be positive");
+    if (auto st = check_range(q, step); !st) return st.error();
     const int a = static_cast<int>(q.agg);
     const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
     auto r =
