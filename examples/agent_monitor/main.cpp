@@ -193,6 +193,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
                        [&] { return double(ledger.spooled()); });
     reg.counter_callback("vitals_agent_spool_malformed", "Spool files that could not be read.",
                          [sp] { return double(sp->malformed()); });
+    reg.counter_callback("vitals_agent_spool_dead",
+                         "Spool records moved to the dead-letter folder (<spool>/dead/).",
+                         [sp] { return double(sp->dead()); });
   }
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
@@ -218,7 +221,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
                       http::targets_route(targets), http::events_route(ledger),
-                      http::usage_route(reports), http::files_route::dashboard(f.dashboard));
+                      http::spool_route(ledger), http::usage_route(reports), http::files_route::dashboard(f.dashboard));
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address, .port = f.port, .token = f.token});
   if (auto st = server.start(); !st) {
