@@ -62,8 +62,6 @@ struct usage_query {
   usage_kind kind = usage_kind::all;
 };
 
-/// Sums over a group. Tokens of events with status "error" are not summed,
-/// their requests are (an error still costs a call).
 namespace detail {
 
 /// int64 sums that stop at the limits instead of overflowing: a stored
@@ -82,8 +80,9 @@ constexpr std::int64_t sat_sub(std::int64_t a, std::int64_t b) noexcept {
 
 }  // namespace detail
 
-/// Sums of events. Every int64 sum saturates (detail::sat_add) rather than
-/// overflow.
+/// Sums over a group. Tokens of events with status "error" are not summed,
+/// their requests are (an error still costs a call). Every int64 sum
+/// saturates (detail::sat_add) rather than overflow.
 struct usage_totals {
   std::int64_t input = 0, output = 0, cache_read = 0, cache_write = 0, reasoning = 0, total = 0;
   std::int64_t requests = 0;    // model requests (tool events count none)
