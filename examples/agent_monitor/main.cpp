@@ -221,7 +221,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
                       http::targets_route(targets), http::events_route(ledger),
-                      http::spool_route(ledger), http::usage_route(reports), http::files_route::dashboard(f.dashboard));
+                      http::spool_route(ledger), http::usage_route(reports),
+                      http::files_route::dashboard(f.dashboard));
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address, .port = f.port, .token = f.token});
   if (auto st = server.start(); !st) {

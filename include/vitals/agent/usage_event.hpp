@@ -151,7 +151,7 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
       if (n < 0) return bad(key, "expected a non-negative integer");
       if (n > (f.member == &usage_event::requests ? max_requests : max_tokens))
         return bad(key, f.member == &usage_event::requests ? "more than 1000000 per event"
-                                                            : "more than 10^12 per event");
+                                                           : "more than 10^12 per event");
       e.*f.member = n;
       known = true;
     }

@@ -264,7 +264,8 @@ class usage_sqlite {
       "?3",
       "?4",
       event_sums,
-      "total(input), total(output), total(cache_read), total(cache_write), total(reasoning), total(total),"
+      "total(input), total(output), total(cache_read), total(cache_write), total(reasoning), "
+      "total(total),"
       " total(requests), total(tool_calls), total(errors), total(events), total(cost),"
       " total(duration_ms), min(first), max(last)",
       "is_tool = 1",

@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <concepts>
+#include <limits>
 #include <map>
 #include <mutex>
-#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,12 +70,14 @@ namespace detail {
 constexpr std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r;
   if (!__builtin_add_overflow(a, b, &r)) return r;
-  return b > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+  return b > 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
 }
 constexpr std::int64_t sat_sub(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r;
   if (!__builtin_sub_overflow(a, b, &r)) return r;
-  return b < 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+  return b < 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
 }
 
 }  // namespace detail

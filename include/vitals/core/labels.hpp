@@ -91,8 +91,8 @@ constexpr bool is_clean_text(std::string_view s) noexcept {
 /// A label value from outside: clean text (see is_clean_text), named in the error.
 inline status check_label_value(std::string_view name, std::string_view v) {
   if (is_clean_text(v)) return {};
-  return error(errc::invalid_argument, "invalid value of label '" + std::string(name) +
-                                           "': NUL or invalid UTF-8");
+  return error(errc::invalid_argument,
+               "invalid value of label '" + std::string(name) + "': NUL or invalid UTF-8");
 }
 
 struct label {

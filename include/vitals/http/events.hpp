@@ -95,8 +95,7 @@ class spool_route {
     const auto st = source_.spool_status(10);
     boost::json::array recent;
     for (const auto& d : st.recent_dead)
-      recent.push_back(
-          {{"file", d.file}, {"attempts", d.attempt}, {"last_error", d.last_error}});
+      recent.push_back({{"file", d.file}, {"attempts", d.attempt}, {"last_error", d.last_error}});
     boost::json::object o{{"pending", st.pending}, {"dead", st.dead}, {"recent_dead", recent}};
     co_return json_answer(o, req.version());
   }

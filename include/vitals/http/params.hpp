@@ -129,8 +129,8 @@ inline result<timestamp> parse_time(std::string_view s, timestamp now) {
                      "': expected RFC 3339 (2026-11-26T10:00:00Z), unix seconds, now or now-15m");
   };
   auto out_of_range = [&] {
-    return error(errc::invalid_argument, "time '" + std::string(s.substr(0, 64)) +
-                                             "' is outside the years 1970 to 2200");
+    return error(errc::invalid_argument,
+                 "time '" + std::string(s.substr(0, 64)) + "' is outside the years 1970 to 2200");
   };
   now = clamp_time(now);
   if (s == "now") return now;

@@ -82,7 +82,7 @@ inline result<duration> parse_duration(std::string_view s) {
     return bad();
   if (n > max_duration.count() / ms_per)
     return error(errc::invalid_argument,
-                 "duration '" + std::string(s) + "' is too long (at most 83950d)");
+                 "duration '" + std::string(s) + "' is too long (at most 84006d)");
   return duration{n * ms_per};
 }
 
@@ -123,15 +123,14 @@ inline status check_range(const range_query& q, duration step) {
     return error(errc::invalid_argument, "to: outside the years 1970 to 2200");
   if (q.to < q.from) return error(errc::invalid_argument, "from: after 'to'");
   if (step.count() <= 0 || step > max_duration)
-    return error(errc::invalid_argument, "step: must be positive and at most 83950d");
+    return error(errc::invalid_argument, "step: must be positive and at most 84006d");
   if (q.target_points == 0 || q.target_points > std::size_t(max_points_per_series))
-    return error(errc::invalid_argument, "target_points: 1 to " +
-                                             std::to_string(max_points_per_series));
+    return error(errc::invalid_argument,
+                 "target_points: 1 to " + std::to_string(max_points_per_series));
   const std::int64_t from = to_unix_ms(q.from), st = step.count();
   const std::int64_t first = detail::bucket_start(from, q.align_to_epoch ? 0 : from, st);
   if ((to_unix_ms(q.to) - first) / st >= max_points_per_series)
-    return error(errc::limit_exceeded, "step: more than " +
-                                           std::to_string(max_points_per_series) +
+    return error(errc::limit_exceeded, "step: more than " + std::to_string(max_points_per_series) +
                                            " points per series; use a larger step or a shorter "
                                            "window");
   return {};

@@ -67,7 +67,8 @@ inline int create_exclusive(const std::filesystem::path& path, int mode = 0644) 
 inline status fsync_directory(const std::filesystem::path& dir) {
   const auto d = dir.empty() ? std::filesystem::path(".") : dir;
   const int dfd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return error(errc::io_error, "cannot open " + d.string() + ": " + errno_message(errno));
+  if (dfd < 0)
+    return error(errc::io_error, "cannot open " + d.string() + ": " + errno_message(errno));
   const int e = fsync_checked(dfd);
   ::close(dfd);
   if (e != 0 && e != EINVAL)  // EINVAL: a file system that cannot sync directories
@@ -81,9 +82,9 @@ inline status fsync_directory(const std::filesystem::path& dir) {
 inline std::filesystem::path temp_name_for(const std::filesystem::path& path) {
   static std::atomic<std::uint64_t> seq{0};
   static const unsigned salt = std::random_device{}();
-  return path.parent_path() / (".tmp-" + path.filename().string() + "-" +
-                               std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1)) +
-                               "-" + std::to_string(salt));
+  return path.parent_path() /
+         (".tmp-" + path.filename().string() + "-" + std::to_string(::getpid()) + "-" +
+          std::to_string(seq.fetch_add(1)) + "-" + std::to_string(salt));
 }
 
 /// Replaces `path` with `data`, whole or not at all. `durable` false skips

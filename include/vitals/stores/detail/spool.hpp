@@ -54,9 +54,9 @@ struct pending_record {
 
 /// A record in the dead-letter folder, for a person to look at.
 struct dead_record {
-  std::string file;
+  std::string file{};
   int attempt = 0;
-  std::string last_error;
+  std::string last_error{};
 };
 
 /// How many refusals move a record aside (spool::set_max_refusals).
@@ -150,9 +150,11 @@ class spool {
     const auto dead = dead_dir();
     std::error_code ec;
     std::filesystem::create_directories(dead, ec);
-    if (ec) return error(errc::io_error, "spool: cannot create " + dead.string() + ": " + ec.message());
+    if (ec)
+      return error(errc::io_error, "spool: cannot create " + dead.string() + ": " + ec.message());
     std::filesystem::rename(p.path, dead / p.path.filename(), ec);
-    if (ec) return error(errc::io_error, "spool: cannot move " + p.path.string() + ": " + ec.message());
+    if (ec)
+      return error(errc::io_error, "spool: cannot move " + p.path.string() + ": " + ec.message());
     p.dead = true;
     dead_.fetch_add(1);
     if (!durable_) return {};
@@ -300,8 +302,9 @@ class spool {
     if (const auto* s = str("last_error")) r.last_error = std::string(*s);
     auto count = [&](std::string_view k) {  // hostile files: stay in int
       const auto* a = o->if_contains(k);
-      return a && a->is_int64() ? static_cast<int>(std::clamp<std::int64_t>(a->as_int64(), 0, 1 << 20))
-                                : 0;
+      return a && a->is_int64()
+                 ? static_cast<int>(std::clamp<std::int64_t>(a->as_int64(), 0, 1 << 20))
+                 : 0;
     };
     r.attempt = count("attempt");
     r.refused = count("refused");
