@@ -194,6 +194,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
                        [&] { return double(ledger.spooled()); });
     reg.counter_callback("vitals_agent_spool_malformed", "Spool files that could not be read.",
                          [sp] { return double(sp->malformed()); });
+    reg.counter_callback("vitals_agent_spool_dead",
+                         "Spool records moved to the dead-letter folder (<spool>/dead/).",
+                         [sp] { return double(sp->dead()); });
   }
   const bool on_postgres = !f.postgres.empty();
   agent::maintenance upkeep(
@@ -243,7 +246,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
                       http::targets_route(targets), http::events_route(ledger),
-                      http::usage_route(reports), http::files_route::dashboard(f.dashboard));
+                      http::spool_route(ledger), http::usage_route(reports),
+                      http::files_route::dashboard(f.dashboard));
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address,
                                            .port = f.port,
@@ -271,15 +275,16 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     if (!ec) stop_requested().set_value();
   });
   std::vector<std::unique_ptr<agent::jsonl_importer>> importers;
-  const fs::path marks = f.memory_only ? fs::temp_directory_path() : fs::path(f.data);
+  // --memory-only keeps the watermarks in memory: nothing of the run is left
+  // behind, and no predictable file name in a shared temporary folder.
   for (const auto& [dir, kind, name] :
        {std::tuple{f.import_claude, agent::log_kind::claude, "claude"},
         std::tuple{f.import_codex, agent::log_kind::codex, "codex"}})
     if (!dir.empty())
       importers.push_back(std::make_unique<agent::jsonl_importer>(
           dir, kind,
-          marks / ("import-" + std::string(name) +
-                   (f.memory_only ? "-" + std::to_string(::getpid()) : "") + "-watermarks.json")));
+          f.memory_only ? fs::path()
+                        : fs::path(f.data) / ("import-" + std::string(name) + "-watermarks.json")));
   asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
   auto upkeep_strand = asio::make_strand(io);
   asio::co_spawn(upkeep_strand, upkeep_loop(pipe, ledger, sp, upkeep, importers),
@@ -299,10 +304,6 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   pipe.flush();
   work.reset();
   for (auto& t : threads) t.join();
-  if (f.memory_only)  // nothing of a memory-only run outlives it
-    for (const auto& name : {"claude", "codex"})
-      fs::remove(marks / ("import-" + std::string(name) + "-" + std::to_string(::getpid()) +
-                          "-watermarks.json"));
   std::fprintf(stderr, "agent_monitor: stopped cleanly\n");
   return 0;
 }

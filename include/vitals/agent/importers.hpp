@@ -214,13 +214,16 @@ struct import_stats {
 class jsonl_importer {
  public:
   /// Loads the watermarks; an unreadable file is reported in last_error()
-  /// and everything is imported again (the ledger drops what it has).
+  /// and everything is imported again (the ledger drops what it has). An
+  /// empty `watermark_file` keeps the watermarks in memory only (a run that
+  /// must leave nothing behind, such as agent_monitor --memory-only).
   jsonl_importer(std::filesystem::path root, log_kind kind, std::filesystem::path watermark_file,
                  importer_options options = {})
       : root_(std::move(root)),
         kind_(kind),
         watermark_file_(std::move(watermark_file)),
         options_(options) {
+    if (watermark_file_.empty()) return;  // watermarks kept in memory only
     auto marks = detail::load_marks(watermark_file_);
     if (marks)
       committed_ = std::move(*marks);
@@ -305,7 +308,7 @@ class jsonl_importer {
     const bool moved = *staged_ != committed_;
     committed_ = std::move(*staged_);
     staged_.reset();
-    if (!moved && !unsaved_) return {};
+    if ((!moved && !unsaved_) || watermark_file_.empty()) return {};
     auto st = detail::save_marks(watermark_file_, committed_);
     unsaved_ = !st;
     if (!st) last_error_ = st.error().message;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -159,8 +160,15 @@ class ledger {
   }
 
   /// Stores up to `batch` spooled events, oldest first, and acknowledges
-  /// them; on failure they stay, marked with the attempt and the error.
-  /// Returns how many were stored.
+  /// them. Returns how many were stored.
+  ///
+  /// When the store is unavailable (errc::unavailable: down, busy, full) all
+  /// of them wait, in order, marked with the attempt and the error, and the
+  /// error is returned. When it refuses the batch for another reason, the
+  /// records are stored one at a time: those it takes are acknowledged, and
+  /// one it refuses is marked and, after spool max_refusals (10) refusals,
+  /// moved to the dead-letter folder. So a poison record never blocks the
+  /// records behind it: order holds among the records the store takes.
   result<std::size_t> replay(std::size_t batch = 1000) {
     if (!spool_) return std::size_t{0};
     std::lock_guard lock(mu_);
@@ -170,25 +178,58 @@ class ledger {
     std::vector<pending_record*> taken;
     for (auto& p : *waiting) {
       auto e = from_spool(p.record);
-      if (!e) {  // unreadable payload: keep it aside for a person, count it
-        (void)spool_->mark_failed(p, e.error().message);
+      if (!e) {  // an unreadable payload never becomes readable: a refusal
+        (void)spool_->mark_failed(p, e.error().message, true);
         continue;
       }
       records.push_back({dedup_key(*e), std::move(*e)});
       taken.push_back(&p);
     }
+    std::size_t stored = 0;
     if (!records.empty()) {
-      if (auto st = store_.put(records); !st) {
+      auto st = store_.put(records);
+      if (!st && is_outage(st.error())) {
         for (auto* p : taken) (void)spool_->mark_failed(*p, st.error().message);
+        spooled_ = spool_->size();
         return st.error();
       }
-      for (auto* p : taken) (void)spool_->ack(*p);
-      for (const auto& r : records)
-        if (auto it = pending_.find(r.key); it != pending_.end() && --it->second.copies == 0)
-          pending_.erase(it);
+      if (st) {
+        for (std::size_t i = 0; i < records.size(); ++i) settle(*taken[i], records[i].key, true);
+        stored = records.size();
+      } else {
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          auto one = store_.put(std::span<const usage_record>(&records[i], 1));
+          if (one) {
+            settle(*taken[i], records[i].key, true);
+            ++stored;
+            continue;
+          }
+          const bool outage = is_outage(one.error());
+          (void)spool_->mark_failed(*taken[i], one.error().message, !outage);
+          if (taken[i]->dead) settle(*taken[i], records[i].key, false);
+          if (outage) break;  // the rest wait for the store
+        }
+      }
     }
     spooled_ = spool_->size();
-    return records.size();
+    return stored;
+  }
+
+  /// Records moved to the spool's dead-letter folder since it was opened.
+  std::uint64_t dead_letters() const { return spool_ ? spool_->dead() : 0; }
+
+  /// The spool: records waiting, and the dead-letter folder's count and
+  /// newest `last` records (file name, attempts, last error).
+  struct spool_state {
+    std::size_t pending = 0, dead = 0;
+    std::vector<dead_record> recent_dead;
+  };
+  spool_state spool_status(std::size_t last = 10) const {
+    spool_state out;
+    if (!spool_) return out;
+    out.pending = spooled();
+    std::tie(out.dead, out.recent_dead) = spool_->dead_records(last);
+    return out;
   }
 
   /// Events waiting in the spool.
@@ -315,6 +356,16 @@ class ledger {
         items.emplace_back(line, std::move(v));
     }
     return items;
+  }
+
+  static bool is_outage(const error& e) { return e.code == make_error_code(errc::unavailable); }
+
+  // A spooled record is done: stored (acknowledged) or dead-lettered. Its
+  // key stops being pending once no other version of it waits.
+  void settle(pending_record& p, const std::string& key, bool stored) {
+    if (stored) (void)spool_->ack(p);
+    if (auto it = pending_.find(key); it != pending_.end() && --it->second.copies == 0)
+      pending_.erase(it);
   }
 
   static result<usage_event> from_spool(const spool_record& r) {

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/core/detail/file.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/ids.hpp"
 #include "vitals/core/time.hpp"
@@ -255,12 +256,6 @@ class session_collector {
 
 namespace detail {
 
-inline std::string errno_text() {
-  return std::error_code(errno, std::generic_category()).message();
-}
-
-inline std::atomic<std::uint64_t> session_tmp_seq{0};
-
 inline error session_field_error(const std::string& field, std::string_view what) {
   return error(errc::parse_error, field + ": " + std::string(what));
 }
@@ -393,28 +388,8 @@ inline status save_session(const std::filesystem::path& dir, const session_snaps
   if (ec)
     return error(errc::io_error, "cannot create " + session_dir.string() + ": " + ec.message());
   const auto path = session_dir / session_metrics_file;
-  const auto tmp = session_dir /
-                   ("." + std::string(session_metrics_file) + ".tmp-" + std::to_string(::getpid()) +
-                    "-" + std::to_string(detail::session_tmp_seq.fetch_add(1)));
   const std::string text = boost::json::serialize(to_json(s));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return error(errc::io_error, "cannot create " + tmp.string() + ": " + detail::errno_text());
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    const auto why = detail::errno_text();
-    ::unlink(tmp.c_str());
-    return error(errc::io_error, "cannot write " + path.string() + ": " + why);
-  }
-  // The rename itself must survive a crash.
-  if (const int dfd = ::open(session_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  return vitals::detail::atomic_write_file(path, text);
 }
 
 inline status session_collector::flush(const std::filesystem::path& dir) const {

@@ -7,6 +7,8 @@
 
 namespace vitals::agent {
 
+using stores::detail::dead_record;
+using stores::detail::default_max_refusals;
 using stores::detail::max_spool_error;
 using stores::detail::pending_record;
 using stores::detail::spool;

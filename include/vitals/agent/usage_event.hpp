@@ -1,7 +1,8 @@
 // The usage event (seeds 000 and 003): one model call, tool call or turn of
 // an agent, with its tokens and cost. A token count that is absent is
 // unknown, not zero; `total_tokens` is derived from the parts when absent.
-// Parsing checks every field and names the first one that is wrong.
+// Parsing checks every field and names the first one that is wrong: text
+// must be clean (no NUL, valid UTF-8), numbers within the bounds below.
 #pragma once
 
 #include <boost/json.hpp>
@@ -13,6 +14,7 @@
 #include <string_view>
 
 #include "vitals/core/error.hpp"
+#include "vitals/core/labels.hpp"
 #include "vitals/core/time.hpp"
 
 namespace vitals::agent {
@@ -33,6 +35,14 @@ struct usage_event {
     return model_canonical.empty() ? model_raw : model_canonical;
   }
 };
+
+/// Upper bounds on what one event may report (docs/http-api.md): far above
+/// any real model call, low enough that sums of many events stay exact in
+/// int64 and in a double. An event over a bound is refused, naming the field.
+inline constexpr std::int64_t max_tokens = 1'000'000'000'000;  // per field, and all parts together
+inline constexpr std::int64_t max_requests = 1'000'000;
+inline constexpr double max_cost_usd = 1e6;
+inline constexpr double max_duration_ms = 1e10;  // about 115 days
 
 namespace detail {
 
@@ -114,7 +124,11 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
       if (!val.is_number()) return bad(key, "expected a number");
       const double d = val.to_number<double>();
       if (!(d >= 0) || !std::isfinite(d)) return bad(key, "expected a non-negative number");
-      (key == "cost_usd" ? e.cost_usd : e.duration_ms) = d;
+      const bool cost = key == "cost_usd";
+      if (d > (cost ? max_cost_usd : max_duration_ms))
+        return bad(key, cost ? "more than 1000000 (USD per event)"
+                             : "more than 10000000000 (ms per event)");
+      (cost ? e.cost_usd : e.duration_ms) = d;
       continue;
     }
     bool known = false;
@@ -122,6 +136,7 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
       if (f.name != key) continue;
       if (!val.is_string()) return bad(key, "expected a string");
       if (val.get_string().size() > 512) return bad(key, "longer than 512 characters");
+      if (!is_clean_text(val.get_string())) return bad(key, "NUL or invalid UTF-8");
       e.*f.member = std::string(val.get_string());
       known = true;
     }
@@ -134,6 +149,9 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
           val.get_double() == std::trunc(val.get_double()) && val.get_double() < 9e15)
         n = std::int64_t(val.get_double());
       if (n < 0) return bad(key, "expected a non-negative integer");
+      if (n > (f.member == &usage_event::requests ? max_requests : max_tokens))
+        return bad(key, f.member == &usage_event::requests ? "more than 1000000 per event"
+                                                           : "more than 10^12 per event");
       e.*f.member = n;
       known = true;
     }
@@ -146,17 +164,16 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
     return bad("event_type", "expected one of " + detail::list(detail::event_types));
   if (!detail::one_of(e.status, detail::statuses))
     return bad("status", "expected one of " + detail::list(detail::statuses));
-  if (!e.total_tokens) {
-    std::int64_t sum = 0;
-    bool any = false;
-    for (auto part : {e.input_tokens, e.output_tokens, e.reasoning_tokens, e.cache_read_tokens,
-                      e.cache_write_tokens})
-      if (part) {
-        sum += *part;
-        any = true;
-      }
-    if (any) e.total_tokens = sum;
-  }
+  std::int64_t sum = 0;  // each part is at most max_tokens: five cannot overflow
+  bool any = false;
+  for (auto part : {e.input_tokens, e.output_tokens, e.reasoning_tokens, e.cache_read_tokens,
+                    e.cache_write_tokens})
+    if (part) {
+      sum += *part;
+      any = true;
+    }
+  if (sum > max_tokens) return bad("total_tokens", "the token counts add up to more than 10^12");
+  if (!e.total_tokens && any) e.total_tokens = sum;
   return e;
 }
 

@@ -189,14 +189,19 @@ class usage_postgres {
       " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms";
 
   // usage_totals::add in SQL: an error's tokens do not count, its request does.
+  // sum(int8) is numeric: clamped before the cast, so a stored row out of
+  // bounds saturates the report instead of failing it (and the restart).
+#define VITALS_PG_SUM8(x) \
+  "greatest(least(sum(" x "), 9223372036854775807), -9223372036854775808)::int8"
   static constexpr const char* event_sums =
-      "sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(input, 0) END)::int8,"
-      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(output, 0) END)::int8,"
-      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(cache_read, 0) END)::int8,"
-      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(cache_write, 0) END)::int8,"
-      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(reasoning, 0) END)::int8,"
-      " sum(CASE WHEN status = 'error' THEN 0 ELSE coalesce(total, 0) END)::int8,"
-      " sum(CASE WHEN event_type = 'tool_usage' THEN 0 ELSE coalesce(requests, 1) END)::int8,"
+      VITALS_PG_SUM8("CASE WHEN status = 'error' THEN 0 ELSE coalesce(input, 0) END") ","
+      " " VITALS_PG_SUM8("CASE WHEN status = 'error' THEN 0 ELSE coalesce(output, 0) END") ","
+      " " VITALS_PG_SUM8("CASE WHEN status = 'error' THEN 0 ELSE coalesce(cache_read, 0) END") ","
+      " " VITALS_PG_SUM8("CASE WHEN status = 'error' THEN 0 ELSE coalesce(cache_write, 0) END") ","
+      " " VITALS_PG_SUM8("CASE WHEN status = 'error' THEN 0 ELSE coalesce(reasoning, 0) END") ","
+      " " VITALS_PG_SUM8("CASE WHEN status = 'error' THEN 0 ELSE coalesce(total, 0) END") ","
+      " " VITALS_PG_SUM8(
+          "CASE WHEN event_type = 'tool_usage' THEN 0 ELSE coalesce(requests, 1) END") ","
       " count(*) FILTER (WHERE event_type = 'tool_usage'),"
       " count(*) FILTER (WHERE status = 'error'), count(*),"
       " coalesce(sum(cost), 0), coalesce(sum(duration_ms), 0), min(t), max(t)";
@@ -207,10 +212,11 @@ class usage_postgres {
       "$3::text",
       "$4::int8",
       event_sums,
-      "sum(input)::int8, sum(output)::int8, sum(cache_read)::int8, sum(cache_write)::int8,"
-      " sum(reasoning)::int8, sum(total)::int8, sum(requests)::int8, sum(tool_calls)::int8,"
-      " sum(errors)::int8, sum(events)::int8, sum(cost), sum(duration_ms), min(first_t),"
-      " max(last_t)",
+      VITALS_PG_SUM8("input") ", " VITALS_PG_SUM8("output") ", " VITALS_PG_SUM8(
+          "cache_read") ", " VITALS_PG_SUM8("cache_write") ", " VITALS_PG_SUM8("reasoning") ", "
+          VITALS_PG_SUM8("total") ", " VITALS_PG_SUM8("requests") ", " VITALS_PG_SUM8(
+              "tool_calls") ", " VITALS_PG_SUM8("errors") ", " VITALS_PG_SUM8("events") ","
+          " sum(cost), sum(duration_ms), min(first_t), max(last_t)",
       "is_tool",
       "NOT is_tool"};
 
@@ -346,16 +352,24 @@ class usage_postgres {
         " $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[],"
         " $17::int8[], $18::float8[], $19::float8[], $20::int8[], $21::int8[])"
         " ON CONFLICT (hour, agent, model, tool, provider, status, is_tool) DO UPDATE SET"
-        " input = usage_hourly.input + excluded.input,"
-        " output = usage_hourly.output + excluded.output,"
-        " cache_read = usage_hourly.cache_read + excluded.cache_read,"
-        " cache_write = usage_hourly.cache_write + excluded.cache_write,"
-        " reasoning = usage_hourly.reasoning + excluded.reasoning,"
-        " total = usage_hourly.total + excluded.total,"
-        " requests = usage_hourly.requests + excluded.requests,"
-        " tool_calls = usage_hourly.tool_calls + excluded.tool_calls,"
-        " errors = usage_hourly.errors + excluded.errors,"
-        " events = usage_hourly.events + excluded.events,"
+        " input = least(usage_hourly.input::numeric + excluded.input, 9223372036854775807)::int8,"
+        " output = least(usage_hourly.output::numeric + excluded.output, "
+        "9223372036854775807)::int8,"
+        " cache_read = least(usage_hourly.cache_read::numeric + excluded.cache_read, "
+        "9223372036854775807)::int8,"
+        " cache_write = least(usage_hourly.cache_write::numeric + excluded.cache_write, "
+        "9223372036854775807)::int8,"
+        " reasoning = least(usage_hourly.reasoning::numeric + excluded.reasoning, "
+        "9223372036854775807)::int8,"
+        " total = least(usage_hourly.total::numeric + excluded.total, 9223372036854775807)::int8,"
+        " requests = least(usage_hourly.requests::numeric + excluded.requests, "
+        "9223372036854775807)::int8,"
+        " tool_calls = least(usage_hourly.tool_calls::numeric + excluded.tool_calls, "
+        "9223372036854775807)::int8,"
+        " errors = least(usage_hourly.errors::numeric + excluded.errors, "
+        "9223372036854775807)::int8,"
+        " events = least(usage_hourly.events::numeric + excluded.events, "
+        "9223372036854775807)::int8,"
         " cost = usage_hourly.cost + excluded.cost,"
         " duration_ms = usage_hourly.duration_ms + excluded.duration_ms,"
         " first_t = least(usage_hourly.first_t, excluded.first_t),"
@@ -377,6 +391,8 @@ class usage_postgres {
   std::mutex mu_;
   stores::pg::connection conn_;
 };
+
+#undef VITALS_PG_SUM8
 
 static_assert(usage_store<usage_postgres>);
 

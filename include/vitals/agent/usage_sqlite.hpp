@@ -237,15 +237,18 @@ class usage_sqlite {
       " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
 
   // usage_totals::add in SQL: an error's tokens do not count, its request does.
+  // total(), not sum(): sum() raises "integer overflow" past int64, and one
+  // stored row out of bounds would stop every report and the restart.
+  // Reading a sum back as int64 saturates (sqlite3_column_int64).
   static constexpr std::string_view event_sums =
-      "sum(iif(status = 'error', 0, coalesce(input, 0))),"
-      " sum(iif(status = 'error', 0, coalesce(output, 0))),"
-      " sum(iif(status = 'error', 0, coalesce(cache_read, 0))),"
-      " sum(iif(status = 'error', 0, coalesce(cache_write, 0))),"
-      " sum(iif(status = 'error', 0, coalesce(reasoning, 0))),"
-      " sum(iif(status = 'error', 0, coalesce(total, 0))),"
-      " sum(iif(event_type = 'tool_usage', 0, coalesce(requests, 1))),"
-      " sum(event_type = 'tool_usage'), sum(status = 'error'), count(*),"
+      "total(iif(status = 'error', 0, coalesce(input, 0))),"
+      " total(iif(status = 'error', 0, coalesce(output, 0))),"
+      " total(iif(status = 'error', 0, coalesce(cache_read, 0))),"
+      " total(iif(status = 'error', 0, coalesce(cache_write, 0))),"
+      " total(iif(status = 'error', 0, coalesce(reasoning, 0))),"
+      " total(iif(status = 'error', 0, coalesce(total, 0))),"
+      " total(iif(event_type = 'tool_usage', 0, coalesce(requests, 1))),"
+      " total(event_type = 'tool_usage'), total(status = 'error'), count(*),"
       " total(cost), total(duration_ms), min(t), max(t)";
 
   static constexpr std::string_view rebuild_hourly_head =
@@ -261,8 +264,9 @@ class usage_sqlite {
       "?3",
       "?4",
       event_sums,
-      "sum(input), sum(output), sum(cache_read), sum(cache_write), sum(reasoning), sum(total),"
-      " sum(requests), sum(tool_calls), sum(errors), sum(events), total(cost),"
+      "total(input), total(output), total(cache_read), total(cache_write), total(reasoning), "
+      "total(total),"
+      " total(requests), total(tool_calls), total(errors), total(events), total(cost),"
       " total(duration_ms), min(first), max(last)",
       "is_tool = 1",
       "is_tool = 0"};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <concepts>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -61,8 +62,29 @@ struct usage_query {
   usage_kind kind = usage_kind::all;
 };
 
+namespace detail {
+
+/// int64 sums that stop at the limits instead of overflowing: a stored
+/// database may hold sums beyond what one event can report (written by an
+/// older version, or by hand), and a report must still answer.
+constexpr std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
+}
+constexpr std::int64_t sat_sub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r;
+  if (!__builtin_sub_overflow(a, b, &r)) return r;
+  return b < 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
+}
+
+}  // namespace detail
+
 /// Sums over a group. Tokens of events with status "error" are not summed,
-/// their requests are (an error still costs a call).
+/// their requests are (an error still costs a call). Every int64 sum
+/// saturates (detail::sat_add) rather than overflow.
 struct usage_totals {
   std::int64_t input = 0, output = 0, cache_read = 0, cache_write = 0, reasoning = 0, total = 0;
   std::int64_t requests = 0;    // model requests (tool events count none)
@@ -76,18 +98,19 @@ struct usage_totals {
   /// Adds one event.
   void add(const usage_event& e) {
     const bool tool = e.event_type == "tool_usage";
+    using detail::sat_add;
     if (e.status != "error") {
-      input += e.input_tokens.value_or(0);
-      output += e.output_tokens.value_or(0);
-      cache_read += e.cache_read_tokens.value_or(0);
-      cache_write += e.cache_write_tokens.value_or(0);
-      reasoning += e.reasoning_tokens.value_or(0);
-      total += e.total_tokens.value_or(0);
+      input = sat_add(input, e.input_tokens.value_or(0));
+      output = sat_add(output, e.output_tokens.value_or(0));
+      cache_read = sat_add(cache_read, e.cache_read_tokens.value_or(0));
+      cache_write = sat_add(cache_write, e.cache_write_tokens.value_or(0));
+      reasoning = sat_add(reasoning, e.reasoning_tokens.value_or(0));
+      total = sat_add(total, e.total_tokens.value_or(0));
     }
-    requests += tool ? 0 : e.requests.value_or(1);
-    tool_calls += tool ? 1 : 0;
-    errors += e.status == "error" ? 1 : 0;
-    events += 1;
+    requests = sat_add(requests, tool ? 0 : e.requests.value_or(1));
+    tool_calls = sat_add(tool_calls, tool ? 1 : 0);
+    errors = sat_add(errors, e.status == "error" ? 1 : 0);
+    events = sat_add(events, 1);
     cost_usd += e.cost_usd.value_or(0);
     duration_ms += e.duration_ms.value_or(0);
     first = std::min(first, e.occurred_at);
@@ -96,9 +119,7 @@ struct usage_totals {
 
   /// Adds another group's sums.
   void add(const usage_totals& o) {
-    input += o.input, output += o.output, cache_read += o.cache_read;
-    cache_write += o.cache_write, reasoning += o.reasoning, total += o.total;
-    requests += o.requests, tool_calls += o.tool_calls, errors += o.errors, events += o.events;
+    each(o, detail::sat_add);
     cost_usd += o.cost_usd, duration_ms += o.duration_ms;
     first = std::min(first, o.first);
     last = std::max(last, o.last);
@@ -107,10 +128,18 @@ struct usage_totals {
   /// Takes another group's sums away (an event replaced by its enrichment);
   /// `first` and `last` stay as they are.
   void subtract(const usage_totals& o) {
-    input -= o.input, output -= o.output, cache_read -= o.cache_read;
-    cache_write -= o.cache_write, reasoning -= o.reasoning, total -= o.total;
-    requests -= o.requests, tool_calls -= o.tool_calls, errors -= o.errors, events -= o.events;
+    each(o, detail::sat_sub);
     cost_usd -= o.cost_usd, duration_ms -= o.duration_ms;
+  }
+
+ private:
+  template <class Op>
+  void each(const usage_totals& o, Op op) {
+    for (auto m : {&usage_totals::input, &usage_totals::output, &usage_totals::cache_read,
+                   &usage_totals::cache_write, &usage_totals::reasoning, &usage_totals::total,
+                   &usage_totals::requests, &usage_totals::tool_calls, &usage_totals::errors,
+                   &usage_totals::events})
+      this->*m = op(this->*m, o.*m);
   }
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <stdexcept>
@@ -51,6 +52,49 @@ inline status check_label_name(std::string_view n) {
                "invalid label name '" + std::string(n) + "': must match [a-zA-Z_][a-zA-Z0-9_]*");
 }
 
+/// Well-formed UTF-8 (no overlong forms, no surrogates, nothing above
+/// U+10FFFF) without NUL: text that every store, SQL client and JSON writer
+/// takes as it is (PostgreSQL text cannot hold NUL; libpq would cut there).
+constexpr bool is_clean_text(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n;
+    std::uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF)
+      n = 1, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+      n = 2, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+      n = 3, cp = c & 0x07;
+    else
+      return false;
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/// A label value from outside: clean text (see is_clean_text), named in the error.
+inline status check_label_value(std::string_view name, std::string_view v) {
+  if (is_clean_text(v)) return {};
+  return error(errc::invalid_argument,
+               "invalid value of label '" + std::string(name) + "': NUL or invalid UTF-8");
+}
+
 struct label {
   std::string name;
   std::string value;
@@ -74,8 +118,10 @@ class label_set {
 
   /// The non-throwing way in, for input that comes from outside.
   static result<label_set> make(std::vector<label> l) {
-    for (const auto& x : l)
+    for (const auto& x : l) {
       if (auto s = check_label_name(x.name); !s) return s.error();
+      if (auto s = check_label_value(x.name, x.value); !s) return s.error();
+    }
     std::sort(l.begin(), l.end(), [](const label& a, const label& b) { return a.name < b.name; });
     for (std::size_t i = 1; i < l.size(); ++i)
       if (l[i].name == l[i - 1].name)

@@ -26,6 +26,32 @@ constexpr timestamp from_unix_ms(std::int64_t ms) noexcept {
   return timestamp{std::chrono::milliseconds{ms}};
 }
 
+/// The instants vitals accepts from outside: 1970-01-01T00:00:00Z up to
+/// 2200-01-01T00:00:00Z. Every time read from input (query parameters,
+/// scraped or pushed timestamps, event times) is refused or clamped to this
+/// range before it meets arithmetic, so differences and sums of two such
+/// times never overflow.
+inline constexpr std::int64_t min_unix_ms = 0;
+inline constexpr std::int64_t max_unix_ms = 7'258'118'400'000;  // 2200-01-01T00:00:00Z
+inline constexpr timestamp min_time = from_unix_ms(min_unix_ms);
+inline constexpr timestamp max_time = from_unix_ms(max_unix_ms);
+
+constexpr bool in_time_range(timestamp t) noexcept { return t >= min_time && t <= max_time; }
+constexpr bool in_time_range_ms(std::int64_t ms) noexcept {
+  return ms >= min_unix_ms && ms <= max_unix_ms;
+}
+
+/// `ms` as a timestamp when it lies in [min_time, max_time], else nullopt.
+constexpr std::optional<timestamp> checked_from_unix_ms(std::int64_t ms) noexcept {
+  if (!in_time_range_ms(ms)) return std::nullopt;
+  return from_unix_ms(ms);
+}
+
+/// `t` moved into [min_time, max_time].
+constexpr timestamp clamp_time(timestamp t) noexcept {
+  return t < min_time ? min_time : t > max_time ? max_time : t;
+}
+
 /// Seconds since the Unix epoch as a double (OpenMetrics timestamps, `_created`).
 constexpr double to_unix_seconds(timestamp t) noexcept {
   return static_cast<double>(to_unix_ms(t)) / 1000.0;
@@ -46,6 +72,7 @@ inline bool rfc3339_digits(std::string_view s, std::size_t pos, std::size_t n, i
 }  // namespace detail
 
 /// `YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)`; 't' and ' ' also separate.
+/// A time outside [min_time, max_time] is refused (nullopt).
 inline std::optional<timestamp> parse_rfc3339(std::string_view s) {
   using namespace std::chrono;
   using detail::rfc3339_digits;
@@ -78,9 +105,12 @@ inline std::optional<timestamp> parse_rfc3339(std::string_view s) {
   } else {
     return std::nullopt;
   }
+  if (y < 1969 || y > 2200) return std::nullopt;  // 1969: a negative offset can reach 1970
   const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{ms} -
                  minutes{offset_min};
-  return time_point_cast<milliseconds>(t);
+  const auto out = time_point_cast<milliseconds>(t);
+  if (!in_time_range(out)) return std::nullopt;
+  return out;
 }
 
 /// `2026-11-26T10:00:00.250Z`: UTC with milliseconds, the form vitals writes.

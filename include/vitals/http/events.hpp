@@ -69,6 +69,41 @@ class events_route {
   Ingest& ingest_;
 };
 
+/// 1. `spool_status(n)`: the events waiting in the spool and the
+///    dead-letter folder (its count and newest `n` records).
+template <class L>
+concept spool_source = requires(const L& l, std::size_t n) {
+  { l.spool_status(n).pending } -> std::convertible_to<std::size_t>;
+  { l.spool_status(n).dead } -> std::convertible_to<std::size_t>;
+};
+
+/// `GET /api/v1/usage/spool`: {"pending", "dead", "recent_dead": [{"file",
+/// "attempts", "last_error"}]} (the ten newest dead letters). Put it before
+/// usage_route, which owns the rest of /api/v1/usage/.
+template <spool_source Source>
+class spool_route {
+ public:
+  explicit spool_route(const Source& s) : source_(s) {}
+  bool matches(std::string_view p) const noexcept { return p == "/api/v1/usage/spool"; }
+  bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
+  std::string_view allow() const noexcept { return "GET"; }
+
+  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    ex.route("usage_spool");
+    auto p = checked_params(req, {});
+    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
+    const auto st = source_.spool_status(10);
+    boost::json::array recent;
+    for (const auto& d : st.recent_dead)
+      recent.push_back({{"file", d.file}, {"attempts", d.attempt}, {"last_error", d.last_error}});
+    boost::json::object o{{"pending", st.pending}, {"dead", st.dead}, {"recent_dead", recent}};
+    co_return json_answer(o, req.version());
+  }
+
+ private:
+  const Source& source_;
+};
+
 /// The tracked targets that are agents, for the usage reports: those with an
 /// `agent` label (its value is the agent's name), and every process and
 /// cgroup target (named by its id). A process or cgroup that is gone is

@@ -120,25 +120,37 @@ class params {
 };
 
 /// RFC 3339, unix seconds (with an optional fraction), `now`, or
-/// `now-<duration>`.
+/// `now-<duration>`. Whatever the form, a time outside [min_time, max_time]
+/// (1970 to 2200, core/time.hpp) is refused before any arithmetic.
 inline result<timestamp> parse_time(std::string_view s, timestamp now) {
   auto bad = [&] {
     return error(errc::invalid_argument,
-                 "invalid time '" + std::string(s) +
+                 "invalid time '" + std::string(s.substr(0, 64)) +
                      "': expected RFC 3339 (2026-11-26T10:00:00Z), unix seconds, now or now-15m");
   };
+  auto out_of_range = [&] {
+    return error(errc::invalid_argument,
+                 "time '" + std::string(s.substr(0, 64)) + "' is outside the years 1970 to 2200");
+  };
+  now = clamp_time(now);
   if (s == "now") return now;
   if (s.starts_with("now-")) {
     auto d = stores::parse_duration(s.substr(4));
-    if (!d) return bad();
+    if (!d) return error(errc::invalid_argument, d.error().message);
+    if (*d > now - min_time) return out_of_range();  // both bounded: no overflow
     return now - *d;
   }
-  if (auto t = parse_rfc3339(s)) return *t;
+  if (s.size() >= 20 && s[4] == '-') {
+    if (auto t = parse_rfc3339(s)) return *t;
+    return error(errc::invalid_argument, "invalid or out-of-range time '" +
+                                             std::string(s.substr(0, 64)) +
+                                             "': RFC 3339 from 1970 to 2200");
+  }
   double secs = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), secs);
-  if (ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(secs) || secs < 0 ||
-      secs > 1e12)
-    return bad();
+  if (ec == std::errc::result_out_of_range) return out_of_range();
+  if (ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(secs)) return bad();
+  if (secs < 0 || secs > double(max_unix_ms) / 1000.0) return out_of_range();
   return from_unix_ms(static_cast<std::int64_t>(std::llround(secs * 1000.0)));
 }
 

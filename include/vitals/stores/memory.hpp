@@ -97,6 +97,7 @@ class memory_store {
 
   /// Bucketing aggregations straight from the ring, without copying it.
   std::vector<point> downsample(const series& id, const range_query& q) const {
+    if (!check_range(q)) return {};  // query_range reports why
     std::shared_lock lock(mu_);
     auto it = index_.find(id);
     if (it == index_.end()) return {};

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -154,9 +155,14 @@ class postgres_store {
                "JOIN series s ON s.id = x.series_id ORDER BY s.name COLLATE \"C\", s.labels "
                "COLLATE \"C\"");
     if (!r) return out;
-    for (int i = 0; i < r->size(); ++i)
-      out.emplace_back(pg::decode_series(r->text(i, 0), r->text(i, 1)),
-                       point{from_unix_ms(r->int64(i, 2)), r->real(i, 3)});
+    for (int i = 0; i < r->size(); ++i) {
+      auto id = pg::decode_series(r->text(i, 0), r->text(i, 1));
+      if (!id) {
+        undecodable_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      out.emplace_back(std::move(*id), point{from_unix_ms(r->int64(i, 2)), r->real(i, 3)});
+    }
     return out;
   }
 
@@ -181,7 +187,7 @@ class postgres_store {
     if (!pushes_down(q.agg))
       return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
                                                "' is computed by downsample(), not in SQL");
-    if (step.count() <= 0) return error(errc::invalid_argument, "step must be positive");
+    if (auto st = check_range(q, step); !st) return st.error();
     const int a = static_cast<int>(q.agg);
     const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
     auto r =
@@ -210,8 +216,13 @@ class postgres_store {
     auto r =
         read("SELECT name, labels FROM series ORDER BY name COLLATE \"C\", labels COLLATE \"C\"");
     if (!r) return out;
-    for (int i = 0; i < r->size(); ++i)
-      out.push_back(pg::decode_series(r->text(i, 0), r->text(i, 1)));
+    for (int i = 0; i < r->size(); ++i) {
+      auto id = pg::decode_series(r->text(i, 0), r->text(i, 1));
+      if (id)
+        out.push_back(std::move(*id));
+      else
+        undecodable_.fetch_add(1, std::memory_order_relaxed);
+    }
     return out;
   }
 
@@ -269,6 +280,10 @@ class postgres_store {
     return {};
   }
   std::string_view name() const noexcept { return "postgres"; }
+
+  /// Stored series whose name or labels could not be decoded (a corrupt
+  /// row): left out of every answer, and counted here.
+  std::uint64_t undecodable_series() const noexcept { return undecodable_.load(); }
 
  private:
   // What the writer coroutine shares with the store. Held by shared_ptr so
@@ -673,6 +688,7 @@ class postgres_store {
   std::optional<own_context> own_;  // first: outlives the state's timers
   std::shared_ptr<state> st_;
   mutable std::mutex read_mu_;
+  mutable std::atomic<std::uint64_t> undecodable_{0};
   mutable pg::connection reader_;
   std::string aggregated_sql_[2][9];
 };

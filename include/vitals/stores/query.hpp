@@ -21,6 +21,7 @@
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/core/error.hpp"
+#include "vitals/core/time.hpp"
 #include "vitals/stores/selector.hpp"
 
 namespace vitals::stores {
@@ -44,7 +45,18 @@ inline result<aggregation> parse_aggregation(std::string_view s) {
                    "': expected mean, min, max, sum, count, last, m4, lttb or rate");
 }
 
-/// `<positive integer><unit>` with unit ms, s, m, h or d ("10s", "5m", "7d").
+/// The longest duration anything takes: the whole accepted time range
+/// (core/time.hpp, 1970 to 2200), so a time minus a duration stays in int64.
+inline constexpr duration max_duration{max_unix_ms - min_unix_ms};
+
+/// The most buckets (points) one series may get from a range query, as
+/// Prometheus limits a query to 11,000 points per series: a window and step
+/// asking for more is refused before any work, so no query can hold a store
+/// for long.
+inline constexpr std::int64_t max_points_per_series = 11'000;
+
+/// `<positive integer><unit>` with unit ms, s, m, h or d ("10s", "5m", "7d"),
+/// at most max_duration.
 inline result<duration> parse_duration(std::string_view s) {
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
@@ -68,7 +80,9 @@ inline result<duration> parse_duration(std::string_view s) {
     ms_per = 86'400'000;
   else
     return bad();
-  if (n > std::numeric_limits<std::int64_t>::max() / ms_per) return bad();
+  if (n > max_duration.count() / ms_per)
+    return error(errc::invalid_argument,
+                 "duration '" + std::string(s) + "' is too long (at most 84006d)");
   return duration{n * ms_per};
 }
 
@@ -83,12 +97,49 @@ struct range_query {
   bool align_to_epoch = false;
 };
 
-/// The step a query runs with.
+/// The step a query runs with. Times are clamped to the accepted range
+/// first, so the window cannot overflow whatever the query holds.
 inline duration resolve_step(const range_query& q) {
   if (q.step) return *q.step;
-  const auto window = q.to - q.from;
-  const auto n = static_cast<std::int64_t>(std::max<std::size_t>(q.target_points, 1));
+  const auto window = clamp_time(q.to) - clamp_time(q.from);
+  const auto n = static_cast<std::int64_t>(
+      std::clamp<std::size_t>(q.target_points, 1, std::size_t(max_points_per_series)));
   return std::max(duration{window.count() / n}, q.min_step);
+}
+
+namespace detail {
+inline std::int64_t bucket_start(std::int64_t t, std::int64_t origin, std::int64_t step);
+}
+
+/// Whether a query may run with `step`: both times in [min_time, max_time],
+/// `to` not before `from`, a positive step, and at most
+/// max_points_per_series buckets. The message starts with the parameter to
+/// blame (`from:`, `to:`, `step:`), as the HTTP API names it. Every store
+/// checks this itself, so no caller can make one loop for long.
+inline status check_range(const range_query& q, duration step) {
+  if (!in_time_range(q.from))
+    return error(errc::invalid_argument, "from: outside the years 1970 to 2200");
+  if (!in_time_range(q.to))
+    return error(errc::invalid_argument, "to: outside the years 1970 to 2200");
+  if (q.to < q.from) return error(errc::invalid_argument, "from: after 'to'");
+  if (step.count() <= 0 || step > max_duration)
+    return error(errc::invalid_argument, "step: must be positive and at most 84006d");
+  if (q.target_points == 0 || q.target_points > std::size_t(max_points_per_series))
+    return error(errc::invalid_argument,
+                 "target_points: 1 to " + std::to_string(max_points_per_series));
+  const std::int64_t from = to_unix_ms(q.from), st = step.count();
+  const std::int64_t first = detail::bucket_start(from, q.align_to_epoch ? 0 : from, st);
+  if ((to_unix_ms(q.to) - first) / st >= max_points_per_series)
+    return error(errc::limit_exceeded, "step: more than " + std::to_string(max_points_per_series) +
+                                           " points per series; use a larger step or a shorter "
+                                           "window");
+  return {};
+}
+
+inline status check_range(const range_query& q) {
+  if (!q.step && q.min_step.count() <= 0)
+    return error(errc::invalid_argument, "step: the minimum step must be positive");
+  return check_range(q, resolve_step(q));
 }
 
 struct series_points {
@@ -275,6 +326,7 @@ class bucketizer {
 template <class Source>
 std::vector<point> downsample_from(Source&& source, const range_query& q) {
   std::vector<point> out;
+  if (!check_range(q)) return out;  // query_range reports why; a library call gets nothing
   const std::int64_t step = resolve_step(q).count();
   const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
   const std::int64_t lo = to_unix_ms(q.from), hi = to_unix_ms(q.to);
@@ -319,6 +371,7 @@ std::vector<point> downsample_from(Source&& source, const range_query& q) {
 /// sample before it.
 inline std::vector<point> downsample(std::span<const point> raw, const range_query& q) {
   if (q.agg == aggregation::lttb) {
+    if (!check_range(q)) return {};
     auto first = std::lower_bound(raw.begin(), raw.end(), q.from,
                                   [](const point& p, timestamp t) { return p.t < t; });
     auto last = std::upper_bound(first, raw.end(), q.to,
@@ -350,7 +403,7 @@ inline bool pushes_down(aggregation a) noexcept {
 /// Runs a range query on any store.
 template <store S>
 result<std::vector<series_points>> query_range(S& s, const range_query& q) {
-  if (q.to < q.from) return error(errc::invalid_argument, "'to' is before 'from'");
+  if (auto st = check_range(q); !st) return st.error();
   std::vector<series_points> out;
   const duration step = resolve_step(q);
   for (auto& id : s.list_series()) {

@@ -102,9 +102,14 @@ class sqlite_store {
     std::vector<std::pair<series, point>> out;
     auto& q = latest_all_;
     q.reset();
-    while (q.step() == SQLITE_ROW)
-      out.emplace_back(detail::decode_series(q.text(0), q.text(1)),
-                       point{from_unix_ms(q.int64(2)), q.real(3)});
+    while (q.step() == SQLITE_ROW) {
+      auto id = detail::decode_series(q.text(0), q.text(1));
+      if (!id) {
+        undecodable_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      out.emplace_back(std::move(*id), point{from_unix_ms(q.int64(2)), q.real(3)});
+    }
     return out;
   }
 
@@ -127,6 +132,9 @@ class sqlite_store {
     if (!pushes_down(q.agg))
       return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
                                                "' is computed by downsample(), not in SQL");
+    // Before the lock: a window or step that would make the loop below run
+    // long is refused here, whoever the caller is.
+    if (auto st = check_range(q, step); !st) return st.error();
     std::lock_guard lock(mu_);
     std::vector<point> out;
     auto sid = find_id(id);
@@ -159,7 +167,13 @@ class sqlite_store {
     std::vector<series> out;
     auto& q = list_;
     q.reset();
-    while (q.step() == SQLITE_ROW) out.push_back(detail::decode_series(q.text(0), q.text(1)));
+    while (q.step() == SQLITE_ROW) {
+      auto id = detail::decode_series(q.text(0), q.text(1));
+      if (id)
+        out.push_back(std::move(*id));
+      else
+        undecodable_.fetch_add(1, std::memory_order_relaxed);
+    }
     return out;
   }
 
@@ -232,6 +246,10 @@ class sqlite_store {
   }
 
   const std::filesystem::path& path() const noexcept { return path_; }
+
+  /// Stored series whose name or labels could not be decoded (a corrupt
+  /// row): left out of every answer, and counted here.
+  std::uint64_t undecodable_series() const noexcept { return undecodable_.load(); }
 
  private:
   status configure() {
@@ -357,6 +375,7 @@ class sqlite_store {
   std::filesystem::path path_;
   sqlite_options opts_;
   mutable std::mutex mu_;
+  mutable std::atomic<std::uint64_t> undecodable_{0};
   mutable detail::database db_;
   mutable detail::statement insert_, find_series_, insert_series_, latest_, latest_all_, range_,
       list_;

@@ -75,12 +75,14 @@ class tiered {
   }
 
   std::vector<point> downsample(const series& id, const range_query& q) {
+    if (!check_range(q)) return {};  // query_range reports why
     if (covers(id, query_start(q))) return hot_.downsample(id, q);
     return stores::downsample(cold_.range(id, query_start(q), q.to), q);
   }
 
   result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
                                               duration step) {
+    if (auto st = check_range(q, step); !st) return st.error();
     if (covers(id, q.from)) return hot_.downsample(id, q);
     if constexpr (aggregating_store<Cold>)
       return cold_.range_aggregated(id, q, step);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "vitals/agent/usage_event.hpp"
+#include "vitals/core/detail/file.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
 
@@ -53,13 +54,14 @@ inline std::string bounded(std::string_view s) {
 inline result<std::optional<std::int64_t>> token_count(const boost::json::value* v,
                                                        std::string_view name) {
   if (!v || v->is_null()) return std::optional<std::int64_t>();
-  if (v->is_int64() && v->get_int64() >= 0) return std::optional<std::int64_t>(v->get_int64());
-  if (v->is_uint64() && v->get_uint64() < (1ull << 62))
-    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()));
-  if (v->is_double() && v->get_double() >= 0 && v->get_double() < 9e15 &&
+  // At most max_tokens, so that the parts of an event add up without overflow.
+  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= max_tokens)
+    return std::optional<std::int64_t>(v->get_int64());
+  if (v->is_double() && v->get_double() >= 0 && v->get_double() <= double(max_tokens) &&
       v->get_double() == std::trunc(v->get_double()))
     return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_double()));
-  return error(errc::parse_error, std::string(name) + ": expected a non-negative integer");
+  return error(errc::parse_error,
+               std::string(name) + ": expected a non-negative integer of at most 10^12");
 }
 
 inline result<boost::json::value> parse_line(std::string_view line) {
@@ -334,9 +336,11 @@ inline result<mark_map> load_marks(const std::filesystem::path& path) {
   if (ec || !v.is_object())
     return error(errc::parse_error, "watermarks " + path.string() + ": not a JSON object");
   for (const auto& [key, val] : v.get_object()) {
-    auto num = [&](std::string_view k) -> std::uint64_t {
-      auto n = token_count(field(&val, k), k);
-      return n && *n ? static_cast<std::uint64_t>(**n) : 0;
+    auto num = [&](std::string_view k) -> std::uint64_t {  // offsets, inodes, times: not tokens
+      const auto* f = field(&val, k);
+      if (f && f->is_uint64()) return f->get_uint64();
+      if (f && f->is_int64() && f->get_int64() >= 0) return std::uint64_t(f->get_int64());
+      return 0;
     };
     file_mark m;
     m.offset = num("offset");
@@ -362,24 +366,8 @@ inline status save_marks(const std::filesystem::path& path, const mark_map& mark
   const std::string text = boost::json::serialize(o);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  auto tmp = path;
-  tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return error(errc::io_error, "watermarks: cannot create " + tmp.string());
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ok = ::close(fd) == 0 && ok;
-  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return error(errc::io_error, "watermarks: cannot write " + path.string());
-  }
-  auto dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);  // the rename itself must survive a crash
-    ::close(dfd);
-  }
+  if (auto st = vitals::detail::atomic_write_file(path, text); !st)
+    return error(errc::io_error, "watermarks: " + st.error().message);
   return {};
 }
 

@@ -127,7 +127,7 @@ struct usage_window {
 template <class Row>
 usage_event read_usage_event(const Row& r, int payload_col) {
   usage_event e;
-  e.occurred_at = from_unix_ms(r.int64(1));
+  e.occurred_at = clamp_time(from_unix_ms(r.int64(1)));  // a stored row may predate the checks
   int c = 2;
   for (std::string* v : {&e.source_system, &e.source_channel, &e.event_type, &e.provider_id,
                          &e.account_id, &e.agent_name, &e.workspace_id, &e.session_id, &e.turn_id,
@@ -166,8 +166,8 @@ void add_group_row(const Row& r, usage_groups& groups) {
     *v = r.int64(c++);
   t.cost_usd = r.real(c++);
   t.duration_ms = r.real(c++);
-  t.first = from_unix_ms(r.int64(c++));
-  t.last = from_unix_ms(r.int64(c++));
+  t.first = clamp_time(from_unix_ms(r.int64(c++)));  // stored rows may predate the checks
+  t.last = clamp_time(from_unix_ms(r.int64(c++)));
   groups[std::move(k)].add(t);
 }
 

@@ -130,7 +130,8 @@ inline line_error read_timestamp(std::string_view token, dialect d, std::optiona
   if (!ms)
     return "invalid timestamp " + excerpt(token) +
            (d == dialect::text ? " (expected integer milliseconds)" : " (expected seconds)");
-  t = from_unix_ms(*ms);
+  t = checked_from_unix_ms(*ms);
+  if (!t) return "timestamp " + excerpt(token) + " out of range (years 1970 to 2200)";
   return {};
 }
 

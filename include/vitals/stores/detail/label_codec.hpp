@@ -1,6 +1,7 @@
 // How the SQL stores keep a series' labels in one text column:
 // `<len>:<name><len>:<value>...`, unambiguous for any bytes but NUL (which
-// PostgreSQL text cannot hold). Labels are written in their sorted order.
+// PostgreSQL text cannot hold, and label_set refuses). Labels are written in
+// their sorted order; reading checks all of it.
 #pragma once
 
 #include <charconv>
@@ -8,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/core/error.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/core/series.hpp"
 
@@ -22,19 +24,39 @@ inline std::string encode_labels(const label_set& l) {
   return out;
 }
 
-inline series decode_series(std::string_view name, std::string_view enc) {
+/// The series of a stored row. Every length is checked against what is
+/// left, names and values are checked as label_set::make checks them, and
+/// the labels must come sorted and unique: a corrupt or hostile row is an
+/// error, never a read past the end.
+inline result<series> decode_series(std::string_view name, std::string_view enc) {
+  auto bad = [&](std::string_view why) {
+    return error(errc::parse_error, "stored labels of '" + std::string(name.substr(0, 200)) +
+                                        "': " + std::string(why));
+  };
+  if (name.empty() || !is_clean_text(name)) return bad("an empty or unclean metric name");
   std::vector<label> l;
-  auto next = [&]() {
+  std::string_view field;
+  auto next = [&]() -> bool {
     const auto colon = enc.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 10) return false;
     std::size_t n = 0;
-    std::from_chars(enc.data(), enc.data() + colon, n);
-    std::string s(enc.substr(colon + 1, n));
+    const auto [end, ec] = std::from_chars(enc.data(), enc.data() + colon, n);
+    if (ec != std::errc{} || end != enc.data() + colon) return false;
+    if (n > enc.size() - colon - 1) return false;
+    field = enc.substr(colon + 1, n);
     enc.remove_prefix(colon + 1 + n);
-    return s;
+    return true;
   };
   while (!enc.empty()) {
-    std::string k = next();
-    l.push_back({std::move(k), next()});
+    if (!next()) return bad("a malformed or truncated length");
+    std::string k(field);
+    if (!next()) return bad("a label without a value");
+    l.push_back({std::move(k), std::string(field)});
+  }
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    if (!is_valid_label_name(l[i].name)) return bad("an invalid label name");
+    if (!is_clean_text(l[i].value)) return bad("NUL or invalid UTF-8 in a value");
+    if (i > 0 && !(l[i - 1].name < l[i].name)) return bad("labels not sorted or repeated");
   }
   return series(std::string(name), label_set::from_sorted_unchecked(std::move(l)));
 }

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <bit>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -29,6 +30,7 @@
 #include "vitals/core/error.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/core/series.hpp"
+#include "vitals/core/time.hpp"
 #include "vitals/stores/detail/label_codec.hpp"
 
 namespace vitals::stores::pg {
@@ -104,8 +106,11 @@ class binary_array {
   std::string out_;
 };
 
-/// A timestamptz in binary: microseconds since 2000-01-01 UTC.
+/// A timestamptz in binary: microseconds since 2000-01-01 UTC. `ms` is
+/// clamped to [min_unix_ms, max_unix_ms] first (callers refuse such times
+/// earlier; this keeps the arithmetic from overflowing whatever comes).
 inline std::int64_t timestamptz_from_unix_ms(std::int64_t ms) {
+  ms = std::clamp(ms, min_unix_ms, max_unix_ms);
   return (ms - 946'684'800'000) * 1000;
 }
 
@@ -296,11 +301,16 @@ class connection {
     rows owned(r);
     const auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return owned;
-    // A lost connection is `unavailable` (retry later); anything else the
-    // server refused is `io_error` with its message and the statement's start.
-    const auto code = ok() ? errc::io_error : errc::unavailable;
+    // A lost connection, or a server short of resources (SQLSTATE classes
+    // 08, 53, 57, 58: connection, insufficient resources, operator
+    // intervention, system error), is `unavailable` (retry later, nothing
+    // wrong with the data); anything else the server refused is `io_error`
+    // with its message and the statement's start.
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     sqlstate_ = state ? state : "";
+    const std::string_view cls = std::string_view(sqlstate_).substr(0, 2);
+    const bool transient = cls == "08" || cls == "53" || cls == "57" || cls == "58";
+    const auto code = ok() && !transient ? errc::io_error : errc::unavailable;
     std::string msg = r ? trimmed(PQresultErrorMessage(r)) : message();
     std::string_view head(sql);
     head = head.substr(0, head.find_first_of("(\n"));

@@ -46,7 +46,9 @@ inline result<std::vector<sample>> decode_spooled(std::string_view payload) {
   for (const auto& n : *names) {
     const auto* a = n.if_array();
     if (!a || a->size() != 2 || !(*a)[0].is_string() || !(*a)[1].is_string()) return bad();
-    ids.push_back(decode_series((*a)[0].get_string(), (*a)[1].get_string()));
+    auto id = decode_series((*a)[0].get_string(), (*a)[1].get_string());
+    if (!id) return error(errc::parse_error, "PostgreSQL spool: " + id.error().message);
+    ids.push_back(std::move(*id));
   }
   std::vector<sample> out;
   out.reserve(rows->size());

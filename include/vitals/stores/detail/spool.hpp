@@ -4,7 +4,9 @@
 // temporary file, is fsynced, renamed into place and the directory fsynced,
 // so a crash leaves either the whole record or none. Readers take the
 // oldest; `ack` removes a record, `mark_failed` rewrites it with the attempt
-// count and the last error. Files that do not parse are skipped and counted.
+// count and the last error; a record the store refused N times (default 10)
+// moves to the dead-letter folder `<dir>/dead/`, counted and listed. Files
+// that do not parse are moved there too, and counted as malformed.
 // Cleanup removes the oldest records beyond an age, a count and a size.
 // File names are made here, never taken from a record.
 #pragma once
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "vitals/core/detail/file.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
 
@@ -39,13 +42,25 @@ struct spool_record {
   std::string source_channel{};
   std::string payload{};  // JSON text
   int attempt = 0;
+  int refused = 0;  // attempts the store answered with a refusal, not an outage
   std::string last_error{};
 };
 
 struct pending_record {
   std::filesystem::path path;
   spool_record record;
+  bool dead = false;  // moved to the dead-letter folder by mark_failed
 };
+
+/// A record in the dead-letter folder, for a person to look at.
+struct dead_record {
+  std::string file{};
+  int attempt = 0;
+  std::string last_error{};
+};
+
+/// How many refusals move a record aside (spool::set_max_refusals).
+inline constexpr int default_max_refusals = 10;
 
 struct spool_cleanup_policy {
   std::chrono::hours max_age{96};
@@ -54,7 +69,7 @@ struct spool_cleanup_policy {
 };
 
 struct spool_cleanup_result {
-  std::size_t removed_by_age = 0, removed_by_count = 0, removed_by_bytes = 0;
+  std::size_t removed_by_age = 0, removed_by_count = 0, removed_by_bytes = 0, removed_dead = 0;
   std::size_t files = 0;  // left
   std::uintmax_t bytes = 0;
 };
@@ -83,16 +98,18 @@ class spool {
     return r.id;
   }
 
-  /// Up to `limit` records, oldest first. Malformed files are skipped and
-  /// counted once each.
+  /// Up to `limit` records, oldest first. Malformed files are counted once
+  /// each and moved to the dead-letter folder.
   result<std::vector<pending_record>> read_oldest(std::size_t limit) {
     std::vector<pending_record> out;
     for (const auto& p : files()) {
       if (out.size() >= limit) break;
       auto r = read_file(p);
-      if (!r) {
+      if (!r) {  // it never will parse: out of the way of the records behind it
         std::lock_guard lock(mu_);
         if (malformed_seen_.insert(p.filename().string()).second) malformed_.fetch_add(1);
+        pending_record bad{p, {}};
+        (void)move_to_dead(bad);
         continue;
       }
       out.push_back({p, std::move(*r)});
@@ -108,15 +125,71 @@ class spool {
   }
 
   /// Rewrites the record with attempt + 1 and `why` (at most 400 characters).
-  status mark_failed(pending_record& p, std::string_view why) {
+  /// `refused`: the store refused this record (not an outage); once that has
+  /// happened max_refusals times the record moves to `<dir>/dead/` (and
+  /// `p.dead` is set), so that it cannot hold up newer records forever.
+  status mark_failed(pending_record& p, std::string_view why, bool refused = false) {
     p.record.attempt += 1;
+    if (refused) p.record.refused += 1;
     if (why.size() > max_spool_error) {  // cut on a UTF-8 character boundary
       std::size_t n = max_spool_error;
       while (n > 0 && (static_cast<unsigned char>(why[n]) & 0xC0) == 0x80) --n;
       why = why.substr(0, n);
     }
     p.record.last_error = std::string(why);
-    return write_file(p.path, p.record);
+    if (auto st = write_file(p.path, p.record); !st) return st;
+    if (p.record.refused < max_refusals_.load()) return {};
+    return move_to_dead(p);
+  }
+
+  /// Records refused this many times go to the dead-letter folder (at least 1).
+  void set_max_refusals(int n) noexcept { max_refusals_.store(std::max(n, 1)); }
+
+  /// Moves a record to `<dir>/dead/`, where nothing reads it again; counted.
+  status move_to_dead(pending_record& p) {
+    const auto dead = dead_dir();
+    std::error_code ec;
+    std::filesystem::create_directories(dead, ec);
+    if (ec)
+      return error(errc::io_error, "spool: cannot create " + dead.string() + ": " + ec.message());
+    std::filesystem::rename(p.path, dead / p.path.filename(), ec);
+    if (ec)
+      return error(errc::io_error, "spool: cannot move " + p.path.string() + ": " + ec.message());
+    p.dead = true;
+    dead_.fetch_add(1);
+    if (!durable_) return {};
+    if (auto st = vitals::detail::fsync_directory(dead); !st) return st;
+    return vitals::detail::fsync_directory(dir_);
+  }
+
+  std::filesystem::path dead_dir() const { return dir_ / "dead"; }
+
+  /// Records moved to the dead-letter folder since this spool was opened.
+  std::uint64_t dead() const noexcept { return dead_.load(); }
+
+  /// The records in the dead-letter folder: how many, and the `last` newest
+  /// (by file name, which starts with the creation time), newest first.
+  std::pair<std::size_t, std::vector<dead_record>> dead_records(std::size_t last = 10) const {
+    std::vector<std::filesystem::path> all;
+    std::error_code ec;
+    for (const auto& d : std::filesystem::directory_iterator(dead_dir(), ec)) {
+      const auto name = d.path().filename().string();
+      if (d.is_regular_file(ec) && name.ends_with(".json") && !name.starts_with("."))
+        all.push_back(d.path());
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<dead_record> out;
+    for (auto it = all.rbegin(); it != all.rend() && out.size() < last; ++it) {
+      dead_record d{.file = it->filename().string()};
+      if (auto r = read_file(*it)) {
+        d.attempt = r->attempt;
+        d.last_error = r->last_error;
+      } else {
+        d.last_error = r.error().message;
+      }
+      out.push_back(std::move(d));
+    }
+    return {all.size(), std::move(out)};
   }
 
   /// Removes the oldest records beyond the policy: first by age, then by
@@ -152,6 +225,12 @@ class spool {
     while (first < all.size() && all[first].created_ms < oldest_kept) drop(res.removed_by_age);
     while (all.size() - first > policy.max_files) drop(res.removed_by_count);
     while (first < all.size() && bytes > policy.max_bytes) drop(res.removed_by_bytes);
+    // The dead-letter folder is kept for a person, but not beyond the age.
+    for (const auto& d : std::filesystem::directory_iterator(dead_dir(), ec))
+      if (created_ms(d.path().filename().string()) < oldest_kept) {
+        std::filesystem::remove(d.path(), ec);
+        ++res.removed_dead;
+      }
     res.files = all.size() - first;
     res.bytes = bytes;
     return res;
@@ -192,26 +271,11 @@ class spool {
     if (jec) return error(errc::invalid_argument, "spool: payload is not JSON: " + jec.message());
     o["payload"] = std::move(payload);
     o["attempt"] = r.attempt;
+    if (r.refused > 0) o["refused"] = r.refused;
     if (!r.last_error.empty()) o["last_error"] = r.last_error;
     const std::string text = boost::json::serialize(o);
-    const auto tmp = dir_ / (".tmp-" + path.filename().string());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return error(errc::io_error, "spool: cannot create " + tmp.string());
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ok && (!durable_ || ::fsync(fd) == 0);
-    ok = (::close(fd) == 0) && ok;
-    ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-    if (!ok) {
-      ::unlink(tmp.c_str());
-      return error(errc::io_error, "spool: cannot write " + path.string());
-    }
-    if (durable_) {  // the rename itself must survive a crash
-      const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-      }
-    }
+    if (auto st = vitals::detail::atomic_write_file(path, text, durable_); !st)
+      return error(errc::io_error, "spool: " + st.error().message);
     return {};
   }
 
@@ -236,8 +300,14 @@ class spool {
     if (const auto* s = str("source_system")) r.source_system = std::string(*s);
     if (const auto* s = str("source_channel")) r.source_channel = std::string(*s);
     if (const auto* s = str("last_error")) r.last_error = std::string(*s);
-    if (const auto* a = o->if_contains("attempt"); a && a->is_int64())
-      r.attempt = static_cast<int>(a->as_int64());
+    auto count = [&](std::string_view k) {  // hostile files: stay in int
+      const auto* a = o->if_contains(k);
+      return a && a->is_int64()
+                 ? static_cast<int>(std::clamp<std::int64_t>(a->as_int64(), 0, 1 << 20))
+                 : 0;
+    };
+    r.attempt = count("attempt");
+    r.refused = count("refused");
     r.payload = boost::json::serialize(o->at("payload"));
     return r;
   }
@@ -247,6 +317,8 @@ class spool {
   unsigned salt_;
   std::atomic<std::uint64_t> seq_{0};
   std::atomic<std::uint64_t> malformed_{0};
+  std::atomic<std::uint64_t> dead_{0};
+  std::atomic<int> max_refusals_{default_max_refusals};
   mutable std::mutex mu_;
   std::set<std::string> malformed_seen_;
 };

@@ -115,8 +115,17 @@ class database {
     return s.step() == SQLITE_ROW ? s.int64(0) : 0;
   }
 
+  /// The last error, `unavailable` when it is the database's condition
+  /// (busy, locked, full, I/O, read-only, out of memory: retry later, nothing
+  /// wrong with the data), else `io_error` (the statement or its data was
+  /// refused).
   vitals::error last_error(std::string_view what) const {
-    return vitals::error(errc::io_error, std::string(what) + ": " + sqlite3_errmsg(db_.get()));
+    const int rc = sqlite3_errcode(db_.get()) & 0xff;
+    const bool transient = rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_FULL ||
+                           rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN || rc == SQLITE_NOMEM ||
+                           rc == SQLITE_READONLY || rc == SQLITE_PROTOCOL;
+    return vitals::error(transient ? errc::unavailable : errc::io_error,
+                         std::string(what) + ": " + sqlite3_errmsg(db_.get()));
   }
 
  private:
