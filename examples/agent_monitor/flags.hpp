@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "vitals/agent/pricing.hpp"
+#include "vitals/net/allow.hpp"
+#include "vitals/net/url.hpp"
 #include "vitals/stores/query.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
@@ -24,6 +26,7 @@ struct monitor_flags {
   std::vector<int> pids;
   std::vector<std::string> cgroups;
   std::vector<std::string> scrapes;
+  vitals::net::allowlist scrape_allow;  // empty: scrapes may connect anywhere
   std::string token;
   std::string prices;
   std::string import_claude;  // Claude Code projects directory (~/.claude/projects)
@@ -48,6 +51,8 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --track-pid PID        track a process (repeatable)
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)
   --scrape URL           scrape a Prometheus endpoint, http://host:port/metrics (repeatable)
+  --scrape-allow HOST|CIDR  scrape targets (flags and API) may only connect to these hosts
+                         or address ranges, checked on every resolved address (repeatable)
   --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
   --prices FILE          model prices in LiteLLM's model_prices_and_context_window.json
                          shape; they override the built-in table model by model
@@ -119,9 +124,11 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
     } else if (flag == "--track-cgroup") {
       f.cgroups.push_back(value);
     } else if (flag == "--scrape") {
-      if (!value.starts_with("http://"))
-        return fail(flag, "expected an http:// url, got '" + value + "'");
+      if (auto u = vitals::net::parse_http_url(value, "/metrics"); !u)
+        return fail(flag, u.error().message);
       f.scrapes.push_back(value);
+    } else if (flag == "--scrape-allow") {
+      if (auto st = f.scrape_allow.add(value); !st) return fail(flag, st.error().message);
     } else if (flag == "--postgres") {
       if (value.empty()) return fail(flag, "expected a connection string");
       f.postgres = value;
