@@ -67,7 +67,8 @@ TEST(NetUrl, RefusesInjectionCredentialsAndBadPorts) {
   for (const auto& [text, why] : cases) {
     auto u = net::parse_http_url(text);
     ASSERT_FALSE(u) << text;
-    EXPECT_NE(u.error().message.find(why), std::string::npos) << text << " -> " << u.error().message;
+    EXPECT_NE(u.error().message.find(why), std::string::npos)
+        << text << " -> " << u.error().message;
     EXPECT_EQ(u.error().message.find('\r'), std::string::npos) << "the error echoes the CR";
   }
 }

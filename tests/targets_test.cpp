@@ -3,9 +3,9 @@
 // least 1 s.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <unistd.h>
 
 #include "support/http_fixture.hpp"
 
@@ -30,9 +30,9 @@ TEST(HttpTargetsHardening, CrlfScrapeTargetIs400AndNothingConnects) {
   const auto port = std::to_string(listener.local_endpoint().port());
   http_fixture f;
   auto c = f.client();
-  for (const std::string url : {"http://127.0.0.1:" + port + R"(/m\r\nSET pwned 1\r\nX:)",
-                                "http://127.0.0.1:" + port + "/m SET",
-                                "http://x@127.0.0.1:" + port + "/m"}) {
+  for (const std::string url :
+       {"http://127.0.0.1:" + port + R"(/m\r\nSET pwned 1\r\nX:)",
+        "http://127.0.0.1:" + port + "/m SET", "http://x@127.0.0.1:" + port + "/m"}) {
     auto r = c.post("/api/v1/targets", R"({"id":"evil","kind":"scrape","url":")" + url + "\"}");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400u) << url << " -> " << r->body;
@@ -50,8 +50,8 @@ TEST(HttpTargetsHardening, IntervalBelowOneSecondIs400NamingIt) {
   auto c = f.client();
   const std::string me = std::to_string(::getpid());
   for (const char* iv : {"100ms", "999ms", "0s"}) {
-    auto r = c.post("/api/v1/targets", R"({"id":"me","kind":"process","pid":)" + me +
-                                           R"(,"interval":")" + iv + "\"}");
+    auto r = c.post("/api/v1/targets",
+                    R"({"id":"me","kind":"process","pid":)" + me + R"(,"interval":")" + iv + "\"}");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400u) << iv;
     EXPECT_NE(r->body.find("interval: at least 1s"), std::string::npos) << r->body;

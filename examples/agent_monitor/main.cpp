@@ -99,7 +99,8 @@ struct sampler_factory {
     if (s.kind == "scrape") {
       if (auto st = samplers::check_scrape_target(s.url, scrape_allow.get()); !st)
         return error(errc::invalid_argument, "url: " + st.error().message);
-      return Any(scrape(s.url, samplers::scrape_options{.labels = s.labels, .allow = scrape_allow}));
+      return Any(
+          scrape(s.url, samplers::scrape_options{.labels = s.labels, .allow = scrape_allow}));
     }
     return error(errc::invalid_argument, "kind: unknown kind '" + s.kind + "'");
   }

@@ -84,7 +84,8 @@ class client {
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     auto u = net::parse_http_url(base_url, "/");
     if (!u) return vitals::error(errc::invalid_argument, "base " + u.error().message);
-    if (u->target != "/") return vitals::error(errc::invalid_argument, "base url must not have a path");
+    if (u->target != "/")
+      return vitals::error(errc::invalid_argument, "base url must not have a path");
     return client(std::move(u->host), std::move(u->port), timeout);
   }
 

@@ -56,8 +56,7 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
       return param_error{"interval", "interval: expected a duration such as \"10s\""};
     auto d = stores::parse_duration(iv->get_string());
     if (!d) return param_error{"interval", "interval: " + d.error().message};
-    if (*d < min_target_interval)
-      return param_error{"interval", "interval: at least 1s"};
+    if (*d < min_target_interval) return param_error{"interval", "interval: at least 1s"};
     s.interval = *d;
   }
   if (const auto* ls = o->if_contains("labels")) {

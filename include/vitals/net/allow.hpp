@@ -49,9 +49,9 @@ class allowlist {
       return {};
     }
     if (prefix >= 0) return bad(entry, "an IP address before '/'");
-    if (entry.empty() || entry.size() > 253 ||
-        !std::all_of(entry.begin(), entry.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'; }))
+    if (entry.empty() || entry.size() > 253 || !std::all_of(entry.begin(), entry.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+        }))
       return bad(entry, "a host name, an IP address or a CIDR range");
     names_.push_back(lower(entry));
     return {};

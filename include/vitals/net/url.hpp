@@ -79,8 +79,7 @@ inline result<http_url> parse_http_url(std::string_view text,
       return bad("has no usable host");
   }
   if (out.host.empty()) return bad("has no host");
-  if (out.host.find('%') != std::string::npos)
-    return bad("has a percent-encoded host or zone id");
+  if (out.host.find('%') != std::string::npos) return bad("has a percent-encoded host or zone id");
   out.port = "80";
   if (u.has_port()) {
     const std::string_view p = u.port();

@@ -27,10 +27,10 @@ enum class match_op { equal, not_equal, regex, not_regex };
 
 /// What a selector may hold: parse() refuses anything larger.
 struct selector_limits {
-  static constexpr std::size_t max_text = 16 * 1024;   // the whole selector, bytes
+  static constexpr std::size_t max_text = 16 * 1024;  // the whole selector, bytes
   static constexpr std::size_t max_matchers = 32;
-  static constexpr std::size_t max_name = 256;         // a metric or label name, bytes
-  static constexpr std::size_t max_value = 4 * 1024;   // a value or regex, bytes
+  static constexpr std::size_t max_name = 256;           // a metric or label name, bytes
+  static constexpr std::size_t max_value = 4 * 1024;     // a value or regex, bytes
   static constexpr std::int64_t regex_memory = 1 << 20;  // RE2's max_mem per regex
 };
 
@@ -128,8 +128,8 @@ class selector_parser {
 
   result<selector> run() {
     if (s_.size() > selector_limits::max_text)
-      return error(errc::parse_error, "selector longer than " +
-                                          std::to_string(selector_limits::max_text) + " bytes");
+      return error(errc::parse_error,
+                   "selector longer than " + std::to_string(selector_limits::max_text) + " bytes");
     std::vector<matcher> out;
     skip_ws();
     if (pos_ < s_.size() && s_[pos_] != '{') {
@@ -138,8 +138,8 @@ class selector_parser {
         ++pos_;
       std::string name(s_.substr(start, pos_ - start));
       if (name.size() > selector_limits::max_name)
-        return fail(start, "a metric name of at most " +
-                               std::to_string(selector_limits::max_name) + " bytes");
+        return fail(start, "a metric name of at most " + std::to_string(selector_limits::max_name) +
+                               " bytes");
       if (!is_valid_metric_name(name)) return fail(start, "a metric name");
       out.emplace_back("__name__", match_op::equal, std::move(name));
       skip_ws();
@@ -183,8 +183,8 @@ class selector_parser {
     while (pos_ < s_.size() && vitals::detail::is_name_char(s_[pos_])) ++pos_;
     std::string label(s_.substr(start, pos_ - start));
     if (label.size() > selector_limits::max_name)
-      return fail(start, "a label name of at most " + std::to_string(selector_limits::max_name) +
-                             " bytes");
+      return fail(
+          start, "a label name of at most " + std::to_string(selector_limits::max_name) + " bytes");
     if (label.empty() || (label != "__name__" && !is_valid_label_name(label)))
       return fail(start, "a label name");
     skip_ws();
@@ -208,14 +208,12 @@ class selector_parser {
       return fail(vpos, std::string(op == match_op::regex || op == match_op::not_regex
                                         ? "a regular expression"
                                         : "a value") +
-                            " of at most " + std::to_string(selector_limits::max_value) +
-                            " bytes");
+                            " of at most " + std::to_string(selector_limits::max_value) + " bytes");
     try {
       return matcher(std::move(label), op, std::move(*v));
     } catch (const std::invalid_argument& e) {
       return error(errc::parse_error, "at position " + std::to_string(vpos) +
-                                          ": invalid regular expression (RE2 syntax): " +
-                                          e.what());
+                                          ": invalid regular expression (RE2 syntax): " + e.what());
     }
   }
 

@@ -28,9 +28,9 @@ namespace vitals::stores {
 
 class watch_queue {
  public:
-  static constexpr std::size_t min_inbox = 1024;           // unclassified samples held
-  static constexpr std::size_t max_verdicts = 100'000;     // series classified and cached
-  static constexpr std::size_t max_pending_drops = 1024;   // series of unclassified drops
+  static constexpr std::size_t min_inbox = 1024;          // unclassified samples held
+  static constexpr std::size_t max_verdicts = 100'000;    // series classified and cached
+  static constexpr std::size_t max_pending_drops = 1024;  // series of unclassified drops
 
   watch_queue(vitals::stores::selector sel, std::size_t capacity, std::function<void()> notify)
       : selector_(std::move(sel)),
