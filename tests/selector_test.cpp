@@ -59,13 +59,12 @@ TEST(Selector, RegexIsFullyAnchoredEvenWithAlternation) {
 
 TEST(Selector, RefusesSyntaxRe2DoesNotHave) {
   // Backreferences and lookaheads cannot run in linear time.
-  for (const char* text : {R"(m{x=~"(a)\\1"})", R"(m{x=~"a(?=b)"})
-    ", R"(m{x = ~"("}) "}) {
-        auto s = selector::parse(text);
-  ASSERT_FALSE(s) << text;
-  EXPECT_NE(s.error().message.find("invalid regular expression"), std::string::npos)
-      << s.error().message;
-}
+  for (const char* text : {"m{x=~\"(a)\\\\1\"}", "m{x=~\"a(?=b)\"}", "m{x=~\"(\"}"}) {
+    auto s = selector::parse(text);
+    ASSERT_FALSE(s) << text;
+    EXPECT_NE(s.error().message.find("invalid regular expression"), std::string::npos)
+        << s.error().message;
+  }
 }
 
 TEST(Selector, BoundsAreParseErrors) {

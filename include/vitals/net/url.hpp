@@ -61,6 +61,11 @@ inline result<http_url> parse_http_url(std::string_view text,
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return bad("is not a valid URL (" + parsed.error().message() + ")");
   const boost::urls::url_view& u = *parsed;
+  // Boost.URL 1.81 takes "http://[::1]x/" as "[::1]": the authority must be
+  // exactly what stands between "//" and the path.
+  const auto end = text.find_first_of("/?#", 7);
+  if (u.encoded_authority() != text.substr(7, end == std::string_view::npos ? end : end - 7))
+    return bad("is not a valid URL (junk in the authority)");
   if (u.has_userinfo()) return bad("must not carry user info (user:password@)");
   if (u.has_fragment()) return bad("must not have a fragment (#...)");
   http_url out;
@@ -76,7 +81,7 @@ inline result<http_url> parse_http_url(std::string_view text,
       break;
     }
     default:
-      return bad("has no usable host");
+      return bad("has no host");
   }
   if (out.host.empty()) return bad("has no host");
   if (out.host.find('%') != std::string::npos) return bad("has a percent-encoded host or zone id");
