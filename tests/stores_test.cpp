@@ -111,16 +111,22 @@ TEST(StoresMemory, WatchDeliversMatchingSamplesAndCountsDropsForSlowSubscribers)
   auto slow = st.watch(selector::by_name("cpu_percent"));
   ASSERT_TRUE(st.append(make_batch(cpu_a, 0, 3)));
   ASSERT_TRUE(st.append(make_batch(cpu_b, 0, 3)));
+  // Neither series was classified yet: the writer queued both, unmatched.
+  EXPECT_EQ(notified.load(), 6);
   auto got = fast.drain();
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].series, cpu_a);
-  EXPECT_EQ(notified.load(), 3);
   EXPECT_EQ(fast.dropped(), 0u);
-  // The slow one never drained: it keeps the newest 4 of 6 and counts 2 drops.
-  EXPECT_EQ(slow.dropped(), 2u);
+  // Now classified by the subscriber: cpu_b no longer reaches it at all.
+  ASSERT_TRUE(st.append(make_batch(cpu_b, 10'000, 2)));
+  EXPECT_EQ(notified.load(), 6);
+  EXPECT_EQ(fast.pending(), 0u);
+  // The slow one never drained: it keeps the newest 4 of 8 and counts 4 drops.
   auto kept = slow.drain();
+  EXPECT_EQ(slow.dropped(), 4u);
   ASSERT_EQ(kept.size(), 4u);
   EXPECT_EQ(kept.back().series, cpu_b);
+  EXPECT_EQ(kept.front().series, cpu_b);
   slow.reset();  // unsubscribed: nothing more arrives
   ASSERT_TRUE(st.append(make_batch(cpu_a, 100'000, 1)));
   EXPECT_EQ(slow.drain().size(), 0u);

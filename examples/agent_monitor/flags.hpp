@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "vitals/agent/pricing.hpp"
+#include "vitals/net/allow.hpp"
+#include "vitals/net/url.hpp"
 #include "vitals/stores/query.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
@@ -28,6 +30,7 @@ struct monitor_flags {
   std::vector<int> pids;
   std::vector<std::string> cgroups;
   std::vector<std::string> scrapes;
+  vitals::net::allowlist scrape_allow;    // empty: scrapes may connect anywhere
   std::string token;                       // --token, --token-file or VITALS_TOKEN
   std::vector<std::string> allowed_hosts;  // --allow-host
   std::string prices;
@@ -55,6 +58,8 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --track-pid PID        track a process (repeatable)
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)
   --scrape URL           scrape a Prometheus endpoint, http://host:port/metrics (repeatable)
+  --scrape-allow HOST|CIDR  scrape targets (flags and API) may only connect to these hosts
+                         or address ranges, checked on every resolved address (repeatable)
   --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
                          (visible in ps: prefer --token-file or the VITALS_TOKEN variable)
   --token-file PATH      the token is the file's content (one trailing newline dropped)
@@ -155,9 +160,11 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
     } else if (flag == "--track-cgroup") {
       f.cgroups.push_back(value);
     } else if (flag == "--scrape") {
-      if (!value.starts_with("http://"))
-        return fail(flag, "expected an http:// url, got '" + value + "'");
+      if (auto u = vitals::net::parse_http_url(value, "/metrics"); !u)
+        return fail(flag, u.error().message);
       f.scrapes.push_back(value);
+    } else if (flag == "--scrape-allow") {
+      if (auto st = f.scrape_allow.add(value); !st) return fail(flag, st.error().message);
     } else if (flag == "--postgres") {
       if (value.empty()) return fail(flag, "expected a connection string");
       f.postgres = value;

@@ -74,6 +74,7 @@ using otlp = sinks::optional_sink<sinks::otlp_http_sink>;
 /// the process exists and the cgroup lies under the cgroup root.
 struct sampler_factory {
   const registry* reg;
+  std::shared_ptr<const net::allowlist> scrape_allow{};  // null: anywhere
   fs::path cgroup_root = "/sys/fs/cgroup";
 
   template <class Any>
@@ -97,9 +98,10 @@ struct sampler_factory {
       return Any(cgroup(samplers::cgroup_sampler(dir.string(), s.labels)));
     }
     if (s.kind == "scrape") {
-      if (auto u = samplers::parse_http_url(s.url); !u)
-        return error(errc::invalid_argument, "url: " + u.error().message);
-      return Any(scrape(s.url, samplers::scrape_options{.labels = s.labels}));
+      if (auto st = samplers::check_scrape_target(s.url, scrape_allow.get()); !st)
+        return error(errc::invalid_argument, "url: " + st.error().message);
+      return Any(
+          scrape(s.url, samplers::scrape_options{.labels = s.labels, .allow = scrape_allow}));
     }
     return error(errc::invalid_argument, "kind: unknown kind '" + s.kind + "'");
   }
@@ -181,6 +183,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
 
   sampler_factory factory{&reg};
+  if (!f.scrape_allow.empty())
+    factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
   auto make = [&](const target_spec& s) { return factory.make<typename poller_t::any_sampler>(s); };
   poller_targets targets(poll, make);
   auto prices = agent::price_table::builtin();

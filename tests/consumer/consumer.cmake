@@ -1,8 +1,8 @@
 # Shared by the three consumer projects once vitals is available, whichever way.
 
 # Every component target is there: the setup script installs their dependencies.
-foreach(target vitals::vitals vitals::json vitals::http vitals::sqlite vitals::remote_write
-               vitals::postgres)
+foreach(target vitals::vitals vitals::selector vitals::json vitals::net vitals::http vitals::sqlite
+               vitals::remote_write vitals::postgres)
   if(NOT TARGET ${target})
     message(FATAL_ERROR "${target} is missing")
   endif()
@@ -18,6 +18,6 @@ endforeach()
 
 add_executable(consumer ${CMAKE_CURRENT_LIST_DIR}/main.cpp)
 # Linking every component proves that their link dependencies resolve.
-target_link_libraries(consumer PRIVATE vitals::vitals vitals::json vitals::http vitals::sqlite
-                      vitals::remote_write vitals::postgres)
+target_link_libraries(consumer PRIVATE vitals::vitals vitals::selector vitals::json vitals::net
+                      vitals::http vitals::sqlite vitals::remote_write vitals::postgres)
 target_compile_options(consumer PRIVATE -Wall -Wextra -Wpedantic)

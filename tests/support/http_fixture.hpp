@@ -104,6 +104,7 @@ class raw_socket {
 struct fixture_options {
   http::server_options server{.port = 0, .max_connections = 16};
   http::sse_options sse{};
+  targets_options targets{};
 };
 
 class http_fixture {
@@ -124,7 +125,7 @@ class http_fixture {
       : pipe_(store_),
         poller_(io_.get_executor(), pipe_,
                 poller_options{.interval = std::chrono::milliseconds(100)}),
-        targets_(poller_, factory{}),
+        targets_(poller_, factory{}, o.targets),
         ledger_(usage_, reg_),
         reports_(usage_, &store_, [this] { return http::agent_sources(targets_); }),
         routes_(http::health_route(), http::metrics_route(reg_, store_), http::query_routes(store_),

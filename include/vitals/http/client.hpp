@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "vitals/core/error.hpp"
+#include "vitals/net/url.hpp"
 
 namespace vitals::http {
 
@@ -77,39 +78,15 @@ class client {
     if (port_ != "80") host_header_ += ":" + port_;
   }
 
-  /// "http://host[:port][/]", host may be "[v6]". A path is refused rather than silently
-  /// dropped: the API lives at the root.
+  /// "http://host[:port][/]", host may be "[v6]" (net::parse_http_url). A path is
+  /// refused rather than silently dropped: the API lives at the root.
   static result<client> from_url(std::string_view base_url,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    const auto bad = [&](const char* why) {
-      return vitals::error(errc::invalid_argument,
-                           std::string("base url ") + why + ": '" + std::string(base_url) + "'");
-    };
-    std::string_view rest = base_url;
-    if (!rest.starts_with("http://")) return bad("must start with http://");
-    rest.remove_prefix(7);
-    if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-      if (rest.substr(slash) != "/") return bad("must not have a path");
-      rest = rest.substr(0, slash);
-    }
-    std::string_view host = rest, port = "80";
-    if (rest.starts_with('[')) {
-      const auto close = rest.find(']');
-      if (close == std::string_view::npos) return bad("has an unclosed '['");
-      host = rest.substr(1, close - 1);
-      rest.remove_prefix(close + 1);
-      if (rest.starts_with(':'))
-        port = rest.substr(1);
-      else if (!rest.empty())
-        return bad("has junk after ']'");
-    } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-      host = rest.substr(0, colon);
-      port = rest.substr(colon + 1);
-    }
-    if (host.empty()) return bad("has no host");
-    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos)
-      return bad("has a bad port");
-    return client(std::string(host), std::string(port), timeout);
+    auto u = net::parse_http_url(base_url, "/");
+    if (!u) return vitals::error(errc::invalid_argument, "base " + u.error().message);
+    if (u->target != "/")
+      return vitals::error(errc::invalid_argument, "base url must not have a path");
+    return client(std::move(u->host), std::move(u->port), timeout);
   }
 
   void set_token(std::string bearer) { token_ = std::move(bearer); }

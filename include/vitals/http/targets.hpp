@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "vitals/http/router.hpp"
+#include "vitals/net/url.hpp"
 #include "vitals/runtime/targets.hpp"
 #include "vitals/stores/query.hpp"
 
@@ -45,8 +46,8 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
         s.path.ends_with("/.."))
       return param_error{"path", "path: a cgroup target needs an absolute path without '..'"};
   } else if (s.kind == "scrape") {
-    if (!s.url.starts_with("http://"))
-      return param_error{"url", "url: a scrape target needs an http:// url"};
+    if (auto u = net::parse_http_url(s.url, "/metrics"); !u)
+      return param_error{"url", "url: a scrape target needs an http:// url: " + u.error().message};
   } else {
     return param_error{"kind", "kind: expected process, cgroup or scrape"};
   }
@@ -55,8 +56,7 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
       return param_error{"interval", "interval: expected a duration such as \"10s\""};
     auto d = stores::parse_duration(iv->get_string());
     if (!d) return param_error{"interval", "interval: " + d.error().message};
-    if (*d < std::chrono::milliseconds(100))
-      return param_error{"interval", "interval: at least 100ms"};
+    if (*d < min_target_interval) return param_error{"interval", "interval: at least 1s"};
     s.interval = *d;
   }
   if (const auto* ls = o->if_contains("labels")) {
@@ -147,6 +147,8 @@ class targets_route {
                             ? bhttp::status::conflict
                         : st.error().code == make_error_code(errc::unavailable)
                             ? bhttp::status::service_unavailable
+                        : st.error().code == make_error_code(errc::limit_exceeded)
+                            ? bhttp::status::too_many_requests
                             : bhttp::status::bad_request;
       return json_error(code, st.error().message, v);
     }

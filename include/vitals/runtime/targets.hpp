@@ -37,6 +37,9 @@ struct target_info {
   bool failing = false;  // the last tick failed
 };
 
+/// The shortest sampling interval a target spec may ask for.
+inline constexpr std::chrono::milliseconds min_target_interval{std::chrono::seconds(1)};
+
 /// A target id: 1 to 128 of [A-Za-z0-9._-], never "." or "..": it is used in
 /// labels, URLs and (by some sinks) file names.
 inline status check_target_id(std::string_view id) {
@@ -48,7 +51,8 @@ inline status check_target_id(std::string_view id) {
 }
 
 /// 1. `add(spec)` starts tracking; `errc::already_exists` when the id is
-///    taken, `errc::invalid_argument` (naming the field) for a bad spec.
+///    taken, `errc::invalid_argument` (naming the field) for a bad spec,
+///    `errc::limit_exceeded` when no more targets may be tracked.
 /// 2. `remove(id)` stops tracking; false when it was not tracked.
 /// 3. `list()` describes every tracked target with its sampling counts.
 template <class T>
@@ -60,16 +64,26 @@ concept target_manager = requires(T& t, target_spec s, const std::string& id) {
 
 /// A target manager over a poller. `Factory` turns a spec into one of the
 /// poller's sampler types: `result<typename Poller::any_sampler>(const target_spec&)`.
+struct targets_options {
+  std::size_t max_targets = 1000;  // every target counts, the monitor's own included
+};
+
 template <class Poller, class Factory>
 class poller_targets {
  public:
-  poller_targets(Poller& p, Factory f) : poller_(p), factory_(std::move(f)) {}
+  poller_targets(Poller& p, Factory f, targets_options o = {})
+      : poller_(p), factory_(std::move(f)), opts_(o) {}
 
   status add(target_spec s) {
     if (auto ok = check_target_id(s.id); !ok) return ok;
+    if (s.interval && *s.interval < min_target_interval)
+      return error(errc::invalid_argument, "interval: at least 1s");
     std::lock_guard lock(mu_);
     if (specs_.contains(s.id))
       return error(errc::already_exists, "target '" + s.id + "' is already tracked");
+    if (specs_.size() >= opts_.max_targets)
+      return error(errc::limit_exceeded, "targets: at most " + std::to_string(opts_.max_targets) +
+                                             " are tracked; remove one first");
     auto sampler = factory_(s);
     if (!sampler) return sampler.error();
     if (!poller_.track(s.id, std::move(*sampler), s.interval))
@@ -106,6 +120,7 @@ class poller_targets {
  private:
   Poller& poller_;
   Factory factory_;
+  targets_options opts_;
   mutable std::mutex mu_;
   std::map<std::string, target_spec> specs_;
 };

@@ -19,12 +19,16 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/core/quantile.hpp"
 #include "vitals/format/parse.hpp"
+#include "vitals/net/allow.hpp"
+#include "vitals/net/url.hpp"
 #include "vitals/samplers/rate.hpp"
 #include "vitals/samplers/registry.hpp"
 
@@ -36,31 +40,26 @@ struct scrape_options {
   label_set labels{};               // added to every sample, e.g. {target="api"}
   std::string requests_counter{};   // family name, e.g. "http_requests" (with or without _total)
   std::string latency_histogram{};  // family name, e.g. "http_request_duration_seconds"
+  /// Where scrapes may connect (checked on every resolved address); null: anywhere.
+  std::shared_ptr<const net::allowlist> allow{};
 };
 
-struct url_parts {
-  std::string host, port, target;
-};
+using url_parts = net::http_url;
 
-/// http://host[:port][/path]; anything else is an error value.
+/// http://host[:port][/path]; the path defaults to /metrics. Anything else
+/// (https, user info, control characters, a bad port) is an error value.
 inline result<url_parts> parse_http_url(std::string_view url) {
-  if (!url.starts_with("http://"))
-    return error(errc::invalid_argument,
-                 "scrape url must start with http://: '" + std::string(url) + "'");
-  url.remove_prefix(7);
-  const auto slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
-  url_parts p{std::string(authority), "80",
-              slash == std::string_view::npos ? "/metrics" : std::string(url.substr(slash))};
-  if (const auto colon = authority.rfind(':');
-      colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-    p.host = std::string(authority.substr(0, colon));
-    p.port = std::string(authority.substr(colon + 1));
-  }
-  if (p.host.empty() || p.port.empty())
-    return error(errc::invalid_argument,
-                 "scrape url has no host: 'http://" + std::string(url) + "'");
-  return p;
+  return net::parse_http_url(url, "/metrics");
+}
+
+/// Checks a scrape target against an allow-list before it is tracked: an
+/// address outside it is refused now, a name not listed when it resolves.
+inline status check_scrape_target(std::string_view url, const net::allowlist* allow) {
+  auto u = parse_http_url(url);
+  if (!u) return u.error();
+  if (allow && allow->check_host(u->host) == net::allowlist::verdict::refused)
+    return error(errc::invalid_argument, "host " + u->host + " is not in the scrape allow-list");
+  return {};
 }
 
 class scrape_sampler {
@@ -90,12 +89,19 @@ class scrape_sampler {
     beast::error_code ec;
     auto tok = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
     stream.expires_after(opts_.timeout);
-    auto endpoints = co_await resolver.async_resolve(url->host, url->port, tok);
+    auto resolved = co_await resolver.async_resolve(url->host, url->port, tok);
     if (ec) co_return fail("resolve", ec);
-    co_await stream.async_connect(endpoints, tok);
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& e : resolved)
+      if (!opts_.allow || opts_.allow->allows(url->host, e.endpoint().address()))
+        endpoints.push_back(e.endpoint());
+    if (endpoints.empty())
+      co_return error(errc::invalid_argument,
+                      url_ + ": " + url->host + " resolves outside the scrape allow-list");
+    co_await stream.async_connect(endpoints, tok);  // under the deadline
     if (ec) co_return fail("connect", ec);
     http::request<http::empty_body> req{http::verb::get, url->target, 11};
-    req.set(http::field::host, url->host);
+    req.set(http::field::host, url->host_header());
     req.set(http::field::accept,
             "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
     req.set(http::field::user_agent, "vitals-scrape");
@@ -108,6 +114,7 @@ class scrape_sampler {
     if (ec == http::error::body_limit)
       co_return error(errc::limit_exceeded,
                       url_ + ": body over " + std::to_string(opts_.max_bytes) + " bytes");
+    // The peer's bytes never reach the error: only what kind of failure it was.
     if (ec) co_return fail("read", ec);
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     const auto& res = parser.get();
@@ -118,8 +125,8 @@ class scrape_sampler {
     append_samples(parsed.families, now, opts_.labels, out);
     derive(parsed.families, now, out);
     if (!parse_errors_.empty() && parsed.families.empty())
-      co_return error(errc::parse_error, url_ + ": line " + std::to_string(parse_errors_[0].line) +
-                                             ": " + parse_errors_[0].message);
+      co_return error(errc::parse_error, url_ + ": malformed exposition at line " +
+                                             std::to_string(parse_errors_[0].line));
     co_return status{};
   }
 

@@ -1,10 +1,18 @@
 // Series selection as in PromQL: `name{k="v",k2!="x",k3=~"re.*",k4!~"re"}`.
-// Regular expressions are fully anchored, as in Prometheus. Parse errors name
-// the 0-based byte position and what was expected there.
+// Regular expressions use RE2 syntax and run in linear time (RE2, as in
+// Prometheus), fully anchored, `.` matching newlines too. A selector is
+// hostile input: its length, the number of matchers, names, values and
+// regexes are bounded, and each RE2 program's memory is capped. Parse errors
+// name the 0-based byte position and what was expected there.
+// Link: vitals::selector (RE2).
 #pragma once
 
+#include <re2/re2.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <memory>
-#include <regex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,14 +25,39 @@ namespace vitals::stores {
 
 enum class match_op { equal, not_equal, regex, not_regex };
 
+/// What a selector may hold: parse() refuses anything larger.
+struct selector_limits {
+  static constexpr std::size_t max_text = 16 * 1024;  // the whole selector, bytes
+  static constexpr std::size_t max_matchers = 32;
+  static constexpr std::size_t max_name = 256;           // a metric or label name, bytes
+  static constexpr std::size_t max_value = 4 * 1024;     // a value or regex, bytes
+  static constexpr std::int64_t regex_memory = 1 << 20;  // RE2's max_mem per regex
+};
+
 class matcher {
  public:
-  /// Throws std::regex_error for a bad expression (selector::parse reports it as a value).
+  /// Throws std::invalid_argument for a regex RE2 refuses (selector::parse
+  /// reports it as a value instead).
   matcher(std::string label, match_op op, std::string value)
       : label_(std::move(label)), op_(op), value_(std::move(value)) {
-    if (op_ == match_op::regex || op_ == match_op::not_regex)
-      re_ =
-          std::make_shared<const std::regex>(value_, std::regex::ECMAScript | std::regex::optimize);
+    if (op_ == match_op::regex || op_ == match_op::not_regex) {
+      auto re = compile(value_);
+      if (!re->ok()) throw std::invalid_argument(re->error());
+      re_ = std::move(re);
+    }
+  }
+
+  /// The RE2 program for `pattern`, anchored at both ends as Prometheus does;
+  /// check ok() / error() on the result.
+  static std::shared_ptr<const re2::RE2> compile(std::string_view pattern) {
+    re2::RE2::Options o;
+    o.set_log_errors(false);  // a bad regex from a client is not a log line
+    o.set_max_mem(selector_limits::regex_memory);
+    o.set_dot_nl(true);
+    std::string anchored = "^(?:";
+    anchored.append(pattern);
+    anchored += ")$";
+    return std::make_shared<const re2::RE2>(anchored, o);
   }
 
   const std::string& label() const noexcept { return label_; }
@@ -39,9 +72,9 @@ class matcher {
       case match_op::not_equal:
         return v != value_;
       case match_op::regex:
-        return std::regex_match(v.begin(), v.end(), *re_);
+        return re2::RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
       case match_op::not_regex:
-        return !std::regex_match(v.begin(), v.end(), *re_);
+        return !re2::RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
     }
     return false;
   }
@@ -50,7 +83,7 @@ class matcher {
   std::string label_;
   match_op op_;
   std::string value_;
-  std::shared_ptr<const std::regex> re_;
+  std::shared_ptr<const re2::RE2> re_;
 };
 
 class selector {
@@ -94,6 +127,9 @@ class selector_parser {
   explicit selector_parser(std::string_view s) : s_(s) {}
 
   result<selector> run() {
+    if (s_.size() > selector_limits::max_text)
+      return error(errc::parse_error,
+                   "selector longer than " + std::to_string(selector_limits::max_text) + " bytes");
     std::vector<matcher> out;
     skip_ws();
     if (pos_ < s_.size() && s_[pos_] != '{') {
@@ -101,6 +137,9 @@ class selector_parser {
       while (pos_ < s_.size() && (vitals::detail::is_name_char(s_[pos_]) || s_[pos_] == ':'))
         ++pos_;
       std::string name(s_.substr(start, pos_ - start));
+      if (name.size() > selector_limits::max_name)
+        return fail(start, "a metric name of at most " + std::to_string(selector_limits::max_name) +
+                               " bytes");
       if (!is_valid_metric_name(name)) return fail(start, "a metric name");
       out.emplace_back("__name__", match_op::equal, std::move(name));
       skip_ws();
@@ -109,6 +148,9 @@ class selector_parser {
       ++pos_;
       skip_ws();
       while (pos_ < s_.size() && s_[pos_] != '}') {
+        if (out.size() >= selector_limits::max_matchers)
+          return fail(pos_, "'}': a selector has at most " +
+                                std::to_string(selector_limits::max_matchers) + " matchers");
         auto m = parse_matcher();
         if (!m) return m.error();
         out.push_back(std::move(*m));
@@ -140,6 +182,9 @@ class selector_parser {
     const std::size_t start = pos_;
     while (pos_ < s_.size() && vitals::detail::is_name_char(s_[pos_])) ++pos_;
     std::string label(s_.substr(start, pos_ - start));
+    if (label.size() > selector_limits::max_name)
+      return fail(
+          start, "a label name of at most " + std::to_string(selector_limits::max_name) + " bytes");
     if (label.empty() || (label != "__name__" && !is_valid_label_name(label)))
       return fail(start, "a label name");
     skip_ws();
@@ -159,11 +204,16 @@ class selector_parser {
     const std::size_t vpos = pos_;
     auto v = parse_string();
     if (!v) return v.error();
+    if (v->size() > selector_limits::max_value)
+      return fail(vpos, std::string(op == match_op::regex || op == match_op::not_regex
+                                        ? "a regular expression"
+                                        : "a value") +
+                            " of at most " + std::to_string(selector_limits::max_value) + " bytes");
     try {
       return matcher(std::move(label), op, std::move(*v));
-    } catch (const std::regex_error& e) {
+    } catch (const std::invalid_argument& e) {
       return error(errc::parse_error, "at position " + std::to_string(vpos) +
-                                          ": invalid regular expression: " + e.what());
+                                          ": invalid regular expression (RE2 syntax): " + e.what());
     }
   }
 

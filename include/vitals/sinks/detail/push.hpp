@@ -33,6 +33,7 @@
 #include "vitals/core/snapshot.hpp"
 #include "vitals/http/client.hpp"
 #include "vitals/instruments/registry.hpp"
+#include "vitals/net/url.hpp"
 
 namespace vitals::sinks {
 
@@ -68,39 +69,12 @@ struct push_stats {
 
 namespace detail {
 
-struct push_url {
-  std::string host, port, target;
-};
+using push_url = net::http_url;
 
-/// "http://host[:port][/path[?query]]", host may be "[v6]"; the port defaults to 80.
+/// "http://host[:port][/path[?query]]", host may be "[v6]"; the port defaults
+/// to 80 and the path to "/". net::parse_http_url's refusals apply.
 inline result<push_url> parse_push_url(std::string_view url) {
-  const auto bad = [&](std::string why) {
-    return vitals::error(errc::invalid_argument, "url '" + std::string(url) + "' " + why);
-  };
-  if (url.starts_with("https://"))
-    return bad(
-        "uses https, which vitals does not speak: send to a local TLS-terminating proxy "
-        "or agent at an http:// address");
-  if (!url.starts_with("http://")) return bad("must start with http://");
-  std::string_view rest = url.substr(7);
-  const auto slash = rest.find('/');
-  const std::string_view target = slash == std::string_view::npos ? "/" : rest.substr(slash);
-  std::string_view authority = rest.substr(0, slash), host = authority, port = "80";
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("has an unclosed '['");
-    host = authority.substr(1, close - 1);
-    if (authority.size() > close + 1 && authority[close + 1] != ':')
-      return bad("has junk after ']'");
-    if (authority.size() > close + 1) port = authority.substr(close + 2);
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return bad("has no host");
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos)
-    return bad("has a bad port");
-  return push_url{std::string(host), std::string(port), std::string(target)};
+  return net::parse_http_url(url, "/");
 }
 
 /// The samples an item stands for: what the queue bound and the counts are in.
