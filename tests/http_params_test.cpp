@@ -89,7 +89,7 @@ TEST(HttpFiles, ServesOnlyItsTableAndSaysWhenAFileIsMissing) {
       io,
       [&]() -> boost::asio::awaitable<void> {
         tcp::socket s(io);
-        vitals::http::detail::connection c(std::move(s));
+        vitals::http::detail::connection c(std::move(s), {}, {});
         exchange ex(c);
         res = co_await files.handle(req, ex);
         request js{bhttp::verb::get, "/app.js", 11};
