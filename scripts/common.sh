@@ -11,7 +11,12 @@ export CMAKE_BUILD_PARALLEL_LEVEL=$jobs
 export CTEST_PARALLEL_LEVEL=$jobs
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vitals-ccache}
 # CI builds a fresh clone in another folder: relative paths let it reuse the cache.
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+# Always this checkout: a base_dir inherited from another clone would make every
+# path here absolute again (VITALS_CCACHE_BASEDIR overrides it on purpose).
+export CCACHE_BASEDIR=${VITALS_CCACHE_BASEDIR:-$root}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+# The test build's precompiled header: ccache caches it and the files that use
+# it only with these (ccache manual, "Precompiled headers").
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
 
 banner() { printf '\n======== %s ========\n' "$*"; }

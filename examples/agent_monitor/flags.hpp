@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -21,6 +22,18 @@
 #ifndef VITALS_DASHBOARD_DIR
 #define VITALS_DASHBOARD_DIR "dashboard"
 #endif
+
+/// The default --dashboard. The build gives its path relative to the
+/// executable (VITALS_DASHBOARD_DIR_FROM_EXE): an absolute path compiled in
+/// would differ in every clone and defeat ccache in CI.
+inline std::string default_dashboard_dir() {
+#ifdef VITALS_DASHBOARD_DIR_FROM_EXE
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) return (exe.parent_path() / VITALS_DASHBOARD_DIR_FROM_EXE).lexically_normal().string();
+#endif
+  return VITALS_DASHBOARD_DIR;
+}
 
 struct monitor_flags {
   std::string address = "127.0.0.1";
@@ -42,7 +55,7 @@ struct monitor_flags {
   bool memory_only = false;
   std::chrono::milliseconds retention_samples{std::chrono::days(7)};
   std::optional<std::chrono::milliseconds> retention_usage;  // default: 400d SQLite, 30d PostgreSQL
-  std::string dashboard = VITALS_DASHBOARD_DIR;
+  std::string dashboard = default_dashboard_dir();
   unsigned threads = 2;
 };
 
