@@ -53,13 +53,15 @@ inline std::string bounded(std::string_view s) {
 inline result<std::optional<std::int64_t>> token_count(const boost::json::value* v,
                                                        std::string_view name) {
   if (!v || v->is_null()) return std::optional<std::int64_t>();
-  if (v->is_int64() && v->get_int64() >= 0) return std::optional<std::int64_t>(v->get_int64());
-  if (v->is_uint64() && v->get_uint64() < (1ull << 62))
-    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()));
-  if (v->is_double() && v->get_double() >= 0 && v->get_double() < 9e15 &&
+  // At most 10^12, so that the parts of an event add up without overflow.
+  constexpr std::int64_t max = 1'000'000'000'000;
+  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= max)
+    return std::optional<std::int64_t>(v->get_int64());
+  if (v->is_double() && v->get_double() >= 0 && v->get_double() <= double(max) &&
       v->get_double() == std::trunc(v->get_double()))
     return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_double()));
-  return error(errc::parse_error, std::string(name) + ": expected a non-negative integer");
+  return error(errc::parse_error,
+               std::string(name) + ": expected a non-negative integer of at most 10^12");
 }
 
 inline result<boost::json::value> parse_line(std::string_view line) {
@@ -333,10 +335,14 @@ inline result<mark_map> load_marks(const std::filesystem::path& path) {
   auto v = boost::json::parse(text.str(), ec);
   if (ec || !v.is_object())
     return error(errc::parse_error, "watermarks " + path.string() + ": not a JSON object");
-  for (const auto& [key, val] : v.get_object()) {
-    auto num = [&](std::string_view k) -> std::uint64_t {
-      auto n = token_count(field(&val, k), k);
-      return n && *n ? static_cast<std::uint64_t>(**n) : 0;
+  for (const auto& kv : v.get_object()) {  // no structured binding: clang 14's lambdas cannot capture one
+    const std::string_view key = kv.key();
+    const boost::json::value& val = kv.value();
+    auto num = [&](std::string_view k) -> std::uint64_t {  // offsets, inodes, times: not tokens
+      const auto* f = field(&val, k);
+      if (f && f->is_uint64()) return f->get_uint64();
+      if (f && f->is_int64() && f->get_int64() >= 0) return std::uint64_t(f->get_int64());
+      return 0;
     };
     file_mark m;
     m.offset = num("offset");
