@@ -11,18 +11,18 @@
 
 /// A property every input must keep; a violation aborts, which libFuzzer
 /// (and the regression test, as a death) reports as a crash with this text.
-#define VITALS_FUZZ_CHECK(cond, what)                                                   \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "fuzz check failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, \
-                   what, #cond);                                                        \
-      std::abort();                                                                     \
-    }                                                                                   \
+#define VITALS_FUZZ_CHECK(cond, what)                                                         \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      std::fprintf(stderr, "fuzz check failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, \
+                   #cond);                                                                    \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (false)
 
 /// The libFuzzer entry point over `fn(std::string_view)`.
-#define VITALS_FUZZ_MAIN(fn)                                                        \
+#define VITALS_FUZZ_MAIN(fn)                                                          \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \
-    fn(std::string_view(reinterpret_cast<const char*>(data), size));                \
-    return 0;                                                                       \
+    fn(std::string_view(reinterpret_cast<const char*>(data), size));                  \
+    return 0;                                                                         \
   }

@@ -15,8 +15,8 @@
 namespace vitals::fuzz {
 
 inline void exposition_round_trip(const format::parse_result& first, bool om) {
-  const std::string again = om ? format::to_openmetrics(first.families)
-                               : format::to_text(first.families);
+  const std::string again =
+      om ? format::to_openmetrics(first.families) : format::to_text(first.families);
   const auto second = om ? format::parse_openmetrics(again) : format::parse_text(again);
   if (!second.ok()) {
     std::fprintf(stderr, "written again:\n%s\nline %zu: %s\n", again.c_str(),

@@ -60,10 +60,9 @@ class router_fixture {
         targets_(poller_, factory{}),
         ledger_(usage_, reg_),
         reports_(usage_, &store_, [this] { return http::agent_sources(targets_); }),
-        routes_(http::health_route(), http::metrics_route(reg_, store_),
-                http::query_routes(store_), http::watch_route(store_, reg_),
-                http::targets_route(targets_), http::events_route(ledger_),
-                http::usage_route(reports_),
+        routes_(http::health_route(), http::metrics_route(reg_, store_), http::query_routes(store_),
+                http::watch_route(store_, reg_), http::targets_route(targets_),
+                http::events_route(ledger_), http::usage_route(reports_),
                 http::files_route::dashboard(VITALS_FUZZ_DASHBOARD_DIR)) {
     reg_.add_collector([this](metric_snapshot& out) { poller_.collect(out); });
     (void)targets_.add({.id = "self", .kind = "self", .labels = {{"target", "self"}}});
@@ -83,8 +82,7 @@ class router_fixture {
     std::exception_ptr failed;
     bool done = false;
     boost::asio::co_spawn(
-        io_,
-        [&]() -> boost::asio::awaitable<void> { res = co_await routes_.handle(req, ex); },
+        io_, [&]() -> boost::asio::awaitable<void> { res = co_await routes_.handle(req, ex); },
         [&](std::exception_ptr e) {
           failed = e;
           done = true;
@@ -124,8 +122,7 @@ class router_fixture {
   agent::usage_memory usage_;
   agent::ledger<agent::usage_memory> ledger_;
   agent::usage_reports<agent::usage_memory, stores::memory_store> reports_;
-  http::router<decltype(http::health_route()),
-               http::metrics_route<registry, stores::memory_store>,
+  http::router<decltype(http::health_route()), http::metrics_route<registry, stores::memory_store>,
                http::query_routes<stores::memory_store>, http::watch_route<stores::memory_store>,
                http::targets_route<poller_targets<poller_t, factory>>,
                http::events_route<agent::ledger<agent::usage_memory>>,
@@ -145,8 +142,7 @@ inline void router(std::string_view data) {
     parser.eager(true);
     http::beast::error_code ec;
     while (!data.empty() && !parser.is_done()) {
-      const std::size_t n =
-          parser.put(boost::asio::buffer(data.data(), data.size()), ec);
+      const std::size_t n = parser.put(boost::asio::buffer(data.data(), data.size()), ec);
       data.remove_prefix(n);
       if (ec == bhttp::error::need_more && n > 0) {
         ec = {};
