@@ -133,7 +133,9 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
       if (val.is_double() && val.get_double() >= 0 &&
           val.get_double() == std::trunc(val.get_double()) && val.get_double() < 9e15)
         n = std::int64_t(val.get_double());
-      if (n < 0) return bad(key, "expected a non-negative integer");
+      // At most 10^12, so that the parts of an event add up without overflow.
+      if (n < 0 || n > 1'000'000'000'000)
+        return bad(key, "expected a non-negative integer of at most 10^12");
       e.*f.member = n;
       known = true;
     }
