@@ -62,7 +62,40 @@ struct server_options {
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(5)};
 };
 
+namespace detail {
+
+/// The length of the well-formed UTF-8 character at `s[i]` (1 to 4), or 0
+/// when it is not one (a stray byte, an overlong form, a surrogate, a cut).
+constexpr std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3, cp = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
+  if (s.size() - i < n) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+}  // namespace detail
+
 /// A JSON error answer: `{"error": message}` plus `"parameter"` when one is named.
+/// Messages quote what the client sent (paths, parameters): a byte that is
+/// not UTF-8 becomes U+FFFD, so the answer is always JSON.
 inline response json_error(bhttp::status st, std::string_view message, unsigned version = 11,
                            std::string_view parameter = {}) {
   response res{st, version};
@@ -70,7 +103,16 @@ inline response json_error(bhttp::status st, std::string_view message, unsigned 
   std::string body = R"({"error":)";
   auto quote = [&](std::string_view s) {
     body += '"';
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      if (const auto n = detail::utf8_length(s, i); n == 0) {
+        body += "\\ufffd";
+        continue;
+      } else if (n > 1) {
+        body.append(s.substr(i, n));
+        i += n - 1;
+        continue;
+      }
       if (c == '"' || c == '\\') {
         body += '\\';
         body += c;
