@@ -125,8 +125,10 @@ class price_table {
     if (ec) return error(errc::parse_error, "prices: invalid JSON: " + ec.message());
     if (!v.is_object()) return error(errc::parse_error, "prices: expected an object of models");
     price_table t;
-    for (const auto& [name, entry] : v.get_object()) {
-      const auto* o = entry.if_object();
+    // No structured binding: clang 14's lambdas cannot capture one.
+    for (const auto& kv : v.get_object()) {
+      const std::string_view name = kv.key();
+      const auto* o = kv.value().if_object();
       if (!o || name == "sample_spec") continue;
       model_price p;
       bool priced = false;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/core/detail/utf8.hpp"
 #include "vitals/core/error.hpp"
 
 namespace vitals {
@@ -56,34 +57,10 @@ inline status check_label_name(std::string_view n) {
 /// U+10FFFF) without NUL: text that every store, SQL client and JSON writer
 /// takes as it is (PostgreSQL text cannot hold NUL; libpq would cut there).
 constexpr bool is_clean_text(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n;
-    std::uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF)
-      n = 1, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-      n = 2, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-      n = 3, cp = c & 0x07;
-    else
-      return false;
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = detail::utf8_length(s, i);
+    if (n == 0 || s[i] == '\0') return false;
+    i += n;
   }
   return true;
 }

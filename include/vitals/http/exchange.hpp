@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "vitals/core/detail/utf8.hpp"
+
 namespace vitals::http {
 
 namespace asio = boost::asio;
@@ -34,7 +36,16 @@ inline response json_error(bhttp::status st, std::string_view message, unsigned 
   std::string body = R"({"error":)";
   auto quote = [&](std::string_view s) {
     body += '"';
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      if (const auto n = vitals::detail::utf8_length(s, i); n == 0) {
+        body += "\\ufffd";  // a client's byte that is not UTF-8: the answer stays JSON
+        continue;
+      } else if (n > 1) {
+        body.append(s.substr(i, n));
+        i += n - 1;
+        continue;
+      }
       if (c == '"' || c == '\\') {
         body += '\\';
         body += c;

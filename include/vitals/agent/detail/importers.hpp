@@ -335,7 +335,10 @@ inline result<mark_map> load_marks(const std::filesystem::path& path) {
   auto v = boost::json::parse(text.str(), ec);
   if (ec || !v.is_object())
     return error(errc::parse_error, "watermarks " + path.string() + ": not a JSON object");
-  for (const auto& [key, val] : v.get_object()) {
+  // No structured binding: clang 14's lambdas cannot capture one.
+  for (const auto& kv : v.get_object()) {
+    const std::string_view key = kv.key();
+    const boost::json::value& val = kv.value();
     auto num = [&](std::string_view k) -> std::uint64_t {  // offsets, inodes, times: not tokens
       const auto* f = field(&val, k);
       if (f && f->is_uint64()) return f->get_uint64();

@@ -1,0 +1,2 @@
+#include "exposition.hpp"
+VITALS_FUZZ_MAIN(vitals::fuzz::exposition)

@@ -1,0 +1,2 @@
+#include "importers.hpp"
+VITALS_FUZZ_MAIN(vitals::fuzz::importers)

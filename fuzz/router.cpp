@@ -1,0 +1,2 @@
+#include "router.hpp"
+VITALS_FUZZ_MAIN(vitals::fuzz::router)

@@ -1,0 +1,158 @@
+// Fuzz target: raw bytes as an HTTP connection would bring them, into the
+// router agent_monitor serves (every route of examples/agent_monitor/main.cpp
+// over memory stores). Beast's request_parser reads up to eight pipelined
+// requests with the server's limits; each runs through the router on one
+// io_context, synchronously: no socket, no thread. A handler never throws,
+// never answers 5xx, and a JSON answer is JSON.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <exception>
+#include <optional>
+#include <string_view>
+
+#include "common.hpp"
+#include "vitals/agent/ledger.hpp"
+#include "vitals/agent/reports.hpp"
+#include "vitals/http/events.hpp"
+#include "vitals/http/files.hpp"
+#include "vitals/http/sse.hpp"
+#include "vitals/http/targets.hpp"
+#include "vitals/runtime/pipeline.hpp"
+#include "vitals/runtime/poller.hpp"
+#include "vitals/runtime/targets.hpp"
+#include "vitals/stores/memory.hpp"
+
+#ifndef VITALS_FUZZ_DASHBOARD_DIR
+#define VITALS_FUZZ_DASHBOARD_DIR "examples/agent_monitor/dashboard"
+#endif
+
+namespace vitals::fuzz {
+
+/// A sampler that reads nothing from the machine: one gauge per tick.
+struct fixed_sampler {
+  label_set labels;
+  status collect(sample_batch& out, timestamp t) {
+    out.push_back({series("fuzz_value", labels), t, 1.0});
+    return {};
+  }
+  std::string_view name() const noexcept { return "fixed"; }
+};
+
+class router_fixture {
+ public:
+  using pipe_t = pipeline<stores::memory_store>;
+  using poller_t = poller<pipe_t, fixed_sampler>;
+  struct factory {
+    result<poller_t::any_sampler> operator()(const target_spec& s) const {
+      if (s.kind != "process" && s.kind != "self" && s.kind != "scrape")
+        return error(errc::invalid_argument, "kind: unknown kind '" + s.kind + "'");
+      return poller_t::any_sampler(fixed_sampler{s.labels});
+    }
+  };
+
+  router_fixture()
+      : pipe_(store_),
+        poller_(io_.get_executor(), pipe_),
+        targets_(poller_, factory{}),
+        ledger_(usage_, reg_),
+        reports_(usage_, &store_, [this] { return http::agent_sources(targets_); }),
+        routes_(http::health_route(), http::metrics_route(reg_, store_), http::query_routes(store_),
+                http::watch_route(store_, reg_), http::targets_route(targets_),
+                http::events_route(ledger_), http::usage_route(reports_),
+                http::files_route::dashboard(VITALS_FUZZ_DASHBOARD_DIR)) {
+    reg_.add_collector([this](metric_snapshot& out) { poller_.collect(out); });
+    (void)targets_.add({.id = "self", .kind = "self", .labels = {{"target", "self"}}});
+  }
+
+  ~router_fixture() {  // untrack everything, then let the executor run dry
+    for (const auto& t : targets_.list()) targets_.remove(t.spec.id);
+    io_.restart();
+    io_.run();
+  }
+
+  /// Runs the router on `req` to completion, on this thread.
+  void handle(const http::request& req) {
+    http::detail::connection conn{http::tcp::socket{io_}};  // never opened: streams fail
+    http::exchange ex(conn);
+    std::optional<http::response> res;
+    std::exception_ptr failed;
+    bool done = false;
+    boost::asio::co_spawn(
+        io_, [&]() -> boost::asio::awaitable<void> { res = co_await routes_.handle(req, ex); },
+        [&](std::exception_ptr e) {
+          failed = e;
+          done = true;
+        });
+    io_.restart();
+    while (!done && io_.run_one() > 0) {
+    }
+    VITALS_FUZZ_CHECK(done, "the handler completes");
+    if (failed) {
+      try {
+        std::rethrow_exception(failed);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s %s: %s\n", std::string(req.method_string()).c_str(),
+                     std::string(req.target()).c_str(), e.what());
+      }
+    }
+    VITALS_FUZZ_CHECK(!failed, "a handler answers hostile input, it does not throw");
+    if (!res) return;  // streamed (and failed on the unopened socket)
+    if (res->result_int() >= 500)
+      std::fprintf(stderr, "%s %s: %u %s\n", std::string(req.method_string()).c_str(),
+                   std::string(req.target()).c_str(), res->result_int(), res->body().c_str());
+    VITALS_FUZZ_CHECK(res->result_int() < 500, "hostile input is the client's error, not 5xx");
+    if ((*res)[http::bhttp::field::content_type] == "application/json") {
+      boost::system::error_code ec;
+      (void)boost::json::parse(res->body(), ec);
+      VITALS_FUZZ_CHECK(!ec, "a JSON answer is JSON");
+    }
+  }
+
+ private:
+  boost::asio::io_context io_;
+  registry reg_;
+  stores::memory_store store_;
+  pipe_t pipe_;
+  poller_t poller_;
+  poller_targets<poller_t, factory> targets_;
+  agent::usage_memory usage_;
+  agent::ledger<agent::usage_memory> ledger_;
+  agent::usage_reports<agent::usage_memory, stores::memory_store> reports_;
+  http::router<decltype(http::health_route()), http::metrics_route<registry, stores::memory_store>,
+               http::query_routes<stores::memory_store>, http::watch_route<stores::memory_store>,
+               http::targets_route<poller_targets<poller_t, factory>>,
+               http::events_route<agent::ledger<agent::usage_memory>>,
+               http::usage_route<agent::usage_reports<agent::usage_memory, stores::memory_store>>,
+               http::files_route>
+      routes_;
+};
+
+inline void router(std::string_view data) {
+  namespace bhttp = http::bhttp;
+  const http::server_options limits{};  // the server's body and header limits
+  router_fixture fixture;
+  for (int i = 0; i < 8 && !data.empty(); ++i) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(limits.body_limit);
+    parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
+    parser.eager(true);
+    http::beast::error_code ec;
+    while (!data.empty() && !parser.is_done()) {
+      const std::size_t n = parser.put(boost::asio::buffer(data.data(), data.size()), ec);
+      data.remove_prefix(n);
+      if (ec == bhttp::error::need_more && n > 0) {
+        ec = {};
+        continue;
+      }
+      if (ec) break;
+    }
+    if (ec || !parser.is_done()) return;
+    fixture.handle(parser.get());
+  }
+}
+
+}  // namespace vitals::fuzz

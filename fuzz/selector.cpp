@@ -1,0 +1,2 @@
+#include "selector.hpp"
+VITALS_FUZZ_MAIN(vitals::fuzz::selector)

@@ -1,0 +1,2 @@
+#include "times.hpp"
+VITALS_FUZZ_MAIN(vitals::fuzz::times)
