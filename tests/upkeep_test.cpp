@@ -12,6 +12,7 @@
 
 #include "support/child.hpp"
 #include "support/helpers.hpp"
+#include "vitals/agent/ledger.hpp"
 #include "vitals/agent/maintenance.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/format/families.hpp"
@@ -161,6 +162,24 @@ TEST(Retention, MaintenanceRunsOnScheduleAndReportsWhatItDid) {
   EXPECT_GT(test::family_total(reg, "vitals_store_last_prune_timestamp_seconds"), 1.7e9);
   EXPECT_GT(test::family_total(reg, "vitals_store_bytes", "store", "samples"), 0);
   EXPECT_GT(test::family_total(reg, "vitals_store_bytes", "store", "usage"), 0);
+}
+
+TEST(Retention, AUsageWalPastTheWatchSizeIsCheckpointedBetweenRuns) {
+  temp_dir dir;
+  registry reg;
+  stores::memory_store samples;
+  agent::usage_sqlite usage(dir.path() / "usage.db", true);
+  agent::ledger ledger(usage, reg);
+  agent::maintenance m({.every = 1h, .wal_watch_bytes = 1}, reg);
+  const auto start = std::chrono::steady_clock::now();
+  m.tick(samples, usage, start);  // the scheduled run
+  ASSERT_EQ(ledger.ingest(R"({"agent_name":"a","model_raw":"gpt-5","message_id":"m1","input_tokens":3})")
+                .accepted,
+            1u);
+  ASSERT_GT(usage.wal_bytes(), 1u);
+  m.tick(samples, usage, start + 1min);  // not due, but the WAL is over the watch size
+  EXPECT_EQ(usage.wal_bytes(), 0u);
+  EXPECT_EQ(test::family_total(reg, "vitals_store_prunes", "result", "ok"), 1);
 }
 
 struct refusing_store {

@@ -25,6 +25,7 @@ struct retention_options {
   std::chrono::milliseconds samples = std::chrono::days(7);  // the 000 seed's samples retention
   usage_retention usage{};  // usage rows 400 days, raw payloads 72 hours
   std::chrono::milliseconds every = std::chrono::hours(1);
+  std::uintmax_t wal_watch_bytes = 64u << 20;  // checkpoint the usage WAL early above this
 };
 
 /// A store file to report in `vitals_store_bytes{store}`: a SQLite database
@@ -58,7 +59,14 @@ class maintenance {
   template <class Samples, class Usage>
   void tick(Samples& samples, Usage& usage,
             std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
-    if (ran_ && now - last_run_ < opts_.every) return;
+    if (ran_ && now - last_run_ < opts_.every) {
+      // Between runs, a usage WAL grown past the watch size (readers kept it
+      // from being reset) is checkpointed early.
+      if constexpr (requires { usage.wal_bytes(); usage.checkpoint(); })
+        if (usage.wal_bytes() > opts_.wal_watch_bytes)
+          if (auto st = usage.checkpoint(); !st) fail("usage", st.error().message);
+      return;
+    }
     ran_ = true;
     last_run_ = now;
     run(samples, usage);
