@@ -76,7 +76,7 @@ class router_fixture {
 
   /// Runs the router on `req` to completion, on this thread.
   void handle(const http::request& req) {
-    http::detail::connection conn{http::tcp::socket{io_}};  // never opened: streams fail
+    http::detail::connection conn{http::tcp::socket{io_}, {}, {}};  // never opened: streams fail
     http::exchange ex(conn);
     std::optional<http::response> res;
     std::exception_ptr failed;
