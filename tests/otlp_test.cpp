@@ -15,6 +15,7 @@
 #include "vitals/http/client.hpp"
 #include "vitals/http/otlp.hpp"
 #include "vitals/stores/memory.hpp"
+#include "support/child.hpp"
 
 using namespace vitals;
 namespace pb = vitals::otlp::v1;
@@ -350,7 +351,7 @@ namespace {
 struct server_rig {
   metrics_rig m;
   logs_rig l;
-  asio::io_context io;
+  boost::asio::io_context io;
   http::otlp_route route{m.mapper, l.mapper, http::otlp_options{.max_body = 4096}};
   http::router<http::otlp_route> routes{route};
   http::server<http::router<http::otlp_route>> server{
@@ -438,3 +439,66 @@ TEST(OtlpHttp, LogsAnswerInTheRequestsEncoding) {
   EXPECT_EQ(r->body, "{}");
   EXPECT_EQ(s.l.totals("claude-code:s1").input, 10);
 }
+
+#ifdef VITALS_MONITOR_EXE
+
+namespace {
+
+// The value of the first exposition line that has every part, or -1.
+double exposed(const std::string& text, std::vector<std::string> parts) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with('#')) continue;
+    bool all = true;
+    for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST(OtlpMonitor, AgentsReachTheMonitorOnBothPorts) {
+  vitals::test::child mon({VITALS_MONITOR_EXE, "--memory-only", "--listen", "127.0.0.1:0",
+                           "--otlp-listen", "127.0.0.1:0", "--interval", "1s"});
+  const auto main_port = mon.wait_for(R"(API on http://127\.0\.0\.1:(\d+)/)");
+  const auto otlp_port = mon.wait_for(R"(OTLP/HTTP on http://127\.0\.0\.1:(\d+)/)");
+  ASSERT_TRUE(main_port && otlp_port) << mon.output();
+  http::client otlp_client("127.0.0.1", *otlp_port), main_client("127.0.0.1", *main_port);
+
+  auto logs = log_export("claude-code",
+                         {{"event.name", "claude_code.api_request"},
+                          {"session.id", "mon12345xyz"},
+                          {"model", "claude-sonnet-4-5"},
+                          {"request_id", "req-mon"},
+                          {"cost_usd", "0.5"}},
+                         {{"input_tokens", 120}, {"output_tokens", 7}});
+  std::string bin;
+  logs.SerializeToString(&bin);
+  auto r = otlp_client.post("/v1/logs", bin, "application/x-protobuf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u) << r->body;
+  r = otlp_client.post("/v1/logs", bin, "application/x-protobuf");  // retried: counted once
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(otlp_client.get("/api/v1/usage/agents")->status, 404u);  // only OTLP there
+
+  auto now_ns = std::uint64_t(to_unix_ms(vitals::now())) * 1000000ull;
+  std::string json;
+  google::protobuf::util::MessageToJsonString(token_sum(40, now_ns - 2 * sec, now_ns - sec), &json);
+  EXPECT_EQ(main_client.post("/v1/metrics", json, "application/json")->status, 200u);
+  json.clear();
+  google::protobuf::util::MessageToJsonString(token_sum(2, now_ns - sec, now_ns), &json);
+  EXPECT_EQ(main_client.post("/v1/metrics", json, "application/json")->status, 200u);
+
+  const auto text = main_client.get("/metrics")->body;
+  EXPECT_EQ(exposed(text, {"vitals_agent_tokens_total{", "claude-code:mon12345", "type=\"input\""}),
+            120);
+  EXPECT_EQ(exposed(text, {"vitals_agent_cost_usd_total{", "claude-code:mon12345"}), 0.5);
+  EXPECT_EQ(exposed(text, {"claude_code_token_usage_tokens_total{", "session_id=\"s-1\""}), 42);
+  EXPECT_EQ(mon.stop(), 0);
+}
+#endif
