@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "support/child.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/otlp_logs.hpp"
 #include "vitals/agent/otlp_metrics.hpp"
@@ -15,7 +16,6 @@
 #include "vitals/http/client.hpp"
 #include "vitals/http/otlp.hpp"
 #include "vitals/stores/memory.hpp"
-#include "support/child.hpp"
 
 using namespace vitals;
 namespace pb = vitals::otlp::v1;
@@ -84,14 +84,13 @@ struct metrics_rig {
   registry reg;
   stores::memory_store store;
   bool refuse = false;
-  agent::otlp_metrics_mapper mapper{
-      reg,
-      [this](std::span<const sample> b) -> status {
-        if (refuse) return error(errc::unavailable, "full");
-        return store.append(b);
-      },
-      [this](const series& s) { return store.latest(s); },
-      agent::otlp_metrics_options{.max_series_per_resource = 3}};
+  agent::otlp_metrics_mapper mapper{reg,
+                                    [this](std::span<const sample> b) -> status {
+                                      if (refuse) return error(errc::unavailable, "full");
+                                      return store.append(b);
+                                    },
+                                    [this](const series& s) { return store.latest(s); },
+                                    agent::otlp_metrics_options{.max_series_per_resource = 3}};
 };
 
 }  // namespace
@@ -262,8 +261,11 @@ TEST(OtlpLogs, ClaudeCodeApiRequestKeepsItsCostAndCountsOnce) {
                          {"cost_usd", "0.0125"},
                          {"request_id", "req_1"}},
                         {});
-  req.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records(0)->mutable_body()->
-      set_string_value("claude_code.api_request");
+  req.mutable_resource_logs(0)
+      ->mutable_scope_logs(0)
+      ->mutable_log_records(0)
+      ->mutable_body()
+      ->set_string_value("claude_code.api_request");
   auto r = rig.mapper.ingest(req);
   EXPECT_EQ(r.accepted, 1u) << r.message;
   EXPECT_EQ(rig.mapper.ingest(req).duplicates, 1u);  // a retried export
@@ -289,9 +291,8 @@ TEST(OtlpLogs, CodexInputExcludesCachedAndToolCountIsNotAdded) {
                          {"reasoning_token_count", 20},
                          {"tool_token_count", 1050}});
   EXPECT_EQ(rig.mapper.ingest(req).accepted, 1u);
-  auto other = log_export("codex_cli_rs",
-                          {{"event.name", "codex.sse_event"}, {"event.kind", "response.created"}},
-                          {});
+  auto other = log_export(
+      "codex_cli_rs", {{"event.name", "codex.sse_event"}, {"event.kind", "response.created"}}, {});
   EXPECT_EQ(rig.mapper.ingest(other).ignored, 1u);
   const auto t = rig.totals("codex_cli_rs:conv-9");
   EXPECT_EQ(t.input, 200);
@@ -335,14 +336,13 @@ TEST(OtlpLogs, GeminiThoughtsAreReasoningAndToolCallsAreToolEvents) {
 
 TEST(OtlpLogs, BadRecordsAreRejectedWithAReason) {
   logs_rig rig;
-  auto req = log_export("claude-code",
-                        {{"event.name", "claude_code.api_request"}, {"model", std::string(600, 'm')}},
-                        {{"input_tokens", 5}});
+  auto req = log_export(
+      "claude-code", {{"event.name", "claude_code.api_request"}, {"model", std::string(600, 'm')}},
+      {{"input_tokens", 5}});
   auto r = rig.mapper.ingest(req);
   EXPECT_EQ(r.rejected, 1u);
   EXPECT_NE(r.message.find("model_raw"), std::string::npos) << r.message;
-  auto future = log_export("claude-code", {{"event.name", "claude_code.api_request"}}, {},
-                           t0 * 2);
+  auto future = log_export("claude-code", {{"event.name", "claude_code.api_request"}}, {}, t0 * 2);
   EXPECT_EQ(rig.mapper.ingest(future).rejected, 1u);
 }
 
@@ -354,8 +354,8 @@ struct server_rig {
   boost::asio::io_context io;
   http::otlp_route route{m.mapper, l.mapper, http::otlp_options{.max_body = 4096}};
   http::router<http::otlp_route> routes{route};
-  http::server<http::router<http::otlp_route>> server{
-      io.get_executor(), routes, m.reg, http::server_options{.port = 0}};
+  http::server<http::router<http::otlp_route>> server{io.get_executor(), routes, m.reg,
+                                                      http::server_options{.port = 0}};
   std::thread thread;
 
   server_rig() {

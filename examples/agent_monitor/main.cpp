@@ -249,8 +249,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   agent::otlp_metrics_mapper otlp_metrics(
       reg, [&pipe](std::span<const sample> b) { return pipe.push(b); },
       [&store](const series& s) { return store.latest(s); });
-  agent::otlp_logs_mapper otlp_logs(reg,
-                                    [&ledger](std::string_view body) { return ledger.ingest(body); });
+  agent::otlp_logs_mapper otlp_logs(
+      reg, [&ledger](std::string_view body) { return ledger.ingest(body); });
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
                       http::targets_route(targets), http::events_route(ledger),

@@ -87,9 +87,8 @@ status otlp_parse(std::string_view body, otlp_encoding enc, Message& msg) {
   auto st = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(body.data(), body.size()), &msg, o);
   if (!st.ok())
-    return error(errc::parse_error,
-                 "body: not a valid " + msg.GetTypeName() + " in OTLP JSON: " +
-                     std::string(st.message().substr(0, 200)));
+    return error(errc::parse_error, "body: not a valid " + msg.GetTypeName() + " in OTLP JSON: " +
+                                        std::string(st.message().substr(0, 200)));
   return {};
 }
 

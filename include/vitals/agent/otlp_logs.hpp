@@ -130,8 +130,8 @@ inline otlp_event classify(const otlp_pb::LogRecord& rec, const otlp_attributes&
   return otlp_event::other;
 }
 
-inline std::optional<timestamp> record_time(const otlp_pb::LogRecord& rec,
-                                            const otlp_attributes& a, timestamp now) {
+inline std::optional<timestamp> record_time(const otlp_pb::LogRecord& rec, const otlp_attributes& a,
+                                            timestamp now) {
   constexpr std::uint64_t y2000 = 946684800ull * 1000000000ull;
   const auto ahead = std::uint64_t(to_unix_ms(now) + 3600000) * 1000000ull;
   for (auto ns : {rec.time_unix_nano(), rec.observed_time_unix_nano()})

@@ -12,9 +12,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -35,9 +35,9 @@ struct otlp_metrics_options {
   std::size_t max_series_per_resource = 5000;
   std::size_t max_resources = 1000;
   std::size_t max_remembered_series = 200000;  // replay and delta state
-  std::size_t max_attributes = 128;             // per point, resource included
-  std::size_t max_buckets = 512;                // per histogram point
-  std::size_t max_value_length = 1024;          // a label value is cut there
+  std::size_t max_attributes = 128;            // per point, resource included
+  std::size_t max_buckets = 512;               // per histogram point
+  std::size_t max_value_length = 1024;         // a label value is cut there
 };
 
 /// What one export did: points taken, replays skipped (not an error) and
@@ -76,8 +76,8 @@ class otlp_metrics_mapper {
     for (const auto& rm : req.resource_metrics()) {
       std::vector<label> base;
       for (const auto& kv : rm.resource().attributes()) add_label(base, kv);
-      const std::uint64_t resource = series_hash("resource", label_set::from_sorted_unchecked(
-                                                                 sorted_unique(base)));
+      const std::uint64_t resource =
+          series_hash("resource", label_set::from_sorted_unchecked(sorted_unique(base)));
       for (const auto& sm : rm.scope_metrics())
         for (const auto& m : sm.metrics()) map_metric(m, base, resource, now_ms, r);
     }
@@ -166,18 +166,19 @@ class otlp_metrics_mapper {
     double value;
   };
 
-  void emit_point(const std::vector<label>& base, const google::protobuf::RepeatedPtrField<
-                                                      otlp_pb::KeyValue>& attributes,
+  void emit_point(const std::vector<label>& base,
+                  const google::protobuf::RepeatedPtrField<otlp_pb::KeyValue>& attributes,
                   std::uint64_t time_ns, bool delta, std::uint64_t resource, std::int64_t now_ms,
                   std::vector<out_value> values, otlp_metrics_result& r) {
     if (std::size_t(attributes.size()) + base.size() > opts_.max_attributes)
-      return reject(r, "too_many_attributes",
-                    "a data point has more than " + std::to_string(opts_.max_attributes) +
-                        " attributes");
+      return reject(
+          r, "too_many_attributes",
+          "a data point has more than " + std::to_string(opts_.max_attributes) + " attributes");
     // Range-checked before any arithmetic: 0 is "now"; up to an hour ahead.
     std::int64_t t_ms = now_ms;
     if (time_ns != 0) {
-      if (time_ns < 946684800ull * 1000000000ull || time_ns / 1000000 > std::uint64_t(now_ms) + 3600000)
+      if (time_ns < 946684800ull * 1000000000ull ||
+          time_ns / 1000000 > std::uint64_t(now_ms) + 3600000)
         return reject(r, "bad_time",
                       "time_unix_nano out of range (before 2000 or more than an hour ahead)");
       t_ms = std::int64_t(time_ns / 1000000);
@@ -252,8 +253,9 @@ class otlp_metrics_mapper {
           if (p.flags() & no_value) continue;
           const double v = number(p);
           if (!std::isfinite(v) || (sum.is_monotonic() && v < 0)) {
-            reject(r, "bad_value", "metric " + m.name().substr(0, 200) +
-                                       ": a monotonic sum needs a finite, non-negative value");
+            reject(r, "bad_value",
+                   "metric " + m.name().substr(0, 200) +
+                       ": a monotonic sum needs a finite, non-negative value");
             continue;
           }
           emit_point(base, p.attributes(), p.time_unix_nano(), delta, resource, now_ms,
@@ -281,8 +283,7 @@ class otlp_metrics_mapper {
           double running = 0;
           for (std::size_t i = 0; i < nb; ++i) {
             running += double(p.bucket_counts(int(i)));
-            const std::string le =
-                i + 1 == nb ? "+Inf" : format_bound(p.explicit_bounds(int(i)));
+            const std::string le = i + 1 == nb ? "+Inf" : format_bound(p.explicit_bounds(int(i)));
             vs.push_back({name + "_bucket", {{"le", le}}, running});
           }
           vs.push_back({name + "_count", {}, double(p.count())});

@@ -40,14 +40,12 @@ inline std::string underscore_words(std::string_view s) {
 
 inline std::string_view unit_word(std::string_view u) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 25> units{{
-      {"d", "days"},           {"h", "hours"},          {"min", "minutes"},
-      {"s", "seconds"},        {"ms", "milliseconds"},  {"us", "microseconds"},
-      {"ns", "nanoseconds"},   {"By", "bytes"},         {"KiBy", "kibibytes"},
-      {"MiBy", "mebibytes"},   {"GiBy", "gibibytes"},   {"TiBy", "tibibytes"},
-      {"KBy", "kilobytes"},    {"MBy", "megabytes"},    {"GBy", "gigabytes"},
-      {"TBy", "terabytes"},    {"m", "meters"},         {"V", "volts"},
-      {"A", "amperes"},        {"J", "joules"},         {"W", "watts"},
-      {"g", "grams"},          {"Cel", "celsius"},      {"Hz", "hertz"},
+      {"d", "days"},          {"h", "hours"},         {"min", "minutes"},    {"s", "seconds"},
+      {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"}, {"By", "bytes"},
+      {"KiBy", "kibibytes"},  {"MiBy", "mebibytes"},  {"GiBy", "gibibytes"}, {"TiBy", "tibibytes"},
+      {"KBy", "kilobytes"},   {"MBy", "megabytes"},   {"GBy", "gigabytes"},  {"TBy", "terabytes"},
+      {"m", "meters"},        {"V", "volts"},         {"A", "amperes"},      {"J", "joules"},
+      {"W", "watts"},         {"g", "grams"},         {"Cel", "celsius"},    {"Hz", "hertz"},
       {"%", "percent"},
   }};
   for (auto [k, v] : units)
@@ -129,9 +127,12 @@ inline std::string prometheus_label_name(std::string_view key) {
 inline std::string otlp_value_text(const otlp_pb::AnyValue& v, int depth = 0) {
   using V = otlp_pb::AnyValue;
   switch (v.value_case()) {
-    case V::kStringValue: return v.string_value();
-    case V::kBoolValue: return v.bool_value() ? "true" : "false";
-    case V::kIntValue: return std::to_string(v.int_value());
+    case V::kStringValue:
+      return v.string_value();
+    case V::kBoolValue:
+      return v.bool_value() ? "true" : "false";
+    case V::kIntValue:
+      return std::to_string(v.int_value());
     case V::kDoubleValue: {
       std::string s = std::to_string(v.double_value());
       if (v.double_value() == double(std::int64_t(v.double_value())) &&
@@ -168,7 +169,8 @@ inline std::string otlp_value_text(const otlp_pb::AnyValue& v, int depth = 0) {
       }
       return s;
     }
-    default: return {};
+    default:
+      return {};
   }
 }
 

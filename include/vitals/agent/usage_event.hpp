@@ -36,7 +36,7 @@ struct usage_event {
 
 namespace detail {
 
-inline constexpr std::array<std::string_view, 6> channels{"hook", "sse",    "otel",
+inline constexpr std::array<std::string_view, 6> channels{"hook",  "sse", "otel",
                                                           "jsonl", "api", "sqlite"};
 inline constexpr std::array<std::string_view, 6> event_types{
     "turn_completed", "message_usage", "tool_usage",

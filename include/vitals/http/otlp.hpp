@@ -78,8 +78,7 @@ class otlp_route {
     if (auto st = agent::otlp_parse(body, *enc, msg); !st)
       co_return json_error(bhttp::status::bad_request, st.error().message, v);
     const auto r = logs_.ingest(msg);
-    if (r.store_failed && r.accepted == 0 && r.duplicates == 0)
-      co_return unavailable(r.message, v);
+    if (r.store_failed && r.accepted == 0 && r.duplicates == 0) co_return unavailable(r.message, v);
     agent::otlp_pb::ExportLogsServiceResponse out;
     if (r.rejected > 0) {
       out.mutable_partial_success()->set_rejected_log_records(std::int64_t(r.rejected));
@@ -92,9 +91,8 @@ class otlp_route {
   template <class Message>
   static response answer(const Message& m, agent::otlp_encoding enc, unsigned version) {
     response res{bhttp::status::ok, version};
-    res.set(bhttp::field::content_type, enc == agent::otlp_encoding::json
-                                            ? "application/json"
-                                            : "application/x-protobuf");
+    res.set(bhttp::field::content_type,
+            enc == agent::otlp_encoding::json ? "application/json" : "application/x-protobuf");
     res.body() = agent::otlp_serialize(m, enc);
     return res;
   }
