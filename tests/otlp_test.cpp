@@ -371,7 +371,7 @@ struct server_rig {
 
 }  // namespace
 
-TEST(OtlpHttp, ProtobufJsonGzipAndEveryRefusal) {
+TEST(OtlpReceiverHttp, ProtobufJsonGzipAndEveryRefusal) {
   server_rig s;
   auto c = s.client();
   std::string bin;
@@ -422,7 +422,7 @@ TEST(OtlpHttp, ProtobufJsonGzipAndEveryRefusal) {
   EXPECT_EQ(r->headers["retry-after"], "5");
 }
 
-TEST(OtlpHttp, LogsAnswerInTheRequestsEncoding) {
+TEST(OtlpReceiverHttp, LogsAnswerInTheRequestsEncoding) {
   server_rig s;
   auto c = s.client();
   auto req = log_export("claude-code",
@@ -499,6 +499,68 @@ TEST(OtlpMonitor, AgentsReachTheMonitorOnBothPorts) {
             120);
   EXPECT_EQ(exposed(text, {"vitals_agent_cost_usd_total{", "claude-code:mon12345"}), 0.5);
   EXPECT_EQ(exposed(text, {"claude_code_token_usage_tokens_total{", "session_id=\"s-1\""}), 42);
+  EXPECT_EQ(mon.stop(), 0);
+}
+#endif
+
+#if defined(VITALS_MONITOR_EXE) && defined(VITALS_SOURCE_DIR)
+// The OpenTelemetry JS SDK (tests/otlp_js, installed by scripts/test) sends
+// each agent's shape in both encodings and both temporalities; the monitor's
+// totals equal what was sent.
+TEST(OtlpMonitor, TheOpenTelemetryJsSdkSendsEachAgentsShape) {
+  const std::string dir = std::string(VITALS_SOURCE_DIR) + "/tests/otlp_js";
+  if (std::system("node --version >/dev/null 2>&1") != 0 ||
+      std::system(("test -d " + dir + "/node_modules/@opentelemetry/sdk-logs").c_str()) != 0)
+    GTEST_SKIP() << "node or tests/otlp_js/node_modules missing (scripts/test runs npm ci)";
+  vitals::test::child mon({VITALS_MONITOR_EXE, "--memory-only", "--listen", "127.0.0.1:0",
+                           "--interval", "1s"});
+  const auto port = mon.wait_for(R"(API on http://127\.0\.0\.1:(\d+)/)");
+  ASSERT_TRUE(port) << mon.output();
+  const std::pair<const char*, const char*> runs[] = {
+      {"json", "delta"}, {"proto", "cumulative"}, {"proto", "delta"}, {"json", "cumulative"}};
+  for (const auto& [encoding, temporality] : runs) {
+    const std::string suffix = std::string(encoding).substr(0, 1) + temporality[0];
+    const auto cmd = "node " + dir + "/emit.js http://127.0.0.1:" + *port + " " + encoding + " " +
+                     temporality + " " + suffix;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  http::client c("127.0.0.1", *port);
+  const auto text = c.get("/metrics")->body;
+  for (const auto& [encoding, temporality] : runs) {
+    const std::string s = std::string(encoding).substr(0, 1) + temporality[0];
+    SCOPED_TRACE(s);
+    auto tokens = [&](const std::string& agent, const std::string& type) {
+      return exposed(text, {"vitals_agent_tokens_total{", "agent=\"" + agent + "\"",
+                            "type=\"" + type + "\""});
+    };
+    const std::string claude_agent = "claude-code:sess-" + s;
+    EXPECT_EQ(tokens(claude_agent, "input"), 120);
+    EXPECT_EQ(tokens(claude_agent, "output"), 20);
+    EXPECT_EQ(tokens(claude_agent, "cache_read"), 2000);
+    EXPECT_EQ(tokens(claude_agent, "cache_write"), 100);
+    EXPECT_DOUBLE_EQ(
+        exposed(text, {"vitals_agent_cost_usd_total{", "agent=\"" + claude_agent + "\""}), 0.375);
+    EXPECT_EQ(exposed(text, {"vitals_agent_tool_calls_total{", "agent=\"" + claude_agent + "\"",
+                             "tool=\"Read\""}),
+              1);
+    const std::string codex = "codex-cli:codex-" + s;
+    EXPECT_EQ(tokens(codex, "input"), 400);
+    EXPECT_EQ(tokens(codex, "cache_read"), 600);
+    EXPECT_EQ(tokens(codex, "output"), 80);
+    EXPECT_EQ(tokens(codex, "reasoning"), 30);
+    const std::string gemini = "gemini-" + s;
+    EXPECT_EQ(tokens(gemini, "input"), 300);
+    EXPECT_EQ(tokens(gemini, "cache_read"), 200);
+    EXPECT_EQ(tokens(gemini, "output"), 40);
+    EXPECT_EQ(tokens(gemini, "reasoning"), 60);
+    EXPECT_EQ(exposed(text, {"claude_code_token_usage_tokens_total{", "sess-" + s + "\"",
+                             "type=\"input\""}),
+              120);
+    EXPECT_DOUBLE_EQ(
+        exposed(text, {"claude_code_cost_usage_USD_total{", "session_id=\"sess-" + s + "\""}),
+        0.375);
+    EXPECT_EQ(exposed(text, {"gemini_cli_token_usage_total{", "gemini-" + s + "\""}), 500);
+  }
   EXPECT_EQ(mon.stop(), 0);
 }
 #endif
