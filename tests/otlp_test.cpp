@@ -81,16 +81,20 @@ const series token_series("claude_code_token_usage_tokens_total",
                                     {"type", "input"}});
 
 struct metrics_rig {
+  explicit metrics_rig(std::size_t series_per_resource = 3)
+      : mapper(
+            reg,
+            [this](std::span<const sample> b) -> status {
+              if (refuse) return error(errc::unavailable, "full");
+              return store.append(b);
+            },
+            [this](const series& s) { return store.latest(s); },
+            agent::otlp_metrics_options{.max_series_per_resource = series_per_resource}) {}
+
   registry reg;
   stores::memory_store store;
   bool refuse = false;
-  agent::otlp_metrics_mapper mapper{reg,
-                                    [this](std::span<const sample> b) -> status {
-                                      if (refuse) return error(errc::unavailable, "full");
-                                      return store.append(b);
-                                    },
-                                    [this](const series& s) { return store.latest(s); },
-                                    agent::otlp_metrics_options{.max_series_per_resource = 3}};
+  agent::otlp_metrics_mapper mapper;
 };
 
 }  // namespace
@@ -180,7 +184,7 @@ TEST(OtlpMetrics, ARestartedReceiverGoesOnFromTheStore) {
 }
 
 TEST(OtlpMetrics, CumulativePassesThroughAndHistogramsExpand) {
-  metrics_rig rig;
+  metrics_rig rig(100);
   rig.mapper.ingest(token_sum(500, t0, t0 + sec, false));
   rig.mapper.ingest(token_sum(20, t0 + 5 * sec, t0 + 6 * sec, false));  // the producer restarted
   EXPECT_EQ(rig.store.latest(token_series)->value, 20);
@@ -199,6 +203,7 @@ TEST(OtlpMetrics, CumulativePassesThroughAndHistogramsExpand) {
   EXPECT_EQ(rig.mapper.ingest(req).accepted, 1u);
   p->set_time_unix_nano(t0 + 2 * sec);
   EXPECT_EQ(rig.mapper.ingest(req).accepted, 1u);
+  ASSERT_TRUE(rig.store.latest(series("op_duration_seconds_sum", {})));
   EXPECT_EQ(rig.store.latest(series("op_duration_seconds_bucket", label_set{{"le", "1"}}))->value,
             4);
   EXPECT_EQ(rig.store.latest(series("op_duration_seconds_count", {}))->value, 6);
@@ -512,8 +517,8 @@ TEST(OtlpMonitor, TheOpenTelemetryJsSdkSendsEachAgentsShape) {
   if (std::system("node --version >/dev/null 2>&1") != 0 ||
       std::system(("test -d " + dir + "/node_modules/@opentelemetry/sdk-logs").c_str()) != 0)
     GTEST_SKIP() << "node or tests/otlp_js/node_modules missing (scripts/test runs npm ci)";
-  vitals::test::child mon({VITALS_MONITOR_EXE, "--memory-only", "--listen", "127.0.0.1:0",
-                           "--interval", "1s"});
+  vitals::test::child mon(
+      {VITALS_MONITOR_EXE, "--memory-only", "--listen", "127.0.0.1:0", "--interval", "1s"});
   const auto port = mon.wait_for(R"(API on http://127\.0\.0\.1:(\d+)/)");
   ASSERT_TRUE(port) << mon.output();
   const std::pair<const char*, const char*> runs[] = {
@@ -530,8 +535,8 @@ TEST(OtlpMonitor, TheOpenTelemetryJsSdkSendsEachAgentsShape) {
     const std::string s = std::string(encoding).substr(0, 1) + temporality[0];
     SCOPED_TRACE(s);
     auto tokens = [&](const std::string& agent, const std::string& type) {
-      return exposed(text, {"vitals_agent_tokens_total{", "agent=\"" + agent + "\"",
-                            "type=\"" + type + "\""});
+      return exposed(
+          text, {"vitals_agent_tokens_total{", "agent=\"" + agent + "\"", "type=\"" + type + "\""});
     };
     const std::string claude_agent = "claude-code:sess-" + s;
     EXPECT_EQ(tokens(claude_agent, "input"), 120);

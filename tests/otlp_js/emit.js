@@ -40,7 +40,7 @@ function providers(service) {
   const meters = new MeterProvider({ resource, readers: [reader] });
   const logs = new LoggerProvider({
     resource,
-    processors: [new SimpleLogRecordProcessor(checked(new L({ url: base + '/v1/logs' })))],
+    processors: [new SimpleLogRecordProcessor({ exporter: checked(new L({ url: base + '/v1/logs' })) })],
   });
   return { meters, logs };
 }
