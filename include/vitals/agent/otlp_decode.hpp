@@ -8,7 +8,11 @@
 #include <google/protobuf/util/json_util.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
