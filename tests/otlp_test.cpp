@@ -332,7 +332,7 @@ TEST(OtlpLogs, GeminiThoughtsAreReasoningAndToolCallsAreToolEvents) {
   const auto t = rig.totals("gemini-reviewer");
   EXPECT_EQ(t.input, 400);
   EXPECT_EQ(t.cache_read, 100);
-  EXPECT_EQ(t.output, 40);
+  EXPECT_EQ(t.output, 100);  // thoughts are part of output in vitals
   EXPECT_EQ(t.reasoning, 60);
   EXPECT_EQ(t.requests, 1);
   EXPECT_EQ(t.tool_calls, 1);
@@ -556,7 +556,7 @@ TEST(OtlpMonitor, TheOpenTelemetryJsSdkSendsEachAgentsShape) {
     const std::string gemini = "gemini-" + s;
     EXPECT_EQ(tokens(gemini, "input"), 300);
     EXPECT_EQ(tokens(gemini, "cache_read"), 200);
-    EXPECT_EQ(tokens(gemini, "output"), 40);
+    EXPECT_EQ(tokens(gemini, "output"), 100);
     EXPECT_EQ(tokens(gemini, "reasoning"), 60);
     EXPECT_EQ(exposed(text, {"claude_code_token_usage_tokens_total{", "sess-" + s + "\"",
                              "type=\"input\""}),

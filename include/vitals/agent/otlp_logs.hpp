@@ -3,8 +3,9 @@
 // event.kind response.completed, Gemini CLI `gemini_cli.api_response`, and
 // their tool results. Input tokens exclude cache reads for every agent
 // (Codex and Gemini count them inside input: subtracted); reasoning and
-// thought tokens are reasoning; Codex's tool_token_count (its total) is not
-// added again. The events go through the ledger's `ingest`, which validates,
+// thought tokens are reasoning, and part of output as everywhere in vitals
+// (Gemini's thoughts are added to its output); Codex's tool_token_count
+// (its total) is not added again. The events go through the ledger's `ingest`, which validates,
 // prices (when the record has no cost) and drops duplicates: a record's
 // request id, or prompt id + sequence, is its dedup id, else its content.
 // Other records (prompts, decisions) are ignored and counted.
@@ -249,6 +250,10 @@ class otlp_logs_mapper {
       if (cached) e.cache_read_tokens = c;
       e.output_tokens = a.count("output_token_count");
       e.reasoning_tokens = a.count(codex ? "reasoning_token_count" : "thoughts_token_count");
+      // vitals counts reasoning inside output (and prices it so); Gemini
+      // reports its thoughts beside the output: added to it.
+      if (!codex && e.reasoning_tokens)
+        e.output_tokens = e.output_tokens.value_or(0) + *e.reasoning_tokens;
       // Codex counts reasoning inside output (as its log files do) and its
       // tool_token_count carries the total: the total is input + output.
       if (codex && input && e.output_tokens) e.total_tokens = *input + *e.output_tokens;
