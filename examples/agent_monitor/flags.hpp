@@ -38,6 +38,8 @@ inline std::string default_dashboard_dir() {
 struct monitor_flags {
   std::string address = "127.0.0.1";
   std::uint16_t port = 9464;
+  std::string otlp_address;  // --otlp-listen: a second server with only /v1/* and /healthz
+  std::uint16_t otlp_port = 0;
   std::string data = "./vitals-data";
   std::chrono::milliseconds interval{std::chrono::seconds(10)};
   std::vector<int> pids;
@@ -66,6 +68,8 @@ memory and everything in SQLite under --data (or PostgreSQL with
 --postgres); serves the HTTP API (docs/http-api.md) and the live dashboard.
 
   --listen ADDR:PORT     where to serve (default 127.0.0.1:9464; port 0 picks a free one)
+  --otlp-listen ADDR:PORT  also serve OTLP/HTTP (/v1/metrics, /v1/logs, /healthz) there, e.g.
+                         127.0.0.1:4318, the agents' default endpoint (the main port serves them too)
   --data DIR             samples.db, usage.db and the spool go here (default ./vitals-data)
   --interval DURATION    sampling period, e.g. 10s, 500ms (default 10s)
   --track-pid PID        track a process (repeatable)
@@ -141,15 +145,18 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       return fail(flag, flag.starts_with("--") ? "needs a value" : "unknown flag");
     }
     long long n = 0;
-    if (flag == "--listen") {
+    if (flag == "--listen" || flag == "--otlp-listen") {
       const auto colon = value.rfind(':');
       if (colon == std::string::npos || colon == 0 ||
           !integer(std::string_view(value).substr(colon + 1), 0, 65535, n))
-        return fail(flag, "expected ADDRESS:PORT such as 127.0.0.1:9464, got '" + value + "'");
-      f.address = value.substr(0, colon);
-      if (f.address.size() > 2 && f.address.front() == '[' && f.address.back() == ']')
-        f.address = f.address.substr(1, f.address.size() - 2);
-      f.port = static_cast<std::uint16_t>(n);
+        return fail(flag, "expected ADDRESS:PORT such as 127.0.0.1:" +
+                              std::string(flag == "--listen" ? "9464" : "4318") + ", got '" +
+                              value + "'");
+      auto address = value.substr(0, colon);
+      if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+        address = address.substr(1, address.size() - 2);
+      (flag == "--listen" ? f.address : f.otlp_address) = address;
+      (flag == "--listen" ? f.port : f.otlp_port) = static_cast<std::uint16_t>(n);
     } else if (flag == "--data") {
       if (value.empty()) return fail(flag, "expected a directory");
       f.data = value;

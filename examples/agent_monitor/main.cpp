@@ -45,6 +45,9 @@
 #ifdef VITALS_MONITOR_REMOTE_WRITE
 #include "vitals/sinks/remote_write.hpp"
 #endif
+#ifdef VITALS_MONITOR_OTLP
+#include "vitals/http/otlp.hpp"
+#endif
 #ifdef VITALS_MONITOR_POSTGRES
 #include "vitals/agent/usage_postgres.hpp"
 #include "vitals/stores/postgres.hpp"
@@ -247,11 +250,39 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   for (std::size_t i = 0; i < f.scrapes.size(); ++i)
     add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
 
+#ifdef VITALS_MONITOR_OTLP
+  // OTLP from the agents: metrics into the sample store (through the
+  // pipeline, so the sinks get them too), log events into the ledger.
+  agent::otlp_metrics_mapper otlp_metrics(
+      reg, [&pipe](std::span<const sample> b) { return pipe.push(b); },
+      [&store](const series& s) { return store.latest(s); });
+  agent::otlp_logs_mapper otlp_logs(
+      reg, [&ledger](std::string_view body) { return ledger.ingest(body); });
+  http::router routes(http::health_route(), http::metrics_route(reg, store),
+                      http::query_routes(store), http::watch_route(store, reg),
+                      http::targets_route(targets), http::events_route(ledger),
+                      http::spool_route(ledger), http::usage_route(reports),
+                      http::otlp_route(otlp_metrics, otlp_logs),
+                      http::files_route::dashboard(f.dashboard));
+  http::router otlp_routes(http::health_route(), http::otlp_route(otlp_metrics, otlp_logs));
+  std::optional<http::server<decltype(otlp_routes)>> otlp_server;
+  if (!f.otlp_address.empty())
+    otlp_server.emplace(io.get_executor(), otlp_routes, reg,
+                        http::server_options{.address = f.otlp_address,
+                                             .port = f.otlp_port,
+                                             .token = f.token,
+                                             .allowed_hosts = f.allowed_hosts});
+#else
+  if (!f.otlp_address.empty()) {
+    std::fprintf(stderr, "agent_monitor: --otlp-listen: built without libprotobuf\n");
+    return 1;
+  }
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
                       http::targets_route(targets), http::events_route(ledger),
                       http::spool_route(ledger), http::usage_route(reports),
                       http::files_route::dashboard(f.dashboard));
+#endif
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address,
                                            .port = f.port,
@@ -262,6 +293,18 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     poll.stop();
     return 1;
   }
+#ifdef VITALS_MONITOR_OTLP
+  if (otlp_server) {
+    if (auto st = otlp_server->start(); !st) {
+      std::fprintf(stderr, "agent_monitor: --otlp-listen: %s\n", st.error().message.c_str());
+      server.stop();
+      poll.stop();
+      return 1;
+    }
+    std::printf("vitals agent monitor: OTLP/HTTP on http://%s:%u/v1/metrics and /v1/logs\n",
+                f.otlp_address.c_str(), unsigned(otlp_server->port()));
+  }
+#endif
   std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s%s)\n",
               f.address.c_str(), unsigned(server.port()),
               f.memory_only ? "memory only" : f.data.c_str(),
@@ -303,6 +346,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   // executor run dry. Usage events are stored before they are acknowledged.
   std::fprintf(stderr, "agent_monitor: stopping\n");
   server.stop();
+#ifdef VITALS_MONITOR_OTLP
+  if (otlp_server) otlp_server->stop();
+#endif
   asio::post(upkeep_strand, [&] { stop_upkeep.emit(asio::cancellation_type::terminal); });
   poll.stop();
   pipe.flush();

@@ -46,7 +46,8 @@ inline constexpr double max_duration_ms = 1e10;  // about 115 days
 
 namespace detail {
 
-inline constexpr std::array<std::string_view, 5> channels{"hook", "sse", "jsonl", "api", "sqlite"};
+inline constexpr std::array<std::string_view, 6> channels{"hook",  "sse", "otel",
+                                                          "jsonl", "api", "sqlite"};
 inline constexpr std::array<std::string_view, 6> event_types{
     "turn_completed", "message_usage", "tool_usage",
     "limit_snapshot", "raw_envelope",  "reconcile_adjustment"};
@@ -177,10 +178,12 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
   return e;
 }
 
-/// How much a channel's report is trusted: hook 4 > sse 3 > sqlite = jsonl 2 > api 1.
+/// How much a channel's report is trusted: hook 4 > sse = otel 3 >
+/// sqlite = jsonl 2 > api 1. An agent's own OpenTelemetry event (otel) is,
+/// like its stream, sent live per request (with its cost): above log files.
 inline int channel_priority(std::string_view channel) noexcept {
   if (channel == "hook") return 4;
-  if (channel == "sse") return 3;
+  if (channel == "sse" || channel == "otel") return 3;
   if (channel == "sqlite" || channel == "jsonl") return 2;
   if (channel == "api") return 1;
   return 0;

@@ -162,12 +162,18 @@ std::optional<refusal> check_request(const boost::beast::http::request_header<Fi
   const auto type_value = req[bhttp::field::content_type];
   if (m == bhttp::verb::delete_ && !has_body && type_value.empty()) return std::nullopt;
   const auto type = detail::media_type(type_value);
-  if (type == "application/json" || (type == "application/x-ndjson" && path == "/api/v1/events"))
+  // OTLP's binary media type is not one a page may send cross-origin
+  // without a preflight either.
+  const bool otlp = path == "/v1/metrics" || path == "/v1/logs";
+  if (type == "application/json" || (type == "application/x-ndjson" && path == "/api/v1/events") ||
+      (otlp && (type == "application/x-protobuf" || type == "application/protobuf")))
     return std::nullopt;
   return refusal{bhttp::status::unsupported_media_type,
                  (type.empty() ? std::string("no Content-Type") : "Content-Type '" + type + "'") +
                      " is not accepted: send application/json" +
-                     (path == "/api/v1/events" ? " or application/x-ndjson" : ""),
+                     (path == "/api/v1/events" ? " or application/x-ndjson"
+                      : otlp                   ? " or application/x-protobuf"
+                                               : ""),
                  "Content-Type", "unsupported_media_type"};
 }
 

@@ -1,0 +1,351 @@
+// OTLP metrics into samples. Gauges, sums, histograms and summaries become
+// series named as Prometheus' OTLP translation names them, labelled with
+// the resource's and the point's attributes (the point's win). Delta sums
+// and histograms are added up per series into cumulative series: a point
+// not newer than the last one taken for its series is a replayed export
+// and is skipped, so a retry never counts twice; a series first seen after
+// a restart goes on from the value the store holds. Cumulative points pass
+// through (a lower value after a new start_time_unix_nano is the producer's
+// reset, which rates read as one). Series per resource and remembered
+// series are bounded; every point not taken is counted with its reason.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "vitals/agent/otlp_names.hpp"
+#include "vitals/core/concepts.hpp"
+#include "vitals/core/sample.hpp"
+#include "vitals/instruments/registry.hpp"
+
+namespace vitals::agent {
+
+struct otlp_metrics_options {
+  std::size_t max_series_per_resource = 5000;
+  std::size_t max_resources = 1000;
+  std::size_t max_remembered_series = 200000;  // replay and delta state
+  std::size_t max_attributes = 128;            // per point, resource included
+  std::size_t max_buckets = 512;               // per histogram point
+  std::size_t max_value_length = 1024;         // a label value is cut there
+};
+
+/// What one export did: points taken, replays skipped (not an error) and
+/// points rejected, with the first reason.
+struct otlp_metrics_result {
+  std::size_t accepted = 0;
+  std::size_t replayed = 0;
+  std::size_t rejected = 0;
+  std::string message;
+  bool store_failed = false;
+};
+
+class otlp_metrics_mapper {
+ public:
+  /// `push` stores a batch (the pipeline's push); `latest` asks the store
+  /// for a series' last point, to continue a delta series after a restart.
+  using push_fn = std::function<status(std::span<const sample>)>;
+  using latest_fn = std::function<std::optional<point>(const series&)>;
+
+  otlp_metrics_mapper(registry& metrics, push_fn push, latest_fn latest,
+                      otlp_metrics_options o = {})
+      : push_(std::move(push)),
+        latest_(std::move(latest)),
+        opts_(o),
+        points_(metrics.counter_family("vitals_otlp_data_points",
+                                       "OTLP data points received, by outcome.", {"outcome"})) {}
+
+  /// Maps, stores and remembers one export, all or nothing: when the store
+  /// refuses the batch nothing is remembered, so the sender's retry counts.
+  otlp_metrics_result ingest(const otlp_pb::ExportMetricsServiceRequest& req) {
+    std::lock_guard lock(mu_);
+    otlp_metrics_result r;
+    batch_.clear();
+    updates_.clear();
+    const std::int64_t now_ms = to_unix_ms(vitals::now());
+    for (const auto& rm : req.resource_metrics()) {
+      std::vector<label> base;
+      for (const auto& kv : rm.resource().attributes()) add_label(base, kv);
+      const std::uint64_t resource =
+          series_hash("resource", label_set::from_sorted_unchecked(sorted_unique(base)));
+      for (const auto& sm : rm.scope_metrics())
+        for (const auto& m : sm.metrics()) map_metric(m, base, resource, now_ms, r);
+    }
+    if (!batch_.empty()) {
+      if (auto st = push_(batch_); !st) {
+        points_.with("store_refused").inc(r.accepted);
+        r.rejected += r.accepted;
+        r.accepted = 0;
+        r.store_failed = true;
+        r.message = "not stored: " + st.error().message;
+        for (auto h : new_series_) forget_series(h);
+        new_series_.clear();
+        return r;
+      }
+    }
+    new_series_.clear();
+    for (auto& [h, u] : updates_) state_[h] = u;
+    points_.with("accepted").inc(r.accepted);
+    points_.with("replayed").inc(r.replayed);
+    return r;
+  }
+
+ private:
+  struct series_state {
+    std::int64_t last_ms = 0;
+    double total = 0;  // delta series: the cumulative value
+  };
+
+  static std::vector<label> sorted_unique(std::vector<label> l) {
+    std::stable_sort(l.begin(), l.end(),
+                     [](const label& a, const label& b) { return a.name < b.name; });
+    // Later attributes (the point's) win over earlier (the resource's).
+    std::vector<label> out;
+    for (auto& x : l) {
+      if (!out.empty() && out.back().name == x.name)
+        out.back() = std::move(x);
+      else
+        out.push_back(std::move(x));
+    }
+    return out;
+  }
+
+  void add_label(std::vector<label>& out, const otlp_pb::KeyValue& kv) {
+    auto v = otlp_value_text(kv.value());
+    if (v.size() > opts_.max_value_length) v.resize(opts_.max_value_length);
+    if (v.empty()) return;  // an empty label is no label in Prometheus
+    out.push_back({prometheus_label_name(kv.key()), std::move(v)});
+  }
+
+  void reject(otlp_metrics_result& r, std::string_view reason, std::string message,
+              std::size_t n = 1) {
+    if (n == 0) return;
+    r.rejected += n;
+    points_.with(reason).inc(n);
+    if (r.message.empty()) r.message = std::move(message);
+  }
+
+  // Admits a series of `resource` under the cardinality bound.
+  bool admit(std::uint64_t resource, std::uint64_t h) {
+    auto it = per_resource_.find(resource);
+    if (it == per_resource_.end()) {
+      if (per_resource_.size() >= opts_.max_resources) return false;
+      it = per_resource_.emplace(resource, std::unordered_set<std::uint64_t>{}).first;
+    }
+    if (it->second.contains(h)) return true;
+    if (it->second.size() >= opts_.max_series_per_resource ||
+        state_.size() + new_series_.size() >= opts_.max_remembered_series)
+      return false;
+    it->second.insert(h);
+    owner_[h] = resource;
+    new_series_.push_back(h);
+    return true;
+  }
+
+  void forget_series(std::uint64_t h) {
+    if (auto o = owner_.find(h); o != owner_.end()) {
+      if (auto it = per_resource_.find(o->second); it != per_resource_.end()) it->second.erase(h);
+      owner_.erase(o);
+    }
+  }
+
+  // One series of a point (a histogram point has several).
+  struct out_value {
+    std::string name;
+    std::vector<label> extra;
+    double value;
+  };
+
+  void emit_point(const std::vector<label>& base,
+                  const google::protobuf::RepeatedPtrField<otlp_pb::KeyValue>& attributes,
+                  std::uint64_t time_ns, bool delta, std::uint64_t resource, std::int64_t now_ms,
+                  std::vector<out_value> values, otlp_metrics_result& r) {
+    if (std::size_t(attributes.size()) + base.size() > opts_.max_attributes)
+      return reject(
+          r, "too_many_attributes",
+          "a data point has more than " + std::to_string(opts_.max_attributes) + " attributes");
+    // Range-checked before any arithmetic: 0 is "now"; up to an hour ahead.
+    std::int64_t t_ms = now_ms;
+    if (time_ns != 0) {
+      if (time_ns < 946684800ull * 1000000000ull ||
+          time_ns / 1000000 > std::uint64_t(now_ms) + 3600000)
+        return reject(r, "bad_time",
+                      "time_unix_nano out of range (before 2000 or more than an hour ahead)");
+      t_ms = std::int64_t(time_ns / 1000000);
+    }
+    std::vector<label> labels = base;
+    for (const auto& kv : attributes) add_label(labels, kv);
+    bool replay = false, refused = false;
+    std::vector<sample> out;
+    std::vector<std::pair<std::uint64_t, series_state>> taken;
+    for (auto& v : values) {
+      auto l = labels;
+      for (auto& e : v.extra) l.push_back(std::move(e));
+      series s(std::move(v.name), label_set::from_sorted_unchecked(sorted_unique(std::move(l))));
+      const auto h = s.hash();
+      if (!admit(resource, h)) {
+        refused = true;
+        break;
+      }
+      series_state st;
+      if (auto u = updates_.find(h); u != updates_.end())
+        st = u->second;
+      else if (auto k = state_.find(h); k != state_.end())
+        st = k->second;
+      else if (auto p = latest_ ? latest_(s) : std::nullopt)
+        st = {to_unix_ms(p->t), delta && std::isfinite(p->value) ? p->value : 0};
+      if (st.last_ms != 0 && t_ms <= st.last_ms) {
+        replay = true;
+        break;
+      }
+      st.last_ms = t_ms;
+      if (delta) st.total += v.value;
+      taken.emplace_back(h, st);
+      out.push_back({std::move(s), from_unix_ms(t_ms), delta ? st.total : v.value});
+    }
+    if (refused)
+      return reject(r, "cardinality",
+                    "too many series for one resource (limit " +
+                        std::to_string(opts_.max_series_per_resource) + ")");
+    if (replay) {
+      ++r.replayed;
+      return;
+    }
+    for (auto& [h, st] : taken) updates_[h] = st;
+    for (auto& s : out) batch_.push_back(std::move(s));
+    ++r.accepted;
+  }
+
+  void map_metric(const otlp_pb::Metric& m, const std::vector<label>& base, std::uint64_t resource,
+                  std::int64_t now_ms, otlp_metrics_result& r) {
+    using M = otlp_pb::Metric;
+    constexpr std::uint32_t no_value = 1;  // DataPointFlags.NO_RECORDED_VALUE
+    const auto delta_t = otlp_pb::AGGREGATION_TEMPORALITY_DELTA;
+    auto number = [](const otlp_pb::NumberDataPoint& p) {
+      return p.value_case() == otlp_pb::NumberDataPoint::kAsInt ? double(p.as_int())
+                                                                : p.as_double();
+    };
+    switch (m.data_case()) {
+      case M::kGauge: {
+        const auto name = prometheus_metric_name(m.name(), m.unit(), false, true);
+        for (const auto& p : m.gauge().data_points()) {
+          if (p.flags() & no_value) continue;  // a staleness marker carries nothing to store
+          emit_point(base, p.attributes(), p.time_unix_nano(), false, resource, now_ms,
+                     {{name, {}, number(p)}}, r);
+        }
+        return;
+      }
+      case M::kSum: {
+        const auto& sum = m.sum();
+        const bool delta = sum.aggregation_temporality() == delta_t;
+        const auto name = prometheus_metric_name(m.name(), m.unit(), sum.is_monotonic(), false);
+        for (const auto& p : sum.data_points()) {
+          if (p.flags() & no_value) continue;
+          const double v = number(p);
+          if (!std::isfinite(v) || (sum.is_monotonic() && v < 0)) {
+            reject(r, "bad_value",
+                   "metric " + m.name().substr(0, 200) +
+                       ": a monotonic sum needs a finite, non-negative value");
+            continue;
+          }
+          emit_point(base, p.attributes(), p.time_unix_nano(), delta, resource, now_ms,
+                     {{name, {}, v}}, r);
+        }
+        return;
+      }
+      case M::kHistogram: {
+        const auto& hist = m.histogram();
+        const bool delta = hist.aggregation_temporality() == delta_t;
+        const auto name = prometheus_metric_name(m.name(), m.unit(), false, false);
+        for (const auto& p : hist.data_points()) {
+          if (p.flags() & no_value) continue;
+          const auto nb = std::size_t(p.bucket_counts_size());
+          if (nb > opts_.max_buckets ||
+              (nb != 0 && nb != std::size_t(p.explicit_bounds_size()) + 1) ||
+              (p.has_sum() && !std::isfinite(p.sum()))) {
+            reject(r, "bad_value",
+                   "metric " + m.name().substr(0, 200) +
+                       ": bucket_counts must be one longer than explicit_bounds (at most " +
+                       std::to_string(opts_.max_buckets) + ") and sum finite");
+            continue;
+          }
+          std::vector<out_value> vs;
+          double running = 0;
+          for (std::size_t i = 0; i < nb; ++i) {
+            running += double(p.bucket_counts(int(i)));
+            const std::string le = i + 1 == nb ? "+Inf" : format_bound(p.explicit_bounds(int(i)));
+            vs.push_back({name + "_bucket", {{"le", le}}, running});
+          }
+          vs.push_back({name + "_count", {}, double(p.count())});
+          if (p.has_sum()) vs.push_back({name + "_sum", {}, p.sum()});
+          emit_point(base, p.attributes(), p.time_unix_nano(), delta, resource, now_ms,
+                     std::move(vs), r);
+        }
+        return;
+      }
+      case M::kSummary: {
+        const auto name = prometheus_metric_name(m.name(), m.unit(), false, false);
+        for (const auto& p : m.summary().data_points()) {
+          if (p.flags() & no_value) continue;
+          if (std::size_t(p.quantile_values_size()) > opts_.max_buckets) {
+            reject(r, "bad_value", "metric " + m.name().substr(0, 200) + ": too many quantiles");
+            continue;
+          }
+          std::vector<out_value> vs;
+          for (const auto& q : p.quantile_values())
+            vs.push_back({name, {{"quantile", format_bound(q.quantile())}}, q.value()});
+          vs.push_back({name + "_count", {}, double(p.count())});
+          vs.push_back({name + "_sum", {}, p.sum()});
+          emit_point(base, p.attributes(), p.time_unix_nano(), false, resource, now_ms,
+                     std::move(vs), r);
+        }
+        return;
+      }
+      case M::kExponentialHistogram:
+        return reject(r, "unsupported",
+                      "metric " + m.name().substr(0, 200) +
+                          ": exponential histograms are not supported; use explicit buckets",
+                      std::size_t(m.exponential_histogram().data_points_size()));
+      default:
+        return reject(r, "unsupported",
+                      "metric " + m.name().substr(0, 200) + ": no data (or an unknown type)");
+    }
+  }
+
+  static std::string format_bound(double b) {
+    if (std::isinf(b)) return b > 0 ? "+Inf" : "-Inf";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", b);
+    // The shortest text that reads back the same, as Prometheus writes it.
+    for (int prec = 1; prec <= 17; ++prec) {
+      std::snprintf(buf, sizeof buf, "%.*g", prec, b);
+      if (std::strtod(buf, nullptr) == b) break;
+    }
+    return buf;
+  }
+
+  push_fn push_;
+  latest_fn latest_;
+  otlp_metrics_options opts_;
+  family<vitals::counter>& points_;
+  std::mutex mu_;
+  std::unordered_map<std::uint64_t, series_state> state_;  // by series hash
+  std::unordered_map<std::uint64_t, std::unordered_set<std::uint64_t>> per_resource_;
+  std::unordered_map<std::uint64_t, std::uint64_t> owner_;  // series -> resource
+  // This export's work, committed once the store has taken it.
+  sample_batch batch_;
+  std::unordered_map<std::uint64_t, series_state> updates_;
+  std::vector<std::uint64_t> new_series_;
+};
+
+}  // namespace vitals::agent
