@@ -312,4 +312,24 @@ TEST(HttpGuard, SseReplayIsBoundedToTheNewestSamples) {
   EXPECT_EQ(f.counter("vitals_http_sse_replay_skipped"), 150);
 }
 
+TEST(HttpGuard, SseReplayReachesBackOnlyOverItsWindow) {
+  test::fixture_options o;
+  o.sse.max_replay_window = std::chrono::minutes(1);
+  http_fixture f(o);
+  const auto t = vitals::now();
+  ASSERT_TRUE(f.store().append(std::vector<sample>{
+      {series("cpu", {{"target", "a"}}), t - std::chrono::minutes(10), 1},
+      {series("cpu", {{"target", "a"}}), t - std::chrono::seconds(10), 2}}));
+  raw_socket s(f.port());
+  ASSERT_TRUE(
+      s.send("GET /api/v1/watch?sel=cpu HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 0\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] {
+    s.read_until("never", 50ms);
+    return s.count("event: sample") >= 1;
+  })) << s.received().substr(0, 400);
+  s.read_until("never", 200ms);
+  EXPECT_EQ(s.count("event: sample"), 1u) << s.received();  // the 10-minute-old one is not read
+  EXPECT_NE(s.received().find("\"v\":2}"), std::string::npos);
+}
+
 }  // namespace

@@ -41,6 +41,10 @@ struct sse_options {
   std::size_t queue = 4096;         // samples buffered per client
   int behind_rounds = 3;            // consecutive rounds with drops before disconnecting
   std::size_t max_replay = 10'000;  // samples replayed on resume (the newest)
+  // How far back a resume reaches, whatever Last-Event-ID says: the store is
+  // read over this window only, so a `Last-Event-ID: 0` costs what a resume
+  // after a short disconnect does.
+  std::chrono::milliseconds max_replay_window{std::chrono::minutes(15)};
   int retry_ms = 3000;
 };
 
@@ -163,6 +167,7 @@ class watch_route {
     const auto newer = [](const auto& a, const auto& b) { return a.second.t > b.second.t; };
     std::size_t skipped = 0;
     const auto to = vitals::now() + std::chrono::hours(1);
+    since = std::max(since, to_unix_ms(vitals::now() - opts_.max_replay_window));
     for (auto& id : store_.list_series()) {
       if (!sel.matches(id)) continue;
       const auto points = store_.range(id, from_unix_ms(since), to);
