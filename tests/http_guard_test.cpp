@@ -317,9 +317,9 @@ TEST(HttpGuard, SseReplayReachesBackOnlyOverItsWindow) {
   o.sse.max_replay_window = std::chrono::minutes(1);
   http_fixture f(o);
   const auto t = vitals::now();
-  ASSERT_TRUE(f.store().append(std::vector<sample>{
-      {series("cpu", {{"target", "a"}}), t - std::chrono::minutes(10), 1},
-      {series("cpu", {{"target", "a"}}), t - std::chrono::seconds(10), 2}}));
+  ASSERT_TRUE(f.store().append(
+      std::vector<sample>{{series("cpu", {{"target", "a"}}), t - std::chrono::minutes(10), 1},
+                          {series("cpu", {{"target", "a"}}), t - std::chrono::seconds(10), 2}}));
   raw_socket s(f.port());
   ASSERT_TRUE(
       s.send("GET /api/v1/watch?sel=cpu HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 0\r\n\r\n"));

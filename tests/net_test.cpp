@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "support/listener.hpp"
 #include "vitals/http/client.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/url.hpp"
@@ -121,19 +122,9 @@ status scrape_once(samplers::scrape_sampler& s) {
   return f.get();
 }
 
-/// Whether a connection is waiting on `acceptor` (non-blocking accept).
-bool someone_connected(tcp::acceptor& acceptor) {
-  acceptor.non_blocking(true);
-  boost::system::error_code ec;
-  tcp::socket peer(acceptor.get_executor());
-  acceptor.accept(peer, ec);
-  return !ec;
-}
-
 TEST(NetAllow, ScrapesOutsideTheListNeverConnect) {
-  asio::io_context io;
-  tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto port = std::to_string(listener.local_endpoint().port());
+  test::listener listener;
+  const auto port = listener.port();
   auto allow = std::make_shared<net::allowlist>();
   ASSERT_TRUE(allow->add("10.0.0.0/8"));
 
@@ -147,14 +138,14 @@ TEST(NetAllow, ScrapesOutsideTheListNeverConnect) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("outside the scrape allow-list"), std::string::npos)
       << r.error().message;
-  EXPECT_FALSE(someone_connected(listener));
+  EXPECT_FALSE(listener.someone_connected());
 
   // Allowed: the scrape connects (and times out: nobody answers).
   ASSERT_TRUE(allow->add("127.0.0.0/8"));
   samplers::scrape_sampler allowed("http://127.0.0.1:" + port + "/metrics",
                                    {.timeout = std::chrono::milliseconds(300), .allow = allow});
   EXPECT_FALSE(scrape_once(allowed));
-  EXPECT_TRUE(someone_connected(listener));
+  EXPECT_TRUE(listener.someone_connected());
 }
 
 }  // namespace

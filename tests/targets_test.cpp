@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "support/http_fixture.hpp"
+#include "support/listener.hpp"
 
 namespace {
 
@@ -16,18 +17,9 @@ using test::http_fixture;
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-bool someone_connected(tcp::acceptor& acceptor) {
-  acceptor.non_blocking(true);
-  boost::system::error_code ec;
-  tcp::socket peer(acceptor.get_executor());
-  acceptor.accept(peer, ec);
-  return !ec;
-}
-
 TEST(HttpTargetsHardening, CrlfScrapeTargetIs400AndNothingConnects) {
-  asio::io_context io;
-  tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});
-  const auto port = std::to_string(listener.local_endpoint().port());
+  test::listener listener;
+  const auto port = listener.port();
   http_fixture f;
   auto c = f.client();
   for (const std::string& url :
@@ -39,7 +31,7 @@ TEST(HttpTargetsHardening, CrlfScrapeTargetIs400AndNothingConnects) {
     EXPECT_NE(r->body.find("url"), std::string::npos) << r->body;
     EXPECT_EQ(r->body.find("pwned"), std::string::npos) << "the error echoes the payload";
   }
-  EXPECT_FALSE(someone_connected(listener));
+  EXPECT_FALSE(listener.someone_connected());
   auto list = c.get("/api/v1/targets");
   ASSERT_TRUE(list);
   EXPECT_EQ(list->body, "[]");

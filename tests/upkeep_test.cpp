@@ -173,9 +173,10 @@ TEST(Retention, AUsageWalPastTheWatchSizeIsCheckpointedBetweenRuns) {
   agent::maintenance m({.every = 1h, .wal_watch_bytes = 1}, reg);
   const auto start = std::chrono::steady_clock::now();
   m.tick(samples, usage, start);  // the scheduled run
-  ASSERT_EQ(ledger.ingest(R"({"agent_name":"a","model_raw":"gpt-5","message_id":"m1","input_tokens":3})")
-                .accepted,
-            1u);
+  ASSERT_EQ(
+      ledger.ingest(R"({"agent_name":"a","model_raw":"gpt-5","message_id":"m1","input_tokens":3})")
+          .accepted,
+      1u);
   ASSERT_GT(usage.wal_bytes(), 1u);
   m.tick(samples, usage, start + 1min);  // not due, but the WAL is over the watch size
   EXPECT_EQ(usage.wal_bytes(), 0u);

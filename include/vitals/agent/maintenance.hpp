@@ -62,7 +62,10 @@ class maintenance {
     if (ran_ && now - last_run_ < opts_.every) {
       // Between runs, a usage WAL grown past the watch size (readers kept it
       // from being reset) is checkpointed early.
-      if constexpr (requires { usage.wal_bytes(); usage.checkpoint(); })
+      if constexpr (requires {
+                      usage.wal_bytes();
+                      usage.checkpoint();
+                    })
         if (usage.wal_bytes() > opts_.wal_watch_bytes)
           if (auto st = usage.checkpoint(); !st) fail("usage", st.error().message);
       return;
