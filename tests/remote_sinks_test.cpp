@@ -39,13 +39,18 @@ std::string encode(const std::vector<sample>& batch) {
   return out;
 }
 
+/// The test receiver's token: a vitals server without one refuses a POST
+/// that is not JSON (a browser could send it), and remote write is protobuf.
+constexpr const char* receiver_token = "s3cret";
+
 /// Quick retries, so that the tests wait milliseconds rather than seconds.
 vitals::sinks::push_options fast() {
   return {.flush_interval = 20ms,
           .request_timeout = 5s,
           .min_backoff = 5ms,
           .max_backoff = 20ms,
-          .flush_timeout = 20s};
+          .flush_timeout = 20s,
+          .bearer_token = receiver_token};
 }
 
 // --- encoding ---------------------------------------------------------------
@@ -188,7 +193,8 @@ class receiver {
   handler handler_{this};
   vitals::http::server<handler> server_{
       io_.get_executor(), handler_, reg_,
-      vitals::http::server_options{.port = 0, .body_limit = 64u << 20, .shutdown_grace = 1s}};
+      vitals::http::server_options{
+          .port = 0, .body_limit = 64u << 20, .token = receiver_token, .shutdown_grace = 1s}};
   std::thread thread_;
 };
 
@@ -226,7 +232,7 @@ TEST(RemoteWriteRetry, ServerErrorIsRetriedAndDeliveredOnce) {
   EXPECT_EQ(r.headers["Content-Type"], "application/x-protobuf");
   EXPECT_EQ(r.headers["X-Prometheus-Remote-Write-Version"], "0.1.0");
   EXPECT_TRUE(r.headers["User-Agent"].starts_with("vitals-remote-write/"));
-  EXPECT_EQ(r.headers["Authorization"], "");
+  EXPECT_EQ(r.headers["Authorization"], std::string("Bearer ") + receiver_token);
   std::string raw;
   ASSERT_TRUE(snappy::Uncompress(r.body.data(), r.body.size(), &raw));
   EXPECT_EQ(raw, encode(three_samples()));
