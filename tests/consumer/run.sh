@@ -15,6 +15,7 @@ rm -rf "$out"
 echo "-- installing vitals into $out/prefix"
 cmake -S "$root" -B "$out/vitals" -DVITALS_BUILD_TESTS=OFF -DVITALS_BUILD_EXAMPLES=OFF \
       -DVITALS_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$out/vitals" >/dev/null  # the compiled parts (the OTLP messages), if any
 cmake --install "$out/vitals" --prefix "$out/prefix" >/dev/null
 
 consume() {  # way, cmake arguments...
