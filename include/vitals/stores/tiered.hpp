@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <unordered_set>
@@ -44,20 +45,20 @@ class tiered {
   }
 
   /// Every series' latest point: the hot tier's where it has one (it is
-  /// newer), the cold tier's for series only the cold tier still holds.
+  /// newer), the cold tier's for series only the cold tier holds. Every
+  /// append reaches the hot tier too, so a series only the cold tier holds
+  /// was last written before this process started and its latest point is
+  /// frozen: the cold tier is read once, not on every /metrics request, and
+  /// again only after a prune or a drop changed it.
   std::vector<std::pair<series, point>> latest_all() {
     auto out = latest_points(hot_);
-    if constexpr (latest_all_store<Cold>) {
-      std::unordered_set<series, series_hasher> hot;
-      hot.reserve(out.size());
-      for (const auto& [id, _] : out) hot.insert(id);
-      for (auto& e : cold_.latest_all())
-        if (!hot.contains(e.first)) out.push_back(std::move(e));
-    } else {
-      for (auto& id : cold_.list_series())
-        if (!hot_.latest(id))
-          if (auto p = cold_.latest(id)) out.emplace_back(std::move(id), *p);
-    }
+    std::unordered_set<series, series_hasher> hot;
+    hot.reserve(out.size());
+    for (const auto& [id, _] : out) hot.insert(id);
+    std::lock_guard lock(cold_latest_mu_);
+    if (!cold_latest_) cold_latest_ = latest_points(cold_);
+    for (const auto& e : *cold_latest_)
+      if (!hot.contains(e.first)) out.push_back(e);
     return out;
   }
 
@@ -92,6 +93,7 @@ class tiered {
 
   /// Forgets a series in both tiers; true when either held it.
   bool drop(const series& id) {
+    forget_cold_latest();
     const bool c = cold_.drop(id);
     const bool h = hot_.drop(id);
     return c || h;
@@ -100,6 +102,7 @@ class tiered {
   /// Prunes both tiers where they can (samples before `cutoff`); returns
   /// what the cold tier deleted.
   result<std::int64_t> prune_before(timestamp cutoff) {
+    forget_cold_latest();
     if constexpr (requires { hot_.prune_before(cutoff); }) (void)hot_.prune_before(cutoff);
     if constexpr (requires { cold_.prune_before(cutoff); })
       return cold_.prune_before(cutoff);
@@ -115,6 +118,10 @@ class tiered {
   Cold& cold() noexcept { return cold_; }
 
  private:
+  void forget_cold_latest() {
+    std::lock_guard lock(cold_latest_mu_);
+    cold_latest_.reset();
+  }
   static timestamp query_start(const range_query& q) {
     return q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
   }
@@ -124,6 +131,8 @@ class tiered {
   }
 
   Hot& hot_;
+  std::mutex cold_latest_mu_;
+  std::optional<std::vector<std::pair<series, point>>> cold_latest_;  // read once, see latest_all
   Cold& cold_;
 };
 
