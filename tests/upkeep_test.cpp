@@ -252,9 +252,11 @@ TEST(AgentMonitorUpkeep, LiveMetricsPassPromtoolAndTheOpenMetricsParser) {
     const auto rc = lint.wait();
     EXPECT_TRUE(rc == 0 || rc == 3) << lint.output();
     std::istringstream problems(lint.output());
-    for (std::string line; std::getline(problems, line);)
-      if (!line.empty())
+    for (std::string line; std::getline(problems, line);) {
+      if (!line.empty()) {
         EXPECT_TRUE(line.starts_with("node_memory_") && line.ends_with("not 'camelCase'")) << line;
+      }
+    }
   }
   auto om = c.get("/metrics", {{"Accept", "application/openmetrics-text; version=1.0.0"}});
   ASSERT_TRUE(om);
