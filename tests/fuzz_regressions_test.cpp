@@ -15,7 +15,8 @@
 #include <string>
 #include <vector>
 
-#define VITALS_FUZZ_DASHBOARD_DIR (std::string(VITALS_SOURCE_DIR) + "/examples/agent_monitor/dashboard")
+#define VITALS_FUZZ_DASHBOARD_DIR \
+  (std::string(VITALS_SOURCE_DIR) + "/examples/agent_monitor/dashboard")
 #include "../fuzz/exposition.hpp"
 #include "../fuzz/importers.hpp"
 #include "../fuzz/router.hpp"

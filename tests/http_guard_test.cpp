@@ -10,6 +10,8 @@
 
 #include "support/helpers.hpp"
 #include "support/http_fixture.hpp"
+#include "vitals/http/exchange.hpp"
+#include "vitals/http/guard.hpp"
 
 namespace {
 

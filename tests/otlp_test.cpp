@@ -10,8 +10,10 @@
 
 #include "support/child.hpp"
 #include "vitals/agent/ledger.hpp"
+#include "vitals/agent/otlp_decode.hpp"
 #include "vitals/agent/otlp_logs.hpp"
 #include "vitals/agent/otlp_metrics.hpp"
+#include "vitals/agent/otlp_names.hpp"
 #include "vitals/agent/usage_store.hpp"
 #include "vitals/http/client.hpp"
 #include "vitals/http/otlp.hpp"

@@ -9,8 +9,12 @@
 
 int main() {
   prometheus::Registry reg;
-  prometheus::BuildCounter().Name("requests_total").Help("Requests served.").Register(reg)
-      .Add({{"method", "GET"}}).Increment();
+  prometheus::BuildCounter()
+      .Name("requests_total")
+      .Help("Requests served.")
+      .Register(reg)
+      .Add({{"method", "GET"}})
+      .Increment();
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, reg.Collect());
   std::fputs(out.str().c_str(), stdout);

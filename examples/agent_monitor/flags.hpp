@@ -45,7 +45,7 @@ struct monitor_flags {
   std::vector<int> pids;
   std::vector<std::string> cgroups;
   std::vector<std::string> scrapes;
-  vitals::net::allowlist scrape_allow;    // empty: scrapes may connect anywhere
+  vitals::net::allowlist scrape_allow;     // empty: scrapes may connect anywhere
   std::string token;                       // --token, --token-file or VITALS_TOKEN
   std::vector<std::string> allowed_hosts;  // --allow-host
   std::string prices;

@@ -258,12 +258,11 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
       [&store](const series& s) { return store.latest(s); });
   agent::otlp_logs_mapper otlp_logs(
       reg, [&ledger](std::string_view body) { return ledger.ingest(body); });
-  http::router routes(http::health_route(), http::metrics_route(reg, store),
-                      http::query_routes(store), http::watch_route(store, reg),
-                      http::targets_route(targets), http::events_route(ledger),
-                      http::spool_route(ledger), http::usage_route(reports),
-                      http::otlp_route(otlp_metrics, otlp_logs),
-                      http::files_route::dashboard(f.dashboard));
+  http::router routes(
+      http::health_route(), http::metrics_route(reg, store), http::query_routes(store),
+      http::watch_route(store, reg), http::targets_route(targets), http::events_route(ledger),
+      http::spool_route(ledger), http::usage_route(reports),
+      http::otlp_route(otlp_metrics, otlp_logs), http::files_route::dashboard(f.dashboard));
   http::router otlp_routes(http::health_route(), http::otlp_route(otlp_metrics, otlp_logs));
   std::optional<http::server<decltype(otlp_routes)>> otlp_server;
   if (!f.otlp_address.empty())
