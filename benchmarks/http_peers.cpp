@@ -8,8 +8,9 @@
 // ACK), then serves until stdin closes or SIGTERM/SIGINT arrives. Every server
 // runs 2 worker threads: prometheus-cpp's Exposer defaults to 2 civetweb
 // workers, and vitals' io_context is run by 2 threads. `http_peers N` adds a
-// gauge family of N more series to each (scripts/bench-http monitor sizes the
-// peers to the agent monitor's own /metrics this way).
+// gauge family of N more series to each; `http_peers --only N` serves that
+// family alone, N sample lines (scripts/bench-http monitor sizes the peers to
+// the agent monitor's own /metrics this way).
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -24,6 +25,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -67,10 +69,12 @@ double observation(std::size_t k) {
 }
 
 std::size_t extra_series = 0;  // argv[1]
+bool only_extra = false;        // --only: the extra family alone
 
 void fill(vitals::registry& r) {
   auto& extra = r.gauge_family("app_extra_value", "Bench gauge sized by argv[1].", {"series"});
   for (std::size_t i = 0; i < extra_series; ++i) extra.with(std::to_string(i)).set(double(i));
+  if (only_extra) return;
   for (std::size_t f = 0; f < counter_names.size(); ++f) {
     auto& fam = r.counter_family(counter_names[f], "Bench counter.", {"service", "code"});
     for (std::size_t s = 0; s < services; ++s)
@@ -98,6 +102,7 @@ void fill(prometheus::Registry& r) {
     for (std::size_t i = 0; i < extra_series; ++i)
       extra.Add({{"series", std::to_string(i)}}).Set(double(i));
   }
+  if (only_extra) return;
   for (std::size_t f = 0; f < counter_names.size(); ++f) {
     auto& fam =
         prometheus::BuildCounter().Name(counter_names[f]).Help("Bench counter.").Register(r);
@@ -141,8 +146,10 @@ void wait_for_end(const sigset_t& sigs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1)
-    extra_series = std::min<std::size_t>(std::strtoull(argv[1], nullptr, 10), 1'000'000);
+  int arg = 1;
+  if (arg < argc && std::string_view(argv[arg]) == "--only") only_extra = true, ++arg;
+  if (arg < argc)
+    extra_series = std::min<std::size_t>(std::strtoull(argv[arg], nullptr, 10), 1'000'000);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
