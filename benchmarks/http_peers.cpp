@@ -69,7 +69,7 @@ double observation(std::size_t k) {
 }
 
 std::size_t extra_series = 0;  // argv[1]
-bool only_extra = false;        // --only: the extra family alone
+bool only_extra = false;       // --only: the extra family alone
 
 void fill(vitals::registry& r) {
   auto& extra = r.gauge_family("app_extra_value", "Bench gauge sized by argv[1].", {"series"});

@@ -92,6 +92,53 @@ TEST(HttpServer, MetricsServesRegistryAndStoreLatestInBothFormats) {
   EXPECT_EQ(om.families.size(), text.families.size());
 }
 
+// The store's part of /metrics is rendered once per store version: what a
+// later scrape serves must follow every append, drop and prune at once, and
+// a name the registry starts exposing pushes the stored family out.
+TEST(HttpServer, MetricsFollowsTheStoreBetweenScrapes) {
+  http_fixture f;
+  auto c = f.client();
+  const series cpu("process_cpu_seconds_total", {{"target", "a"}});
+  auto scrape = [&](bool om = false) {
+    auto r = om ? c.get("/metrics", {{"Accept", "application/openmetrics-text; version=1.0.0"}})
+                : c.get("/metrics");
+    return r && r->status == 200u ? r->body : std::string("no answer");
+  };
+  const auto t = recent_ms(2);
+  const auto v0 = f.store().version();
+  ASSERT_TRUE(
+      f.store().append(std::vector{at("process_cpu_seconds_total", {{"target", "a"}}, t, 1.5)}));
+  EXPECT_GT(f.store().version(), v0);
+  EXPECT_NE(scrape().find("process_cpu_seconds_total{target=\"a\"} 1.5"), std::string::npos);
+  EXPECT_NE(scrape(true).find("process_cpu_seconds_total{target=\"a\"} 1.5"), std::string::npos);
+
+  ASSERT_TRUE(f.store().append(
+      std::vector{at("process_cpu_seconds_total", {{"target", "a"}}, t + 1000, 2.5)}));
+  auto body = scrape();
+  EXPECT_NE(body.find("process_cpu_seconds_total{target=\"a\"} 2.5"), std::string::npos) << body;
+  EXPECT_EQ(body.find("process_cpu_seconds_total{target=\"a\"} 1.5"), std::string::npos) << body;
+  body = scrape(true);
+  EXPECT_NE(body.find("process_cpu_seconds_total{target=\"a\"} 2.5"), std::string::npos) << body;
+  EXPECT_TRUE(body.ends_with("# EOF\n"));
+
+  // The registry takes the name: the stored family is left out, never repeated.
+  f.metrics().counter("process_cpu_seconds", "The registry's own.").inc(7);
+  body = scrape();
+  EXPECT_NE(body.find("process_cpu_seconds_total 7"), std::string::npos) << body;
+  EXPECT_EQ(body.find("process_cpu_seconds_total{target=\"a\"}"), std::string::npos) << body;
+  auto parsed = format::parse(body, "text/plain; version=0.0.4");
+  EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front().message;
+
+  ASSERT_TRUE(f.store().append(std::vector{at("node_load1", {}, t, 0.25)}));
+  EXPECT_NE(scrape().find("node_load1 0.25"), std::string::npos);
+  EXPECT_TRUE(f.store().drop(series("node_load1", {})));
+  EXPECT_EQ(scrape().find("node_load1"), std::string::npos);
+  ASSERT_TRUE(f.store().append(std::vector{at("node_load1", {}, t, 0.5)}));
+  EXPECT_NE(scrape().find("node_load1 0.5"), std::string::npos);
+  ASSERT_TRUE(f.store().prune_before(timestamp::max()));
+  EXPECT_EQ(scrape().find("node_load1"), std::string::npos);
+}
+
 class HttpQuery : public ::testing::Test {
  protected:
   void SetUp() override {

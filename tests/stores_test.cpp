@@ -332,4 +332,31 @@ TEST(TieredStore, ReadsTheColdTierWhenTheHotOneNoLongerCoversTheWindow) {
   EXPECT_EQ(after.latest(id)->value, 99);
 }
 
+// /metrics serves the store's part from a text rendered once per version:
+// the version must move with every change latest_all can see, the cold
+// tier's frozen series included.
+TEST(TieredStore, VersionMovesWithEveryChangeLatestAllCanSee) {
+  temp_dir dir;
+  memory_store hot;
+  sqlite_store cold{dir.path() / "vitals.db"};
+  const series a("cpu", {{"target", "a"}}), b("cpu", {{"target", "b"}});
+  ASSERT_TRUE(cold.append(std::vector<sample>{{b, from_unix_ms(1'000'000), 7}}));  // cold only
+  tiered store(hot, cold);
+  static_assert(versioned_store<tiered<memory_store, sqlite_store>>);
+  auto v = store.version();
+  EXPECT_EQ(store.latest_all().size(), 1u);
+  EXPECT_EQ(store.version(), v) << "reading changes nothing";
+  ASSERT_TRUE(store.append(std::vector<sample>{{a, from_unix_ms(1'001'000), 1}}));
+  EXPECT_GT(store.version(), v);
+  v = store.version();
+  EXPECT_EQ(store.latest_all().size(), 2u);
+  EXPECT_TRUE(store.drop(b));
+  EXPECT_GT(store.version(), v);
+  v = store.version();
+  EXPECT_EQ(store.latest_all().size(), 1u);
+  ASSERT_TRUE(store.prune_before(from_unix_ms(2'000'000)));
+  EXPECT_GT(store.version(), v);
+  EXPECT_TRUE(store.latest_all().empty());
+}
+
 }  // namespace

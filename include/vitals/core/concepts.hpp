@@ -69,6 +69,17 @@ concept latest_all_store = store<S> && requires(S& s) {
   { s.latest_all() } -> std::same_as<std::vector<std::pair<series, point>>>;
 };
 
+// --- versioned_store (optional) --------------------------------------------
+// 1. `s.version()` returns a `std::uint64_t` that grows whenever what
+//    `latest_all()` returns may have changed (an append, a drop, a prune), and
+//    only then. Samples arrive once per interval while /metrics may be scraped
+//    far more often: the route renders the store's families once per version
+//    and serves that text until the version moves.
+template <class S>
+concept versioned_store = latest_all_store<S> && requires(S& s) {
+  { s.version() } -> std::same_as<std::uint64_t>;
+};
+
 // --- sink ------------------------------------------------------------------
 // 1. `s.write(batch)` pushes a span of samples elsewhere and returns a
 //    `status`: a failing sink is counted by the pipeline, never thrown through

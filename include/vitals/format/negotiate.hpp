@@ -103,4 +103,19 @@ inline void write(std::string& out, const metric_snapshot& snap, exposition e) {
     write_text(out, snap);
 }
 
+/// Appends the families of `snap` without OpenMetrics' closing `# EOF`, for
+/// an exposition written in parts: `write_families` for each part, then
+/// `write_end` once.
+inline void write_families(std::string& out, const metric_snapshot& snap, exposition e) {
+  if (e == exposition::openmetrics)
+    for (const auto& f : snap) detail::write_openmetrics_family(out, f, {});
+  else
+    write_text(out, snap);
+}
+
+/// Closes an exposition written with `write_families`.
+inline void write_end(std::string& out, exposition e) {
+  if (e == exposition::openmetrics) out += "# EOF\n";
+}
+
 }  // namespace vitals::format

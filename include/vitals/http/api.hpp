@@ -5,7 +5,10 @@
 
 #include <boost/json.hpp>
 
+#include <array>
+#include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,17 +24,6 @@ namespace vitals::http {
 
 namespace detail {
 
-/// The store's latest values as families (format/families.hpp), read in one
-/// pass, leaving out every name the registry exposes: the registry's own
-/// series, sampled back into the store, are not repeated and no family
-/// appears twice.
-template <store Store>
-void append_latest(Store& st, metric_snapshot& snap) {
-  auto taken = format::exposed_names(snap);
-  const auto latest = stores::latest_points(st);
-  format::append_families(latest, taken, snap);
-}
-
 /// A selector parameter; absent or empty selects everything.
 inline std::variant<stores::selector, response> selector_param(const params& p, unsigned version) {
   const auto text = p.get("sel");
@@ -44,10 +36,15 @@ inline std::variant<stores::selector, response> selector_param(const params& p, 
 }  // namespace detail
 
 /// `GET /metrics`: Prometheus text 0.0.4 or OpenMetrics 1.0, from the Accept header.
+/// The registry is collected on every request; the store's part is rendered
+/// once per store version (versioned_store) and format, and served from that
+/// text until a sample, a drop or a prune moves the version or the registry
+/// starts exposing another name.
 template <samplers::snapshot_source Registry, store Store>
 class metrics_route {
  public:
   metrics_route(const Registry& r, Store& s) : registry_(r), store_(s) {}
+  metrics_route(const metrics_route& o) : registry_(o.registry_), store_(o.store_) {}
   bool matches(std::string_view p) const noexcept { return p == "/metrics"; }
   bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
   std::string_view allow() const noexcept { return "GET"; }
@@ -56,18 +53,56 @@ class metrics_route {
     ex.route("metrics");
     auto p = checked_params(req, {});
     if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
-    metric_snapshot snap = registry_.collect();
-    detail::append_latest(store_, snap);
+    const metric_snapshot snap = registry_.collect();
     const auto e = format::negotiate(req[bhttp::field::accept]);
     response res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::content_type, format::content_type(e));
-    format::write(res.body(), snap, e);
+    format::write_families(res.body(), snap, e);
+    append_store_part(res.body(), format::exposed_names(snap), e);
+    format::write_end(res.body(), e);
     co_return res;
   }
 
  private:
+  struct rendered {
+    std::uint64_t version = 0;
+    format::name_set taken;
+    std::string text;
+    bool valid = false;
+  };
+
+  void append_store_part(std::string& out, format::name_set taken, format::exposition e) {
+    if constexpr (versioned_store<Store>) {
+      const std::uint64_t v = store_.version();  // before reading: a later write moves it
+      auto& slot = cache_[e == format::exposition::openmetrics ? 1 : 0];
+      {
+        std::lock_guard lock(cache_mu_);
+        if (slot.valid && slot.version == v && slot.taken == taken) {
+          out += slot.text;
+          return;
+        }
+      }
+      rendered fresh{v, taken, render(std::move(taken), e), true};
+      out += fresh.text;
+      std::lock_guard lock(cache_mu_);
+      if (!slot.valid || slot.version <= v) slot = std::move(fresh);
+    } else {
+      out += render(std::move(taken), e);
+    }
+  }
+
+  std::string render(format::name_set taken, format::exposition e) {
+    metric_snapshot part;
+    format::append_families(stores::latest_points(store_), taken, part);
+    std::string text;
+    format::write_families(text, part, e);
+    return text;
+  }
+
   const Registry& registry_;
   Store& store_;
+  std::mutex cache_mu_;
+  std::array<rendered, 2> cache_;  // text, OpenMetrics
 };
 
 /// `GET /api/v1/series`, `/api/v1/latest` and `/api/v1/range` over one store.

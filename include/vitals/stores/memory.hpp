@@ -58,6 +58,7 @@ class memory_store {
     appended_.fetch_add(counts[0], std::memory_order_relaxed);
     replaced_.fetch_add(counts[1], std::memory_order_relaxed);
     out_of_order_.fetch_add(counts[2], std::memory_order_relaxed);
+    if (!batch.empty()) version_.fetch_add(1, std::memory_order_release);
     watchers_.publish(batch);
     return {};
   }
@@ -78,6 +79,10 @@ class memory_store {
       if (!r->empty()) out.emplace_back(s, r->back());
     return out;
   }
+
+  /// Grows with every append, drop and prune (versioned_store): what
+  /// `latest_all` returns is the same for as long as this is.
+  std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
 
   /// The oldest time still held for `id`: what a tiered store asks to know
   /// whether this tier covers a window.
@@ -118,6 +123,7 @@ class memory_store {
   /// Forgets a series and its samples (untrack). Returns whether it existed.
   bool drop(const series& id) {
     std::unique_lock lock(mu_);
+    version_.fetch_add(1, std::memory_order_release);
     return index_.erase(id) > 0;
   }
 
@@ -126,6 +132,7 @@ class memory_store {
   /// what a live series keeps. Returns the samples forgotten.
   result<std::int64_t> prune_before(timestamp cutoff) {
     std::unique_lock lock(mu_);
+    version_.fetch_add(1, std::memory_order_release);
     std::int64_t n = 0;
     std::erase_if(index_, [&](const auto& kv) {
       const bool stale = kv.second->empty() || kv.second->back().t < cutoff;
@@ -137,6 +144,7 @@ class memory_store {
 
   std::size_t drop(const selector& sel) {
     std::unique_lock lock(mu_);
+    version_.fetch_add(1, std::memory_order_release);
     return std::erase_if(index_, [&](const auto& kv) { return sel.matches(kv.first); });
   }
 
@@ -188,8 +196,9 @@ class memory_store {
   std::unordered_map<series, std::unique_ptr<detail::ring>, series_hasher> index_;
   watch_hub watchers_;
   std::atomic<std::uint64_t> appended_{0}, replaced_{0}, out_of_order_{0};
+  std::atomic<std::uint64_t> version_{0};
 };
 
-static_assert(downsampling_store<memory_store> && latest_all_store<memory_store>);
+static_assert(downsampling_store<memory_store> && versioned_store<memory_store>);
 
 }  // namespace vitals::stores

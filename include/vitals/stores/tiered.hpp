@@ -62,6 +62,12 @@ class tiered {
     return out;
   }
 
+  /// versioned_store when the hot tier is: the hot tier's version plus one
+  /// for each time the cold tier's cached latest points were forgotten.
+  std::uint64_t version() requires versioned_store<Hot> {
+    return hot_.version() + cold_epoch_.load(std::memory_order_acquire);
+  }
+
   std::vector<point> range(const series& id, timestamp from, timestamp to) {
     return covers(id, from) ? hot_.range(id, from, to) : cold_.range(id, from, to);
   }
@@ -93,21 +99,20 @@ class tiered {
 
   /// Forgets a series in both tiers; true when either held it.
   bool drop(const series& id) {
-    forget_cold_latest();
     const bool c = cold_.drop(id);
     const bool h = hot_.drop(id);
+    forget_cold_latest();  // after the tiers changed, so nothing reads them in between
     return c || h;
   }
 
   /// Prunes both tiers where they can (samples before `cutoff`); returns
   /// what the cold tier deleted.
   result<std::int64_t> prune_before(timestamp cutoff) {
-    forget_cold_latest();
     if constexpr (requires { hot_.prune_before(cutoff); }) (void)hot_.prune_before(cutoff);
-    if constexpr (requires { cold_.prune_before(cutoff); })
-      return cold_.prune_before(cutoff);
-    else
-      return std::int64_t{0};
+    result<std::int64_t> pruned = std::int64_t{0};
+    if constexpr (requires { cold_.prune_before(cutoff); }) pruned = cold_.prune_before(cutoff);
+    forget_cold_latest();  // after the tiers changed, so nothing reads them in between
+    return pruned;
   }
 
   subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
@@ -121,6 +126,7 @@ class tiered {
   void forget_cold_latest() {
     std::lock_guard lock(cold_latest_mu_);
     cold_latest_.reset();
+    cold_epoch_.fetch_add(1, std::memory_order_release);
   }
   static timestamp query_start(const range_query& q) {
     return q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
@@ -133,6 +139,7 @@ class tiered {
   Hot& hot_;
   std::mutex cold_latest_mu_;
   std::optional<std::vector<std::pair<series, point>>> cold_latest_;  // read once, see latest_all
+  std::atomic<std::uint64_t> cold_epoch_{0};
   Cold& cold_;
 };
 
