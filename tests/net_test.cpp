@@ -8,7 +8,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "support/listener.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/samplers/scrape.hpp"
@@ -83,9 +83,9 @@ TEST(NetUrl, EveryParserIsTheSameParser) {
   EXPECT_EQ(s->port, "9100");
   EXPECT_EQ(s->target, "/metrics");
   EXPECT_FALSE(samplers::parse_http_url("http://127.0.0.1:9/m\r\nX: y"));
-  EXPECT_FALSE(http::client::from_url("http://u@127.0.0.1:9"));
-  EXPECT_FALSE(http::client::from_url("http://127.0.0.1:9/api"));
-  EXPECT_TRUE(http::client::from_url("http://[::1]:9/"));
+  EXPECT_FALSE(net::client::from_url("http://u@127.0.0.1:9"));
+  EXPECT_FALSE(net::client::from_url("http://127.0.0.1:9/api"));
+  EXPECT_TRUE(net::client::from_url("http://[::1]:9/"));
 }
 
 TEST(NetAllow, NamesRangesAndMappedAddresses) {

@@ -49,7 +49,7 @@
 #include "vitals/core/concepts.hpp"
 #include "vitals/stores/detail/pg.hpp"
 #include "vitals/stores/detail/pg_spool.hpp"
-#include "vitals/stores/detail/spool.hpp"
+#include "vitals/core/detail/spool.hpp"
 #include "vitals/stores/query.hpp"
 
 namespace vitals::stores {
@@ -308,7 +308,7 @@ class postgres_store {
     std::uint64_t ids_generation = 0;  // bumped by drop(): the writer's cache is stale
 
     asio::steady_timer wake, pause;      // touched on the strand only
-    std::optional<detail::spool> spool;  // by init, then on the strand only
+    std::optional<vitals::detail::spool> spool;  // by init, then on the strand only
 
     status enqueue(std::span<const sample> batch) {
       std::lock_guard lock(mu);
@@ -593,7 +593,7 @@ class postgres_store {
     std::size_t at = 0;
     while (at < all.size()) {
       const auto n = std::min(st.opts.batch_max, all.size() - at);
-      detail::spool_record r;
+      vitals::detail::spool_record r;
       r.source_system = "vitals.postgres";
       r.payload = pg::encode_spooled(all.data() + at, n);
       auto id = st.spool->write(std::move(r));
