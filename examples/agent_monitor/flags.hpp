@@ -189,8 +189,7 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (value.empty()) return fail(flag, "expected a connection string");
       f.postgres = value;
     } else if (flag == "--remote-write" || flag == "--otlp") {
-      if (!value.starts_with("http://") || value.size() <= 7)
-        return fail(flag, "expected an http:// url, got '" + value + "'");
+      if (auto u = vitals::net::parse_http_url(value); !u) return fail(flag, u.error().message);
       (flag == "--otlp" ? f.otlp : f.remote_write) = value;
     } else if (flag == "--token" || flag == "--token-file") {
       if (!f.token.empty()) return fail(flag, "the token is given twice");

@@ -255,7 +255,7 @@ class postgres_store {
   int user_schema_version() const {
     std::lock_guard lock(read_mu_);
     if (!reader_.ok()) return 0;
-    auto v = pg::current_version(reader_);
+    auto v = pg::current_version(reader_, pg::store_schema);
     return v ? *v : 0;
   }
 
@@ -366,15 +366,9 @@ class postgres_store {
   };
 
   void init(asio::any_io_executor ex, postgres_options o) {
-    if (o.dsn.empty())
-      if (const char* env = std::getenv("VITALS_PG_DSN")) o.dsn = env;
-    if (o.dsn.empty())
-      throw std::runtime_error(
-          "PostgreSQL store: no connection string (pass one or set VITALS_PG_DSN)");
-    auto c = pg::connection::open(o.dsn);
+    auto c = pg::open_migrated(o.dsn, "PostgreSQL store", pg::store_schema);
     if (!c) throw std::runtime_error(c.error().message);
     reader_ = std::move(*c);
-    if (auto s = pg::migrate(reader_); !s) throw std::runtime_error(s.error().message);
     st_ = std::make_shared<state>(ex);
     st_->timescale = pg::enable_timescale(reader_);
     st_->opts = std::move(o);
