@@ -146,9 +146,8 @@ TEST_F(HttpQuery, RangeDownsamplesWithStepAndAggregation) {
 
   // RFC 3339 bounds give the same answer as unix seconds.
   auto r2 = c_.get("/api/v1/range?sel=cpu%7Btarget%3D%22a%22%7D&from=" +
-                   net::url_encode(to_rfc3339(from_unix_ms(base_))) +
-                   "&to=" + net::url_encode(to_rfc3339(from_unix_ms(base_ + 59'000))) +
-                   "&step=10s&agg=max");
+                   net::url_encode(to_rfc3339(from_unix_ms(base_))) + "&to=" +
+                   net::url_encode(to_rfc3339(from_unix_ms(base_ + 59'000))) + "&step=10s&agg=max");
   ASSERT_TRUE(r2);
   EXPECT_EQ(json_of(*r2), json_of(*r));
 }

@@ -136,8 +136,7 @@ std::vector<std::string> layer_violations(const fs::path& include_root) {
         out.push_back(where + own.layer + "/ must not include " + inc.path + " (" + target.layer +
                       "/ is not below it)");
       else if (target.detail && target.layer != "core")
-        out.push_back(where + own.layer + "/ must not include another layer's detail: " +
-                      inc.path);
+        out.push_back(where + own.layer + "/ must not include another layer's detail: " + inc.path);
     }
   }
   return out;
@@ -162,9 +161,8 @@ class LayerChecker : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() /
-            ("vitals_layers_" + std::string(::testing::UnitTest::GetInstance()
-                                                ->current_test_info()
-                                                ->name()));
+            ("vitals_layers_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -188,14 +186,16 @@ TEST_F(LayerChecker, NamesFileAndLineOfEachBrokenRule) {
   write("widgets/x.hpp", "#pragma once\n");
   const auto found = layer_violations(root_);
   ASSERT_EQ(found.size(), 5u) << joined(found);
-  EXPECT_EQ(found[0], "vitals/agent/spool.hpp:2: agent/ must not include another layer's detail: "
-                      "vitals/stores/detail/spool.hpp");
+  EXPECT_EQ(found[0],
+            "vitals/agent/spool.hpp:2: agent/ must not include another layer's detail: "
+            "vitals/stores/detail/spool.hpp");
   EXPECT_EQ(found[1], "vitals/core/time.hpp:2: core/ must not include <boost/url/url.hpp>");
   EXPECT_EQ(found[2], "vitals/format/text.hpp:2: format/ must not include <boost/asio/post.hpp>");
   EXPECT_EQ(found[3],
             "vitals/sinks/push.hpp:4: sinks/ must not include vitals/http/client.hpp (http/ is "
             "not below it)");
-  EXPECT_EQ(found[4], "vitals/widgets/x.hpp:1: folder 'widgets' is not a layer in DESIGN.md's table");
+  EXPECT_EQ(found[4],
+            "vitals/widgets/x.hpp:1: folder 'widgets' is not a layer in DESIGN.md's table");
 }
 
 TEST_F(LayerChecker, AcceptsWhatTheTableAllows) {

@@ -11,8 +11,8 @@
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
 #include "support/store_conformance.hpp"
-#include "vitals/stores/detail/pg_spool.hpp"
 #include "vitals/core/detail/spool.hpp"
+#include "vitals/stores/detail/pg_spool.hpp"
 #include "vitals/stores/event_postgres.hpp"
 #include "vitals/stores/postgres.hpp"
 

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "vitals/agent/pricing.hpp"
+#include "vitals/core/time.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/url.hpp"
-#include "vitals/core/time.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
 #define VITALS_DASHBOARD_DIR "dashboard"

@@ -19,10 +19,10 @@
 
 #include "helpers.hpp"
 #include "vitals/agent/ledger.hpp"
-#include "vitals/net/client.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/sse.hpp"
 #include "vitals/http/targets.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/process.hpp"

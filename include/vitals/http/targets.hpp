@@ -4,10 +4,10 @@
 
 #include <boost/json.hpp>
 
+#include "vitals/core/time.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/runtime/targets.hpp"
-#include "vitals/core/time.hpp"
 
 namespace vitals::http {
 

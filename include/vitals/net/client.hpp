@@ -107,8 +107,7 @@ inline bool closed_by_peer(const boost::beast::error_code& ec) {
 /// a name lookup is not bounded; numeric hosts never block).
 inline boost::asio::awaitable<status> connect(boost::beast::tcp_stream& stream,
                                               const std::string& host, const std::string& port,
-                                              const allowlist* allow,
-                                              std::string_view allow_name,
+                                              const allowlist* allow, std::string_view allow_name,
                                               const std::string& what,
                                               std::chrono::milliseconds timeout) {
   namespace asio = boost::asio;
@@ -309,13 +308,16 @@ class client {
   template <class T>
   T run(boost::asio::awaitable<T> step) {
     std::optional<T> out;
-    boost::asio::co_spawn(conn_->io, std::move(step), [&out](std::exception_ptr e, T v) {
+    boost::asio::co_spawn(conn_->io, into(std::move(step), out), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
-      out.emplace(std::move(v));
     });
     conn_->io.restart();
     conn_->io.run();
     return std::move(*out);
+  }
+  template <class T>
+  static boost::asio::awaitable<void> into(boost::asio::awaitable<T> step, std::optional<T>& out) {
+    out.emplace(co_await std::move(step));
   }
 
   // Asks the kernel, without blocking, whether the idle connection can still carry a request:

@@ -76,16 +76,16 @@ class scrape_sampler {
   boost::asio::awaitable<status> async_collect(sample_batch& out, timestamp now) {
     auto url = parse_http_url(url_);
     if (!url) co_return url.error();
-    auto res = co_await net::async_get(
-        std::move(*url),
-        {.timeout = opts_.timeout,
-         .max_body = opts_.max_bytes,
-         .allow = opts_.allow.get(),
-         .allow_name = "scrape allow-list",
-         .headers = {{"Accept",
-                      "application/openmetrics-text;version=1.0.0;q=0.9,"
-                      "text/plain;version=0.0.4;q=0.5"}},
-         .user_agent = "vitals-scrape"});
+    net::request_options o;
+    o.timeout = opts_.timeout;
+    o.max_body = opts_.max_bytes;
+    o.allow = opts_.allow.get();
+    o.allow_name = "scrape allow-list";
+    o.headers.emplace_back(
+        "Accept",
+        "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
+    o.user_agent = "vitals-scrape";
+    auto res = co_await net::async_get(std::move(*url), std::move(o));
     if (!res) co_return res.error();
     if (res->status != 200)
       co_return error(errc::unavailable, url_ + ": HTTP " + std::to_string(res->status));

@@ -37,7 +37,6 @@
 
 namespace vitals::stores::pg {
 
-
 namespace asio = boost::asio;
 
 /// Parameters for `$1..$n`: text, whose type the server infers, or binary

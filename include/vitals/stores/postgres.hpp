@@ -47,9 +47,9 @@
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
+#include "vitals/core/detail/spool.hpp"
 #include "vitals/stores/detail/pg.hpp"
 #include "vitals/stores/detail/pg_spool.hpp"
-#include "vitals/core/detail/spool.hpp"
 #include "vitals/stores/query.hpp"
 
 namespace vitals::stores {
@@ -307,7 +307,7 @@ class postgres_store {
     postgres_stats stats;
     std::uint64_t ids_generation = 0;  // bumped by drop(): the writer's cache is stale
 
-    asio::steady_timer wake, pause;      // touched on the strand only
+    asio::steady_timer wake, pause;              // touched on the strand only
     std::optional<vitals::detail::spool> spool;  // by init, then on the strand only
 
     status enqueue(std::span<const sample> batch) {
@@ -431,7 +431,7 @@ class postgres_store {
     std::unordered_map<series, std::int64_t, series_hasher> ids;
     std::uint64_t ids_generation = 0;
     std::vector<sample> batch;
-    std::optional<detail::pending_record> record;  // set when `batch` came from the spool
+    std::optional<vitals::detail::pending_record> record;  // set when `batch` came from the spool
     auto backoff = st->opts.backoff_min;
     int attempts = 0;
     int upserts = 0;  // batches left to send as upserts, after a conflict
@@ -526,7 +526,7 @@ class postgres_store {
   // The batch is written (or, `rejected`, given up on): a spooled one leaves
   // the spool, one from memory counts as done.
   static void settle(state& st, std::vector<sample>& batch,
-                     std::optional<detail::pending_record>& record, bool rejected) {
+                     std::optional<vitals::detail::pending_record>& record, bool rejected) {
     if (record) (void)st.spool->ack(*record);
     std::lock_guard lock(st.mu);
     if (rejected) {
@@ -549,7 +549,7 @@ class postgres_store {
   // Loads the oldest spooled batch; false when there was none to load. A
   // record that does not decode is renamed aside (`.bad`), never replayed.
   static bool next_spooled(state& st, std::vector<sample>& batch,
-                           std::optional<detail::pending_record>& record) {
+                           std::optional<vitals::detail::pending_record>& record) {
     auto oldest = st.spool->read_oldest(1);
     if (!oldest || oldest->empty()) {
       std::lock_guard lock(st.mu);

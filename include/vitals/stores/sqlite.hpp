@@ -20,8 +20,8 @@
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/stores/detail/label_codec.hpp"
-#include "vitals/stores/sqlite_db.hpp"
 #include "vitals/stores/query.hpp"
+#include "vitals/stores/sqlite_db.hpp"
 
 namespace vitals::stores {
 

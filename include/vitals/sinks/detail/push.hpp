@@ -31,8 +31,8 @@
 #include "vitals/core/error.hpp"
 #include "vitals/core/sample.hpp"
 #include "vitals/core/snapshot.hpp"
-#include "vitals/net/client.hpp"
 #include "vitals/instruments/registry.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/net/url.hpp"
 
 namespace vitals::sinks {
