@@ -24,11 +24,11 @@
 #include <thread>
 #include <vector>
 
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 
 namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
-using vitals::http::client;
+using vitals::net::client;
 
 namespace {
 

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
     auto dur = [&](stores::duration& d) {
-      auto r = stores::parse_duration(next());
+      auto r = vitals::parse_duration(next());
       if (!r) std::fprintf(stderr, "%s: %s\n", a.c_str(), r.error().message.c_str()), std::exit(2);
       d = *r;
     };

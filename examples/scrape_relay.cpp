@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
       address = v.substr(0, v.rfind(':'));
       port = v.substr(v.rfind(':') + 1);
     } else if (a == "--interval" && i + 1 < argc) {
-      auto d = stores::parse_duration(argv[++i]);
+      auto d = vitals::parse_duration(argv[++i]);
       if (!d)
         return std::fprintf(stderr, "scrape_relay: --interval: %s\n", d.error().message.c_str()), 2;
       interval = *d;

@@ -1,4 +1,4 @@
-// Fuzz target: durations and times from outside: stores::parse_duration
+// Fuzz target: durations and times from outside: vitals::parse_duration
 // (`step=`, target intervals), http::parse_time (`from=`, `to=`) and
 // parse_rfc3339 (event times, logs). What parses is in range: a duration is
 // positive, an RFC 3339 time in years 0000 to 9999 prints and parses back
@@ -10,12 +10,11 @@
 #include "common.hpp"
 #include "vitals/core/time.hpp"
 #include "vitals/http/params.hpp"
-#include "vitals/stores/query.hpp"
 
 namespace vitals::fuzz {
 
 inline void times(std::string_view data) {
-  if (auto d = stores::parse_duration(data))
+  if (auto d = vitals::parse_duration(data))
     VITALS_FUZZ_CHECK(d->count() > 0, "a parsed duration is positive");
 
   const timestamp fixed = from_unix_ms(1'790'000'000'000);  // 2026, a deterministic now

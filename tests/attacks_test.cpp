@@ -12,7 +12,7 @@
 #include "support/child.hpp"
 #include "support/helpers.hpp"
 #include "support/listener.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 
 #if defined(VITALS_MONITOR_EXE)
 
@@ -24,6 +24,7 @@ using vitals::test::child;
 using vitals::test::eventually;
 using vitals::test::temp_dir;
 namespace http = vitals::http;
+namespace net = vitals::net;
 
 const std::string port_line = R"(on http://127\.0\.0\.1:(\d+)/)";
 
@@ -38,9 +39,9 @@ struct monitor {
 };
 
 /// The latest sample time of the monitor's own resident memory, in ms.
-std::int64_t latest_self_sample(http::client& c) {
+std::int64_t latest_self_sample(net::client& c) {
   auto r = c.get("/api/v1/latest?sel=" +
-                 http::url_encode("process_resident_memory_bytes{target=\"self\"}"));
+                 net::url_encode("process_resident_memory_bytes{target=\"self\"}"));
   if (!r || r->status != 200) return -1;
   auto v = boost::json::parse(r->body);
   if (!v.is_array() || v.as_array().empty()) return -1;
@@ -49,7 +50,7 @@ std::int64_t latest_self_sample(http::client& c) {
 
 /// /healthz answers within a second, on a fresh connection.
 void expect_healthy(const std::string& port, const char* after) {
-  http::client probe("127.0.0.1", port, std::chrono::seconds(1));
+  net::client probe("127.0.0.1", port, std::chrono::seconds(1));
   auto r = probe.get("/healthz");
   ASSERT_TRUE(r) << "no /healthz within 1 s after " << after;
   EXPECT_EQ(r->status, 200u) << after;
@@ -60,7 +61,7 @@ TEST(MonitorAttacks, EveryAttackIsRefusedOrHarmlessAndTheMonitorRestartsOnItsDat
   {
     monitor m(dir);
     ASSERT_FALSE(m.port.empty()) << m.proc.output();
-    http::client c("127.0.0.1", m.port, std::chrono::seconds(5));
+    net::client c("127.0.0.1", m.port, std::chrono::seconds(5));
     ASSERT_TRUE(eventually([&] { return latest_self_sample(c) > 0; })) << m.proc.output();
 
     // 1. A window whose width wraps int64 used to hang the SQLite bucket loop.
@@ -77,7 +78,7 @@ TEST(MonitorAttacks, EveryAttackIsRefusedOrHarmlessAndTheMonitorRestartsOnItsDat
 
     // 2. A regex that backtracks exponentially in std::regex: linear in RE2.
     const std::string evil = R"({__name__=~"(\w|\w\w|\w\w\w)*X"})";
-    r = c.get("/api/v1/series?sel=" + http::url_encode(evil));
+    r = c.get("/api/v1/series?sel=" + net::url_encode(evil));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200u) << r->body;
     EXPECT_EQ(boost::json::parse(r->body).as_array().size(), 0u);
@@ -138,7 +139,7 @@ TEST(MonitorAttacks, EveryAttackIsRefusedOrHarmlessAndTheMonitorRestartsOnItsDat
   // The monitor restarts on the data those requests left behind.
   monitor again(dir);
   ASSERT_FALSE(again.port.empty()) << again.proc.output();
-  http::client c("127.0.0.1", again.port, std::chrono::seconds(5));
+  net::client c("127.0.0.1", again.port, std::chrono::seconds(5));
   auto r = c.get("/api/v1/usage/summary?agent=a");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200u) << r->body;

@@ -56,10 +56,10 @@ TEST(HardeningTime, ParseTimeRefusesWhatLeavesTheRange) {
 }
 
 TEST(HardeningTime, DurationsAndCheckedConversions) {
-  EXPECT_FALSE(stores::parse_duration("9223372036854775807ms"));
-  EXPECT_FALSE(stores::parse_duration("106751991167d"));
-  EXPECT_FALSE(stores::parse_duration("84007d"));
-  EXPECT_TRUE(stores::parse_duration("84006d"));
+  EXPECT_FALSE(vitals::parse_duration("9223372036854775807ms"));
+  EXPECT_FALSE(vitals::parse_duration("106751991167d"));
+  EXPECT_FALSE(vitals::parse_duration("84007d"));
+  EXPECT_TRUE(vitals::parse_duration("84006d"));
   EXPECT_FALSE(checked_from_unix_ms(-1));
   EXPECT_FALSE(checked_from_unix_ms(max_unix_ms + 1));
   EXPECT_FALSE(checked_from_unix_ms(i64_max));

@@ -27,7 +27,7 @@ std::string target_body(std::string_view id) {
          std::to_string(::getpid()) + "}";
 }
 
-std::string field_of(const http::client_response& r) {
+std::string field_of(const net::client_response& r) {
   auto v = boost::json::parse(r.body);
   const auto* p = v.as_object().if_contains("parameter");
   return p ? std::string(p->as_string()) : "";

@@ -16,7 +16,7 @@ using test::eventually;
 using test::http_fixture;
 using test::raw_socket;
 
-boost::json::value json_of(const http::client_response& r) { return boost::json::parse(r.body); }
+boost::json::value json_of(const net::client_response& r) { return boost::json::parse(r.body); }
 
 sample at(std::string name, label_set labels, std::int64_t t_ms, double v) {
   return {series(std::move(name), std::move(labels)), from_unix_ms(t_ms), v};
@@ -152,11 +152,11 @@ class HttpQuery : public ::testing::Test {
   http_fixture f_;
   std::int64_t base_ = recent_ms(120) / 1000 * 1000;
   std::vector<sample> batch_;
-  http::client c_ = f_.client();
+  net::client c_ = f_.client();
 };
 
 TEST_F(HttpQuery, SeriesListsMatchingSeriesSorted) {
-  auto r = c_.get("/api/v1/series?sel=" + http::url_encode("{__name__=~\"cpu|mem\",target=\"a\"}"));
+  auto r = c_.get("/api/v1/series?sel=" + net::url_encode("{__name__=~\"cpu|mem\",target=\"a\"}"));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200u) << r->body;
   EXPECT_EQ(json_of(*r), boost::json::parse(R"([{"name":"cpu","labels":{"target":"a"}},
@@ -193,9 +193,8 @@ TEST_F(HttpQuery, RangeDownsamplesWithStepAndAggregation) {
 
   // RFC 3339 bounds give the same answer as unix seconds.
   auto r2 = c_.get("/api/v1/range?sel=cpu%7Btarget%3D%22a%22%7D&from=" +
-                   http::url_encode(to_rfc3339(from_unix_ms(base_))) +
-                   "&to=" + http::url_encode(to_rfc3339(from_unix_ms(base_ + 59'000))) +
-                   "&step=10s&agg=max");
+                   net::url_encode(to_rfc3339(from_unix_ms(base_))) + "&to=" +
+                   net::url_encode(to_rfc3339(from_unix_ms(base_ + 59'000))) + "&step=10s&agg=max");
   ASSERT_TRUE(r2);
   EXPECT_EQ(json_of(*r2), json_of(*r));
 }
@@ -337,7 +336,7 @@ TEST(HttpTargets, TrackAndUntrackOverHttp) {
 
   EXPECT_TRUE(eventually([&] {
     auto l = c.get("/api/v1/latest?sel=" +
-                   http::url_encode("process_cpu_seconds_total{target=\"me\",team=\"infra\"}"));
+                   net::url_encode("process_cpu_seconds_total{target=\"me\",team=\"infra\"}"));
     return l && json_of(*l).as_array().size() == 1;
   }));
   r = c.get("/api/v1/targets");
@@ -514,7 +513,7 @@ TEST(HttpUsage, DailyBlocksAndAgentsReportsAndTheirParameterErrors) {
 // --- Server-Sent Events ------------------------------------------------------
 
 std::string watch_request(std::string_view sel, std::string_view extra = {}) {
-  return "GET /api/v1/watch?sel=" + http::url_encode(sel) + " HTTP/1.1\r\nHost: localhost\r\n" +
+  return "GET /api/v1/watch?sel=" + net::url_encode(sel) + " HTTP/1.1\r\nHost: localhost\r\n" +
          std::string(extra) + "\r\n";
 }
 

@@ -10,7 +10,7 @@
 
 #include "support/child.hpp"
 #include "support/helpers.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 
 #ifdef VITALS_MONITOR_EXE
 
@@ -19,6 +19,7 @@ namespace {
 using vitals::test::child;
 using vitals::test::temp_dir;
 namespace http = vitals::http;
+namespace net = vitals::net;
 namespace bhttp = boost::beast::http;
 
 const std::string port_line = R"(on http://[0-9.]+:(\d+)/)";
@@ -34,12 +35,12 @@ struct monitor {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
-  http::client client() const { return http::client("127.0.0.1", port); }
+  net::client client() const { return net::client("127.0.0.1", port); }
   child proc;
   std::string port;
 };
 
-unsigned status_of(http::client& c, std::string_view target) {
+unsigned status_of(net::client& c, std::string_view target) {
   auto r = c.get(target);
   return r ? r->status : 0;
 }

@@ -8,8 +8,9 @@
 #include <boost/asio/use_future.hpp>
 
 #include "support/listener.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/http/guard.hpp"
 #include "vitals/net/allow.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/samplers/scrape.hpp"
 
@@ -83,9 +84,27 @@ TEST(NetUrl, EveryParserIsTheSameParser) {
   EXPECT_EQ(s->port, "9100");
   EXPECT_EQ(s->target, "/metrics");
   EXPECT_FALSE(samplers::parse_http_url("http://127.0.0.1:9/m\r\nX: y"));
-  EXPECT_FALSE(http::client::from_url("http://u@127.0.0.1:9"));
-  EXPECT_FALSE(http::client::from_url("http://127.0.0.1:9/api"));
-  EXPECT_TRUE(http::client::from_url("http://[::1]:9/"));
+  EXPECT_FALSE(net::client::from_url("http://u@127.0.0.1:9"));
+  EXPECT_FALSE(net::client::from_url("http://127.0.0.1:9/api"));
+  EXPECT_TRUE(net::client::from_url("http://[::1]:9/"));
+}
+
+TEST(NetUrl, HostAndOriginAuthoritiesGoThroughBoostUrl) {
+  // The server's Host and Origin checks read an authority with the same parser.
+  auto a = http::detail::split_authority("Monitor.LAN:9464");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "monitor.lan");
+  EXPECT_EQ(a->port, "9464");
+  a = http::detail::split_authority("[::1]:9100");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, "9100");
+  a = http::detail::split_authority("localhost");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->port, "");
+  for (const char* bad : {"", "u@localhost", "[::1", "[::1]x", "host:123456", "host:8x", "a b",
+                          "evil.example/x", "%6cocalhost"})
+    EXPECT_FALSE(http::detail::split_authority(bad)) << bad;
 }
 
 TEST(NetAllow, NamesRangesAndMappedAddresses) {

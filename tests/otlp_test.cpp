@@ -15,8 +15,8 @@
 #include "vitals/agent/otlp_metrics.hpp"
 #include "vitals/agent/otlp_names.hpp"
 #include "vitals/agent/usage_store.hpp"
-#include "vitals/http/client.hpp"
 #include "vitals/http/otlp.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/stores/memory.hpp"
 
 using namespace vitals;
@@ -373,7 +373,7 @@ struct server_rig {
     server.stop();
     thread.join();
   }
-  http::client client() { return http::client("127.0.0.1", std::to_string(server.port())); }
+  net::client client() { return net::client("127.0.0.1", std::to_string(server.port())); }
 };
 
 }  // namespace
@@ -475,7 +475,7 @@ TEST(OtlpMonitor, AgentsReachTheMonitorOnBothPorts) {
   const auto main_port = mon.wait_for(R"(API on http://127\.0\.0\.1:(\d+)/)");
   const auto otlp_port = mon.wait_for(R"(OTLP/HTTP on http://127\.0\.0\.1:(\d+)/)");
   ASSERT_TRUE(main_port && otlp_port) << mon.output();
-  http::client otlp_client("127.0.0.1", *otlp_port), main_client("127.0.0.1", *main_port);
+  net::client otlp_client("127.0.0.1", *otlp_port), main_client("127.0.0.1", *main_port);
 
   auto logs = log_export("claude-code",
                          {{"event.name", "claude_code.api_request"},
@@ -531,7 +531,7 @@ TEST(OtlpMonitor, TheOpenTelemetryJsSdkSendsEachAgentsShape) {
                      temporality + " " + suffix;
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
-  http::client c("127.0.0.1", *port);
+  net::client c("127.0.0.1", *port);
   const auto text = c.get("/metrics")->body;
   for (const auto& [encoding, temporality] : runs) {
     const std::string s = std::string(encoding).substr(0, 1) + temporality[0];

@@ -11,8 +11,8 @@
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
 #include "support/store_conformance.hpp"
+#include "vitals/core/detail/spool.hpp"
 #include "vitals/stores/detail/pg_spool.hpp"
-#include "vitals/stores/detail/spool.hpp"
 #include "vitals/stores/event_postgres.hpp"
 #include "vitals/stores/postgres.hpp"
 
@@ -270,9 +270,9 @@ TEST(PostgresFailover, SpooledBatchesReplayOldestFirstAndBeforeNewerOnes) {
   temp_dir dir;
   const series s("replayed", {{"k", "v"}});
   {
-    stores::detail::spool sp(dir.path, false);
+    vitals::detail::spool sp(dir.path, false);
     auto put = [&](std::string payload) {
-      stores::detail::spool_record r;
+      vitals::detail::spool_record r;
       r.payload = std::move(payload);
       ASSERT_TRUE(sp.write(std::move(r)));
     };

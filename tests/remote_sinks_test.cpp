@@ -14,8 +14,8 @@
 
 #include "support/helpers.hpp"
 #include "support/prometheus.hpp"
-#include "vitals/http/client.hpp"
 #include "vitals/http/server.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/sinks/otlp_http.hpp"
 #include "vitals/sinks/remote_write.hpp"
 

@@ -12,7 +12,7 @@
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
 #include "support/prometheus.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 
 #if defined(VITALS_MONITOR_EXE) && defined(VITALS_SIMULATOR_EXE) && defined(VITALS_MINIMAL_EXE) && \
     defined(VITALS_RELAY_EXE)
@@ -24,6 +24,7 @@ using vitals::test::child;
 using vitals::test::eventually;
 using vitals::test::temp_dir;
 namespace http = vitals::http;
+namespace net = vitals::net;
 
 const std::string port_line = R"(on http://127\.0\.0\.1:(\d+)/)";
 
@@ -38,12 +39,12 @@ struct monitor {
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
-  http::client client() const { return http::client("127.0.0.1", port); }
+  net::client client() const { return net::client("127.0.0.1", port); }
   child proc;
   std::string port;
 };
 
-boost::json::value get_json(http::client& c, const std::string& target) {
+boost::json::value get_json(net::client& c, const std::string& target) {
   auto r = c.get(target);
   if (!r || r->status != 200) return nullptr;
   return boost::json::parse(r->body);
@@ -76,7 +77,7 @@ TEST(AgentMonitor, ServesItsOwnSamplesAndStopsCleanlyOnSigterm) {
   auto c = m.client();
   EXPECT_TRUE(eventually([&] {
     auto v = get_json(
-        c, "/api/v1/latest?sel=" + http::url_encode("process_cpu_percent{target=\"self\"}"));
+        c, "/api/v1/latest?sel=" + net::url_encode("process_cpu_percent{target=\"self\"}"));
     return v.is_array() && v.as_array().size() == 1;
   })) << m.proc.output();
   auto targets = get_json(c, "/api/v1/targets");
@@ -112,7 +113,7 @@ void expect_restart_keeps_samples_and_usage(const std::vector<std::string>& flag
     ASSERT_EQ(r->status, 200u) << r->body;
     ASSERT_TRUE(eventually([&] {
       auto v = get_json(c, "/api/v1/latest?sel=" +
-                               http::url_encode("process_resident_memory_bytes{target=\"self\"}"));
+                               net::url_encode("process_resident_memory_bytes{target=\"self\"}"));
       if (!v.is_array() || v.as_array().empty()) return false;
       before_restart = v.as_array()[0].at("t").as_int64();
       return true;
@@ -132,7 +133,7 @@ void expect_restart_keeps_samples_and_usage(const std::vector<std::string>& flag
   EXPECT_EQ(boost::json::parse(again->body).at("duplicates").as_int64(), 1);
   auto range = get_json(
       c, "/api/v1/range?step=1s&agg=last&from=" + std::to_string(before_restart / 1000 - 5) +
-             "&sel=" + http::url_encode("process_resident_memory_bytes{target=\"self\"}"));
+             "&sel=" + net::url_encode("process_resident_memory_bytes{target=\"self\"}"));
   ASSERT_TRUE(range.is_array());
   ASSERT_EQ(range.as_array().size(), 1u);
   EXPECT_LE(range.as_array()[0].at("points").as_array()[0].as_array()[0].as_int64(),
@@ -168,7 +169,7 @@ TEST(AgentMonitor, RemoteWritePushesItsSamplesToARealPrometheus) {
   monitor m({"--memory-only", "--remote-write", prom.url() + "/api/v1/write"});
   ASSERT_FALSE(m.port.empty()) << m.proc.output();
   const std::string query =
-      "/api/v1/query?query=" + http::url_encode("process_resident_memory_bytes{target=\"self\"}");
+      "/api/v1/query?query=" + net::url_encode("process_resident_memory_bytes{target=\"self\"}");
   EXPECT_TRUE(eventually([&] { return !prom.query(query).empty(); }, 30s))
       << m.proc.output() << prom.log();
   EXPECT_EQ(m.proc.stop(SIGTERM), 0) << m.proc.output();
@@ -197,7 +198,7 @@ TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsLiveValues) {
   auto c = m.client();
   EXPECT_TRUE(eventually([&] {
     auto v = get_json(
-        c, "/api/v1/latest?sel=" + http::url_encode("process_cpu_percent{target=\"agent-2\"}"));
+        c, "/api/v1/latest?sel=" + net::url_encode("process_cpu_percent{target=\"agent-2\"}"));
     return v.is_array() && v.as_array().size() == 1;
   })) << sim.output();
   EXPECT_TRUE(eventually(
@@ -228,7 +229,7 @@ TEST(MinimalExporter, ServesACounterAndAHistogramThatPromtoolAccepts) {
   child exporter({VITALS_MINIMAL_EXE, "0"});
   const auto port = exporter.wait_for(R"(127\.0\.0\.1:(\d+)/metrics)");
   ASSERT_TRUE(port) << exporter.output();
-  http::client c("127.0.0.1", *port);
+  net::client c("127.0.0.1", *port);
   auto r = c.get("/metrics");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("# TYPE jobs_done_total counter"), std::string::npos) << r->body;
@@ -253,7 +254,7 @@ TEST(ScrapeRelay, RelaysAnExporterWithHistory) {
                "http://127.0.0.1:" + *port + "/metrics"});
   const auto relay_port = relay.wait_for(port_line);
   ASSERT_TRUE(relay_port) << relay.output();
-  http::client c("127.0.0.1", *relay_port);
+  net::client c("127.0.0.1", *relay_port);
   double first = 0;
   EXPECT_TRUE(eventually([&] {
     auto v = get_json(c, "/api/v1/latest?sel=jobs_done_total");

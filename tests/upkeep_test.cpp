@@ -18,7 +18,7 @@
 #include "vitals/format/families.hpp"
 #include "vitals/format/parse.hpp"
 #include "vitals/format/text.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/samplers/registry.hpp"
 #include "vitals/stores/memory.hpp"
@@ -221,7 +221,7 @@ TEST(AgentMonitorUpkeep, LiveMetricsPassPromtoolAndTheOpenMetricsParser) {
              dir.path().string(), "--scrape", "http://127.0.0.1:" + *eport + "/metrics"});
   const auto port = mon.wait_for(port_line);
   ASSERT_TRUE(port) << mon.output();
-  http::client c("127.0.0.1", *port);
+  net::client c("127.0.0.1", *port);
   // Wait until the registry's histogram has come back out of the store and
   // the exporter's histogram has been scraped.
   std::string text;
@@ -281,9 +281,9 @@ TEST(AgentMonitorUpkeep, PrunesSamplesPastRetentionAtStartAndReportsStoreSizes) 
              dir.path().string(), "--retention-samples", "7d"});
   const auto port = mon.wait_for(port_line);
   ASSERT_TRUE(port) << mon.output();
-  http::client c("127.0.0.1", *port);
+  net::client c("127.0.0.1", *port);
   auto series_names = [&] {
-    auto r = c.get("/api/v1/series?sel=" + http::url_encode("{target=\"gone\"}"));
+    auto r = c.get("/api/v1/series?sel=" + net::url_encode("{target=\"gone\"}"));
     return r && r->status == 200 ? r->body : std::string();
   };
   EXPECT_TRUE(eventually([&] {

@@ -6,6 +6,8 @@
 #include "support/postgres_server.hpp"
 #include "support/usage_conformance.hpp"
 #include "vitals/agent/usage_postgres.hpp"
+#include "vitals/stores/detail/pg.hpp"
+#include "vitals/stores/postgres.hpp"
 
 namespace {
 
@@ -61,6 +63,77 @@ TEST(UsagePostgres, AnotherConnectionSeesTheSumsAndTextGoesThroughAsIs) {
 TEST(UsagePostgres, AnUnreachableServerThrowsWithLibpqsMessage) {
   EXPECT_THROW(usage_postgres("host=/nonexistent-vitals dbname=x connect_timeout=1"),
                std::runtime_error);
+}
+
+// Before the usage store owned its tables, step 3 of the stores' schema
+// (`vitals_schema`) made them. Such a database opens as it is: the usage
+// store adopts the tables and their rows, the sample store sees a schema
+// at least as new as its own.
+TEST(UsagePostgres, ADatabaseWhoseStoreSchemaMadeTheUsageTablesStillOpens) {
+  postgres_database db;
+  {
+    auto c = stores::pg::connection::open(db.dsn());
+    ASSERT_TRUE(c) << c.error().message;
+    ASSERT_TRUE(stores::pg::migrate(*c));  // steps 1 and 2
+    // Step 3 as it was, word for word.
+    const char* old_step_3 =
+        "CREATE TABLE usage_events (key text PRIMARY KEY, t int8 NOT NULL, "
+        "source_system text NOT NULL, source_channel text NOT NULL, event_type text NOT NULL, "
+        "provider text NOT NULL, account text NOT NULL, agent text NOT NULL, "
+        "workspace text NOT NULL, session text NOT NULL, turn text NOT NULL, "
+        "message text NOT NULL, tool_call text NOT NULL, model_raw text NOT NULL, "
+        "model_canonical text NOT NULL, model text NOT NULL, tool text NOT NULL, "
+        "status text NOT NULL, input int8, output int8, reasoning int8, cache_read int8, "
+        "cache_write int8, total int8, requests int8, cost float8, duration_ms float8);"
+        "CREATE INDEX usage_events_t ON usage_events (t);"
+        "CREATE TABLE usage_raw (key text PRIMARY KEY, received int8 NOT NULL, "
+        "payload text NOT NULL);"
+        "CREATE INDEX usage_raw_received ON usage_raw (received);"
+        "CREATE TABLE usage_hourly (hour int8 NOT NULL, agent text NOT NULL, model text NOT NULL, "
+        "tool text NOT NULL, provider text NOT NULL, status text NOT NULL, is_tool bool NOT NULL, "
+        "input int8 NOT NULL, output int8 NOT NULL, cache_read int8 NOT NULL, "
+        "cache_write int8 NOT NULL, reasoning int8 NOT NULL, total int8 NOT NULL, "
+        "requests int8 NOT NULL, tool_calls int8 NOT NULL, errors int8 NOT NULL, "
+        "events int8 NOT NULL, cost float8 NOT NULL, duration_ms float8 NOT NULL, "
+        "first_t int8 NOT NULL, last_t int8 NOT NULL, "
+        "PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool));"
+        "INSERT INTO vitals_schema (version) VALUES (3);"
+        "INSERT INTO usage_events (key, t, source_system, source_channel, event_type, provider, "
+        "account, agent, workspace, session, turn, message, tool_call, model_raw, "
+        "model_canonical, model, tool, status, input) VALUES ('k1', 1790000000000, 'claude', "
+        "'api', 'message_usage', 'anthropic', '', 'agent-1', '', '', '', '', '', 'm', 'm', 'm', "
+        "'', 'ok', 7);";
+    ASSERT_TRUE(c->exec(old_step_3));
+  }
+  usage_postgres store(db.dsn());
+  EXPECT_EQ(*store.count(), 1u);
+  auto got = store.find(std::vector<std::string>{"k1"});
+  ASSERT_TRUE(got && (*got)[0]);
+  EXPECT_EQ((*got)[0]->agent_name, "agent-1");
+  EXPECT_EQ((*got)[0]->input_tokens, 7);
+  auto later = model_call("m2", "agent-1", "m", at("2026-11-20T10:30:00Z"), 5, 1, 0.1);
+  EXPECT_TRUE(store.put(std::vector{later}));
+  EXPECT_EQ(*store.count(), 2u);
+
+  auto c = stores::pg::connection::open(db.dsn());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*stores::pg::current_version(*c, usage_postgres::schema), 1);
+  EXPECT_EQ(*stores::pg::current_version(*c, stores::pg::store_schema), 3);
+  stores::postgres_store samples(stores::postgres_options{.dsn = db.dsn()});
+  EXPECT_EQ(samples.user_schema_version(), 3);
+  usage_postgres again(db.dsn());  // nothing left to apply
+  EXPECT_EQ(*again.count(), 2u);
+}
+
+TEST(UsagePostgres, OwnsItsSchemaApartFromTheStores) {
+  postgres_database db;
+  usage_postgres store(db.dsn());
+  auto c = stores::pg::connection::open(db.dsn());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*stores::pg::current_version(*c, usage_postgres::schema), 1);
+  // The usage store alone creates none of the sample store's tables.
+  EXPECT_EQ(*stores::pg::current_version(*c, stores::pg::store_schema), 0);
+  EXPECT_EQ(c->query("SELECT to_regclass('samples') IS NULL")->text(0, 0), "t");
 }
 
 }  // namespace

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "vitals/agent/pricing.hpp"
+#include "vitals/core/time.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/url.hpp"
-#include "vitals/stores/query.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
 #define VITALS_DASHBOARD_DIR "dashboard"
@@ -161,12 +161,12 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (value.empty()) return fail(flag, "expected a directory");
       f.data = value;
     } else if (flag == "--interval") {
-      auto d = vitals::stores::parse_duration(value);
+      auto d = vitals::parse_duration(value);
       if (!d) return fail(flag, d.error().message);
       if (*d < std::chrono::milliseconds(100)) return fail(flag, "at least 100ms");
       f.interval = *d;
     } else if (flag == "--retention-samples" || flag == "--retention-usage") {
-      auto d = vitals::stores::parse_duration(value);
+      auto d = vitals::parse_duration(value);
       if (!d) return fail(flag, d.error().message);
       if (*d < std::chrono::hours(1)) return fail(flag, "at least 1h");
       if (flag == "--retention-samples")
@@ -189,8 +189,7 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (value.empty()) return fail(flag, "expected a connection string");
       f.postgres = value;
     } else if (flag == "--remote-write" || flag == "--otlp") {
-      if (!value.starts_with("http://") || value.size() <= 7)
-        return fail(flag, "expected an http:// url, got '" + value + "'");
+      if (auto u = vitals::net::parse_http_url(value); !u) return fail(flag, u.error().message);
       (flag == "--otlp" ? f.otlp : f.remote_write) = value;
     } else if (flag == "--token" || flag == "--token-file") {
       if (!f.token.empty()) return fail(flag, "the token is given twice");

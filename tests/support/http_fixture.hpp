@@ -19,10 +19,10 @@
 
 #include "helpers.hpp"
 #include "vitals/agent/ledger.hpp"
-#include "vitals/http/client.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/sse.hpp"
 #include "vitals/http/targets.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/process.hpp"
@@ -154,8 +154,8 @@ class http_fixture {
   }
 
   std::uint16_t port() const { return server_.port(); }
-  http::client client() const {
-    return http::client("127.0.0.1", std::to_string(port()), std::chrono::seconds(10));
+  net::client client() const {
+    return net::client("127.0.0.1", std::to_string(port()), std::chrono::seconds(10));
   }
   stores::memory_store& store() { return store_; }
   registry& metrics() { return reg_; }

@@ -1,5 +1,6 @@
 // Where the tests find the executables they run and the source tree:
-// VITALS_SOURCE_DIR, VITALS_TOUR_EXE, VITALS_COLLECT_EXE, VITALS_MONITOR_EXE,
+// VITALS_SOURCE_DIR, VITALS_INCLUDE_DIR (the folder holding vitals/),
+// VITALS_TOUR_EXE, VITALS_COLLECT_EXE, VITALS_MONITOR_EXE,
 // VITALS_SIMULATOR_EXE, VITALS_MINIMAL_EXE, VITALS_RELAY_EXE, each a
 // std::string expression, defined only where the build has that target.
 //

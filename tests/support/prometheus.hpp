@@ -15,7 +15,7 @@
 
 #include "child.hpp"
 #include "helpers.hpp"
-#include "vitals/http/client.hpp"
+#include "vitals/net/client.hpp"
 
 namespace vitals::test {
 
@@ -74,7 +74,7 @@ class prometheus {
   std::uint16_t port_;
   std::string config_;
   child proc_;
-  vitals::http::client client_;
+  vitals::net::client client_;
 };
 
 }  // namespace vitals::test

@@ -1,19 +1,19 @@
 // The durable spool under the agent's names. The code lives in
-// stores/detail/spool.hpp, where the PostgreSQL store can use it too (stores/
-// may not include agent/).
+// core/detail/spool.hpp, shared plumbing the PostgreSQL store's failover
+// uses too.
 #pragma once
 
-#include "vitals/stores/detail/spool.hpp"
+#include "vitals/core/detail/spool.hpp"
 
 namespace vitals::agent {
 
-using stores::detail::dead_record;
-using stores::detail::default_max_refusals;
-using stores::detail::max_spool_error;
-using stores::detail::pending_record;
-using stores::detail::spool;
-using stores::detail::spool_cleanup_policy;
-using stores::detail::spool_cleanup_result;
-using stores::detail::spool_record;
+using vitals::detail::dead_record;
+using vitals::detail::default_max_refusals;
+using vitals::detail::max_spool_error;
+using vitals::detail::pending_record;
+using vitals::detail::spool;
+using vitals::detail::spool_cleanup_policy;
+using vitals::detail::spool_cleanup_result;
+using vitals::detail::spool_record;
 
 }  // namespace vitals::agent

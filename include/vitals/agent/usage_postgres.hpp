@@ -4,7 +4,9 @@
 // the sums per hour and group, kept by every `put` in its transaction (an
 // enrichment moves its event's old sums out). Reports read whole hours from
 // `usage_hourly`, the partial hours at a window's edges from `usage_events`.
-// The tables are step 3 of the shared schema (stores/detail/pg.hpp).
+// This store owns its tables: migrations in `vitals_usage_schema` (they were
+// step 3 of the stores' `vitals_schema` before; a database that ran that step
+// adopts its tables as they are).
 // Synchronous libpq calls: the ledger stores before it acknowledges. Every
 // value is a bound parameter (a batch goes as arrays through unnest).
 #pragma once
@@ -23,7 +25,7 @@
 
 #include "vitals/agent/detail/usage_sums.hpp"
 #include "vitals/agent/usage_store.hpp"
-#include "vitals/stores/detail/pg.hpp"
+#include "vitals/stores/pg_connection.hpp"
 
 namespace vitals::agent {
 
@@ -66,21 +68,47 @@ class pg_array {
   std::string out_ = "{";
 };
 
+// The usage store's schema. Step 1 is IF NOT EXISTS throughout: a database
+// whose `vitals_schema` step 3 already made these tables keeps them.
+inline constexpr const char* usage_pg_migrations[] = {
+    // 1: as in usage_sqlite: events unique by dedup key, times in unix ms,
+    // unknown counts NULL; raw payloads pruned on their own; sums per hour
+    // and group kept by put().
+    "CREATE TABLE IF NOT EXISTS usage_events (key text PRIMARY KEY, t int8 NOT NULL, "
+    "source_system text NOT NULL, source_channel text NOT NULL, event_type text NOT NULL, "
+    "provider text NOT NULL, account text NOT NULL, agent text NOT NULL, "
+    "workspace text NOT NULL, session text NOT NULL, turn text NOT NULL, "
+    "message text NOT NULL, tool_call text NOT NULL, model_raw text NOT NULL, "
+    "model_canonical text NOT NULL, model text NOT NULL, tool text NOT NULL, "
+    "status text NOT NULL, input int8, output int8, reasoning int8, cache_read int8, "
+    "cache_write int8, total int8, requests int8, cost float8, duration_ms float8);"
+    "CREATE INDEX IF NOT EXISTS usage_events_t ON usage_events (t);"
+    "CREATE TABLE IF NOT EXISTS usage_raw (key text PRIMARY KEY, received int8 NOT NULL, "
+    "payload text NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS usage_raw_received ON usage_raw (received);"
+    "CREATE TABLE IF NOT EXISTS usage_hourly (hour int8 NOT NULL, agent text NOT NULL, "
+    "model text NOT NULL, tool text NOT NULL, provider text NOT NULL, status text NOT NULL, "
+    "is_tool bool NOT NULL, input int8 NOT NULL, output int8 NOT NULL, "
+    "cache_read int8 NOT NULL, cache_write int8 NOT NULL, reasoning int8 NOT NULL, "
+    "total int8 NOT NULL, requests int8 NOT NULL, tool_calls int8 NOT NULL, "
+    "errors int8 NOT NULL, events int8 NOT NULL, cost float8 NOT NULL, "
+    "duration_ms float8 NOT NULL, first_t int8 NOT NULL, last_t int8 NOT NULL, "
+    "PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool));",
+};
+
 }  // namespace detail
 
 class usage_postgres {
  public:
+  /// Its migrations, versioned apart from the stores' schema.
+  static constexpr stores::pg::schema schema{"vitals_usage_schema", 7305872613,
+                                             detail::usage_pg_migrations};
+
   /// Connects (dsn empty: $VITALS_PG_DSN) and migrates; throws when it cannot.
   explicit usage_postgres(std::string dsn = {}) : dsn_(std::move(dsn)) {
-    if (dsn_.empty())
-      if (const char* env = std::getenv("VITALS_PG_DSN")) dsn_ = env;
-    if (dsn_.empty())
-      throw std::runtime_error(
-          "PostgreSQL usage store: no connection string (pass one or set VITALS_PG_DSN)");
-    auto c = stores::pg::connection::open(dsn_);
+    auto c = stores::pg::open_migrated(dsn_, "PostgreSQL usage store", schema);
     if (!c) throw std::runtime_error(c.error().message);
     conn_ = std::move(*c);
-    if (auto s = stores::pg::migrate(conn_); !s) throw std::runtime_error(s.error().message);
   }
 
   result<std::vector<std::optional<usage_event>>> find(std::span<const std::string> keys) {

@@ -25,7 +25,7 @@
 
 #include "vitals/agent/detail/usage_sums.hpp"
 #include "vitals/agent/usage_store.hpp"
-#include "vitals/stores/detail/sqlite_db.hpp"
+#include "vitals/stores/sqlite_db.hpp"
 
 namespace vitals::agent {
 
@@ -33,7 +33,7 @@ class usage_sqlite {
  public:
   explicit usage_sqlite(const std::filesystem::path& file, bool synchronous_full = false)
       : path_(file) {
-    auto db = stores::detail::database::open_wal(file.string(), synchronous_full);
+    auto db = stores::sqlite::database::open_wal(file.string(), synchronous_full);
     if (!db) throw std::runtime_error(db.error().message);
     db_ = std::move(*db);
     for (std::string_view sql :
@@ -131,7 +131,7 @@ class usage_sqlite {
 
   status put(std::span<const usage_record> records) {
     std::lock_guard lock(mu_);
-    stores::detail::transaction tx(db_);
+    stores::sqlite::transaction tx(db_);
     if (!tx.started()) return db_.last_error("begin");
     const std::int64_t received = to_unix_ms(vitals::now());
     std::map<hour_key, usage_totals> hourly;  // what this batch adds to usage_hourly
@@ -183,12 +183,12 @@ class usage_sqlite {
   /// `r.payloads` ago.
   result<prune_result> prune(const usage_retention& r, timestamp now = vitals::now()) {
     std::lock_guard lock(mu_);
-    stores::detail::transaction tx(db_);
+    stores::sqlite::transaction tx(db_);
     if (!tx.started()) return db_.last_error("begin");
     const std::int64_t hour = 3'600'000, cut = to_unix_ms(now - r.events) / hour * hour;
     prune_result out;
     auto run = [&](std::string_view sql, std::int64_t bound) {
-      stores::detail::statement s(db_.get(), sql);
+      stores::sqlite::statement s(db_.get(), sql);
       return s.bind(1, bound).step() == SQLITE_DONE;
     };
     if (!run("DELETE FROM usage_raw WHERE key IN (SELECT key FROM usage_events WHERE t < ?1)",
@@ -274,7 +274,7 @@ class usage_sqlite {
   // Runs one part of an aggregate and adds its rows to `groups`.
   status collect(const usage_query& q, const std::string& sql, std::int64_t from, std::int64_t to,
                  std::map<group_key, usage_totals>& groups) {
-    stores::detail::statement s(db_.get(), sql);
+    stores::sqlite::statement s(db_.get(), sql);
     const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
     s.bind(1, from).bind(2, to).bind(3, q.agent).bind(4, width > 0 ? width : to_unix_ms(q.from));
     int rc;
@@ -311,7 +311,7 @@ class usage_sqlite {
     return out;
   }
 
-  static void bind_event(stores::detail::statement& s, const std::string& key,
+  static void bind_event(stores::sqlite::statement& s, const std::string& key,
                          const usage_event& e) {
     s.bind(1, key).bind(2, to_unix_ms(e.occurred_at));
     int i = 3;
@@ -329,7 +329,7 @@ class usage_sqlite {
 
   // A statement's current row as detail::read_usage_event and add_group_row read it.
   struct row {
-    const stores::detail::statement& s;
+    const stores::sqlite::statement& s;
     std::string_view text(int c) const { return s.text(c); }
     std::int64_t int64(int c) const { return s.int64(c); }
     double real(int c) const { return s.real(c); }
@@ -338,8 +338,8 @@ class usage_sqlite {
 
   std::filesystem::path path_;
   std::mutex mu_;
-  stores::detail::database db_;
-  stores::detail::statement find_, insert_, upsert_, raw_, count_, add_hourly_;
+  stores::sqlite::database db_;
+  stores::sqlite::statement find_, insert_, upsert_, raw_, count_, add_hourly_;
 };
 
 static_assert(usage_store<usage_sqlite>);

@@ -2,12 +2,16 @@
 // Prometheus, OpenMetrics and the HTTP API all exchange.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
+
+#include "vitals/core/error.hpp"
 
 namespace vitals {
 
@@ -50,6 +54,41 @@ constexpr std::optional<timestamp> checked_from_unix_ms(std::int64_t ms) noexcep
 /// `t` moved into [min_time, max_time].
 constexpr timestamp clamp_time(timestamp t) noexcept {
   return t < min_time ? min_time : t > max_time ? max_time : t;
+}
+
+/// The longest duration anything takes: the whole accepted time range
+/// (1970 to 2200), so a time minus a duration stays in int64.
+inline constexpr std::chrono::milliseconds max_duration{max_unix_ms - min_unix_ms};
+
+/// `<positive integer><unit>` with unit ms, s, m, h or d ("10s", "5m", "7d"),
+/// at most max_duration: query parameters, flags and target intervals.
+inline result<std::chrono::milliseconds> parse_duration(std::string_view s) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  const std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
+  auto bad = [&] {
+    return error(errc::invalid_argument, "invalid duration '" + std::string(s) +
+                                             "': expected a positive integer and a unit "
+                                             "(ms, s, m, h, d), such as 10s, 5m, 1h, 7d");
+  };
+  if (ec != std::errc{} || end == s.data() || n <= 0) return bad();
+  std::int64_t ms_per = 0;
+  if (unit == "ms")
+    ms_per = 1;
+  else if (unit == "s")
+    ms_per = 1000;
+  else if (unit == "m")
+    ms_per = 60'000;
+  else if (unit == "h")
+    ms_per = 3'600'000;
+  else if (unit == "d")
+    ms_per = 86'400'000;
+  else
+    return bad();
+  if (n > max_duration.count() / ms_per)
+    return error(errc::invalid_argument,
+                 "duration '" + std::string(s) + "' is too long (at most 84006d)");
+  return std::chrono::milliseconds{n * ms_per};
 }
 
 /// Seconds since the Unix epoch as a double (OpenMetrics timestamps, `_created`).

@@ -171,7 +171,7 @@ class query_routes {
     }
     if (q.to < q.from) return bad_parameter({"from", "from: after 'to'"}, v);
     if (auto step = ps.get("step"); step && *step != "auto") {
-      auto d = stores::parse_duration(*step);
+      auto d = vitals::parse_duration(*step);
       if (!d) return bad_parameter({"step", "step: " + d.error().message}, v);
       q.step = *d;
     }

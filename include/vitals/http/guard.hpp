@@ -13,6 +13,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/url/authority_view.hpp>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -41,24 +43,26 @@ struct authority {
 };
 
 inline std::optional<authority> split_authority(std::string_view s) {
-  authority a;
-  std::string_view host = s, port;
-  if (s.starts_with('[')) {
-    const auto close = s.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = s.substr(1, close - 1);
-    const auto rest = s.substr(close + 1);
-    if (!rest.empty()) {
-      if (!rest.starts_with(':')) return std::nullopt;
-      port = rest.substr(1);
-    }
-  } else if (const auto colon = s.find(':'); colon != std::string_view::npos) {
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
+  // RFC 3986 authority by Boost.URL, the parser net/url.hpp uses; user info
+  // (`user@host`) has no place in a Host or an Origin.
+  const auto parsed = boost::urls::parse_authority(s);
+  if (!parsed || parsed->has_userinfo()) return std::nullopt;
+  std::string_view host = parsed->encoded_host();
+  switch (parsed->host_type()) {
+    case boost::urls::host_type::name:
+    case boost::urls::host_type::ipv4:
+      break;
+    case boost::urls::host_type::ipv6:
+      host = host.substr(1, host.size() - 2);  // without the brackets
+      break;
+    default:
+      return std::nullopt;
   }
-  if (host.empty() || host.size() > 255 || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string_view::npos)
+  const std::string_view port = parsed->port();
+  if (host.empty() || host.size() > 255 || host.find('%') != std::string_view::npos ||
+      port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
     return std::nullopt;
+  authority a;
   a.host.reserve(host.size());
   for (char c : host) a.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   a.port = std::string(port);

@@ -135,7 +135,7 @@ inline result<timestamp> parse_time(std::string_view s, timestamp now) {
   now = clamp_time(now);
   if (s == "now") return now;
   if (s.starts_with("now-")) {
-    auto d = stores::parse_duration(s.substr(4));
+    auto d = vitals::parse_duration(s.substr(4));
     if (!d) return error(errc::invalid_argument, d.error().message);
     if (*d > now - min_time) return out_of_range();  // both bounded: no overflow
     return now - *d;

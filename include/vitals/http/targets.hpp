@@ -4,10 +4,10 @@
 
 #include <boost/json.hpp>
 
+#include "vitals/core/time.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/runtime/targets.hpp"
-#include "vitals/stores/query.hpp"
 
 namespace vitals::http {
 
@@ -54,7 +54,7 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
   if (const auto* iv = o->if_contains("interval")) {
     if (!iv->is_string())
       return param_error{"interval", "interval: expected a duration such as \"10s\""};
-    auto d = stores::parse_duration(iv->get_string());
+    auto d = vitals::parse_duration(iv->get_string());
     if (!d) return param_error{"interval", "interval: " + d.error().message};
     if (*d < min_target_interval) return param_error{"interval", "interval: at least 1s"};
     s.interval = *d;

@@ -1,5 +1,6 @@
-// Scrapes another exporter's /metrics over HTTP (Boost.Beast; plain http://,
-// a timeout and a size limit on every scrape) and keeps its samples, with
+// Scrapes another exporter's /metrics over HTTP (net::async_get: plain
+// http://, a timeout and a size limit on every scrape, every resolved address
+// checked against the allow-list) and keeps its samples, with
 // the target's labels added. Between two scrapes it also derives the
 // application metrics the 004 seed promised: `requests_per_second` from a
 // chosen counter and `latency_p95_seconds` from a chosen histogram, both
@@ -9,13 +10,7 @@
 // so a slow exporter never blocks the thread that samples everything else.
 #pragma once
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <map>
@@ -28,6 +23,7 @@
 #include "vitals/core/quantile.hpp"
 #include "vitals/format/parse.hpp"
 #include "vitals/net/allow.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/samplers/rate.hpp"
 #include "vitals/samplers/registry.hpp"
@@ -78,49 +74,22 @@ class scrape_sampler {
   }
 
   boost::asio::awaitable<status> async_collect(sample_batch& out, timestamp now) {
-    namespace beast = boost::beast;
-    namespace http = beast::http;
-    using boost::asio::ip::tcp;
     auto url = parse_http_url(url_);
     if (!url) co_return url.error();
-    auto ex = co_await boost::asio::this_coro::executor;
-    beast::tcp_stream stream(ex);
-    tcp::resolver resolver(ex);
-    beast::error_code ec;
-    auto tok = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
-    stream.expires_after(opts_.timeout);
-    auto resolved = co_await resolver.async_resolve(url->host, url->port, tok);
-    if (ec) co_return fail("resolve", ec);
-    std::vector<tcp::endpoint> endpoints;
-    for (const auto& e : resolved)
-      if (!opts_.allow || opts_.allow->allows(url->host, e.endpoint().address()))
-        endpoints.push_back(e.endpoint());
-    if (endpoints.empty())
-      co_return error(errc::invalid_argument,
-                      url_ + ": " + url->host + " resolves outside the scrape allow-list");
-    co_await stream.async_connect(endpoints, tok);  // under the deadline
-    if (ec) co_return fail("connect", ec);
-    http::request<http::empty_body> req{http::verb::get, url->target, 11};
-    req.set(http::field::host, url->host_header());
-    req.set(http::field::accept,
-            "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
-    req.set(http::field::user_agent, "vitals-scrape");
-    co_await http::async_write(stream, req, tok);
-    if (ec) co_return fail("write", ec);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(opts_.max_bytes);
-    co_await http::async_read(stream, buf, parser, tok);
-    if (ec == http::error::body_limit)
-      co_return error(errc::limit_exceeded,
-                      url_ + ": body over " + std::to_string(opts_.max_bytes) + " bytes");
-    // The peer's bytes never reach the error: only what kind of failure it was.
-    if (ec) co_return fail("read", ec);
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    const auto& res = parser.get();
-    if (res.result() != http::status::ok)
-      co_return error(errc::unavailable, url_ + ": HTTP " + std::to_string(res.result_int()));
-    auto parsed = format::parse(res.body(), std::string_view(res[http::field::content_type]));
+    net::request_options o;
+    o.timeout = opts_.timeout;
+    o.max_body = opts_.max_bytes;
+    o.allow = opts_.allow.get();
+    o.allow_name = "scrape allow-list";
+    o.headers.emplace_back(
+        "Accept",
+        "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5");
+    o.user_agent = "vitals-scrape";
+    auto res = co_await net::async_get(std::move(*url), std::move(o));
+    if (!res) co_return res.error();
+    if (res->status != 200)
+      co_return error(errc::unavailable, url_ + ": HTTP " + std::to_string(res->status));
+    auto parsed = format::parse(res->body, std::string_view(res->headers["Content-Type"]));
     parse_errors_ = std::move(parsed.errors);
     append_samples(parsed.families, now, opts_.labels, out);
     derive(parsed.families, now, out);
@@ -131,10 +100,6 @@ class scrape_sampler {
   }
 
  private:
-  vitals::error fail(const char* what, const boost::system::error_code& ec) const {
-    return vitals::error(errc::unavailable, url_ + ": " + what + ": " + ec.message());
-  }
-
   void derive(const metric_snapshot& fams, timestamp now, sample_batch& out) {
     for (const auto& f : fams) {
       if (!opts_.requests_counter.empty() && f.name == opts_.requests_counter) {

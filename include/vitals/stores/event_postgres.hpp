@@ -21,15 +21,9 @@ class event_postgres_store {
  public:
   /// Connects (dsn empty: $VITALS_PG_DSN) and migrates; throws when it cannot.
   explicit event_postgres_store(std::string dsn = {}) : dsn_(std::move(dsn)) {
-    if (dsn_.empty())
-      if (const char* env = std::getenv("VITALS_PG_DSN")) dsn_ = env;
-    if (dsn_.empty())
-      throw std::runtime_error(
-          "PostgreSQL event store: no connection string (pass one or set VITALS_PG_DSN)");
-    auto c = pg::connection::open(dsn_);
+    auto c = pg::open_migrated(dsn_, "PostgreSQL event store", pg::store_schema);
     if (!c) throw std::runtime_error(c.error().message);
     conn_ = std::move(*c);
-    if (auto s = pg::migrate(conn_); !s) throw std::runtime_error(s.error().message);
   }
 
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {

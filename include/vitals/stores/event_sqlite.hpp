@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
-#include "vitals/stores/detail/sqlite_db.hpp"
+#include "vitals/stores/sqlite_db.hpp"
 
 namespace vitals::stores {
 
 class event_sqlite_store {
  public:
   explicit event_sqlite_store(const std::filesystem::path& file, bool synchronous_full = false) {
-    auto db = detail::database::open_wal(file.string(), synchronous_full);
+    auto db = sqlite::database::open_wal(file.string(), synchronous_full);
     if (!db) throw std::runtime_error(db.error().message);
     db_ = std::move(*db);
     for (std::string_view sql :
@@ -40,7 +40,7 @@ class event_sqlite_store {
 
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
     std::lock_guard lock(mu_);
-    detail::transaction tx(db_);  // BEGIN IMMEDIATE: the version read below cannot go stale
+    sqlite::transaction tx(db_);  // BEGIN IMMEDIATE: the version read below cannot go stale
     if (!tx.started()) return db_.last_error("begin");
     last_version_.reset().bind(1, stream);
     if (last_version_.step() != SQLITE_ROW) return db_.last_error("read stream version");
@@ -76,7 +76,7 @@ class event_sqlite_store {
   }
 
  private:
-  result<std::vector<stored_event>> collect(detail::statement& q, const std::string& stream) {
+  result<std::vector<stored_event>> collect(sqlite::statement& q, const std::string& stream) {
     std::vector<stored_event> out;
     int rc;
     while ((rc = q.step()) == SQLITE_ROW)
@@ -89,8 +89,8 @@ class event_sqlite_store {
   }
 
   std::mutex mu_;
-  detail::database db_;
-  detail::statement last_version_, insert_, read_, by_type_;
+  sqlite::database db_;
+  sqlite::statement last_version_, insert_, read_, by_type_;
 };
 
 static_assert(event_store<event_sqlite_store>);

@@ -47,9 +47,9 @@
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
+#include "vitals/core/detail/spool.hpp"
 #include "vitals/stores/detail/pg.hpp"
 #include "vitals/stores/detail/pg_spool.hpp"
-#include "vitals/stores/detail/spool.hpp"
 #include "vitals/stores/query.hpp"
 
 namespace vitals::stores {
@@ -255,7 +255,7 @@ class postgres_store {
   int user_schema_version() const {
     std::lock_guard lock(read_mu_);
     if (!reader_.ok()) return 0;
-    auto v = pg::current_version(reader_);
+    auto v = pg::current_version(reader_, pg::store_schema);
     return v ? *v : 0;
   }
 
@@ -307,8 +307,8 @@ class postgres_store {
     postgres_stats stats;
     std::uint64_t ids_generation = 0;  // bumped by drop(): the writer's cache is stale
 
-    asio::steady_timer wake, pause;      // touched on the strand only
-    std::optional<detail::spool> spool;  // by init, then on the strand only
+    asio::steady_timer wake, pause;              // touched on the strand only
+    std::optional<vitals::detail::spool> spool;  // by init, then on the strand only
 
     status enqueue(std::span<const sample> batch) {
       std::lock_guard lock(mu);
@@ -366,15 +366,9 @@ class postgres_store {
   };
 
   void init(asio::any_io_executor ex, postgres_options o) {
-    if (o.dsn.empty())
-      if (const char* env = std::getenv("VITALS_PG_DSN")) o.dsn = env;
-    if (o.dsn.empty())
-      throw std::runtime_error(
-          "PostgreSQL store: no connection string (pass one or set VITALS_PG_DSN)");
-    auto c = pg::connection::open(o.dsn);
+    auto c = pg::open_migrated(o.dsn, "PostgreSQL store", pg::store_schema);
     if (!c) throw std::runtime_error(c.error().message);
     reader_ = std::move(*c);
-    if (auto s = pg::migrate(reader_); !s) throw std::runtime_error(s.error().message);
     st_ = std::make_shared<state>(ex);
     st_->timescale = pg::enable_timescale(reader_);
     st_->opts = std::move(o);
@@ -437,7 +431,7 @@ class postgres_store {
     std::unordered_map<series, std::int64_t, series_hasher> ids;
     std::uint64_t ids_generation = 0;
     std::vector<sample> batch;
-    std::optional<detail::pending_record> record;  // set when `batch` came from the spool
+    std::optional<vitals::detail::pending_record> record;  // set when `batch` came from the spool
     auto backoff = st->opts.backoff_min;
     int attempts = 0;
     int upserts = 0;  // batches left to send as upserts, after a conflict
@@ -532,7 +526,7 @@ class postgres_store {
   // The batch is written (or, `rejected`, given up on): a spooled one leaves
   // the spool, one from memory counts as done.
   static void settle(state& st, std::vector<sample>& batch,
-                     std::optional<detail::pending_record>& record, bool rejected) {
+                     std::optional<vitals::detail::pending_record>& record, bool rejected) {
     if (record) (void)st.spool->ack(*record);
     std::lock_guard lock(st.mu);
     if (rejected) {
@@ -555,7 +549,7 @@ class postgres_store {
   // Loads the oldest spooled batch; false when there was none to load. A
   // record that does not decode is renamed aside (`.bad`), never replayed.
   static bool next_spooled(state& st, std::vector<sample>& batch,
-                           std::optional<detail::pending_record>& record) {
+                           std::optional<vitals::detail::pending_record>& record) {
     auto oldest = st.spool->read_oldest(1);
     if (!oldest || oldest->empty()) {
       std::lock_guard lock(st.mu);
@@ -593,7 +587,7 @@ class postgres_store {
     std::size_t at = 0;
     while (at < all.size()) {
       const auto n = std::min(st.opts.batch_max, all.size() - at);
-      detail::spool_record r;
+      vitals::detail::spool_record r;
       r.source_system = "vitals.postgres";
       r.payload = pg::encode_spooled(all.data() + at, n);
       auto id = st.spool->write(std::move(r));

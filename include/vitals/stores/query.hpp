@@ -9,7 +9,6 @@
 #pragma once
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -45,46 +44,16 @@ inline result<aggregation> parse_aggregation(std::string_view s) {
                    "': expected mean, min, max, sum, count, last, m4, lttb or rate");
 }
 
-/// The longest duration anything takes: the whole accepted time range
-/// (core/time.hpp, 1970 to 2200), so a time minus a duration stays in int64.
-inline constexpr duration max_duration{max_unix_ms - min_unix_ms};
+// parse_duration and max_duration live in core/time.hpp (flags and the HTTP
+// API read durations too); the names stay usable here.
+using vitals::max_duration;
+using vitals::parse_duration;
 
 /// The most buckets (points) one series may get from a range query, as
 /// Prometheus limits a query to 11,000 points per series: a window and step
 /// asking for more is refused before any work, so no query can hold a store
 /// for long.
 inline constexpr std::int64_t max_points_per_series = 11'000;
-
-/// `<positive integer><unit>` with unit ms, s, m, h or d ("10s", "5m", "7d"),
-/// at most max_duration.
-inline result<duration> parse_duration(std::string_view s) {
-  std::int64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  const std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
-  auto bad = [&] {
-    return error(errc::invalid_argument, "invalid duration '" + std::string(s) +
-                                             "': expected a positive integer and a unit "
-                                             "(ms, s, m, h, d), such as 10s, 5m, 1h, 7d");
-  };
-  if (ec != std::errc{} || end == s.data() || n <= 0) return bad();
-  std::int64_t ms_per = 0;
-  if (unit == "ms")
-    ms_per = 1;
-  else if (unit == "s")
-    ms_per = 1000;
-  else if (unit == "m")
-    ms_per = 60'000;
-  else if (unit == "h")
-    ms_per = 3'600'000;
-  else if (unit == "d")
-    ms_per = 86'400'000;
-  else
-    return bad();
-  if (n > max_duration.count() / ms_per)
-    return error(errc::invalid_argument,
-                 "duration '" + std::string(s) + "' is too long (at most 84006d)");
-  return duration{n * ms_per};
-}
 
 struct range_query {
   vitals::stores::selector selector{};

@@ -20,8 +20,8 @@
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/stores/detail/label_codec.hpp"
-#include "vitals/stores/detail/sqlite_db.hpp"
 #include "vitals/stores/query.hpp"
+#include "vitals/stores/sqlite_db.hpp"
 
 namespace vitals::stores {
 
@@ -53,7 +53,7 @@ class sqlite_store {
   /// Opens or creates the database; throws std::runtime_error when it cannot.
   explicit sqlite_store(std::filesystem::path file, sqlite_options o = {})
       : path_(std::move(file)), opts_(o) {
-    auto db = detail::database::open(path_.string());
+    auto db = sqlite::database::open(path_.string());
     if (!db) throw std::runtime_error(db.error().message);
     db_ = std::move(*db);
     if (auto s = configure(); !s) throw std::runtime_error(s.error().message);
@@ -71,7 +71,7 @@ class sqlite_store {
 
   status append(std::span<const sample> batch) {
     std::lock_guard lock(mu_);
-    detail::transaction tx(db_);
+    sqlite::transaction tx(db_);
     if (!tx.started()) return fail(db_.last_error("begin"));
     for (const auto& s : batch) {
       auto id = series_id(s.series);
@@ -182,8 +182,8 @@ class sqlite_store {
     std::lock_guard lock(mu_);
     auto sid = find_id(id);
     if (!sid) return false;
-    detail::statement(db_.get(), "DELETE FROM samples WHERE series_id = ?1").bind(1, *sid).step();
-    detail::statement(db_.get(), "DELETE FROM series WHERE id = ?1").bind(1, *sid).step();
+    sqlite::statement(db_.get(), "DELETE FROM samples WHERE series_id = ?1").bind(1, *sid).step();
+    sqlite::statement(db_.get(), "DELETE FROM series WHERE id = ?1").bind(1, *sid).step();
     ids_.erase(id);
     return true;
   }
@@ -195,18 +195,18 @@ class sqlite_store {
     std::lock_guard lock(mu_);
     // Per series, so the primary key serves the range: no index on t alone
     // slowing every insert.
-    detail::statement del(
+    sqlite::statement del(
         db_.get(), "DELETE FROM samples WHERE series_id IN (SELECT id FROM series) AND t < ?1");
     del.bind(1, to_unix_ms(cutoff));
     if (del.step() != SQLITE_DONE) return db_.last_error("prune");
     const std::int64_t n = sqlite3_changes64(db_.get());
-    detail::statement empty(db_.get(),
+    sqlite::statement empty(db_.get(),
                             "DELETE FROM series WHERE NOT EXISTS "
                             "(SELECT 1 FROM samples WHERE samples.series_id = series.id)");
     if (empty.step() != SQLITE_DONE) return db_.last_error("prune series");
     if (sqlite3_changes64(db_.get()) > 0) ids_.clear();  // refilled on the next append
     // PRAGMA takes no bound parameters; the page count is an int, not input.
-    detail::statement vac(db_.get(),
+    sqlite::statement vac(db_.get(),
                           "PRAGMA incremental_vacuum(" + std::to_string(vacuum_pages) + ")");
     while (vac.step() == SQLITE_ROW) {
     }
@@ -286,9 +286,9 @@ class sqlite_store {
         !s)
       return s;
     for (auto v = current; v < static_cast<std::int64_t>(std::size(migrations)); ++v) {
-      detail::transaction tx(db_);
+      sqlite::transaction tx(db_);
       if (auto s = db_.exec(migrations[v]); !s) return s;
-      detail::statement rec(db_.get(), "INSERT INTO schema_version VALUES (?1, ?2)");
+      sqlite::statement rec(db_.get(), "INSERT INTO schema_version VALUES (?1, ?2)");
       rec.bind(1, v + 1).bind(2, to_unix_ms(now()));
       if (rec.step() != SQLITE_DONE) return db_.last_error("record schema version");
       if (auto s = tx.commit(); !s) return s;
@@ -376,10 +376,10 @@ class sqlite_store {
   sqlite_options opts_;
   mutable std::mutex mu_;
   mutable std::atomic<std::uint64_t> undecodable_{0};
-  mutable detail::database db_;
-  mutable detail::statement insert_, find_series_, insert_series_, latest_, latest_all_, range_,
+  mutable sqlite::database db_;
+  mutable sqlite::statement insert_, find_series_, insert_series_, latest_, latest_all_, range_,
       list_;
-  mutable detail::statement grouped_[9], per_bucket_[9];
+  mutable sqlite::statement grouped_[9], per_bucket_[9];
   mutable std::unordered_map<series, std::int64_t, series_hasher> ids_;
   sqlite_stats stats_;
   std::atomic<std::uint64_t> stats_failed_checkpoints_{0};

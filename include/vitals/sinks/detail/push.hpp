@@ -31,8 +31,8 @@
 #include "vitals/core/error.hpp"
 #include "vitals/core/sample.hpp"
 #include "vitals/core/snapshot.hpp"
-#include "vitals/http/client.hpp"
 #include "vitals/instruments/registry.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/net/url.hpp"
 
 namespace vitals::sinks {
@@ -115,7 +115,7 @@ class push_metrics {
 /// What a sink tells the pusher about its requests.
 struct push_request {
   std::string content_type;
-  http::header_list headers;
+  net::header_list headers;
 };
 
 /// The queue and the sender thread. `Encode` turns a batch of items into a
@@ -202,7 +202,7 @@ class pusher {
   }
 
   void run(std::stop_token st) {
-    http::client client(url_.host, url_.port, opts_.request_timeout);
+    net::client client(url_.host, url_.port, opts_.request_timeout);
     if (!opts_.bearer_token.empty()) client.set_token(opts_.bearer_token);
     std::minstd_rand rng(std::random_device{}());
     std::vector<Item> batch;
@@ -240,7 +240,7 @@ class pusher {
   }
 
   template <class Rng>
-  outcome deliver(http::client& client, const std::string& body, std::stop_token st, Rng& rng) {
+  outcome deliver(net::client& client, const std::string& body, std::stop_token st, Rng& rng) {
     for (int attempt = 1;; ++attempt) {
       auto r = client.request(boost::beast::http::verb::post, url_.target, body, req_.content_type,
                               req_.headers);

@@ -33,7 +33,7 @@
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
 
-namespace vitals::stores::detail {
+namespace vitals::detail {
 
 struct spool_record {
   std::string id{};  // given by write()
@@ -158,8 +158,8 @@ class spool {
     p.dead = true;
     dead_.fetch_add(1);
     if (!durable_) return {};
-    if (auto st = vitals::detail::fsync_directory(dead); !st) return st;
-    return vitals::detail::fsync_directory(dir_);
+    if (auto st = fsync_directory(dead); !st) return st;
+    return fsync_directory(dir_);
   }
 
   std::filesystem::path dead_dir() const { return dir_ / "dead"; }
@@ -274,7 +274,7 @@ class spool {
     if (r.refused > 0) o["refused"] = r.refused;
     if (!r.last_error.empty()) o["last_error"] = r.last_error;
     const std::string text = boost::json::serialize(o);
-    if (auto st = vitals::detail::atomic_write_file(path, text, durable_); !st)
+    if (auto st = atomic_write_file(path, text, durable_); !st)
       return error(errc::io_error, "spool: " + st.error().message);
     return {};
   }
@@ -323,4 +323,4 @@ class spool {
   std::set<std::string> malformed_seen_;
 };
 
-}  // namespace vitals::stores::detail
+}  // namespace vitals::detail

@@ -1,5 +1,7 @@
-// A thin RAII layer over the SQLite C API: a connection, prepared statements
-// with bound parameters only, and errors as values that carry SQLite's message.
+// The SQLite plumbing each SQLite store and the agent's usage store share: a
+// thin RAII layer over the C API, a connection, prepared statements with bound
+// parameters only, transactions, and errors as values that carry SQLite's
+// message. Link: vitals::sqlite.
 #pragma once
 
 #include <sqlite3.h>
@@ -13,7 +15,7 @@
 
 #include "vitals/core/error.hpp"
 
-namespace vitals::stores::detail {
+namespace vitals::stores::sqlite {
 
 class statement {
  public:
@@ -154,4 +156,4 @@ class transaction {
   bool done_ = false;
 };
 
-}  // namespace vitals::stores::detail
+}  // namespace vitals::stores::sqlite
