@@ -2,6 +2,9 @@
 // ids, JSON errors and the static-file route's fixed table.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include "support/helpers.hpp"

@@ -210,3 +210,14 @@ class query_routes {
 };
 
 }  // namespace vitals::http
+
+#if defined(VITALS_SEPARATE_COMPILATION)
+// The routes over the in-memory store, as the minimal exporter and most
+// embedders use them, are compiled once into vitals::compiled.
+#include "vitals/stores/memory.hpp"
+
+namespace vitals::http {
+extern template class metrics_route<registry, stores::memory_store>;
+extern template class query_routes<stores::memory_store>;
+}  // namespace vitals::http
+#endif

@@ -3,20 +3,20 @@
 // and the JSON error answer every part of the server uses.
 #pragma once
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
 #include <string>
 #include <string_view>
 
-#include "vitals/core/detail/utf8.hpp"
+#include "vitals/core/detail/config.hpp"
 
 namespace vitals::http {
 
@@ -29,46 +29,8 @@ using request = bhttp::request<bhttp::string_body>;
 using response = bhttp::response<bhttp::string_body>;
 
 /// A JSON error answer: `{"error": message}` plus `"parameter"` when one is named.
-inline response json_error(bhttp::status st, std::string_view message, unsigned version = 11,
-                           std::string_view parameter = {}) {
-  response res{st, version};
-  res.set(bhttp::field::content_type, "application/json");
-  std::string body = R"({"error":)";
-  auto quote = [&](std::string_view s) {
-    body += '"';
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      const char c = s[i];
-      if (const auto n = vitals::detail::utf8_length(s, i); n == 0) {
-        body += "\\ufffd";  // a client's byte that is not UTF-8: the answer stays JSON
-        continue;
-      } else if (n > 1) {
-        body.append(s.substr(i, n));
-        i += n - 1;
-        continue;
-      }
-      if (c == '"' || c == '\\') {
-        body += '\\';
-        body += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        static constexpr char hex[] = "0123456789abcdef";
-        body += "\\u00";
-        body += hex[(c >> 4) & 0xf];
-        body += hex[c & 0xf];
-      } else {
-        body += c;
-      }
-    }
-    body += '"';
-  };
-  quote(message);
-  if (!parameter.empty()) {
-    body += R"(,"parameter":)";
-    quote(parameter);
-  }
-  body += '}';
-  res.body() = std::move(body);
-  return res;
-}
+VITALS_DECL response json_error(bhttp::status st, std::string_view message, unsigned version = 11,
+                                std::string_view parameter = {});
 
 namespace detail {
 
@@ -86,6 +48,16 @@ struct connection {
   bool stopping = false;           // strand only
   asio::ip::address peer, local;
 };
+
+/// The header of `h` as bytes, from Beast's serializer.
+VITALS_DECL std::string header_bytes(bhttp::response<bhttp::empty_body>& h);
+
+/// Writes a prepared answer (Content-Length set): its header from
+/// `header_bytes`, then its body, in one write. Every answer goes out this
+/// way, so Beast's composed write operations are instantiated for no body
+/// type: they were most of the code a server cost to compile.
+VITALS_DECL asio::awaitable<beast::error_code> write_response(beast::tcp_stream& s,
+                                                              const response& res);
 
 inline bool equal_constant_time(std::string_view a, std::string_view b) noexcept {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -110,21 +82,10 @@ class exchange {
   /// Streaming answers (SSE): write the header, then data, each write with
   /// its own deadline. A handler that streams returns nullopt and the
   /// connection closes after it.
-  asio::awaitable<beast::error_code> write_header(bhttp::response<bhttp::empty_body>& h) {
-    status_ = h.result_int();
-    bhttp::response_serializer<bhttp::empty_body> sr{h};
-    c_.stream.expires_after(std::chrono::seconds(10));
-    auto [ec, n] =
-        co_await bhttp::async_write_header(c_.stream, sr, asio::as_tuple(asio::use_awaitable));
-    co_return ec;
-  }
-  asio::awaitable<beast::error_code> write(std::string_view data,
-                                           std::chrono::milliseconds timeout) {
-    c_.stream.expires_after(timeout);
-    auto [ec, n] = co_await asio::async_write(c_.stream, asio::buffer(data.data(), data.size()),
-                                              asio::as_tuple(asio::use_awaitable));
-    co_return ec;
-  }
+  VITALS_DECL asio::awaitable<beast::error_code> write_header(
+      bhttp::response<bhttp::empty_body>& h);
+  VITALS_DECL asio::awaitable<beast::error_code> write(std::string_view data,
+                                                       std::chrono::milliseconds timeout);
 
   /// True once the server has asked to stop; streams end when they see it.
   bool stopping() const noexcept { return c_.stopping; }
@@ -154,3 +115,7 @@ class exchange {
 };
 
 }  // namespace vitals::http
+
+#if defined(VITALS_HEADER_ONLY)
+#include "vitals/http/detail/exchange_impl.hpp"
+#endif

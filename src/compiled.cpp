@@ -1,0 +1,22 @@
+// vitals::compiled (CMake option VITALS_SEPARATE_COMPILATION): Asio's and
+// Beast's compiled parts and vitals' HTTP server, built once here instead of
+// in every translation unit that includes them. The target defines
+// VITALS_SEPARATE_COMPILATION, BOOST_ASIO_SEPARATE_COMPILATION and
+// BOOST_BEAST_SEPARATE_COMPILATION for this file and every one linking it, so
+// all agree on what the headers only declare (core/detail/config.hpp).
+#if !defined(VITALS_SEPARATE_COMPILATION)
+#error \
+    "src/compiled.cpp is built by the vitals::compiled target, which defines VITALS_SEPARATE_COMPILATION"
+#endif
+
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>
+
+#include "vitals/http/api.hpp"
+#include "vitals/http/detail/exchange_impl.hpp"
+#include "vitals/http/detail/server_impl.hpp"
+#include "vitals/stores/memory.hpp"
+
+// The class templates that api.hpp declares `extern template` in this mode.
+template class vitals::http::metrics_route<vitals::registry, vitals::stores::memory_store>;
+template class vitals::http::query_routes<vitals::stores::memory_store>;
