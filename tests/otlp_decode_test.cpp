@@ -155,6 +155,10 @@ TEST(OtlpDecode, JsonReaderGivesWhatProtobufsParserGives) {
   EXPECT_FALSE(agent::otlp_json_parse(
       R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"gauge":{"dataPoints":[{"flags":-1}]}}]}]}]})",
       m));
+  pb::ExportLogsServiceRequest bytes;
+  EXPECT_FALSE(agent::otlp_json_parse(
+      R"({"resourceLogs":[{"resource":{"attributes":[{"key":"k","value":{"bytesValue":"a!b="}}]}}]})",
+      bytes));
   std::string deep;
   for (int i = 0; i < 100; ++i) deep += R"({"kvlistValue":{"values":[{"key":"k","value":)";
   deep += "{}";

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -145,7 +146,10 @@ class otlp_json_reader {
         namespace b64 = boost::beast::detail::base64;
         std::string out(b64::decoded_size(s->size()), '\0');
         const auto [written, read] = b64::decode(out.data(), s->data(), s->size());
-        if (read != s->size()) return bad("base64");
+        // Beast stops at the padding: what it leaves must be only that.
+        if (std::string_view(*s).substr(read).find_first_not_of('=') != std::string_view::npos ||
+            s->size() - read > 2)
+          return bad("base64");
         out.resize(written);
         return VITALS_OTLP_SET(String, std::move(out)), status{};
       }
