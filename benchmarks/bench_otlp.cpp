@@ -1,13 +1,18 @@
 // otlp_ingest: OTLP log records and data points per second through decode,
 // mapping and store, in protobuf and in OTLP JSON (issue 16's targets:
-// >= 100k log records/s, >= 500k data points/s). No peer: prometheus-cpp has
+// >= 100k log records/s, >= 500k data points/s), the logs into the memory
+// usage store and into SQLite (the monitor's). No peer: prometheus-cpp has
 // no OTLP receiver.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/otlp_decode.hpp"
 #include "vitals/agent/otlp_logs.hpp"
 #include "vitals/agent/otlp_metrics.hpp"
+#include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/agent/usage_store.hpp"
 #include "vitals/stores/memory.hpp"
 
@@ -71,22 +76,40 @@ std::string metrics_body(std::int64_t round, agent::otlp_encoding enc) {
   return agent::otlp_serialize(req, enc);
 }
 
-void otlp_ingest_logs(benchmark::State& state) {
+template <class Usage>
+void ingest_logs(benchmark::State& state, Usage& usage) {
   const auto enc = agent::otlp_encoding(state.range(0));
   registry reg;
-  agent::usage_memory usage;
-  agent::ledger<agent::usage_memory> ledger(usage, reg);
-  agent::otlp_logs_mapper mapper(reg, [&](std::string_view b) { return ledger.ingest(b); });
+  agent::ledger<Usage> ledger(usage, reg);
+  agent::otlp_logs_mapper mapper(
+      reg, [&](std::vector<agent::usage_event> es) { return ledger.ingest_events(std::move(es)); });
   std::int64_t round = 0;
   for (auto _ : state) {
     state.PauseTiming();
     const auto body = logs_body(round++, enc);
     state.ResumeTiming();
-    pb::ExportLogsServiceRequest req;
+    google::protobuf::Arena arena(agent::otlp_arena_options(body.size()));
+    auto& req = *google::protobuf::Arena::CreateMessage<pb::ExportLogsServiceRequest>(&arena);
     if (!agent::otlp_parse(body, enc, req)) state.SkipWithError("decode");
     if (mapper.ingest(req).accepted != per_export) state.SkipWithError("not all accepted");
   }
   state.SetItemsProcessed(state.iterations() * per_export);
+}
+
+void otlp_ingest_logs(benchmark::State& state) {
+  agent::usage_memory usage;
+  ingest_logs(state, usage);
+}
+
+// The monitor's usage store: SQLite in WAL (synchronous NORMAL), a temp file.
+void otlp_ingest_logs_sqlite(benchmark::State& state) {
+  const auto file =
+      std::filesystem::temp_directory_path() / ("bench_otlp_" + std::to_string(::getpid()) + ".db");
+  {
+    agent::usage_sqlite usage(file);
+    ingest_logs(state, usage);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file.string() + suffix);
 }
 
 void otlp_ingest_points(benchmark::State& state) {
@@ -101,7 +124,8 @@ void otlp_ingest_points(benchmark::State& state) {
     state.PauseTiming();
     const auto body = metrics_body(round++, enc);
     state.ResumeTiming();
-    pb::ExportMetricsServiceRequest req;
+    google::protobuf::Arena arena(agent::otlp_arena_options(body.size()));
+    auto& req = *google::protobuf::Arena::CreateMessage<pb::ExportMetricsServiceRequest>(&arena);
     if (!agent::otlp_parse(body, enc, req)) state.SkipWithError("decode");
     if (mapper.ingest(req).accepted != per_export) state.SkipWithError("not all accepted");
   }
@@ -112,4 +136,5 @@ void otlp_ingest_points(benchmark::State& state) {
 
 // Argument 0: protobuf, 1: OTLP JSON.
 BENCHMARK(otlp_ingest_logs)->Arg(0)->Arg(1)->Iterations(200);
+BENCHMARK(otlp_ingest_logs_sqlite)->Arg(0)->Iterations(100);
 BENCHMARK(otlp_ingest_points)->Arg(0)->Arg(1)->Iterations(200);

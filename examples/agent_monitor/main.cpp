@@ -261,14 +261,17 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   agent::otlp_metrics_mapper otlp_metrics(
       reg, [&pipe](std::span<const sample> b) { return pipe.push(b); },
       [&store](const series& s) { return store.latest(s); });
-  agent::otlp_logs_mapper otlp_logs(
-      reg, [&ledger](std::string_view body) { return ledger.ingest(body); });
+  agent::otlp_logs_mapper otlp_logs(reg, [&ledger](std::vector<agent::usage_event> es) {
+    return ledger.ingest_events(std::move(es));
+  });
   http::router routes(
       http::health_route(), http::metrics_route(reg, store), http::query_routes(store),
       http::watch_route(store, reg), http::targets_route(targets), http::events_route(ledger),
       http::spool_route(ledger), http::usage_route(reports),
-      http::otlp_route(otlp_metrics, otlp_logs), http::files_route::dashboard(f.dashboard));
-  http::router otlp_routes(http::health_route(), http::otlp_route(otlp_metrics, otlp_logs));
+      http::otlp_route(otlp_metrics, otlp_logs, reg), http::files_route::dashboard(f.dashboard));
+  // The OTLP port also takes OTLP JSON at `/`, where Gemini CLI posts it.
+  http::router otlp_routes(http::health_route(),
+                           http::otlp_route(otlp_metrics, otlp_logs, reg, {.at_root = true}));
   std::optional<http::server<decltype(otlp_routes)>> otlp_server;
   if (!f.otlp_address.empty())
     otlp_server.emplace(io.get_executor(), otlp_routes, reg,

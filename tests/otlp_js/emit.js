@@ -1,5 +1,5 @@
 // Emits what Claude Code, Codex and Gemini CLI emit over OTLP/HTTP, with the
-// OpenTelemetry JS SDK, to a running agent_monitor; tests/otlp_test.cpp then
+// OpenTelemetry JS SDK, to a running agent_monitor; tests/otlp_monitor_test.cpp then
 // checks that the monitor's totals equal what was sent.
 //   node emit.js BASE_URL json|proto delta|cumulative SUFFIX
 // SUFFIX keeps each run's sessions apart. Exits non-zero on any export failure.
@@ -30,17 +30,20 @@ function checked(exporter) {  // an export that fails makes the run fail
   return exporter;
 }
 
-function providers(service) {
+// `oneUrl`: every signal to that URL, as Gemini CLI's http exporters post
+// them (the endpoint as configured); the receiver reads the signal from the body.
+function providers(service, oneUrl) {
   const resource = resourceFromAttributes({ 'service.name': service });
   const M = proto ? metricsProto.OTLPMetricExporter : metricsHttp.OTLPMetricExporter;
   const L = proto ? logsProto.OTLPLogExporter : logsHttp.OTLPLogExporter;
-  const metricExporter = checked(new M({ url: base + '/v1/metrics', temporalityPreference: pref }));
+  const metricExporter = checked(new M({ url: oneUrl || base + '/v1/metrics',
+                                                temporalityPreference: pref }));
   const reader = new PeriodicExportingMetricReader({ exporter: metricExporter,
                                                      exportIntervalMillis: 3600000 });
   const meters = new MeterProvider({ resource, readers: [reader] });
   const logs = new LoggerProvider({
     resource,
-    processors: [new SimpleLogRecordProcessor({ exporter: checked(new L({ url: base + '/v1/logs' })) })],
+    processors: [new SimpleLogRecordProcessor({ exporter: checked(new L({ url: oneUrl || base + '/v1/logs' })) })],
   });
   return { meters, logs };
 }
@@ -97,7 +100,9 @@ async function codex() {
 }
 
 async function gemini() {
-  const { meters, logs } = providers('gemini-cli');
+  // Gemini CLI's http protocol is OTLP JSON: in the JSON runs, both signals
+  // go to the one URL a user gives it (here the logs path of the main port).
+  const { meters, logs } = providers('gemini-cli', proto ? undefined : base + '/v1/logs');
   const session = 'gemini-' + suffix;
   const tokens = meters.getMeter('gemini-cli').createCounter('gemini_cli.token.usage');
   tokens.add(500, { 'session.id': session, model: 'gemini-2.5-pro', type: 'input' });

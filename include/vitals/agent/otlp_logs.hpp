@@ -5,13 +5,12 @@
 // (Codex and Gemini count them inside input: subtracted); reasoning and
 // thought tokens are reasoning, and part of output as everywhere in vitals
 // (Gemini's thoughts are added to its output); Codex's tool_token_count
-// (its total) is not added again. The events go through the ledger's `ingest`, which validates,
-// prices (when the record has no cost) and drops duplicates: a record's
-// request id, or prompt id + sequence, is its dedup id, else its content.
+// (its total) is not added again. The events go to the ledger as structs
+// (`ledger::ingest_events`), which validates, prices (when the record has no
+// cost) and drops duplicates: a record's request id, or prompt id +
+// sequence, is its dedup id, else its content.
 // Other records (prompts, decisions) are ignored and counted.
 #pragma once
-
-#include <boost/json.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -20,7 +19,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/otlp_names.hpp"
@@ -40,15 +40,21 @@ struct otlp_logs_result {
 
 namespace detail {
 
-// The attributes of a record over its resource's, by key.
+// The attributes of a record over its resource's, by key. A scan, newest
+// first (the record's win): a record has tens of attributes, and a map
+// would cost an allocation per key and per look-up.
 class otlp_attributes {
  public:
   void add(const google::protobuf::RepeatedPtrField<otlp_pb::KeyValue>& kvs) {
-    for (const auto& kv : kvs) map_[kv.key()] = &kv.value();
+    for (const auto& kv : kvs) kvs_.emplace_back(kv.key(), &kv.value());
   }
+  /// Forgets the record's attributes, keeping the first `n` (the resource's).
+  void keep(std::size_t n) { kvs_.resize(std::min(n, kvs_.size())); }
+  std::size_t size() const noexcept { return kvs_.size(); }
   const otlp_pb::AnyValue* find(std::string_view k) const {
-    auto it = map_.find(std::string(k));
-    return it == map_.end() ? nullptr : it->second;
+    for (auto it = kvs_.rbegin(); it != kvs_.rend(); ++it)
+      if (it->first == k) return it->second;
+    return nullptr;
   }
   std::string text(std::string_view k) const {
     const auto* v = find(k);
@@ -103,7 +109,7 @@ class otlp_attributes {
   }
 
  private:
-  std::unordered_map<std::string, const otlp_pb::AnyValue*> map_;
+  std::vector<std::pair<std::string_view, const otlp_pb::AnyValue*>> kvs_;
 };
 
 enum class otlp_event { other, claude_request, codex_response, gemini_response, tool_result };
@@ -150,7 +156,7 @@ inline std::optional<timestamp> record_time(const otlp_pb::LogRecord& rec, const
 /// Usage events from one logs export. `ingest` is the ledger's.
 class otlp_logs_mapper {
  public:
-  using ingest_fn = std::function<ingest_result(std::string_view)>;
+  using ingest_fn = std::function<ingest_result(std::vector<usage_event>)>;
 
   otlp_logs_mapper(registry& metrics, ingest_fn ingest)
       : ingest_(std::move(ingest)),
@@ -159,19 +165,22 @@ class otlp_logs_mapper {
 
   otlp_logs_result ingest(const otlp_pb::ExportLogsServiceRequest& req) {
     otlp_logs_result r;
-    boost::json::array events;
+    std::vector<usage_event> events;
     const timestamp now = vitals::now();
-    for (const auto& rl : req.resource_logs())
+    detail::otlp_attributes a;
+    for (const auto& rl : req.resource_logs()) {
+      a.keep(0);
+      a.add(rl.resource().attributes());
+      const std::size_t resource = a.size();
       for (const auto& sl : rl.scope_logs())
         for (const auto& rec : sl.log_records()) {
-          detail::otlp_attributes a;
-          a.add(rl.resource().attributes());
+          a.keep(resource);
           a.add(rec.attributes());
-          auto e = to_event(rec, a, now, r);
-          if (e) events.push_back(to_json(*e));
+          if (auto e = to_event(rec, a, now, r)) events.push_back(std::move(*e));
         }
+    }
     if (!events.empty()) {
-      const auto got = ingest_(boost::json::serialize(events));
+      const auto got = ingest_(std::move(events));
       r.accepted = got.accepted;
       r.duplicates = got.duplicates;
       r.rejected += got.rejected.size();

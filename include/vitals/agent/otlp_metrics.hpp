@@ -6,22 +6,23 @@
 // and is skipped, so a retry never counts twice; a series first seen after
 // a restart goes on from the value the store holds. Cumulative points pass
 // through (a lower value after a new start_time_unix_nano is the producer's
-// reset, which rates read as one). Series per resource and remembered
-// series are bounded; every point not taken is counted with its reason.
+// reset, which rates read as one). Series per resource, resources and
+// remembered series are bounded (a hostile client's attributes cannot grow
+// memory); every point not taken is counted with its reason. A series idle
+// for `series_idle` is forgotten, freeing its place: when it comes back it
+// goes on from the store's last point, as after a restart.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "vitals/agent/otlp_names.hpp"
@@ -34,10 +35,11 @@ namespace vitals::agent {
 struct otlp_metrics_options {
   std::size_t max_series_per_resource = 5000;
   std::size_t max_resources = 1000;
-  std::size_t max_remembered_series = 200000;  // replay and delta state
-  std::size_t max_attributes = 128;            // per point, resource included
-  std::size_t max_buckets = 512;               // per histogram point
-  std::size_t max_value_length = 1024;         // a label value is cut there
+  std::size_t max_remembered_series = 200000;                     // replay and delta state
+  std::size_t max_attributes = 128;                               // per point, resource included
+  std::size_t max_buckets = 512;                                  // per histogram point
+  std::size_t max_value_length = 1024;                            // a label value is cut there
+  std::chrono::milliseconds series_idle = std::chrono::hours(1);  // then forgotten
 };
 
 /// What one export did: points taken, replays skipped (not an error) and
@@ -63,16 +65,23 @@ class otlp_metrics_mapper {
         latest_(std::move(latest)),
         opts_(o),
         points_(metrics.counter_family("vitals_otlp_data_points",
-                                       "OTLP data points received, by outcome.", {"outcome"})) {}
+                                       "OTLP data points received, by outcome.", {"outcome"})),
+        series_(metrics.gauge("vitals_otlp_series",
+                              "OTLP series remembered (delta totals and replay state).")),
+        evicted_(metrics.counter("vitals_otlp_series_evicted",
+                                 "OTLP series forgotten after being idle (series_idle).")) {}
 
   /// Maps, stores and remembers one export, all or nothing: when the store
   /// refuses the batch nothing is remembered, so the sender's retry counts.
-  otlp_metrics_result ingest(const otlp_pb::ExportMetricsServiceRequest& req) {
+  /// `now` is the receiver's time (a parameter for tests).
+  otlp_metrics_result ingest(const otlp_pb::ExportMetricsServiceRequest& req,
+                             timestamp now = vitals::now()) {
     std::lock_guard lock(mu_);
     otlp_metrics_result r;
     batch_.clear();
     updates_.clear();
-    const std::int64_t now_ms = to_unix_ms(vitals::now());
+    const std::int64_t now_ms = to_unix_ms(now);
+    evict_idle(now_ms);
     for (const auto& rm : req.resource_metrics()) {
       std::vector<label> base;
       for (const auto& kv : rm.resource().attributes()) add_label(base, kv);
@@ -90,11 +99,13 @@ class otlp_metrics_mapper {
         r.message = "not stored: " + st.error().message;
         for (auto h : new_series_) forget_series(h);
         new_series_.clear();
+        series_.set(double(owner_.size()));
         return r;
       }
     }
     new_series_.clear();
     for (auto& [h, u] : updates_) state_[h] = u;
+    series_.set(double(owner_.size()));
     points_.with("accepted").inc(r.accepted);
     points_.with("replayed").inc(r.replayed);
     return r;
@@ -106,26 +117,39 @@ class otlp_metrics_mapper {
     double total = 0;  // delta series: the cumulative value
   };
 
+  // Sorted by name, in place; of equal names the later (the point's, over
+  // the resource's) is kept. An insertion sort: it is stable, allocates
+  // nothing, and a point has at most max_attributes labels.
   static std::vector<label> sorted_unique(std::vector<label> l) {
-    std::stable_sort(l.begin(), l.end(),
-                     [](const label& a, const label& b) { return a.name < b.name; });
-    // Later attributes (the point's) win over earlier (the resource's).
-    std::vector<label> out;
-    for (auto& x : l) {
-      if (!out.empty() && out.back().name == x.name)
-        out.back() = std::move(x);
-      else
-        out.push_back(std::move(x));
+    for (std::size_t i = 1; i < l.size(); ++i)
+      for (std::size_t j = i; j > 0 && l[j].name < l[j - 1].name; --j) std::swap(l[j], l[j - 1]);
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < l.size(); ++i) {
+      if (n > 0 && l[n - 1].name == l[i].name)
+        l[n - 1] = std::move(l[i]);
+      else if (n++ != i)
+        l[n - 1] = std::move(l[i]);
     }
-    return out;
+    l.resize(n);
+    return l;
   }
 
   void add_label(std::vector<label>& out, const otlp_pb::KeyValue& kv) {
     auto v = otlp_value_text(kv.value());
     if (v.size() > opts_.max_value_length) v.resize(opts_.max_value_length);
     if (v.empty()) return;  // an empty label is no label in Prometheus
-    out.push_back({prometheus_label_name(kv.key()), std::move(v)});
+    out.push_back({label_name(kv.key()), std::move(v)});
   }
+
+  // Attribute keys repeat on every point: their label names are kept, up
+  // to a bound (past it the cache starts again), so the usual point
+  // translates nothing.
+  const std::string& label_name(const std::string& key) {
+    if (auto it = names_.find(key); it != names_.end()) return it->second;
+    if (names_.size() >= max_names) names_.clear();
+    return names_.emplace(key, prometheus_label_name(key)).first->second;
+  }
+  static constexpr std::size_t max_names = 4096;
 
   void reject(otlp_metrics_result& r, std::string_view reason, std::string message,
               std::size_t n = 1) {
@@ -135,28 +159,51 @@ class otlp_metrics_mapper {
     if (r.message.empty()) r.message = std::move(message);
   }
 
-  // Admits a series of `resource` under the cardinality bound.
-  bool admit(std::uint64_t resource, std::uint64_t h) {
+  // Admits a series of `resource` under the cardinality bounds, and marks
+  // it seen. A series belongs to the resource that first sent it.
+  bool admit(std::uint64_t resource, std::uint64_t h, std::int64_t now_ms) {
+    if (auto o = owner_.find(h); o != owner_.end()) {
+      o->second.seen_ms = now_ms;
+      return true;
+    }
     auto it = per_resource_.find(resource);
     if (it == per_resource_.end()) {
       if (per_resource_.size() >= opts_.max_resources) return false;
-      it = per_resource_.emplace(resource, std::unordered_set<std::uint64_t>{}).first;
+      it = per_resource_.emplace(resource, 0).first;
     }
-    if (it->second.contains(h)) return true;
-    if (it->second.size() >= opts_.max_series_per_resource ||
-        state_.size() + new_series_.size() >= opts_.max_remembered_series)
+    if (it->second >= opts_.max_series_per_resource || owner_.size() >= opts_.max_remembered_series)
       return false;
-    it->second.insert(h);
-    owner_[h] = resource;
+    ++it->second;
+    owner_.emplace(h, owned{resource, now_ms});
     new_series_.push_back(h);
     return true;
   }
 
   void forget_series(std::uint64_t h) {
-    if (auto o = owner_.find(h); o != owner_.end()) {
-      if (auto it = per_resource_.find(o->second); it != per_resource_.end()) it->second.erase(h);
-      owner_.erase(o);
-    }
+    auto o = owner_.find(h);
+    if (o == owner_.end()) return;
+    if (auto it = per_resource_.find(o->second.resource);
+        it != per_resource_.end() && --it->second == 0)
+      per_resource_.erase(it);
+    owner_.erase(o);
+    state_.erase(h);
+  }
+
+  // At most once a minute (or series_idle, if shorter): forgets the series
+  // not seen for series_idle, and resources left without series. Bounded
+  // by max_remembered_series.
+  void evict_idle(std::int64_t now_ms) {
+    constexpr std::int64_t ten_years_ms = 315360000000;  // keeps now - idle in range
+    const std::int64_t idle = std::clamp<std::int64_t>(opts_.series_idle.count(), 0, ten_years_ms);
+    if (now_ms < next_sweep_ms_) return;
+    next_sweep_ms_ = now_ms + std::min<std::int64_t>(idle, 60000);
+    std::vector<std::uint64_t> gone;
+    for (const auto& [h, o] : owner_)
+      if (o.seen_ms <= now_ms - idle) gone.push_back(h);
+    for (auto h : gone) forget_series(h);
+    std::erase_if(per_resource_, [](const auto& kv) { return kv.second == 0; });
+    evicted_.inc(gone.size());
+    series_.set(double(owner_.size()));
   }
 
   // One series of a point (a histogram point has several).
@@ -183,17 +230,20 @@ class otlp_metrics_mapper {
                       "time_unix_nano out of range (before 2000 or more than an hour ahead)");
       t_ms = std::int64_t(time_ns / 1000000);
     }
-    std::vector<label> labels = base;
+    std::vector<label> labels;
+    labels.reserve(base.size() + std::size_t(attributes.size()) + 1);
+    labels.assign(base.begin(), base.end());
     for (const auto& kv : attributes) add_label(labels, kv);
     bool replay = false, refused = false;
     std::vector<sample> out;
     std::vector<std::pair<std::uint64_t, series_state>> taken;
-    for (auto& v : values) {
-      auto l = labels;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      auto& v = values[i];
+      auto l = i + 1 == values.size() ? std::move(labels) : labels;  // the last takes them
       for (auto& e : v.extra) l.push_back(std::move(e));
       series s(std::move(v.name), label_set::from_sorted_unchecked(sorted_unique(std::move(l))));
       const auto h = s.hash();
-      if (!admit(resource, h)) {
+      if (!admit(resource, h, now_ms)) {
         refused = true;
         break;
       }
@@ -283,7 +333,8 @@ class otlp_metrics_mapper {
           double running = 0;
           for (std::size_t i = 0; i < nb; ++i) {
             running += double(p.bucket_counts(int(i)));
-            const std::string le = i + 1 == nb ? "+Inf" : format_bound(p.explicit_bounds(int(i)));
+            const std::string le =
+                i + 1 == nb ? "+Inf" : otlp_bound_text(p.explicit_bounds(int(i)));
             vs.push_back({name + "_bucket", {{"le", le}}, running});
           }
           vs.push_back({name + "_count", {}, double(p.count())});
@@ -303,7 +354,7 @@ class otlp_metrics_mapper {
           }
           std::vector<out_value> vs;
           for (const auto& q : p.quantile_values())
-            vs.push_back({name, {{"quantile", format_bound(q.quantile())}}, q.value()});
+            vs.push_back({name, {{"quantile", otlp_bound_text(q.quantile())}}, q.value()});
           vs.push_back({name + "_count", {}, double(p.count())});
           vs.push_back({name + "_sum", {}, p.sum()});
           emit_point(base, p.attributes(), p.time_unix_nano(), false, resource, now_ms,
@@ -322,26 +373,22 @@ class otlp_metrics_mapper {
     }
   }
 
-  static std::string format_bound(double b) {
-    if (std::isinf(b)) return b > 0 ? "+Inf" : "-Inf";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", b);
-    // The shortest text that reads back the same, as Prometheus writes it.
-    for (int prec = 1; prec <= 17; ++prec) {
-      std::snprintf(buf, sizeof buf, "%.*g", prec, b);
-      if (std::strtod(buf, nullptr) == b) break;
-    }
-    return buf;
-  }
-
   push_fn push_;
   latest_fn latest_;
   otlp_metrics_options opts_;
   family<vitals::counter>& points_;
+  vitals::gauge& series_;
+  vitals::counter& evicted_;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, series_state> state_;  // by series hash
-  std::unordered_map<std::uint64_t, std::unordered_set<std::uint64_t>> per_resource_;
-  std::unordered_map<std::uint64_t, std::uint64_t> owner_;  // series -> resource
+  struct owned {
+    std::uint64_t resource;
+    std::int64_t seen_ms;  // the receiver's time it last came
+  };
+  std::unordered_map<std::uint64_t, std::size_t> per_resource_;  // resource -> its series
+  std::unordered_map<std::uint64_t, owned> owner_;               // every series admitted
+  std::int64_t next_sweep_ms_ = 0;
+  std::unordered_map<std::string, std::string> names_;  // attribute key -> label name
   // This export's work, committed once the store has taken it.
   sample_batch batch_;
   std::unordered_map<std::uint64_t, series_state> updates_;

@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -172,6 +174,19 @@ inline std::string otlp_value_text(const otlp_pb::AnyValue& v, int depth = 0) {
     default:
       return {};
   }
+}
+
+/// A bucket bound or quantile as a label value: the shortest text that
+/// reads back the same, as Prometheus writes it.
+inline std::string otlp_bound_text(double b) {
+  if (std::isinf(b)) return b > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", b);
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, b);
+    if (std::strtod(buf, nullptr) == b) break;
+  }
+  return buf;
 }
 
 }  // namespace vitals::agent

@@ -67,97 +67,68 @@ std::string list(const std::array<std::string_view, N>& set) {
   return out;
 }
 
+struct text_field {
+  std::string_view name;
+  std::string usage_event::*member;
+};
+inline constexpr text_field usage_texts[] = {{"source_system", &usage_event::source_system},
+                                             {"source_channel", &usage_event::source_channel},
+                                             {"event_type", &usage_event::event_type},
+                                             {"provider_id", &usage_event::provider_id},
+                                             {"account_id", &usage_event::account_id},
+                                             {"agent_name", &usage_event::agent_name},
+                                             {"workspace_id", &usage_event::workspace_id},
+                                             {"session_id", &usage_event::session_id},
+                                             {"turn_id", &usage_event::turn_id},
+                                             {"message_id", &usage_event::message_id},
+                                             {"tool_call_id", &usage_event::tool_call_id},
+                                             {"model_raw", &usage_event::model_raw},
+                                             {"model_canonical", &usage_event::model_canonical},
+                                             {"tool_name", &usage_event::tool_name},
+                                             {"status", &usage_event::status}};
+struct count_field {
+  std::string_view name;
+  std::optional<std::int64_t> usage_event::*member;
+};
+inline constexpr count_field usage_counts[] = {
+    {"input_tokens", &usage_event::input_tokens},
+    {"output_tokens", &usage_event::output_tokens},
+    {"reasoning_tokens", &usage_event::reasoning_tokens},
+    {"cache_read_tokens", &usage_event::cache_read_tokens},
+    {"cache_write_tokens", &usage_event::cache_write_tokens},
+    {"total_tokens", &usage_event::total_tokens},
+    {"requests", &usage_event::requests}};
 }  // namespace detail
 
-/// One event from a JSON object. `received` is the default `occurred_at`.
-inline result<usage_event> parse_usage_event(const boost::json::value& v, timestamp received) {
-  const auto* o = v.if_object();
-  if (!o) return error(errc::invalid_argument, "expected a JSON object");
-  usage_event e;
-  e.occurred_at = received;
+/// Checks an event built in code as parsing checks one from JSON: text
+/// clean (no NUL, valid UTF-8) and at most 512 bytes, every number within
+/// the bounds above, the channel, type and status known; derives
+/// `total_tokens` from the parts when absent. Names the first wrong field.
+inline status validate_usage_event(usage_event& e) {
   auto bad = [](std::string_view field, std::string_view what) {
     return error(errc::invalid_argument, std::string(field) + ": " + std::string(what));
   };
-  struct text_field {
-    std::string_view name;
-    std::string usage_event::*member;
-  };
-  static constexpr text_field texts[] = {{"source_system", &usage_event::source_system},
-                                         {"source_channel", &usage_event::source_channel},
-                                         {"event_type", &usage_event::event_type},
-                                         {"provider_id", &usage_event::provider_id},
-                                         {"account_id", &usage_event::account_id},
-                                         {"agent_name", &usage_event::agent_name},
-                                         {"workspace_id", &usage_event::workspace_id},
-                                         {"session_id", &usage_event::session_id},
-                                         {"turn_id", &usage_event::turn_id},
-                                         {"message_id", &usage_event::message_id},
-                                         {"tool_call_id", &usage_event::tool_call_id},
-                                         {"model_raw", &usage_event::model_raw},
-                                         {"model_canonical", &usage_event::model_canonical},
-                                         {"tool_name", &usage_event::tool_name},
-                                         {"status", &usage_event::status}};
-  struct count_field {
-    std::string_view name;
-    std::optional<std::int64_t> usage_event::*member;
-  };
-  static constexpr count_field counts[] = {{"input_tokens", &usage_event::input_tokens},
-                                           {"output_tokens", &usage_event::output_tokens},
-                                           {"reasoning_tokens", &usage_event::reasoning_tokens},
-                                           {"cache_read_tokens", &usage_event::cache_read_tokens},
-                                           {"cache_write_tokens", &usage_event::cache_write_tokens},
-                                           {"total_tokens", &usage_event::total_tokens},
-                                           {"requests", &usage_event::requests}};
-  for (const auto& [key, val] : *o) {
-    if (key == "payload") {
-      e.payload = boost::json::serialize(val);
-      continue;
-    }
-    if (val.is_null()) continue;  // null is "unknown", like an absent field
-    if (key == "occurred_at") {
-      if (!val.is_string()) return bad(key, "expected an RFC 3339 string");
-      auto t = parse_rfc3339(val.get_string());
-      if (!t) return bad(key, "expected an RFC 3339 time such as 2026-11-26T10:00:00Z");
-      e.occurred_at = *t;
-      continue;
-    }
-    if (key == "cost_usd" || key == "duration_ms") {
-      if (!val.is_number()) return bad(key, "expected a number");
-      const double d = val.to_number<double>();
-      if (!(d >= 0) || !std::isfinite(d)) return bad(key, "expected a non-negative number");
-      const bool cost = key == "cost_usd";
-      if (d > (cost ? max_cost_usd : max_duration_ms))
-        return bad(key, cost ? "more than 1000000 (USD per event)"
-                             : "more than 10000000000 (ms per event)");
-      (cost ? e.cost_usd : e.duration_ms) = d;
-      continue;
-    }
-    bool known = false;
-    for (const auto& f : texts) {
-      if (f.name != key) continue;
-      if (!val.is_string()) return bad(key, "expected a string");
-      if (val.get_string().size() > 512) return bad(key, "longer than 512 characters");
-      if (!is_clean_text(val.get_string())) return bad(key, "NUL or invalid UTF-8");
-      e.*f.member = std::string(val.get_string());
-      known = true;
-    }
-    for (const auto& f : counts) {
-      if (f.name != key) continue;
-      std::int64_t n = -1;
-      if (val.is_int64()) n = val.get_int64();
-      if (val.is_uint64() && val.get_uint64() < (1ull << 62)) n = std::int64_t(val.get_uint64());
-      if (val.is_double() && val.get_double() >= 0 &&
-          val.get_double() == std::trunc(val.get_double()) && val.get_double() < 9e15)
-        n = std::int64_t(val.get_double());
-      if (n < 0) return bad(key, "expected a non-negative integer");
-      if (n > (f.member == &usage_event::requests ? max_requests : max_tokens))
-        return bad(key, f.member == &usage_event::requests ? "more than 1000000 per event"
-                                                           : "more than 10^12 per event");
-      e.*f.member = n;
-      known = true;
-    }
-    if (!known) return bad(key, "unknown field");
+  for (const auto& f : detail::usage_texts) {
+    const std::string& v = e.*f.member;
+    if (v.size() > 512) return bad(f.name, "longer than 512 characters");
+    if (!is_clean_text(v)) return bad(f.name, "NUL or invalid UTF-8");
   }
+  for (const auto& f : detail::usage_counts) {
+    const auto& v = e.*f.member;
+    if (!v) continue;
+    const bool req = f.member == &usage_event::requests;
+    if (*v < 0) return bad(f.name, "expected a non-negative integer");
+    if (*v > (req ? max_requests : max_tokens))
+      return bad(f.name, req ? "more than 1000000 per event" : "more than 10^12 per event");
+  }
+  if (e.cost_usd && (!(*e.cost_usd >= 0) || !std::isfinite(*e.cost_usd)))
+    return bad("cost_usd", "expected a non-negative number");
+  if (e.cost_usd && *e.cost_usd > max_cost_usd)
+    return bad("cost_usd", "more than 1000000 (USD per event)");
+  if (e.duration_ms && (!(*e.duration_ms >= 0) || !std::isfinite(*e.duration_ms)))
+    return bad("duration_ms", "expected a non-negative number");
+  if (e.duration_ms && *e.duration_ms > max_duration_ms)
+    return bad("duration_ms", "more than 10000000000 (ms per event)");
   if (e.agent_name.empty()) e.agent_name = "unknown";
   if (!detail::one_of(e.source_channel, detail::channels))
     return bad("source_channel", "expected one of " + detail::list(detail::channels));
@@ -175,6 +146,60 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
     }
   if (sum > max_tokens) return bad("total_tokens", "the token counts add up to more than 10^12");
   if (!e.total_tokens && any) e.total_tokens = sum;
+  return {};
+}
+
+/// One event from a JSON object. `received` is the default `occurred_at`.
+inline result<usage_event> parse_usage_event(const boost::json::value& v, timestamp received) {
+  const auto* o = v.if_object();
+  if (!o) return error(errc::invalid_argument, "expected a JSON object");
+  usage_event e;
+  e.occurred_at = received;
+  auto bad = [](std::string_view field, std::string_view what) {
+    return error(errc::invalid_argument, std::string(field) + ": " + std::string(what));
+  };
+  for (const auto& [key, val] : *o) {
+    if (key == "payload") {
+      e.payload = boost::json::serialize(val);
+      continue;
+    }
+    if (val.is_null()) continue;  // null is "unknown", like an absent field
+    if (key == "occurred_at") {
+      if (!val.is_string()) return bad(key, "expected an RFC 3339 string");
+      auto t = parse_rfc3339(val.get_string());
+      if (!t) return bad(key, "expected an RFC 3339 time such as 2026-11-26T10:00:00Z");
+      e.occurred_at = *t;
+      continue;
+    }
+    if (key == "cost_usd" || key == "duration_ms") {
+      if (!val.is_number()) return bad(key, "expected a number");
+      const double d = val.to_number<double>();
+      if (!(d >= 0) || !std::isfinite(d)) return bad(key, "expected a non-negative number");
+      (key == "cost_usd" ? e.cost_usd : e.duration_ms) = d;
+      continue;
+    }
+    bool known = false;
+    for (const auto& f : detail::usage_texts) {
+      if (f.name != key) continue;
+      if (!val.is_string()) return bad(key, "expected a string");
+      e.*f.member = std::string(val.get_string());
+      known = true;
+    }
+    for (const auto& f : detail::usage_counts) {
+      if (f.name != key) continue;
+      std::int64_t n = -1;
+      if (val.is_int64()) n = val.get_int64();
+      if (val.is_uint64() && val.get_uint64() < (1ull << 62)) n = std::int64_t(val.get_uint64());
+      if (val.is_double() && val.get_double() >= 0 &&
+          val.get_double() == std::trunc(val.get_double()) && val.get_double() < 9e15)
+        n = std::int64_t(val.get_double());
+      if (n < 0) return bad(key, "expected a non-negative integer");
+      e.*f.member = n;
+      known = true;
+    }
+    if (!known) return bad(key, "unknown field");
+  }
+  if (auto st = validate_usage_event(e); !st) return st.error();
   return e;
 }
 

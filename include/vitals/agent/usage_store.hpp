@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <concepts>
+#include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -250,7 +251,7 @@ class usage_memory {
  private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::size_t> index_;
-  std::vector<usage_event> events_;
+  std::deque<usage_event> events_;  // grows without moving what it holds
 };
 
 static_assert(usage_store<usage_memory>);

@@ -168,7 +168,7 @@ std::optional<refusal> check_request(const boost::beast::http::request_header<Fi
   const auto type = detail::media_type(type_value);
   // OTLP's binary media type is not one a page may send cross-origin
   // without a preflight either.
-  const bool otlp = path == "/v1/metrics" || path == "/v1/logs";
+  const bool otlp = path == "/v1/metrics" || path == "/v1/logs" || path == "/v1/traces";
   if (type == "application/json" || (type == "application/x-ndjson" && path == "/api/v1/events") ||
       (otlp && (type == "application/x-protobuf" || type == "application/protobuf")))
     return std::nullopt;

@@ -1,11 +1,15 @@
-// `POST /v1/metrics` and `POST /v1/logs`: OTLP/HTTP as agents send it.
-// Bodies are Export*ServiceRequest messages in binary protobuf
+// `POST /v1/metrics`, `/v1/logs` and `/v1/traces`: OTLP/HTTP as agents
+// send it. Bodies are Export*ServiceRequest messages in binary protobuf
 // (application/x-protobuf) or OTLP JSON (application/json), optionally
-// gzip-compressed. The answer is the Export*ServiceResponse in the request's
-// encoding, with partial_success counting the points or records refused and
-// why; 400 for an undecodable body, 413 over the limit (once inflated too),
-// 415 for another media type or encoding, 503 with Retry-After when the
-// store refuses (the sender retries; replays are not counted twice).
+// gzip-compressed. A JSON body names its signal (resourceMetrics, ...) and
+// is taken as that signal on any of these paths, and on `/` where the
+// options allow it: Gemini CLI's http exporters post every signal to the
+// endpoint as configured. Traces are counted (vitals_otlp_spans_dropped)
+// and dropped. The answer is the Export*ServiceResponse in the request's
+// encoding, with partial_success counting the points or records refused
+// and why; 400 for an undecodable body, 413 over the limit (once inflated
+// too), 415 for another media type or encoding, 503 with Retry-After when
+// the store refuses (the sender retries; replays are not counted twice).
 #pragma once
 
 #include <string>
@@ -21,21 +25,28 @@ namespace vitals::http {
 struct otlp_options {
   std::size_t max_body = 16u << 20;  // bytes, after decompression
   int retry_after_s = 5;
+  bool at_root = false;  // also take OTLP JSON at `/` (a port that serves only OTLP)
 };
 
 class otlp_route {
  public:
-  otlp_route(agent::otlp_metrics_mapper& metrics, agent::otlp_logs_mapper& logs,
+  otlp_route(agent::otlp_metrics_mapper& metrics, agent::otlp_logs_mapper& logs, registry& reg,
              otlp_options o = {})
-      : metrics_(metrics), logs_(logs), opts_(o) {}
+      : metrics_(metrics),
+        logs_(logs),
+        opts_(o),
+        spans_(reg.counter("vitals_otlp_spans_dropped",
+                           "OTLP spans received and dropped: vitals keeps no traces.")) {}
 
-  bool matches(std::string_view p) const noexcept { return p == "/v1/metrics" || p == "/v1/logs"; }
+  bool matches(std::string_view p) const noexcept {
+    return agent::otlp_signal_of_path(p) || (opts_.at_root && p == "/");
+  }
   bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::post; }
   std::string_view allow() const noexcept { return "POST"; }
 
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
-    const bool is_metrics = path_of(req.target()) == "/v1/metrics";
-    ex.route(is_metrics ? "otlp_metrics" : "otlp_logs");
+    const auto by_path = agent::otlp_signal_of_path(path_of(req.target()));
+    ex.route(route_name(by_path));
     const unsigned v = req.version();
     const auto enc = agent::otlp_encoding_of(req[bhttp::field::content_type]);
     if (!enc)
@@ -61,8 +72,30 @@ class otlp_route {
     if (body.size() > opts_.max_body)
       co_return json_error(bhttp::status::payload_too_large,
                            "body is larger than " + std::to_string(opts_.max_body) + " bytes", v);
+    auto signal = by_path;
+    if (*enc == agent::otlp_encoding::json)
+      if (auto in_body = agent::otlp_json_signal(body)) signal = in_body;
+    if (!signal)
+      co_return json_error(bhttp::status::bad_request,
+                           "body: at / send OTLP JSON (resourceMetrics, resourceLogs or "
+                           "resourceSpans), or post to /v1/metrics, /v1/logs, /v1/traces",
+                           v);
+    ex.route(route_name(signal));
+    if (*signal == agent::otlp_signal::traces) {
+      auto n = agent::otlp_count_spans(body, *enc);
+      if (!n) co_return json_error(bhttp::status::bad_request, n.error().message, v);
+      spans_.inc(*n);
+      agent::otlp_pb::ExportLogsServiceResponse empty;  // the same empty message on the wire
+      co_return answer(empty, *enc, v);
+    }
+    const bool is_metrics = *signal == agent::otlp_signal::metrics;
+    // The request's messages live in one arena, freed at once: parsing and
+    // freeing thousands of small messages one by one cost a third of ingest.
+    google::protobuf::Arena arena(agent::otlp_arena_options(body.size()));
     if (is_metrics) {
-      agent::otlp_pb::ExportMetricsServiceRequest msg;
+      auto& msg =
+          *google::protobuf::Arena::CreateMessage<agent::otlp_pb::ExportMetricsServiceRequest>(
+              &arena);
       if (auto st = agent::otlp_parse(body, *enc, msg); !st)
         co_return json_error(bhttp::status::bad_request, st.error().message, v);
       const auto r = metrics_.ingest(msg);
@@ -74,7 +107,8 @@ class otlp_route {
       }
       co_return answer(out, *enc, v);
     }
-    agent::otlp_pb::ExportLogsServiceRequest msg;
+    auto& msg =
+        *google::protobuf::Arena::CreateMessage<agent::otlp_pb::ExportLogsServiceRequest>(&arena);
     if (auto st = agent::otlp_parse(body, *enc, msg); !st)
       co_return json_error(bhttp::status::bad_request, st.error().message, v);
     const auto r = logs_.ingest(msg);
@@ -88,6 +122,13 @@ class otlp_route {
   }
 
  private:
+  static std::string_view route_name(std::optional<agent::otlp_signal> s) {
+    if (!s) return "otlp";
+    return *s == agent::otlp_signal::metrics ? "otlp_metrics"
+           : *s == agent::otlp_signal::logs  ? "otlp_logs"
+                                             : "otlp_traces";
+  }
+
   template <class Message>
   static response answer(const Message& m, agent::otlp_encoding enc, unsigned version) {
     response res{bhttp::status::ok, version};
@@ -106,6 +147,7 @@ class otlp_route {
   agent::otlp_metrics_mapper& metrics_;
   agent::otlp_logs_mapper& logs_;
   otlp_options opts_;
+  vitals::counter& spans_;
 };
 
 }  // namespace vitals::http
