@@ -12,6 +12,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/format/families.hpp"
@@ -58,36 +60,48 @@ class metrics_route {
     response res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::content_type, format::content_type(e));
     format::write_families(res.body(), snap, e);
-    append_store_part(res.body(), format::exposed_names(snap), e);
+    append_store_part(res.body(), snap, e);
     format::write_end(res.body(), e);
     co_return res;
   }
 
  private:
+  /// The registry's families as (name, type): which names the store's part
+  /// must leave out follows from these alone.
+  using shape = std::vector<std::pair<std::string, metric_type>>;
+  static bool same_shape(const shape& a, const metric_snapshot& snap) {
+    if (a.size() != snap.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i].second != snap[i].type || a[i].first != snap[i].name) return false;
+    return true;
+  }
+
   struct rendered {
     std::uint64_t version = 0;
-    format::name_set taken;
+    shape registry;
     std::string text;
     bool valid = false;
   };
 
-  void append_store_part(std::string& out, format::name_set taken, format::exposition e) {
+  void append_store_part(std::string& out, const metric_snapshot& snap, format::exposition e) {
     if constexpr (versioned_store<Store>) {
       const std::uint64_t v = store_.version();  // before reading: a later write moves it
       auto& slot = cache_[e == format::exposition::openmetrics ? 1 : 0];
       {
         std::lock_guard lock(cache_mu_);
-        if (slot.valid && slot.version == v && slot.taken == taken) {
+        if (slot.valid && slot.version == v && same_shape(slot.registry, snap)) {
           out += slot.text;
           return;
         }
       }
-      rendered fresh{v, taken, render(std::move(taken), e), true};
+      rendered fresh{v, {}, render(format::exposed_names(snap), e), true};
+      fresh.registry.reserve(snap.size());
+      for (const auto& f : snap) fresh.registry.emplace_back(f.name, f.type);
       out += fresh.text;
       std::lock_guard lock(cache_mu_);
       if (!slot.valid || slot.version <= v) slot = std::move(fresh);
     } else {
-      out += render(std::move(taken), e);
+      out += render(format::exposed_names(snap), e);
     }
   }
 
