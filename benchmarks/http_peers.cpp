@@ -9,8 +9,10 @@
 // runs 2 worker threads: prometheus-cpp's Exposer defaults to 2 civetweb
 // workers, and vitals' io_context is run by 2 threads. `http_peers N` adds a
 // gauge family of N more series to each; `http_peers --only N` serves that
-// family alone, N sample lines (scripts/bench-http monitor sizes the peers to
-// the agent monitor's own /metrics this way).
+// family alone, N sample lines. `http_peers --exposition FILE` has the
+// Exposers serve the families of a text exposition (names, help, types,
+// labels, values, buckets) through a prometheus::Collectable: scripts/bench-http
+// monitor gives it the agent monitor's own /metrics, so both serve the same.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -23,18 +25,22 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "vitals/format/parse.hpp"
 #include "vitals/http/api.hpp"
 #include "vitals/stores/memory.hpp"
 
@@ -127,6 +133,54 @@ void fill(prometheus::Registry& r) {
   }
 }
 
+// The families of a text exposition, as prometheus-cpp's collectors hand
+// them to its serializer: what an Exposer would serve for the same series.
+class exposition_collectable final : public prometheus::Collectable {
+ public:
+  explicit exposition_collectable(const vitals::metric_snapshot& snap) {
+    for (const auto& f : snap) {
+      prometheus::MetricFamily out;
+      out.name = f.name;
+      out.help = f.help;
+      for (const auto& p : f.points) {
+        auto& m = out.metric.emplace_back();
+        for (const auto& l : p.labels) m.label.push_back({l.name, l.value});
+        switch (f.type) {
+          case vitals::metric_type::counter:
+            out.type = prometheus::MetricType::Counter;
+            m.counter.value = p.value;
+            break;
+          case vitals::metric_type::gauge:
+            out.type = prometheus::MetricType::Gauge;
+            m.gauge.value = p.value;
+            break;
+          case vitals::metric_type::histogram:
+            out.type = prometheus::MetricType::Histogram;
+            m.histogram.sample_count = static_cast<std::uint64_t>(p.count);
+            m.histogram.sample_sum = p.sum;
+            for (const auto& b : p.buckets)
+              m.histogram.bucket.push_back({static_cast<std::uint64_t>(b.count), b.le});
+            break;
+          case vitals::metric_type::summary:
+            out.type = prometheus::MetricType::Summary;
+            m.summary.sample_count = static_cast<std::uint64_t>(p.count);
+            m.summary.sample_sum = p.sum;
+            for (const auto& q : p.quantiles) m.summary.quantile.push_back({q.q, q.value});
+            break;
+          default:
+            out.type = prometheus::MetricType::Untyped;
+            m.untyped.value = p.value;
+        }
+      }
+      families_.push_back(std::move(out));
+    }
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override { return families_; }
+
+ private:
+  std::vector<prometheus::MetricFamily> families_;
+};
+
 // Blocks until stdin reaches EOF or SIGTERM/SIGINT arrives (both blocked in
 // every thread, so they are only read here).
 void wait_for_end(const sigset_t& sigs) {
@@ -147,6 +201,20 @@ void wait_for_end(const sigset_t& sigs) {
 
 int main(int argc, char** argv) {
   int arg = 1;
+  std::shared_ptr<exposition_collectable> served;
+  if (arg + 1 < argc && std::string_view(argv[arg]) == "--exposition") {
+    std::ifstream in(argv[arg + 1]);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = vitals::format::parse_text(text.str());
+    if (!in || !parsed.ok()) {
+      std::fprintf(stderr, "http_peers: cannot read the exposition in %s\n", argv[arg + 1]);
+      return 1;
+    }
+    served = std::make_shared<exposition_collectable>(parsed.families);
+    only_extra = true;  // and extra_series stays 0: the exposition alone
+    arg += 2;
+  }
   if (arg < argc && std::string_view(argv[arg]) == "--only") only_extra = true, ++arg;
   if (arg < argc)
     extra_series = std::min<std::size_t>(std::strtoull(argv[arg], nullptr, 10), 1'000'000);
@@ -177,10 +245,12 @@ int main(int argc, char** argv) {
   fill(*prom);
   prometheus::Exposer exposer("127.0.0.1:0", worker_threads);
   exposer.RegisterCollectable(prom);
+  if (served) exposer.RegisterCollectable(served);
   prometheus::Exposer keepalive(std::vector<std::string>{
       "listening_ports", "127.0.0.1:0", "num_threads", std::to_string(worker_threads),
       "enable_keep_alive", "yes", "tcp_nodelay", "1"});
   keepalive.RegisterCollectable(prom);
+  if (served) keepalive.RegisterCollectable(served);
   const auto ports = exposer.GetListeningPorts(), ka_ports = keepalive.GetListeningPorts();
   if (ports.empty() || ports.front() == 0 || ka_ports.empty() || ka_ports.front() == 0) {
     std::fprintf(stderr, "http_peers: a prometheus-cpp Exposer reports no port\n");
