@@ -77,7 +77,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
                 poller_options{.interval = f.interval, .jitter = f.interval / 10});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
 
-  http::sampler_factory<poller_t::any_sampler> factory{.reg = &reg};
+  http::sampler_factory<typename poller_t::any_sampler> factory{.reg = &reg};
   if (!f.scrape_allow.empty())
     factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
   poller_targets targets(poll, factory);
@@ -121,7 +121,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
 
   http::monitor_routes routes(reg, pipe, targets, ledger, {.dashboard = f.dashboard});
 #ifdef VITALS_WITH_OTLP
-  using otlp_server_t = http::server<decltype(routes)::otlp_router_type>;
+  using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
   std::optional<otlp_server_t> otlp_server;
   if (!f.otlp_address.empty())
     otlp_server.emplace(io.get_executor(), routes.otlp_only(), reg,
