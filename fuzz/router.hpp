@@ -1,7 +1,7 @@
 // Fuzz target: raw bytes as an HTTP connection would bring them, into the
 // router agent_monitor serves (http::monitor_routes: every route, the spool
-// and, built with vitals::otlp, the OTLP ones, over memory stores). Beast's request_parser reads up to eight pipelined
-// requests with the server's limits; each runs through the router on one
+// and, built with vitals::otlp, the OTLP ones, over memory stores). Beast's request_parser reads up
+// to eight pipelined requests with the server's limits; each runs through the router on one
 // io_context, synchronously: no socket, no thread. A handler never throws,
 // never answers 5xx, and a JSON answer is JSON.
 #pragma once

@@ -132,7 +132,8 @@ TEST(MonitorRoutes, ServeOtlpFromTheAgents) {
       {"key":"service.name","value":{"stringValue":"claude-code"}}]},
       "scopeMetrics":[{"metrics":[{"name":"claude_code.session.count","sum":{
       "aggregationTemporality":2,"isMonotonic":true,"dataPoints":[
-      {"asInt":"1","timeUnixNano":")" + t_ns + R"("}]}}]}]}]})";
+      {"asInt":"1","timeUnixNano":")" +
+                              t_ns + R"("}]}}]}]}]})";
   auto r = c.post("/v1/metrics", metrics, "application/json");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->status, 200u) << r->body;

@@ -187,7 +187,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
   auto upkeep_strand = asio::make_strand(io);
   http::upkeep_options upkeep_opts;
-  upkeep_opts.warn = [](const std::string& m) { std::fprintf(stderr, "agent_monitor: %s\n", m.c_str()); };
+  upkeep_opts.warn = [](const std::string& m) {
+    std::fprintf(stderr, "agent_monitor: %s\n", m.c_str());
+  };
   asio::co_spawn(upkeep_strand, http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),
                  asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   auto work = asio::make_work_guard(io);

@@ -107,8 +107,8 @@ asio::awaitable<void> upkeep_loop(Pipeline& pipe, agent::ledger<Usage>& ledger, 
     if (const auto refused = pipe.store_failures();
         refused > refused_told && now >= next_refusal_warning) {
       if (o.warn)
-        o.warn("the sample store refused " + std::to_string(refused - refused_told) +
-               " batches (" + pipe.last_store_error() + ")");
+        o.warn("the sample store refused " + std::to_string(refused - refused_told) + " batches (" +
+               pipe.last_store_error() + ")");
       refused_told = refused;
       next_refusal_warning = now + o.refusal_warning_every;
     }
