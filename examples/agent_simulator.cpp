@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "vitals/agent/pricing.hpp"
 #include "vitals/net/client.hpp"
 
 namespace json = boost::json;
@@ -39,14 +40,14 @@ struct options {
   unsigned seed = std::random_device{}();
 };
 
-struct model_price {
+struct model {
   const char *name, *provider;
-  double input, output, cache_read, cache_write;  // USD per million tokens
+  bool cache_writes;  // the provider charges for writing its prompt cache
 };
-constexpr model_price models[] = {{"claude-sonnet-4-5", "anthropic", 3, 15, 0.30, 3.75},
-                                  {"claude-opus-4-1", "anthropic", 15, 75, 1.50, 18.75},
-                                  {"gpt-5", "openai", 1.25, 10, 0.125, 0},
-                                  {"gpt-5-mini", "openai", 0.25, 2, 0.025, 0}};
+constexpr model models[] = {{"claude-sonnet-4-5", "anthropic", true},
+                            {"claude-opus-4-1", "anthropic", true},
+                            {"gpt-5", "openai", false},
+                            {"gpt-5-mini", "openai", false}};
 constexpr const char* tools[] = {"Bash", "Read", "Edit", "Grep", "WebFetch"};
 
 volatile std::sig_atomic_t stop_requested = 0;
@@ -168,7 +169,7 @@ class worker {
     const auto& m = models[chance(0.1) ? between(0, std::size(models) - 1) : model_];
     const long in = between(2000, 40000), out = between(200, 4000);
     const long cache_read = chance(0.7) ? between(10000, 150000) : 0;
-    const long cache_write = m.cache_write > 0 && chance(0.3) ? between(1000, 20000) : 0;
+    const long cache_write = m.cache_writes && chance(0.3) ? between(1000, 20000) : 0;
     auto e = event("message_usage", seconds);
     e["message_id"] = session_ + "-msg-" + std::to_string(++messages_);
     e["provider_id"] = m.provider;
@@ -177,9 +178,12 @@ class worker {
     e["output_tokens"] = out;
     e["cache_read_tokens"] = cache_read;
     e["cache_write_tokens"] = cache_write;
-    e["cost_usd"] =
-        (in * m.input + out * m.output + cache_read * m.cache_read + cache_write * m.cache_write) /
-        1e6;
+    // What the agent reports it paid: the list prices the monitor knows too.
+    vitals::agent::usage_event u;
+    u.model_raw = m.name;
+    u.input_tokens = in, u.output_tokens = out;
+    u.cache_read_tokens = cache_read, u.cache_write_tokens = cache_write;
+    e["cost_usd"] = prices_.cost(u).value_or(0);
     queue(std::move(e));
     return true;
   }
@@ -243,6 +247,7 @@ class worker {
   std::mt19937 rng_;
   double speed_;
   client client_;
+  const vitals::agent::price_table prices_ = vitals::agent::price_table::builtin();
   std::size_t model_;
   long messages_ = 0, tool_calls_ = 0;
   json::array pending_;

@@ -7,13 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include "vitals/http/api.hpp"
-#include "vitals/stores/memory.hpp"
+#include "vitals/stores/null.hpp"
 
 int main(int argc, char** argv) {
   vitals::registry reg;
   auto& jobs = reg.counter("jobs_done_total", "Jobs finished.");
   auto& took = reg.histogram("job_duration_seconds", "Time per job.");
-  vitals::stores::memory_store none;  // nothing sampled: /metrics shows the registry only
+  vitals::stores::null_store none;  // nothing sampled: /metrics shows the registry only
   boost::asio::io_context io;
   vitals::http::router routes(vitals::http::health_route(), vitals::http::metrics_route(reg, none));
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 9464);

@@ -9,11 +9,11 @@
 #include <string>
 #include <thread>
 
+#include "vitals/http/monitor_samplers.hpp"
 #include "vitals/http/sse.hpp"
 #include "vitals/http/targets.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
-#include "vitals/samplers/scrape.hpp"
 #include "vitals/stores/memory.hpp"
 
 using namespace vitals;
@@ -50,11 +50,8 @@ int main(int argc, char** argv) {
   using poller_t = poller<pipeline<stores::memory_store>, samplers::scrape_sampler>;
   poller_t poll(io.get_executor(), pipe, {.interval = interval});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
-  auto make = [](const target_spec& s) -> result<poller_t::any_sampler> {
-    if (s.kind != "scrape") return error(errc::invalid_argument, "kind: this relay only scrapes");
-    return poller_t::any_sampler(samplers::scrape_sampler(s.url, {.labels = s.labels}));
-  };
-  poller_targets targets(poll, make);
+  // The monitor's factory over a poller that only scrapes: other kinds are refused.
+  poller_targets targets(poll, http::sampler_factory<poller_t::any_sampler>{});
   for (std::size_t i = 0; i < urls.size(); ++i) {
     const std::string id = "exporter-" + std::to_string(i + 1);
     (void)targets.add({.id = id, .kind = "scrape", .url = urls[i], .labels = {{"target", id}}});

@@ -1,7 +1,7 @@
 // Fuzz target: raw bytes as an HTTP connection would bring them, into the
-// router agent_monitor serves (every route of examples/agent_monitor/main.cpp
-// over memory stores). Beast's request_parser reads up to eight pipelined
-// requests with the server's limits; each runs through the router on one
+// router agent_monitor serves (http::monitor_routes: every route, the spool
+// and, built with vitals::otlp, the OTLP ones, over memory stores). Beast's request_parser reads up
+// to eight pipelined requests with the server's limits; each runs through the router on one
 // io_context, synchronously: no socket, no thread. A handler never throws,
 // never answers 5xx, and a JSON answer is JSON.
 #pragma once
@@ -15,12 +15,7 @@
 #include <string_view>
 
 #include "common.hpp"
-#include "vitals/agent/ledger.hpp"
-#include "vitals/agent/reports.hpp"
-#include "vitals/http/events.hpp"
-#include "vitals/http/files.hpp"
-#include "vitals/http/sse.hpp"
-#include "vitals/http/targets.hpp"
+#include "vitals/http/monitor.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/runtime/targets.hpp"
@@ -59,11 +54,7 @@ class router_fixture {
         poller_(io_.get_executor(), pipe_),
         targets_(poller_, factory{}),
         ledger_(usage_, reg_),
-        reports_(usage_, &store_, [this] { return http::agent_sources(targets_); }),
-        routes_(http::health_route(), http::metrics_route(reg_, store_), http::query_routes(store_),
-                http::watch_route(store_, reg_), http::targets_route(targets_),
-                http::events_route(ledger_), http::usage_route(reports_),
-                http::files_route::dashboard(VITALS_FUZZ_DASHBOARD_DIR)) {
+        routes_(reg_, pipe_, targets_, ledger_, {.dashboard = VITALS_FUZZ_DASHBOARD_DIR}) {
     reg_.add_collector([this](metric_snapshot& out) { poller_.collect(out); });
     (void)targets_.add({.id = "self", .kind = "self", .labels = {{"target", "self"}}});
   }
@@ -121,14 +112,7 @@ class router_fixture {
   poller_targets<poller_t, factory> targets_;
   agent::usage_memory usage_;
   agent::ledger<agent::usage_memory> ledger_;
-  agent::usage_reports<agent::usage_memory, stores::memory_store> reports_;
-  http::router<decltype(http::health_route()), http::metrics_route<registry, stores::memory_store>,
-               http::query_routes<stores::memory_store>, http::watch_route<stores::memory_store>,
-               http::targets_route<poller_targets<poller_t, factory>>,
-               http::events_route<agent::ledger<agent::usage_memory>>,
-               http::usage_route<agent::usage_reports<agent::usage_memory, stores::memory_store>>,
-               http::files_route>
-      routes_;
+  http::monitor_routes<pipe_t, poller_targets<poller_t, factory>, agent::usage_memory> routes_;
 };
 
 inline void router(std::string_view data) {

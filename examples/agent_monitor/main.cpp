@@ -4,7 +4,6 @@
 // into the same database's usage tables, optionally pushes samples with
 // remote write and OTLP, and serves the whole HTTP API, the usage reports
 // and the dashboard. `agent_monitor --help` lists the flags.
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,12 +11,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -25,23 +21,9 @@
 #include <future>
 #include <thread>
 
-#include "vitals/agent/importers.hpp"
-#include "vitals/agent/ledger.hpp"
-#include "vitals/agent/maintenance.hpp"
-#include "vitals/agent/reports.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
-#include "vitals/http/events.hpp"
-#include "vitals/http/files.hpp"
-#include "vitals/http/sse.hpp"
-#include "vitals/http/targets.hpp"
+#include "vitals/http/monitor.hpp"
 #include "vitals/runtime/pipeline.hpp"
-#include "vitals/runtime/poller.hpp"
-#include "vitals/runtime/targets.hpp"
-#include "vitals/samplers/cgroup.hpp"
-#include "vitals/samplers/process.hpp"
-#include "vitals/samplers/rate.hpp"
-#include "vitals/samplers/scrape.hpp"
-#include "vitals/samplers/system.hpp"
 #include "vitals/sinks/optional.hpp"
 #include "vitals/sinks/otlp_http.hpp"
 #include "vitals/stores/memory.hpp"
@@ -49,9 +31,6 @@
 #include "vitals/stores/tiered.hpp"
 #ifdef VITALS_MONITOR_REMOTE_WRITE
 #include "vitals/sinks/remote_write.hpp"
-#endif
-#ifdef VITALS_MONITOR_OTLP
-#include "vitals/http/otlp.hpp"
 #endif
 #ifdef VITALS_MONITOR_POSTGRES
 #include "vitals/agent/usage_postgres.hpp"
@@ -66,11 +45,6 @@ using namespace vitals;
 
 namespace {
 
-using process = samplers::with_rates<samplers::process_sampler>;
-using host = samplers::with_rates<samplers::system_sampler>;
-using cgroup = samplers::with_rates<samplers::cgroup_sampler>;
-using scrape = samplers::scrape_sampler;
-using own_metrics = samplers::registry_sampler<registry>;
 #ifdef VITALS_MONITOR_REMOTE_WRITE
 using remote_write = sinks::optional_sink<sinks::remote_write_sink>;
 #else
@@ -78,91 +52,9 @@ using remote_write = sinks::optional_sink<sinks::null_sink>;  // built without s
 #endif
 using otlp = sinks::optional_sink<sinks::otlp_http_sink>;
 
-/// Turns a target spec into a sampler, checking what the API cannot: that
-/// the process exists and the cgroup lies under the cgroup root.
-struct sampler_factory {
-  const registry* reg;
-  std::shared_ptr<const net::allowlist> scrape_allow{};  // null: anywhere
-  fs::path cgroup_root = "/sys/fs/cgroup";
-
-  template <class Any>
-  result<Any> make(const target_spec& s) const {
-    if (s.kind == "self") return Any(process(samplers::process_sampler::self(s.labels)));
-    if (s.kind == "host") return Any(host(samplers::system_sampler(s.labels)));
-    if (s.kind == "registry") return Any(own_metrics(*reg, s.labels, "vitals"));
-    if (s.kind == "process") {
-      std::error_code ec;
-      if (!fs::is_directory("/proc/" + std::to_string(s.pid), ec))
-        return error(errc::invalid_argument, "pid: no process " + std::to_string(s.pid));
-      return Any(process(samplers::process_sampler(s.pid, s.labels)));
-    }
-    if (s.kind == "cgroup") {
-      std::error_code ec;
-      const auto dir = fs::weakly_canonical(s.path, ec);
-      const auto rel = dir.lexically_relative(cgroup_root);
-      if (ec || rel.empty() || *rel.begin() == ".." || !fs::is_directory(dir, ec))
-        return error(errc::invalid_argument,
-                     "path: not a cgroup directory under " + cgroup_root.string() + ": " + s.path);
-      return Any(cgroup(samplers::cgroup_sampler(dir.string(), s.labels)));
-    }
-    if (s.kind == "scrape") {
-      if (auto st = samplers::check_scrape_target(s.url, scrape_allow.get()); !st)
-        return error(errc::invalid_argument, "url: " + st.error().message);
-      return Any(
-          scrape(s.url, samplers::scrape_options{.labels = s.labels, .allow = scrape_allow}));
-    }
-    return error(errc::invalid_argument, "kind: unknown kind '" + s.kind + "'");
-  }
-};
-
 std::promise<void>& stop_requested() {
   static std::promise<void> p;
   return p;
-}
-
-/// Upkeep every 2 s until cancelled: drains the spool into the usage store
-/// while it holds anything, imports new lines of agents' logs, runs retention
-/// when it is due (hourly: samples, usage rows, the usage WAL) and trims the
-/// spool with it, and says once a minute at most that the sample store
-/// refuses writes. An import's watermarks move only once the ledger has taken
-/// its events, so a refused batch is read again.
-template <class Pipeline, class Ledger>
-asio::awaitable<void> upkeep_loop(Pipeline& pipe, Ledger& ledger, agent::spool* sp,
-                                  agent::maintenance& upkeep,
-                                  std::vector<std::unique_ptr<agent::jsonl_importer>>& importers) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto next_cleanup = std::chrono::steady_clock::now();
-  std::uint64_t refused_told = 0;
-  auto next_refusal_log = std::chrono::steady_clock::now();
-  for (;;) {
-    const auto now = std::chrono::steady_clock::now();
-    if (sp && ledger.spooled() > 0) (void)ledger.replay();
-    upkeep.tick(pipe.store(), ledger.store(), now);
-    if (now >= next_cleanup) {
-      if (sp) sp->cleanup({});
-      next_cleanup += std::chrono::hours(1);
-    }
-    if (const auto refused = pipe.store_failures();
-        refused > refused_told && now >= next_refusal_log) {
-      std::fprintf(stderr, "agent_monitor: the sample store refused %llu batches (%s)\n",
-                   static_cast<unsigned long long>(refused - refused_told),
-                   pipe.last_store_error().c_str());
-      refused_told = refused;
-      next_refusal_log = now + std::chrono::minutes(1);
-    }
-    for (auto& imp : importers) {
-      auto events = imp->poll();
-      if (!events) continue;  // the directory is not there (yet): try again later
-      bool refused = false;
-      if (!events->empty())
-        for (const auto& r : ledger.ingest(agent::to_ndjson(*events)).rejected)
-          refused = refused || r.error.starts_with("not stored");
-      if (!refused) (void)imp->commit();
-    }
-    timer.expires_after(std::chrono::seconds(2));
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-  }
 }
 
 /// Everything that depends on which stores were chosen: the composition
@@ -185,31 +77,20 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   if (!f.otlp.empty()) ot.emplace(f.otlp, sinks::otlp_options{}, reg);
   pipeline pipe(store, rw, ot);
   asio::io_context io;
-  using poller_t = poller<decltype(pipe), process, host, cgroup, scrape, own_metrics>;
+  using poller_t = http::monitor_poller<decltype(pipe)>;
   poller_t poll(io.get_executor(), pipe,
                 poller_options{.interval = f.interval, .jitter = f.interval / 10});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
 
-  sampler_factory factory{&reg};
+  http::sampler_factory<typename poller_t::any_sampler> factory{.reg = &reg};
   if (!f.scrape_allow.empty())
     factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
-  auto make = [&](const target_spec& s) { return factory.make<typename poller_t::any_sampler>(s); };
-  poller_targets targets(poll, make);
+  poller_targets targets(poll, factory);
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(usage, reg, std::move(prices));
-  agent::usage_reports reports(usage, &store, [&] { return http::agent_sources(targets); });
-  if (sp) {
-    ledger.use_spool(*sp);
-    reg.gauge_callback("vitals_agent_spool_pending",
-                       "Usage events waiting in the spool for the store.",
-                       [&] { return double(ledger.spooled()); });
-    reg.counter_callback("vitals_agent_spool_malformed", "Spool files that could not be read.",
-                         [sp] { return double(sp->malformed()); });
-    reg.counter_callback("vitals_agent_spool_dead",
-                         "Spool records moved to the dead-letter folder (<spool>/dead/).",
-                         [sp] { return double(sp->dead()); });
-  }
+  if (sp) ledger.use_spool(*sp);
+  http::add_monitor_metrics(reg, pipe, ledger, sp);
   const bool on_postgres = !f.postgres.empty();
   agent::maintenance upkeep(
       agent::retention_options{
@@ -222,18 +103,6 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
           ? std::vector<agent::store_file>{}
           : std::vector<agent::store_file>{{"samples", fs::path(f.data) / "samples.db"},
                                            {"usage", fs::path(f.data) / "usage.db"}});
-  reg.add_collector([&pipe](metric_snapshot& out) {
-    metric_family fam{"vitals_store_write_failures",
-                      metric_type::counter,
-                      "Batches a store refused (the samples are counted in "
-                      "vitals_poller_refused_samples_total).",
-                      {},
-                      {}};
-    auto& pt = fam.points.emplace_back();
-    pt.labels = label_set{{"store", "samples"}};
-    pt.value = double(pipe.store_failures());
-    out.push_back(std::move(fam));
-  });
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
                  st.error().message.c_str());
@@ -255,26 +124,12 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   for (std::size_t i = 0; i < f.scrapes.size(); ++i)
     add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
 
-#ifdef VITALS_MONITOR_OTLP
-  // OTLP from the agents: metrics into the sample store (through the
-  // pipeline, so the sinks get them too), log events into the ledger.
-  agent::otlp_metrics_mapper otlp_metrics(
-      reg, [&pipe](std::span<const sample> b) { return pipe.push(b); },
-      [&store](const series& s) { return store.latest(s); });
-  agent::otlp_logs_mapper otlp_logs(reg, [&ledger](std::vector<agent::usage_event> es) {
-    return ledger.ingest_events(std::move(es));
-  });
-  http::router routes(
-      http::health_route(), http::metrics_route(reg, store), http::query_routes(store),
-      http::watch_route(store, reg), http::targets_route(targets), http::events_route(ledger),
-      http::spool_route(ledger), http::usage_route(reports),
-      http::otlp_route(otlp_metrics, otlp_logs, reg), http::files_route::dashboard(f.dashboard));
-  // The OTLP port also takes OTLP JSON at `/`, where Gemini CLI posts it.
-  http::router otlp_routes(http::health_route(),
-                           http::otlp_route(otlp_metrics, otlp_logs, reg, {.at_root = true}));
-  std::optional<http::server<decltype(otlp_routes)>> otlp_server;
+  http::monitor_routes routes(reg, pipe, targets, ledger, {.dashboard = f.dashboard});
+#ifdef VITALS_WITH_OTLP
+  using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
+  std::optional<otlp_server_t> otlp_server;
   if (!f.otlp_address.empty())
-    otlp_server.emplace(io.get_executor(), otlp_routes, reg,
+    otlp_server.emplace(io.get_executor(), routes.otlp_only(), reg,
                         http::server_options{.address = f.otlp_address,
                                              .port = f.otlp_port,
                                              .token = f.token,
@@ -284,11 +139,6 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     std::fprintf(stderr, "agent_monitor: --otlp-listen: built without libprotobuf\n");
     return 1;
   }
-  http::router routes(http::health_route(), http::metrics_route(reg, store),
-                      http::query_routes(store), http::watch_route(store, reg),
-                      http::targets_route(targets), http::events_route(ledger),
-                      http::spool_route(ledger), http::usage_route(reports),
-                      http::files_route::dashboard(f.dashboard));
 #endif
   http::server server(io.get_executor(), routes, reg,
                       http::server_options{.address = f.address,
@@ -300,7 +150,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
     poll.stop();
     return 1;
   }
-#ifdef VITALS_MONITOR_OTLP
+#ifdef VITALS_WITH_OTLP
   if (otlp_server) {
     if (auto st = otlp_server->start(); !st) {
       std::fprintf(stderr, "agent_monitor: --otlp-listen: %s\n", st.error().message.c_str());
@@ -341,7 +191,11 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
                         : fs::path(f.data) / ("import-" + std::string(name) + "-watermarks.json")));
   asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
   auto upkeep_strand = asio::make_strand(io);
-  asio::co_spawn(upkeep_strand, upkeep_loop(pipe, ledger, sp, upkeep, importers),
+  http::upkeep_options upkeep_opts;
+  upkeep_opts.warn = [](const std::string& m) {
+    std::fprintf(stderr, "agent_monitor: %s\n", m.c_str());
+  };
+  asio::co_spawn(upkeep_strand, http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),
                  asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   auto work = asio::make_work_guard(io);
   std::vector<std::thread> threads;
@@ -353,7 +207,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   // executor run dry. Usage events are stored before they are acknowledged.
   std::fprintf(stderr, "agent_monitor: stopping\n");
   server.stop();
-#ifdef VITALS_MONITOR_OTLP
+#ifdef VITALS_WITH_OTLP
   if (otlp_server) otlp_server->stop();
 #endif
   asio::post(upkeep_strand, [&] { stop_upkeep.emit(asio::cancellation_type::terminal); });

@@ -1,5 +1,6 @@
-// A real server on 127.0.0.1:0 over a memory store, a registry, a usage
-// ledger with its reports and a poller with run-time targets, run on two threads; plus a raw
+// A real server on 127.0.0.1:0 with the monitor's routes (http::monitor_routes)
+// over a memory store, a registry, a usage ledger and a poller with run-time
+// targets, run on two threads; plus a raw
 // socket for what a well-behaved client never does (oversized bodies, not
 // reading, holding connections).
 #pragma once
@@ -18,11 +19,8 @@
 #include <vector>
 
 #include "helpers.hpp"
-#include "vitals/agent/ledger.hpp"
-#include "vitals/http/events.hpp"
-#include "vitals/http/sse.hpp"
-#include "vitals/http/targets.hpp"
 #include "vitals/net/client.hpp"
+#include "vitals/http/monitor.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/process.hpp"
@@ -127,10 +125,7 @@ class http_fixture {
                 poller_options{.interval = std::chrono::milliseconds(100)}),
         targets_(poller_, factory{}, o.targets),
         ledger_(usage_, reg_),
-        reports_(usage_, &store_, [this] { return http::agent_sources(targets_); }),
-        routes_(http::health_route(), http::metrics_route(reg_, store_), http::query_routes(store_),
-                http::watch_route(store_, reg_, o.sse), http::targets_route(targets_),
-                http::events_route(ledger_), http::usage_route(reports_)),
+        routes_(reg_, pipe_, targets_, ledger_, {.sse = o.sse}),
         server_(io_.get_executor(), routes_, reg_, o.server) {
     if (auto st = server_.start(); !st) throw std::runtime_error(st.error().message);
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -177,13 +172,7 @@ class http_fixture {
   poller_targets<poller_t, factory> targets_;
   agent::usage_memory usage_;
   agent::ledger<agent::usage_memory> ledger_;
-  agent::usage_reports<agent::usage_memory, stores::memory_store> reports_;
-  http::router<decltype(http::health_route()), http::metrics_route<registry, stores::memory_store>,
-               http::query_routes<stores::memory_store>, http::watch_route<stores::memory_store>,
-               http::targets_route<poller_targets<poller_t, factory>>,
-               http::events_route<agent::ledger<agent::usage_memory>>,
-               http::usage_route<agent::usage_reports<agent::usage_memory, stores::memory_store>>>
-      routes_;
+  http::monitor_routes<pipe_t, poller_targets<poller_t, factory>, agent::usage_memory> routes_;
   http::server<decltype(routes_)> server_;
   std::vector<std::thread> threads_;
 };

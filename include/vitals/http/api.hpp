@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -59,9 +60,11 @@ class metrics_route {
     const auto e = format::negotiate(req[bhttp::field::accept]);
     response res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::content_type, format::content_type(e));
+    res.body().reserve(size_hint_.load(std::memory_order_relaxed));  // one allocation
     format::write_families(res.body(), snap, e);
     append_store_part(res.body(), snap, e);
     format::write_end(res.body(), e);
+    size_hint_.store(res.body().size() + res.body().size() / 8, std::memory_order_relaxed);
     co_return res;
   }
 
@@ -117,6 +120,7 @@ class metrics_route {
   Store& store_;
   std::mutex cache_mu_;
   std::array<rendered, 2> cache_;  // text, OpenMetrics
+  std::atomic<std::size_t> size_hint_{0};  // the last body's size and some
 };
 
 /// `GET /api/v1/series`, `/api/v1/latest` and `/api/v1/range` over one store.
