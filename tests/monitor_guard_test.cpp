@@ -18,7 +18,6 @@ namespace {
 
 using vitals::test::child;
 using vitals::test::temp_dir;
-namespace http = vitals::http;
 namespace net = vitals::net;
 namespace bhttp = boost::beast::http;
 

@@ -108,7 +108,7 @@ TEST(MonitorUpkeep, RunsRetentionAndWarnsOnceAboutRefusedBatches) {
   EXPECT_EQ(test::family_total(reg, "vitals_store_prunes", "result", "ok"), 1.0);
 }
 
-boost::json::value json_of(const http::client_response& r) { return boost::json::parse(r.body); }
+boost::json::value json_of(const net::client_response& r) { return boost::json::parse(r.body); }
 
 TEST(MonitorRoutes, ServeTheSpoolAndNoDashboardWhenNoneIsGiven) {
   test::http_fixture f;

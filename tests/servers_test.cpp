@@ -23,7 +23,6 @@ using namespace std::chrono_literals;
 using vitals::test::child;
 using vitals::test::eventually;
 using vitals::test::temp_dir;
-namespace http = vitals::http;
 namespace net = vitals::net;
 
 const std::string port_line = R"(on http://127\.0\.0\.1:(\d+)/)";

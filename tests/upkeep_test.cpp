@@ -292,7 +292,7 @@ TEST(AgentMonitorUpkeep, PrunesSamplesPastRetentionAtStartAndReportsStoreSizes) 
            s.find("ancient_metric") == std::string::npos;
   })) << series_names();
   // The first retention run is the upkeep loop's, beside the server: wait for it.
-  std::optional<http::client_response> m;
+  std::optional<net::client_response> m;
   EXPECT_TRUE(eventually([&] {
     auto r = c.get("/metrics");
     if (!r) return false;

@@ -119,7 +119,7 @@ class metrics_route {
   const Registry& registry_;
   Store& store_;
   std::mutex cache_mu_;
-  std::array<rendered, 2> cache_;  // text, OpenMetrics
+  std::array<rendered, 2> cache_;          // text, OpenMetrics
   std::atomic<std::size_t> size_hint_{0};  // the last body's size and some
 };
 
