@@ -7,6 +7,9 @@
 #include "support/helpers.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/format/parse.hpp"
+#include "vitals/http/events.hpp"
+#include "vitals/http/sse.hpp"
+#include "vitals/http/targets.hpp"
 
 namespace {
 

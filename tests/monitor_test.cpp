@@ -15,6 +15,7 @@
 #include "support/helpers.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/http/monitor.hpp"
+#include "vitals/http/monitor_samplers.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/stores/null.hpp"
 

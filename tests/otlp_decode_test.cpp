@@ -1,6 +1,8 @@
 // OTLP bodies: gzip under a limit, OTLP JSON and protobuf decoding, media
 // types, and OTLP names as Prometheus translates them.
 #include "support/otlp.hpp"
+#include "vitals/agent/otlp_json.hpp"
+#include "vitals/agent/otlp_names.hpp"
 
 using namespace vitals;
 using namespace vitals::test::otlp;

@@ -7,6 +7,7 @@
 #include "support/usage_conformance.hpp"
 #include "vitals/agent/usage_postgres.hpp"
 #include "vitals/stores/detail/pg.hpp"
+#include "vitals/stores/pg_connection.hpp"
 #include "vitals/stores/postgres.hpp"
 
 namespace {

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "helpers.hpp"
-#include "vitals/net/client.hpp"
 #include "vitals/http/monitor.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/process.hpp"

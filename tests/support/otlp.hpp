@@ -18,8 +18,8 @@
 #include "vitals/agent/otlp_logs.hpp"
 #include "vitals/agent/otlp_metrics.hpp"
 #include "vitals/agent/usage_store.hpp"
-#include "vitals/net/client.hpp"
 #include "vitals/http/otlp.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/stores/memory.hpp"
 
 namespace vitals::test::otlp {

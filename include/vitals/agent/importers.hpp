@@ -173,7 +173,7 @@ class codex_file_parser {
   std::optional<detail::codex_usage> last_total_;
 };
 
-/// The events as NDJSON, the body `ledger::ingest` takes.
+/// The events as NDJSON, the body `ledger::ingest` and POST /api/v1/events take.
 inline std::string to_ndjson(std::span<const usage_event> events) {
   std::string out;
   for (const auto& e : events) {
@@ -205,7 +205,7 @@ struct import_stats {
 /// Follows every *.jsonl file under `root`. Not thread-safe: one thread
 /// calls poll() and commit(). The contract with the caller:
 ///   auto events = importer.poll();           // from the committed watermarks
-///   auto r = ledger.ingest(to_ndjson(*events));
+///   auto r = ledger.ingest_events(std::move(*events));
 ///   if (no line of r was refused with "not stored") importer.commit();
 /// A poll that is not committed is read again by the next poll. A file that
 /// shrank or whose inode changed is read again from the start. Unchanged

@@ -95,20 +95,12 @@ constexpr std::string_view content_type(exposition e) noexcept {
   return e == exposition::openmetrics ? openmetrics_content_type : text_content_type;
 }
 
-/// Appends `snap` in the negotiated format (OpenMetrics with default options).
-inline void write(std::string& out, const metric_snapshot& snap, exposition e) {
-  if (e == exposition::openmetrics)
-    write_openmetrics(out, snap);
-  else
-    write_text(out, snap);
-}
-
 /// Appends the families of `snap` without OpenMetrics' closing `# EOF`, for
 /// an exposition written in parts: `write_families` for each part, then
 /// `write_end` once.
 inline void write_families(std::string& out, const metric_snapshot& snap, exposition e) {
   if (e == exposition::openmetrics)
-    for (const auto& f : snap) detail::write_openmetrics_family(out, f, {});
+    write_openmetrics_families(out, snap);
   else
     write_text(out, snap);
 }
@@ -116,6 +108,12 @@ inline void write_families(std::string& out, const metric_snapshot& snap, exposi
 /// Closes an exposition written with `write_families`.
 inline void write_end(std::string& out, exposition e) {
   if (e == exposition::openmetrics) out += "# EOF\n";
+}
+
+/// Appends `snap` in the negotiated format (OpenMetrics with default options).
+inline void write(std::string& out, const metric_snapshot& snap, exposition e) {
+  write_families(out, snap, e);
+  write_end(out, e);
 }
 
 }  // namespace vitals::format

@@ -94,11 +94,18 @@ inline void write_openmetrics_family(std::string& out, const metric_family& f,
 
 }  // namespace detail
 
+/// Appends the families of `snap` to `out` without the closing `# EOF`: for
+/// an exposition written in parts (format::write_families).
+inline void write_openmetrics_families(std::string& out, const metric_snapshot& snap,
+                                       openmetrics_options opts = {}) {
+  out.reserve(out.size() + detail::estimate_size(snap));
+  for (const auto& f : snap) detail::write_openmetrics_family(out, f, opts);
+}
+
 /// Appends the exposition of `snap` to `out`, `# EOF` included.
 inline void write_openmetrics(std::string& out, const metric_snapshot& snap,
                               openmetrics_options opts = {}) {
-  out.reserve(out.size() + detail::estimate_size(snap));
-  for (const auto& f : snap) detail::write_openmetrics_family(out, f, opts);
+  write_openmetrics_families(out, snap, opts);
   out += "# EOF\n";
 }
 

@@ -117,7 +117,7 @@ asio::awaitable<void> upkeep_loop(Pipeline& pipe, agent::ledger<Usage>& ledger, 
       if (!events) continue;  // the directory is not there (yet): try again later
       bool refused = false;
       if (!events->empty())
-        for (const auto& r : ledger.ingest(agent::to_ndjson(*events)).rejected)
+        for (const auto& r : ledger.ingest_events(std::move(*events)).rejected)
           refused = refused || r.error.starts_with("not stored");
       if (!refused) (void)imp->commit();
     }
