@@ -138,6 +138,44 @@ TEST(FormatText, HistogramWithoutInfBucketGetsOneFromCount) {
       "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 3\nh_sum 4\nh_count 3\n");
 }
 
+// The bounds are rendered once per family and the line start once per
+// point: points with other bounds, no labels, a timestamp, or labels too long
+// for the stack line must still get their own.
+TEST(FormatText, HistogramPointsWithDifferentBoundsLabelsAndLengths) {
+  auto h = make_family("h", metric_type::histogram);
+  const std::string long_value(600, 'v');
+  auto& a = add_point(h, {{"k", "a"}});
+  a.buckets = {{0.5, 1}, {inf, 2}};
+  a.count = 2;
+  auto& b = add_point(h, {});
+  b.buckets = {{0.25, 1}, {2, 3}};
+  b.count = 4;
+  b.t = from_unix_ms(1500);
+  auto& c = add_point(h, {{"k", long_value}});
+  c.buckets = {{0.25, 0}, {2, 1}};
+  c.count = 1;
+  auto& d = add_point(h, {{"k", "d"}});
+  d.buckets = {{0.5, 5}, {inf, 6}};
+  d.count = 6;
+  EXPECT_EQ(fmt::to_text({h}),
+            "# TYPE h histogram\n"
+            "h_bucket{k=\"a\",le=\"0.5\"} 1\nh_bucket{k=\"a\",le=\"+Inf\"} 2\n"
+            "h_sum{k=\"a\"} 0\nh_count{k=\"a\"} 2\n"
+            "h_bucket{le=\"0.25\"} 1 1500\nh_bucket{le=\"2\"} 3 1500\n"
+            "h_bucket{le=\"+Inf\"} 4 1500\nh_sum 0 1500\nh_count 4 1500\n"
+            "h_bucket{k=\"" + long_value + "\",le=\"0.25\"} 0\n"
+            "h_bucket{k=\"" + long_value + "\",le=\"2\"} 1\n"
+            "h_bucket{k=\"" + long_value + "\",le=\"+Inf\"} 1\n"
+            "h_sum{k=\"" + long_value + "\"} 0\nh_count{k=\"" + long_value + "\"} 1\n"
+            "h_bucket{k=\"d\",le=\"0.5\"} 5\nh_bucket{k=\"d\",le=\"+Inf\"} 6\n"
+            "h_sum{k=\"d\"} 0\nh_count{k=\"d\"} 6\n");
+  // OpenMetrics renders the same bounds canonically, so the text's cache is
+  // not reused across dialects.
+  const std::string om = fmt::to_openmetrics({h});
+  EXPECT_NE(om.find("h_bucket{k=\"a\",le=\"0.5\"} 1\n"), std::string::npos);
+  EXPECT_NE(om.find("h_bucket{le=\"2.0\"} 3 1.5\n"), std::string::npos);
+}
+
 TEST(FormatText, Summary) {
   auto s = make_family("rpc_seconds", metric_type::summary, "RPC latency.");
   auto& p = add_point(s, {{"service", "a"}});

@@ -57,6 +57,7 @@ inline void write_openmetrics_family(std::string& out, const metric_family& f,
       append_sample(out, d, name, "_created", p.labels, *p.created, p.t);
   };
   append_openmetrics_header(out, f);
+  bound_text bounds;
   for (const auto& p : f.points) {
     switch (f.type) {
       case metric_type::counter:
@@ -72,13 +73,13 @@ inline void write_openmetrics_family(std::string& out, const metric_family& f,
         append_sample(out, d, name, "_info", p.labels, 1, p.t);
         break;
       case metric_type::histogram:
-        append_buckets(out, d, name, p);
+        append_buckets(out, d, name, p, bounds);
         append_sample(out, d, name, "_count", p.labels, p.count, p.t);
         append_sample(out, d, name, "_sum", p.labels, p.sum, p.t);
         created(p);
         break;
       case metric_type::gaugehistogram:
-        append_buckets(out, d, name, p);
+        append_buckets(out, d, name, p, bounds);
         append_sample(out, d, name, "_gcount", p.labels, p.count, p.t);
         append_sample(out, d, name, "_gsum", p.labels, p.sum, p.t);
         break;

@@ -43,6 +43,7 @@ inline void append_text_header(std::string& out, std::string_view name, std::str
 inline void write_text_family(std::string& out, const metric_family& f) {
   constexpr auto d = dialect::text;
   const std::string_view name = f.name;
+  bound_text bounds;
   switch (f.type) {
     case metric_type::counter:
       append_text_header(out, name, "_total", f.help, "counter");
@@ -62,14 +63,14 @@ inline void write_text_family(std::string& out, const metric_family& f) {
     case metric_type::histogram:
       append_text_header(out, name, "", f.help, "histogram");
       for (const auto& p : f.points) {
-        append_buckets(out, d, name, p);
+        append_buckets(out, d, name, p, bounds);
         append_sample(out, d, name, "_sum", p.labels, p.sum, p.t);
         append_sample(out, d, name, "_count", p.labels, p.count, p.t);
       }
       return;
     case metric_type::gaugehistogram:
       append_text_header(out, name, "", f.help, "histogram");
-      for (const auto& p : f.points) append_buckets(out, d, name, p);
+      for (const auto& p : f.points) append_buckets(out, d, name, p, bounds);
       append_text_header(out, name, "_gcount", f.help, "gauge");
       for (const auto& p : f.points) append_sample(out, d, name, "_gcount", p.labels, p.count, p.t);
       append_text_header(out, name, "_gsum", f.help, "gauge");

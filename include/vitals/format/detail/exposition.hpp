@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vitals/core/labels.hpp"
 #include "vitals/core/snapshot.hpp"
@@ -96,36 +97,29 @@ inline char* put_label_value(char* p, std::string_view s) noexcept {
   return p;
 }
 
-/// Writes `name<suffix>{labels} value[ timestamp]\n` at `p`, which has room
-/// for sample_bound() characters. The timestamp is integer milliseconds in
-/// text 0.0.4 and seconds in OpenMetrics.
-inline char* write_sample(char* p, dialect d, std::string_view name, std::string_view suffix,
-                          const label_set& labels, double value, const std::optional<timestamp>& t,
-                          extra_label extra) noexcept {
+/// Writes `name<suffix>{labels` at `p`, without the closing brace, and
+/// whether a label was written: the start every sample line shares.
+inline char* write_head(char* p, std::string_view name, std::string_view suffix,
+                        const label_set& labels, bool& any) noexcept {
   p = put(p, name);
   p = put(p, suffix);
-  if (!labels.empty() || !extra.name.empty()) {
-    *p++ = '{';
-    bool first = true;
-    for (const auto& l : labels) {
-      if (!first) *p++ = ',';
-      first = false;
-      p = put(p, l.name);
-      *p++ = '=';
-      *p++ = '"';
-      p = put_label_value(p, l.value);
-      *p++ = '"';
-    }
-    if (!extra.name.empty()) {
-      if (!first) *p++ = ',';
-      p = put(p, extra.name);
-      *p++ = '=';
-      *p++ = '"';
-      p = put(p, extra.value);
-      *p++ = '"';
-    }
-    *p++ = '}';
+  any = false;
+  for (const auto& l : labels) {
+    *p++ = any ? ',' : '{';
+    any = true;
+    p = put(p, l.name);
+    *p++ = '=';
+    *p++ = '"';
+    p = put_label_value(p, l.value);
+    *p++ = '"';
   }
+  return p;
+}
+
+/// Writes ` value[ timestamp]\n` at `p`. The timestamp is integer
+/// milliseconds in text 0.0.4 and seconds in OpenMetrics.
+inline char* write_tail(char* p, dialect d, double value,
+                        const std::optional<timestamp>& t) noexcept {
   *p++ = ' ';
   p = render_value(p, value);
   if (t) {
@@ -135,6 +129,26 @@ inline char* write_sample(char* p, dialect d, std::string_view name, std::string
   }
   *p++ = '\n';
   return p;
+}
+
+/// Writes `name<suffix>{labels} value[ timestamp]\n` at `p`, which has room
+/// for sample_bound() characters.
+inline char* write_sample(char* p, dialect d, std::string_view name, std::string_view suffix,
+                          const label_set& labels, double value, const std::optional<timestamp>& t,
+                          extra_label extra) noexcept {
+  bool any = false;
+  p = write_head(p, name, suffix, labels, any);
+  if (!extra.name.empty()) {
+    *p++ = any ? ',' : '{';
+    any = true;
+    p = put(p, extra.name);
+    *p++ = '=';
+    *p++ = '"';
+    p = put(p, extra.value);
+    *p++ = '"';
+  }
+  if (any) *p++ = '}';
+  return write_tail(p, d, value, t);
 }
 
 /// The most characters write_sample() can write for these parts.
@@ -175,16 +189,69 @@ inline std::string_view render_bound(char (&buf)[number_chars], dialect d, doubl
   return {buf, static_cast<std::size_t>(end - buf)};
 }
 
+/// The rendered `le` values of a histogram family. Its points almost always
+/// share their bounds, so each bound is rendered once per family rather
+/// than once per bucket line.
+class bound_text {
+ public:
+  /// Renders the bounds of `buckets`, unless the last call had the same.
+  void update(dialect d, const std::vector<bucket>& buckets) {
+    if (d == dialect_ && buckets.size() == les_.size() &&
+        std::equal(buckets.begin(), buckets.end(), les_.begin(),
+                   [](const bucket& b, double le) { return b.le == le; }))
+      return;
+    dialect_ = d;
+    les_.clear();
+    ends_.clear();
+    text_.clear();
+    char buf[number_chars];
+    for (const auto& b : buckets) {
+      les_.push_back(b.le);
+      text_ += render_bound(buf, d, b.le);
+      ends_.push_back(text_.size());
+    }
+  }
+  /// The rendered bound of bucket `i` of the last update().
+  std::string_view operator[](std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(text_).substr(begin, ends_[i] - begin);
+  }
+
+ private:
+  dialect dialect_ = dialect::text;
+  std::vector<double> les_;
+  std::vector<std::size_t> ends_;
+  std::string text_;
+};
+
 /// The `_bucket` lines of one point. A point whose last bucket is not +Inf
-/// gets one from `count`: no consumer accepts a histogram without it.
+/// gets one from `count`: no consumer accepts a histogram without it. The
+/// lines share `name_bucket{labels,le="`, written once and copied.
 inline void append_buckets(std::string& out, dialect d, std::string_view name,
-                           const metric_point& p) {
-  char buf[number_chars];
-  for (const auto& b : p.buckets)
-    append_sample(out, d, name, "_bucket", p.labels, b.count, p.t,
-                  {"le", render_bound(buf, d, b.le)});
-  if (p.buckets.empty() || !(std::isinf(p.buckets.back().le) && p.buckets.back().le > 0))
-    append_sample(out, d, name, "_bucket", p.labels, p.count, p.t, {"le", "+Inf"});
+                           const metric_point& p, bound_text& bounds) {
+  bounds.update(d, p.buckets);
+  const bool inf_last =
+      !p.buckets.empty() && std::isinf(p.buckets.back().le) && p.buckets.back().le > 0;
+  constexpr std::size_t stack_line = 512;
+  if (sample_bound(name, "_bucket", p.labels, {"le", {}}) + number_chars > stack_line) {
+    for (std::size_t i = 0; i < p.buckets.size(); ++i)
+      append_sample(out, d, name, "_bucket", p.labels, p.buckets[i].count, p.t, {"le", bounds[i]});
+    if (!inf_last) append_sample(out, d, name, "_bucket", p.labels, p.count, p.t, {"le", "+Inf"});
+    return;
+  }
+  char line[stack_line];
+  bool any = false;
+  char* head = write_head(line, name, "_bucket", p.labels, any);
+  head = put(head, any ? std::string_view(",le=\"") : std::string_view("{le=\""));
+  auto append_line = [&](std::string_view le, double count) {
+    char* q = put(head, le);
+    *q++ = '"';
+    *q++ = '}';
+    q = write_tail(q, d, count, p.t);
+    out.append(line, static_cast<std::size_t>(q - line));
+  };
+  for (std::size_t i = 0; i < p.buckets.size(); ++i) append_line(bounds[i], p.buckets[i].count);
+  if (!inf_last) append_line("+Inf", p.count);
 }
 
 inline void append_quantiles(std::string& out, dialect d, std::string_view name,
