@@ -1,6 +1,6 @@
 // A real server on 127.0.0.1:0 with the monitor's routes (http::monitor_routes)
 // over a memory store, a registry, a usage ledger and a poller with run-time
-// targets, run on two threads; plus a raw
+// targets, run on two threads (built in http_fixture.cpp); plus a raw
 // socket for what a well-behaved client never does (oversized bodies, not
 // reading, holding connections).
 #pragma once
@@ -11,19 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "helpers.hpp"
-#include "vitals/http/monitor.hpp"
+#include "vitals/http/server.hpp"
+#include "vitals/http/sse.hpp"
 #include "vitals/net/client.hpp"
-#include "vitals/runtime/pipeline.hpp"
-#include "vitals/runtime/poller.hpp"
-#include "vitals/samplers/process.hpp"
+#include "vitals/runtime/targets.hpp"
 #include "vitals/stores/memory.hpp"
 
 namespace vitals::test {
@@ -105,76 +103,35 @@ struct fixture_options {
   targets_options targets{};
 };
 
+/// The server, its routes and everything under them live in
+/// http_fixture.cpp: the monitor's routes are instantiated once for the
+/// suite, not once per test file that starts a server.
 class http_fixture {
  public:
-  using process = samplers::process_sampler;
-  using pipe_t = pipeline<stores::memory_store>;
-  using poller_t = poller<pipe_t, process>;
-  struct factory {
-    result<poller_t::any_sampler> operator()(const target_spec& s) const {
-      if (s.kind != "process") return error(errc::invalid_argument, "kind: only process here");
-      if (::kill(s.pid, 0) != 0)
-        return error(errc::invalid_argument, "pid: no process " + std::to_string(s.pid));
-      return poller_t::any_sampler(process(s.pid, s.labels));
-    }
-  };
-
-  explicit http_fixture(fixture_options o = {})
-      : pipe_(store_),
-        poller_(io_.get_executor(), pipe_,
-                poller_options{.interval = std::chrono::milliseconds(100)}),
-        targets_(poller_, factory{}, o.targets),
-        ledger_(usage_, reg_),
-        routes_(reg_, pipe_, targets_, ledger_, {.sse = o.sse}),
-        server_(io_.get_executor(), routes_, reg_, o.server) {
-    if (auto st = server_.start(); !st) throw std::runtime_error(st.error().message);
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-  }
-  ~http_fixture() { shutdown(); }
+  explicit http_fixture(fixture_options o = {});
+  ~http_fixture();
+  http_fixture(const http_fixture&) = delete;
+  http_fixture& operator=(const http_fixture&) = delete;
 
   /// Stops the server and the poller; true when every thread ended in time.
-  bool shutdown(std::chrono::milliseconds within = std::chrono::seconds(10)) {
-    if (threads_.empty()) return true;
-    server_.stop();
-    poller_.stop();
-    work_.reset();
-    const auto end = std::chrono::steady_clock::now() + within;
-    while (!io_.stopped() && std::chrono::steady_clock::now() < end)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const bool ok = io_.stopped();
-    if (!ok) io_.stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-    return ok;
-  }
+  bool shutdown(std::chrono::milliseconds within = std::chrono::seconds(10));
 
-  std::uint16_t port() const { return server_.port(); }
+  std::uint16_t port() const;
   net::client client() const {
     return net::client("127.0.0.1", std::to_string(port()), std::chrono::seconds(10));
   }
-  stores::memory_store& store() { return store_; }
-  registry& metrics() { return reg_; }
+  stores::memory_store& store();
+  registry& metrics();
 
   /// A counter's value from the registry, summed over the series matching `label`.
   double counter(std::string_view family, std::string_view label = {},
                  std::string_view value = {}) {
-    return family_total(reg_, family, label, value);
+    return family_total(metrics(), family, label, value);
   }
 
  private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
-      boost::asio::make_work_guard(io_);
-  registry reg_;
-  stores::memory_store store_;
-  pipe_t pipe_;
-  poller_t poller_;
-  poller_targets<poller_t, factory> targets_;
-  agent::usage_memory usage_;
-  agent::ledger<agent::usage_memory> ledger_;
-  http::monitor_routes<pipe_t, poller_targets<poller_t, factory>, agent::usage_memory> routes_;
-  http::server<decltype(routes_)> server_;
-  std::vector<std::thread> threads_;
+  struct parts;
+  std::unique_ptr<parts> parts_;
 };
 
 }  // namespace vitals::test
