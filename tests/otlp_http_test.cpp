@@ -1,6 +1,6 @@
 // The /v1 routes over a real server: encodings, gzip, every refusal, and
 // the paths and headers each agent sends.
-#include "support/otlp.hpp"
+#include "support/otlp_server.hpp"
 
 using namespace vitals;
 using namespace vitals::test::otlp;

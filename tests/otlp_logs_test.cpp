@@ -1,6 +1,6 @@
 // Agents' OTLP log events into usage events: Claude Code, Codex and Gemini
 // CLI token semantics, tool results, dedup and rejections.
-#include "support/otlp.hpp"
+#include "support/otlp_rigs.hpp"
 
 using namespace vitals;
 using namespace vitals::test::otlp;

@@ -1,6 +1,6 @@
 // OTLP metrics into samples: delta sums accumulated, replays counted once,
 // a restart, cumulative streams, histograms, cardinality bounds, eviction.
-#include "support/otlp.hpp"
+#include "support/otlp_rigs.hpp"
 
 using namespace vitals;
 using namespace vitals::test::otlp;

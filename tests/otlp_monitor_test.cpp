@@ -4,6 +4,8 @@
 
 #include "support/child.hpp"
 #include "support/otlp.hpp"
+#include "vitals/core/time.hpp"
+#include "vitals/net/client.hpp"
 
 using namespace vitals;
 using namespace vitals::test::otlp;

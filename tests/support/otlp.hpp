@@ -1,26 +1,18 @@
 // Shared by the OTLP receiver's tests: gzip, attributes, a token sum
-// export, a log record export, and rigs holding a mapper over memory stores.
+// export, a log record export, reading a value off an exposition. The rigs
+// holding mappers over memory stores are in otlp_rigs.hpp, the server over
+// them in otlp_server.hpp, so that a file pays only for what it uses.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <boost/asio/io_context.hpp>
-
-#include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "vitals/agent/ledger.hpp"
 #include "vitals/agent/otlp_decode.hpp"
-#include "vitals/agent/otlp_logs.hpp"
-#include "vitals/agent/otlp_metrics.hpp"
-#include "vitals/agent/usage_store.hpp"
-#include "vitals/http/otlp.hpp"
-#include "vitals/net/client.hpp"
-#include "vitals/stores/memory.hpp"
+#include "vitals/core/series.hpp"
 
 namespace vitals::test::otlp {
 
@@ -84,23 +76,6 @@ inline const series token_series("claude_code_token_usage_tokens_total",
                                            {"session_id", "s-1"},
                                            {"type", "input"}});
 
-struct metrics_rig {
-  explicit metrics_rig(std::size_t series_per_resource = 3)
-      : mapper(
-            reg,
-            [this](std::span<const sample> b) -> status {
-              if (refuse) return error(errc::unavailable, "full");
-              return store.append(b);
-            },
-            [this](const series& s) { return store.latest(s); },
-            agent::otlp_metrics_options{.max_series_per_resource = series_per_resource}) {}
-
-  registry reg;
-  stores::memory_store store;
-  bool refuse = false;
-  agent::otlp_metrics_mapper mapper;
-};
-
 inline pb::ExportLogsServiceRequest log_export(
     std::string service, std::vector<std::pair<std::string, std::string>> text,
     std::vector<std::pair<std::string, std::int64_t>> ints, std::uint64_t t = t0) {
@@ -113,42 +88,6 @@ inline pb::ExportLogsServiceRequest log_export(
   for (auto& [k, v] : ints) attr_int(rec->mutable_attributes(), k, v);
   return req;
 }
-
-struct logs_rig {
-  registry reg;
-  agent::usage_memory usage;
-  agent::ledger<agent::usage_memory> ledger{usage, reg};
-  agent::otlp_logs_mapper mapper{reg, [this](std::vector<agent::usage_event> es) {
-                                   return ledger.ingest_events(std::move(es));
-                                 }};
-
-  agent::usage_totals totals(const std::string& agent_name) {
-    auto rows = usage.aggregate({.agent = agent_name, .group = agent::by_agent});
-    return rows && rows->size() == 1 ? rows->front().totals : agent::usage_totals{};
-  }
-};
-
-struct server_rig {
-  metrics_rig m;
-  logs_rig l;
-  boost::asio::io_context io;
-  http::otlp_route route{m.mapper, l.mapper, m.reg,
-                         http::otlp_options{.max_body = 4096, .at_root = true}};
-  http::router<http::otlp_route> routes{route};
-  http::server<http::router<http::otlp_route>> server{io.get_executor(), routes, m.reg,
-                                                      http::server_options{.port = 0}};
-  std::thread thread;
-
-  server_rig() {
-    EXPECT_TRUE(server.start());
-    thread = std::thread([this] { io.run(); });
-  }
-  ~server_rig() {
-    server.stop();
-    thread.join();
-  }
-  net::client client() { return net::client("127.0.0.1", std::to_string(server.port())); }
-};
 
 // The value of the first exposition line that has every part, or -1.
 inline double exposed(const std::string& text, std::vector<std::string> parts) {
