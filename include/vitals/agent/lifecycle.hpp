@@ -1,0 +1,198 @@
+// The monitor's lifecycle events, published through a hub (runtime/hub.hpp)
+// into the stream "monitor" (a persister stores them; GET /api/v1/events/log
+// serves them). Each event's `data` is a JSON object:
+//   target.tracked    {"target", "kind"}         a target manager's add succeeded
+//   target.untracked  {"target"}                 ... its remove did
+//   target.failing    {"target", "errors", "error"}  a target's last tick failed
+//                                                    after one that did not
+//   target.recovered  {"target", "errors"}       ... and then one succeeded
+//   spool.dead_letter {"count", "total", "recent": [{"file", "attempts",
+//                      "last_error"}]}           usage events given up on
+//   store.pruned      {"samples", "usage", "events", "sessions", "ok"[, "error"]}
+//                                                a retention run
+// `evented_targets` publishes the first two; `lifecycle_watch`, called from a
+// periodic loop, compares what it sees with its last look and publishes the
+// rest, and prunes the event store (and the session files) with the samples.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vitals/agent/maintenance.hpp"
+#include "vitals/agent/session_files.hpp"
+#include "vitals/runtime/hub.hpp"
+#include "vitals/runtime/persister.hpp"
+#include "vitals/runtime/targets.hpp"
+
+namespace vitals::agent {
+
+inline constexpr std::string_view lifecycle_stream = "monitor";
+
+namespace lifecycle {
+inline constexpr std::string_view target_tracked = "target.tracked";
+inline constexpr std::string_view target_untracked = "target.untracked";
+inline constexpr std::string_view target_failing = "target.failing";
+inline constexpr std::string_view target_recovered = "target.recovered";
+inline constexpr std::string_view spool_dead_letter = "spool.dead_letter";
+inline constexpr std::string_view store_pruned = "store.pruned";
+}  // namespace lifecycle
+
+/// An event of `type` now, with `data` as its JSON text.
+inline event lifecycle_event(std::string_view type, const boost::json::object& data) {
+  event e;
+  e.type = std::string(type);
+  e.t = vitals::now();
+  e.data = boost::json::serialize(data);
+  return e;
+}
+
+/// A target manager that publishes target.tracked and target.untracked for
+/// what `inner` accepts. Both outlive it.
+template <target_manager Targets>
+class evented_targets {
+ public:
+  evented_targets(Targets& inner, hub& h) : inner_(inner), hub_(h) {}
+
+  status add(target_spec s) {
+    boost::json::object data{{"target", s.id}, {"kind", s.kind}};
+    auto st = inner_.add(std::move(s));
+    if (st) hub_.publish(lifecycle_event(lifecycle::target_tracked, data));
+    return st;
+  }
+  bool remove(const std::string& id) {
+    if (!inner_.remove(id)) return false;
+    hub_.publish(lifecycle_event(lifecycle::target_untracked, {{"target", id}}));
+    return true;
+  }
+  std::vector<target_info> list() const { return inner_.list(); }
+
+ private:
+  Targets& inner_;
+  hub& hub_;
+};
+
+/// Watches what the monitor's parts report and publishes what changed
+/// since its last look. `EventStore` needs `prune_before(timestamp)`. Every
+/// argument outlives it; call `check` from one loop.
+template <class EventStore>
+class lifecycle_watch {
+ public:
+  lifecycle_watch(hub& h, EventStore& events, const maintenance& upkeep,
+                  session_book* sessions = nullptr)
+      : hub_(h), events_(events), upkeep_(upkeep), sessions_(sessions) {}
+
+  /// `targets` is a target_manager; `ledger` has dead_letters() and
+  /// spool_status(n) (agent::ledger).
+  template <class Targets, class Ledger>
+  void check(const Targets& targets, const Ledger& ledger) {
+    check_targets(targets.list());
+    check_dead_letters(ledger);
+    check_retention();
+  }
+
+  /// The per-target state it remembers is bounded by the targets tracked.
+  void check_targets(const std::vector<target_info>& list) {
+    std::map<std::string, bool> now;
+    for (const auto& t : list) {
+      now.emplace(t.spec.id, t.failing);
+      const auto was = failing_.find(t.spec.id);
+      const bool before = was != failing_.end() && was->second;
+      if (t.failing && !before)
+        hub_.publish(lifecycle_event(
+            lifecycle::target_failing,
+            {{"target", t.spec.id}, {"errors", t.errors}, {"error", t.last_error}}));
+      else if (!t.failing && before)
+        hub_.publish(lifecycle_event(lifecycle::target_recovered,
+                                     {{"target", t.spec.id}, {"errors", t.errors}}));
+    }
+    failing_ = std::move(now);
+  }
+
+  template <class Ledger>
+  void check_dead_letters(const Ledger& ledger) {
+    const std::uint64_t total = ledger.dead_letters();
+    if (total <= dead_seen_) return;
+    const auto n = total - dead_seen_;
+    dead_seen_ = total;
+    const auto st = ledger.spool_status(std::min<std::uint64_t>(n, 10));
+    boost::json::array recent;
+    for (const auto& d : st.recent_dead)
+      recent.push_back({{"file", d.file}, {"attempts", d.attempt}, {"last_error", d.last_error}});
+    hub_.publish(lifecycle_event(lifecycle::spool_dead_letter,
+                                 {{"count", n}, {"total", st.dead}, {"recent", std::move(recent)}}));
+  }
+
+  /// After each new retention run: events older than the samples'
+  /// retention go (each stream's newest stays), session files older than
+  /// the usage retention go, and store.pruned tells what went.
+  void check_retention() {
+    auto rep = upkeep_.last_report();
+    if (rep.runs == runs_seen_) return;
+    runs_seen_ = rep.runs;
+    boost::json::object data{{"samples", rep.samples}, {"usage", rep.usage}};
+    bool ok = rep.ok;
+    std::string why = rep.error;
+    if (auto n = events_.prune_before(rep.at - upkeep_.options().samples)) {
+      data["events"] = *n;
+    } else {
+      data["events"] = 0;
+      if (ok) why = "events: " + n.error().message;
+      ok = false;
+    }
+    std::int64_t sessions = 0;
+    if (sessions_) sessions = sessions_->prune_before(rep.at - upkeep_.options().usage.events);
+    data["sessions"] = sessions;
+    data["ok"] = ok;
+    if (!ok) data["error"] = why;
+    hub_.publish(lifecycle_event(lifecycle::store_pruned, data));
+  }
+
+ private:
+  hub& hub_;
+  EventStore& events_;
+  const maintenance& upkeep_;
+  session_book* sessions_;
+  std::map<std::string, bool> failing_;
+  std::uint64_t dead_seen_ = 0;  // dead_letters() counts from this process' start
+  std::uint64_t runs_seen_ = 0;
+};
+
+/// The hub's counters (published, delivered, dropped by cause) and the
+/// persister's: `vitals_events_persisted_total`, `vitals_events_persist_failures_total`
+/// (failed appends, each retried) and `vitals_events_unpersisted_total{cause}`
+/// (fell behind, or given up at stop). Both outlive `reg`'s collections.
+template <class EventStore>
+void add_event_metrics(registry& reg, const hub& h, const persister<EventStore>& p) {
+  reg.add_collector([&h, &p](metric_snapshot& out) {
+    h.collect(out);
+    auto counter = [&](std::string name, std::string help, double v) {
+      metric_family f{std::move(name), metric_type::counter, std::move(help), {}, {}};
+      f.points.emplace_back().value = v;
+      out.push_back(std::move(f));
+    };
+    counter("vitals_events_persisted", "Lifecycle events written to the event store.",
+            double(p.written()));
+    counter("vitals_events_persist_failures",
+            "Appends the event store refused (each is retried).", double(p.failed_appends()));
+    metric_family lost{"vitals_events_unpersisted",
+                       metric_type::counter,
+                       "Lifecycle events never written, by cause.",
+                       {},
+                       {}};
+    for (auto [cause, n] : {std::pair{"behind", p.dropped()}, std::pair{"abandoned", p.abandoned()}}) {
+      auto& pt = lost.points.emplace_back();
+      pt.labels = label_set{{"cause", cause}};
+      pt.value = double(n);
+    }
+    out.push_back(std::move(lost));
+  });
+}
+
+}  // namespace vitals::agent
