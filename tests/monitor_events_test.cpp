@@ -15,10 +15,13 @@
 
 #include "support/child.hpp"
 #include "support/helpers.hpp"
+#include "support/postgres_server.hpp"
 #include "vitals/agent/lifecycle.hpp"
+#include "vitals/core/detail/spool.hpp"
 #include "vitals/net/client.hpp"
 #include "vitals/runtime/event_feed.hpp"
 #include "vitals/stores/event_memory.hpp"
+#include "vitals/stores/event_postgres.hpp"
 #include "vitals/stores/event_sqlite.hpp"
 #include "vitals/stores/memory.hpp"
 
@@ -79,6 +82,12 @@ TEST(EventStoreQuery, SqliteStorePagesFiltersAndPrunesWithoutRestartingVersions)
   expect_bounded_queries_and_pruning(s);
 }
 
+TEST(EventStoreQuery, PostgresStorePagesFiltersAndPrunesWithoutRestartingVersions) {
+  test::postgres_database db;
+  stores::event_postgres_store s(db.dsn());
+  expect_bounded_queries_and_pruning(s);
+}
+
 TEST(EventStoreQuery, MemoryStoreEvictsPastItsBoundAndCountsIt) {
   stores::event_memory_store s(3);
   std::vector<event> evs(5, at("x", now()));
@@ -118,7 +127,7 @@ struct fake_ledger {
   std::uint64_t dead_letters() const { return dead; }
   struct state {
     std::size_t pending = 0, dead = 0;
-    std::vector<agent::dead_record> recent_dead;
+    std::vector<vitals::detail::dead_record> recent_dead;
   };
   state spool_status(std::size_t) const { return {0, std::size_t(dead), {}}; }
 };
@@ -147,8 +156,8 @@ TEST(Lifecycle, PublishesTrackedUntrackedFailingRecoveredDeadLettersAndPrunes) {
   registry reg;
   agent::maintenance upkeep({.samples = std::chrono::hours(1)}, reg);
   stores::event_memory_store events;
-  ASSERT_TRUE(events.append("monitor", std::vector{at("old", now() - 5h), at("old", now() - 4h),
-                                                   at("new", now())}));
+  ASSERT_TRUE(events.append(
+      "monitor", std::vector{at("old", now() - 5h), at("old", now() - 4h), at("new", now())}));
   agent::lifecycle_watch watch(h, events, upkeep);
   fake_ledger ledger;
   inner.targets[0].failing = true;
@@ -175,6 +184,31 @@ TEST(Lifecycle, PublishesTrackedUntrackedFailingRecoveredDeadLettersAndPrunes) {
   EXPECT_EQ(events.query({.stream = "monitor", .limit = 10})->size(), 1u);
 }
 
+TEST(Lifecycle, PublishesAgentsThatBecomeStuckErrorOrDone) {
+  hub h;
+  auto sub = h.subscribe({}, 100);
+  stores::event_memory_store events;
+  registry reg;
+  agent::maintenance upkeep({}, reg);
+  agent::lifecycle_watch watch(h, events, upkeep);
+  auto report = [](std::initializer_list<std::pair<const char*, const char*>> states) {
+    boost::json::array a;
+    for (auto [n, st] : states) a.push_back({{"agent_name", n}, {"state", st}});
+    return boost::json::object{{"agents", std::move(a)}};
+  };
+  watch.check_agents(report({{"a", "error"}, {"b", "idle"}}));  // the baseline
+  watch.check_agents(report({{"a", "error"}, {"b", "stuck"}, {"c", "done"}}));
+  watch.check_agents(report({{"a", "working"}, {"b", "stuck"}}));
+  watch.check_agents(boost::json::object{{"agents", "hostile"}});
+  const auto evs = published(h, sub);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].type, "agent.state");
+  EXPECT_EQ(
+      boost::json::parse(evs[0].data),
+      boost::json::value(boost::json::object{{"agent", "b"}, {"state", "stuck"}, {"was", "idle"}}));
+  EXPECT_EQ(boost::json::parse(evs[1].data).at("state").as_string(), "done");
+}
+
 #if defined(VITALS_MONITOR_EXE)
 
 using test::child;
@@ -184,7 +218,8 @@ const std::string port_line = R"(on http://127\.0\.0\.1:(\d+)/)";
 
 struct monitor {
   explicit monitor(const std::string& data)
-      : proc({VITALS_MONITOR_EXE, "--listen", "127.0.0.1:0", "--interval", "200ms", "--data", data}) {
+      : proc({VITALS_MONITOR_EXE, "--listen", "127.0.0.1:0", "--interval", "200ms", "--data",
+              data}) {
     port = proc.wait_for(port_line).value_or("");
   }
   net::client client() const { return net::client("127.0.0.1", port); }
@@ -289,13 +324,13 @@ TEST(MonitorEvents, HostileParametersGet400NamingTheParameter) {
   ASSERT_FALSE(m.port.empty()) << m.proc.output();
   auto c = m.client();
   const std::vector<std::pair<std::string, std::string>> cases{
-      {"?limit=0", "limit"},         {"?limit=1001", "limit"},
-      {"?limit=-1", "limit"},        {"?limit=99999999999999999999", "limit"},
-      {"?after=-5", "after"},        {"?after=1e3", "after"},
-      {"?from=yesterday", "from"},   {"?from=99999999999999", "from"},
-      {"?stream=..", "stream"},      {"?stream=a%2Fb", "stream"},
-      {"?type=%00", "type"},         {"?type=" + std::string(65, 'x'), "type"},
-      {"?bogus=1", "bogus"},         {"?limit=1&limit=2", "limit"}};
+      {"?limit=0", "limit"},       {"?limit=1001", "limit"},
+      {"?limit=-1", "limit"},      {"?limit=99999999999999999999", "limit"},
+      {"?after=-5", "after"},      {"?after=1e3", "after"},
+      {"?from=yesterday", "from"}, {"?from=99999999999999", "from"},
+      {"?stream=..", "stream"},    {"?stream=a%2Fb", "stream"},
+      {"?type=%00", "type"},       {"?type=" + std::string(65, 'x'), "type"},
+      {"?bogus=1", "bogus"},       {"?limit=1&limit=2", "limit"}};
   for (const auto& [query, param] : cases) {
     auto r = c.get("/api/v1/events/log" + query);
     ASSERT_TRUE(r) << query;

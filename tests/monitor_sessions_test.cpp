@@ -44,7 +44,8 @@ agent::usage_event llm(std::string session, std::int64_t in, std::int64_t out, d
 
 TEST(SessionFiles, NamesAreSafeIdsOrAHashOfTheId) {
   EXPECT_EQ(agent::session_file_name("s-1.a_b"), "s-1.a_b");
-  for (std::string hostile : {"../../etc", "a/b", "..", ".", "", std::string(129, 'a'), "x\ny"}) {
+  for (const std::string& hostile :
+       std::vector<std::string>{"../../etc", "a/b", "..", ".", "", std::string(129, 'a'), "x\ny"}) {
     const auto name = agent::session_file_name(hostile);
     EXPECT_TRUE(is_safe_id(name)) << hostile;
     EXPECT_TRUE(name.starts_with("u-")) << hostile;
@@ -116,7 +117,7 @@ TEST(SessionFiles, BoundedInMemoryReloadedAfterARestartAndPruned) {
     EXPECT_EQ(test::family_total(reg, "vitals_agent_sessions_evicted"), 1);
     EXPECT_EQ(book.flush(), 0u);
     EXPECT_TRUE(fs::exists(dir.path() / "a" / "METRICS.json"));  // the evicted one too
-    book.record(tool("a", "t", true, 1), nullptr);  // goes on from its file
+    book.record(tool("a", "t", true, 1), nullptr);               // goes on from its file
     ASSERT_TRUE(book.find("a"));
     EXPECT_EQ(book.find("a")->metrics.find_tool("t")->call_count, 2);
     EXPECT_EQ(book.flush(), 0u);
@@ -146,12 +147,13 @@ TEST(MonitorSessions, PostedUsageEventsAreServedAndWrittenAsMetricsJson) {
   const auto port = mon.wait_for(R"(on http://127\.0\.0\.1:(\d+)/)");
   ASSERT_TRUE(port) << mon.output();
   net::client c("127.0.0.1", *port);
-  auto r = c.post("/api/v1/events",
-                  R"({"session_id":"sess-1","event_type":"tool_usage","tool_name":"bash","tool_call_id":"t1","duration_ms":40}
+  auto r = c.post(
+      "/api/v1/events",
+      R"({"session_id":"sess-1","event_type":"tool_usage","tool_name":"bash","tool_call_id":"t1","duration_ms":40}
 {"session_id":"sess-1","message_id":"m1","model_raw":"gpt-5","input_tokens":100,"output_tokens":20,"cost_usd":0.5,"payload":{"phase":"review"}}
 {"session_id":"../../x","message_id":"m2","input_tokens":1,"output_tokens":1}
 )",
-                  "application/x-ndjson");
+      "application/x-ndjson");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200u) << r->body;
   EXPECT_EQ(boost::json::parse(r->body).at("accepted").as_int64(), 3);
@@ -175,21 +177,22 @@ TEST(MonitorSessions, PostedUsageEventsAreServedAndWrittenAsMetricsJson) {
   EXPECT_EQ(hostile->status, 200u) << hostile->body;
 
   const auto file = dir.path() / "sessions" / "sess-1" / "METRICS.json";
-  EXPECT_TRUE(eventually([&] { return fs::exists(file); }, 15s));
-  EXPECT_TRUE(fs::exists(dir.path() / "sessions" / agent::session_file_name("../../x")));
+  const auto hashed =
+      dir.path() / "sessions" / agent::session_file_name("../../x") / "METRICS.json";
+  EXPECT_TRUE(eventually([&] { return fs::exists(file) && fs::exists(hashed); }, 15s));
   EXPECT_FALSE(fs::exists(dir.path() / "x"));
   EXPECT_FALSE(fs::exists(dir.path().parent_path() / "x"));
   auto loaded = agent::load_session(dir.path() / "sessions", "sess-1");
   ASSERT_TRUE(loaded && *loaded);
   EXPECT_EQ((*loaded)->find_tool("bash")->call_count, 1);
 
-  for (const auto& [target, param] : std::vector<std::pair<std::string, std::string>>{
-           {"/api/v1/sessions?limit=0", "limit"},
-           {"/api/v1/sessions?limit=1001", "limit"},
-           {"/api/v1/sessions?limit=x", "limit"},
-           {"/api/v1/sessions?other=1", "other"},
-           {"/api/v1/sessions/%FF%FE", "id"},
-           {"/api/v1/sessions/%zz", "id"}}) {
+  for (const auto& [target, param] :
+       std::vector<std::pair<std::string, std::string>>{{"/api/v1/sessions?limit=0", "limit"},
+                                                        {"/api/v1/sessions?limit=1001", "limit"},
+                                                        {"/api/v1/sessions?limit=x", "limit"},
+                                                        {"/api/v1/sessions?other=1", "other"},
+                                                        {"/api/v1/sessions/%FF%FE", "id"},
+                                                        {"/api/v1/sessions/%zz", "id"}}) {
     auto bad = c.get(target);
     ASSERT_TRUE(bad) << target;
     EXPECT_EQ(bad->status, 400u) << target << " " << bad->body;

@@ -103,8 +103,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(usage, reg, std::move(prices));
   if (sp) ledger.use_spool(*sp);
-  agent::session_book sessions(
-      {.dir = f.memory_only ? fs::path() : fs::path(f.data) / "sessions"}, reg);
+  agent::session_book sessions({.dir = f.memory_only ? fs::path() : fs::path(f.data) / "sessions"},
+                               reg);
   sessions.load();
   ledger.on_taken([&sessions](const auto& e, const auto* before) { sessions.record(e, before); });
   http::add_monitor_metrics(reg, pipe, ledger, sp);
@@ -216,8 +216,13 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   upkeep_opts.warn = [](const std::string& m) {
     std::fprintf(stderr, "agent_monitor: %s\n", m.c_str());
   };
+  auto next_states = std::chrono::steady_clock::now();
   upkeep_opts.after_tick = [&] {
     watch.check(targets, ledger);
+    if (const auto now = std::chrono::steady_clock::now(); now >= next_states) {
+      if (auto agents = routes.reports().agents()) watch.check_agents(*agents);
+      next_states = now + std::chrono::seconds(30);  // a report reads a day of usage
+    }
     (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
   };
   asio::co_spawn(upkeep_strand, http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),

@@ -10,6 +10,8 @@
 //                      "last_error"}]}           usage events given up on
 //   store.pruned      {"samples", "usage", "events", "sessions", "ok"[, "error"]}
 //                                                a retention run
+//   agent.state       {"agent", "state", "was"}  an agent became stuck, error or
+//                                                done (the usage reports' states)
 // `evented_targets` publishes the first two; `lifecycle_watch`, called from a
 // periodic loop, compares what it sees with its last look and publishes the
 // rest, and prunes the event store (and the session files) with the samples.
@@ -42,6 +44,7 @@ inline constexpr std::string_view target_failing = "target.failing";
 inline constexpr std::string_view target_recovered = "target.recovered";
 inline constexpr std::string_view spool_dead_letter = "spool.dead_letter";
 inline constexpr std::string_view store_pruned = "store.pruned";
+inline constexpr std::string_view agent_state = "agent.state";
 }  // namespace lifecycle
 
 /// An event of `type` now, with `data` as its JSON text.
@@ -97,6 +100,30 @@ class lifecycle_watch {
     check_retention();
   }
 
+  /// From the usage reports' `agents()` answer ({"agents": [{"agent_name",
+  /// "state"}]}): agent.state for each agent that became stuck, error or
+  /// done since the last report. The first report is the baseline.
+  void check_agents(const boost::json::object& report) {
+    std::map<std::string, std::string> now;
+    const auto* list = report.if_contains("agents");
+    if (!list || !list->is_array()) return;
+    for (const auto& a : list->get_array()) {
+      const auto* o = a.if_object();
+      const auto* name = o ? o->if_contains("agent_name") : nullptr;
+      const auto* state = o ? o->if_contains("state") : nullptr;
+      if (!name || !state || !name->is_string() || !state->is_string()) continue;
+      const std::string n(name->get_string()), st(state->get_string());
+      const auto was = states_.find(n);
+      const std::string before = was == states_.end() ? "" : was->second;
+      if (agents_seen_ && st != before && (st == "stuck" || st == "error" || st == "done"))
+        hub_.publish(lifecycle_event(lifecycle::agent_state,
+                                     {{"agent", n}, {"state", st}, {"was", before}}));
+      now.emplace(n, st);
+    }
+    states_ = std::move(now);
+    agents_seen_ = true;
+  }
+
   /// The per-target state it remembers is bounded by the targets tracked.
   void check_targets(const std::vector<target_info>& list) {
     std::map<std::string, bool> now;
@@ -125,8 +152,9 @@ class lifecycle_watch {
     boost::json::array recent;
     for (const auto& d : st.recent_dead)
       recent.push_back({{"file", d.file}, {"attempts", d.attempt}, {"last_error", d.last_error}});
-    hub_.publish(lifecycle_event(lifecycle::spool_dead_letter,
-                                 {{"count", n}, {"total", st.dead}, {"recent", std::move(recent)}}));
+    hub_.publish(
+        lifecycle_event(lifecycle::spool_dead_letter,
+                        {{"count", n}, {"total", st.dead}, {"recent", std::move(recent)}}));
   }
 
   /// After each new retention run: events older than the samples'
@@ -160,6 +188,8 @@ class lifecycle_watch {
   const maintenance& upkeep_;
   session_book* sessions_;
   std::map<std::string, bool> failing_;
+  std::map<std::string, std::string> states_;  // bounded by the report's agents
+  bool agents_seen_ = false;
   std::uint64_t dead_seen_ = 0;  // dead_letters() counts from this process' start
   std::uint64_t runs_seen_ = 0;
 };
@@ -179,14 +209,15 @@ void add_event_metrics(registry& reg, const hub& h, const persister<EventStore>&
     };
     counter("vitals_events_persisted", "Lifecycle events written to the event store.",
             double(p.written()));
-    counter("vitals_events_persist_failures",
-            "Appends the event store refused (each is retried).", double(p.failed_appends()));
+    counter("vitals_events_persist_failures", "Appends the event store refused (each is retried).",
+            double(p.failed_appends()));
     metric_family lost{"vitals_events_unpersisted",
                        metric_type::counter,
                        "Lifecycle events never written, by cause.",
                        {},
                        {}};
-    for (auto [cause, n] : {std::pair{"behind", p.dropped()}, std::pair{"abandoned", p.abandoned()}}) {
+    for (auto [cause, n] :
+         {std::pair{"behind", p.dropped()}, std::pair{"abandoned", p.abandoned()}}) {
       auto& pt = lost.points.emplace_back();
       pt.labels = label_set{{"cause", cause}};
       pt.value = double(n);

@@ -112,8 +112,7 @@ class session_book {
   /// its payload names (`{"phase": "..."}`), else the default phase. An
   /// enrichment (`before` set) adds only what it adds to the tokens and cost.
   void record(const usage_event& e, const usage_event* before) {
-    if (e.session_id.empty() || e.event_type == "limit_snapshot" ||
-        e.event_type == "raw_envelope")
+    if (e.session_id.empty() || e.event_type == "limit_snapshot" || e.event_type == "raw_envelope")
       return;
     std::lock_guard lock(mu_);
     auto& c = collector(e.session_id);
@@ -266,10 +265,9 @@ class session_book {
   // Under mu_: no I/O here; the next flush writes what it held. Past
   // max_sessions of those waiting, the oldest is lost, and counted.
   void evict_one() {
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a,
-                                                                          const auto& b) {
-      return a.second.touched < b.second.touched;
-    });
+    auto oldest = std::min_element(
+        sessions_.begin(), sessions_.end(),
+        [](const auto& a, const auto& b) { return a.second.touched < b.second.touched; });
     if (oldest == sessions_.end()) return;
     if (oldest->second.dirty && !opts_.dir.empty()) {
       if (evicted_unwritten_.size() >= opts_.max_sessions) {
@@ -303,9 +301,9 @@ class session_book {
     std::filesystem::create_directories(session_dir, ec);
     auto o = to_json(e.metrics);
     if (e.agent_session_id != name) o["agent_session_id"] = e.agent_session_id;
-    const bool ok = !ec && vitals::detail::atomic_write_file(session_dir / session_metrics_file,
-                                                             boost::json::serialize(o),
-                                                             opts_.durable);
+    const bool ok =
+        !ec && vitals::detail::atomic_write_file(session_dir / session_metrics_file,
+                                                 boost::json::serialize(o), opts_.durable);
     writes_.with(ok ? "ok" : "failed").inc();
     return ok;
   }

@@ -49,8 +49,9 @@ inline boost::json::object stored_event_json(const stored_event& e) {
                         {"type", e.event.type},
                         {"t", to_unix_ms(e.event.t)},
                         {"time", to_rfc3339(e.event.t)}};
-  for (auto [k, v] : {std::pair{"session", &vitals::event::session},
-                      std::pair{"plan", &vitals::event::plan}, std::pair{"task", &vitals::event::task}})
+  for (auto [k, v] :
+       {std::pair{"session", &vitals::event::session}, std::pair{"plan", &vitals::event::plan},
+        std::pair{"task", &vitals::event::task}})
     if (!(e.event.*v).empty()) o[k] = e.event.*v;
   boost::system::error_code ec;
   auto data = boost::json::parse(e.event.data, ec);
@@ -104,12 +105,13 @@ class event_log_route {
     event_query q;
     q.stream = std::string(ps.get("stream").value_or(opts_.default_stream));
     if (!is_safe_id(q.stream))
-      co_return bad_parameter({"stream", "stream: expected 1 to 128 characters from [A-Za-z0-9._-]"},
-                              v);
+      co_return bad_parameter(
+          {"stream", "stream: expected 1 to 128 characters from [A-Za-z0-9._-]"}, v);
     if (auto t = ps.get("type")) {
       if (!detail::is_event_type(*t))
         co_return bad_parameter(
-            {"type", "type: expected 1 to 64 characters from [A-Za-z0-9._-], such as target.failing"},
+            {"type",
+             "type: expected 1 to 64 characters from [A-Za-z0-9._-], such as target.failing"},
             v);
       q.type = std::string(*t);
     }

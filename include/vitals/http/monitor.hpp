@@ -180,8 +180,8 @@ class monitor_routes {
 #endif
         all_(health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
              watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
-             spool_route(ledger), usage_route(reports_), event_log_route(o.events, reg, o.log_options),
-             sessions_route(o.sessions),
+             spool_route(ledger), usage_route(reports_),
+             event_log_route(o.events, reg, o.log_options), sessions_route(o.sessions),
 #ifdef VITALS_WITH_OTLP
              otlp_route(otlp_metrics_, otlp_logs_, reg),
 #endif
@@ -193,6 +193,9 @@ class monitor_routes {
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
     return all_.handle(req, ex);
   }
+
+  /// The usage reports the routes serve (the agents' states among them).
+  reports_type& reports() noexcept { return reports_; }
 
 #ifdef VITALS_WITH_OTLP
   using otlp_router_type = router<decltype(health_route()), otlp_route>;

@@ -66,15 +66,16 @@ class event_postgres_store {
   /// See event_query.
   result<std::vector<stored_event>> query(const event_query& q) {
     const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(q.limit, 1u << 20));
-    auto p = pg::params{}.add(q.stream).add(q.after).add(to_unix_ms(q.since)).add(q.type).add(limit);
-#define VITALS_EVENT_PAGE                                                     \
-  "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data "   \
-  "FROM events WHERE stream = $1 AND version > $2 AND t >= " VITALS_PG_TS("$3") \
-  " AND ($4 = '' OR type = $4) "
-    if (!q.newest) return collect(q.stream, VITALS_EVENT_PAGE "ORDER BY version LIMIT $5", p);
-    auto out = collect(q.stream, VITALS_EVENT_PAGE "ORDER BY version DESC LIMIT $5", p);
-#undef VITALS_EVENT_PAGE
-    if (out) std::reverse(out->begin(), out->end());
+    auto p =
+        pg::params{}.add(q.stream).add(q.after).add(to_unix_ms(q.since)).add(q.type).add(limit);
+    static constexpr const char* page =
+        "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data FROM events "
+        "WHERE stream = $1 AND version > $2 AND t >= " VITALS_PG_TS("$3") " AND ($4 = '' OR "
+        "type = $4) ORDER BY version ";
+    const std::string sql = std::string(page) + (q.newest ? "DESC LIMIT $5" : "LIMIT $5");
+    auto out = collect(q.stream, sql.c_str(), p);
+    if (!out || !q.newest) return out;
+    std::reverse(out->begin(), out->end());
     return out;
   }
 
