@@ -209,6 +209,24 @@ TEST(Lifecycle, PublishesAgentsThatBecomeStuckErrorOrDone) {
   EXPECT_EQ(boost::json::parse(evs[1].data).at("state").as_string(), "done");
 }
 
+TEST(Lifecycle, TheRecorderStoresWhatIsPublishedAndCountsIt) {
+  stores::event_memory_store store;
+  registry reg;
+  std::atomic<int> woken{0};
+  {
+    agent::event_recorder rec(store, reg);
+    auto w = rec.log().on_append([&] { ++woken; });
+    for (int i = 0; i < 3; ++i) rec.hub().publish(agent::lifecycle_event("x", {{"i", i}}));
+    rec.stop();
+    EXPECT_GE(woken.load(), 1);
+    EXPECT_EQ(test::family_total(reg, "vitals_events_persisted"), 3);
+    EXPECT_EQ(test::family_total(reg, "vitals_hub_published"), 3);
+  }
+  const auto evs = store.query({.stream = "monitor", .limit = 10});
+  ASSERT_EQ(evs->size(), 3u);
+  EXPECT_EQ(boost::json::parse(evs->back().event.data).at("i").to_number<int>(), 2);
+}
+
 #if defined(VITALS_MONITOR_EXE)
 
 using test::child;

@@ -27,7 +27,6 @@
 #include "vitals/agent/lifecycle.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/http/monitor.hpp"
-#include "vitals/runtime/event_feed.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/sinks/optional.hpp"
 #include "vitals/sinks/otlp_http.hpp"
@@ -70,10 +69,7 @@ std::promise<void>& stop_requested() {
 template <class Store, class Usage, class Events>
 int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, Events& events) {
   registry reg;
-  hub lifecycle;  // the monitor's own events, into `events` through the persister
-  event_feed feed(events);
-  persister<event_feed<Events>> persist(lifecycle, feed, std::string(agent::lifecycle_stream));
-  agent::add_event_metrics(reg, lifecycle, persist);
+  agent::event_recorder lifecycle(events, reg);  // hub -> persister -> `events`
   // Push sinks that are there only when their flag is: one pipeline type.
   // The registry's own metrics reach them as the "vitals" target's samples.
   remote_write rw;
@@ -98,7 +94,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   if (!f.scrape_allow.empty())
     factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
   poller_targets tracked(poll, factory);
-  agent::evented_targets targets(tracked, lifecycle);
+  agent::evented_targets targets(tracked, lifecycle.hub());
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(usage, reg, std::move(prices));
@@ -121,7 +117,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
           : std::vector<agent::store_file>{{"samples", fs::path(f.data) / "samples.db"},
                                            {"usage", fs::path(f.data) / "usage.db"},
                                            {"events", fs::path(f.data) / "events.db"}});
-  agent::lifecycle_watch watch(lifecycle, events, upkeep, &sessions);
+  agent::lifecycle_watch watch(lifecycle.hub(), events, upkeep, &sessions);
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
                  st.error().message.c_str());
@@ -145,7 +141,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
 
   http::monitor_routes routes(
       reg, pipe, targets, ledger,
-      {.dashboard = f.dashboard, .events = &feed.log(), .sessions = &sessions});
+      {.dashboard = f.dashboard, .events = &lifecycle.log(), .sessions = &sessions});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
   std::optional<otlp_server_t> otlp_server;
@@ -216,13 +212,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   upkeep_opts.warn = [](const std::string& m) {
     std::fprintf(stderr, "agent_monitor: %s\n", m.c_str());
   };
-  auto next_states = std::chrono::steady_clock::now();
   upkeep_opts.after_tick = [&] {
-    watch.check(targets, ledger);
-    if (const auto now = std::chrono::steady_clock::now(); now >= next_states) {
-      if (auto agents = routes.reports().agents()) watch.check_agents(*agents);
-      next_states = now + std::chrono::seconds(30);  // a report reads a day of usage
-    }
+    watch.check(targets, ledger, [&] { return routes.reports().agents(); });
     (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
   };
   asio::co_spawn(upkeep_strand, http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),
@@ -246,7 +237,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   work.reset();
   for (auto& t : threads) t.join();
   (void)sessions.flush();
-  persist.stop();  // every lifecycle event published is in the store
+  lifecycle.stop();  // every lifecycle event published is in the store
   std::fprintf(stderr, "agent_monitor: stopped cleanly\n");
   return 0;
 }

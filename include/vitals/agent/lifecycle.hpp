@@ -14,12 +14,14 @@
 //                                                done (the usage reports' states)
 // `evented_targets` publishes the first two; `lifecycle_watch`, called from a
 // periodic loop, compares what it sees with its last look and publishes the
-// rest, and prunes the event store (and the session files) with the samples.
+// rest, and prunes the event store (and the session files) with the samples;
+// `event_recorder` is the hub and the persister that stores what is published.
 #pragma once
 
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -29,6 +31,7 @@
 
 #include "vitals/agent/maintenance.hpp"
 #include "vitals/agent/session_files.hpp"
+#include "vitals/runtime/event_feed.hpp"
 #include "vitals/runtime/hub.hpp"
 #include "vitals/runtime/persister.hpp"
 #include "vitals/runtime/targets.hpp"
@@ -98,6 +101,19 @@ class lifecycle_watch {
     check_targets(targets.list());
     check_dead_letters(ledger);
     check_retention();
+  }
+
+  /// check(), and at most every `agents_every` check_agents() on what
+  /// `agents()` answers (a `result<boost::json::object>`, such as
+  /// `usage_reports::agents`: a report reads a day of usage, so not each round).
+  template <class Targets, class Ledger, class Agents>
+  void check(const Targets& targets, const Ledger& ledger, Agents&& agents,
+             std::chrono::steady_clock::duration agents_every = std::chrono::seconds(30)) {
+    check(targets, ledger);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_agents_) return;
+    next_agents_ = now + agents_every;
+    if (auto report = agents()) check_agents(*report);
   }
 
   /// From the usage reports' `agents()` answer ({"agents": [{"agent_name",
@@ -192,6 +208,7 @@ class lifecycle_watch {
   bool agents_seen_ = false;
   std::uint64_t dead_seen_ = 0;  // dead_letters() counts from this process' start
   std::uint64_t runs_seen_ = 0;
+  std::chrono::steady_clock::time_point next_agents_{};
 };
 
 /// The hub's counters (published, delivered, dropped by cause) and the
@@ -225,5 +242,29 @@ void add_event_metrics(registry& reg, const hub& h, const persister<EventStore>&
     out.push_back(std::move(lost));
   });
 }
+
+/// The monitor's event path in one piece: a hub, a persister from it into
+/// `store` under `stream` (through an event_feed, so readers of `log()` hear
+/// of each append), and their metrics in `reg` (add_event_metrics). `store`
+/// outlives it, and `reg` is not collected once it is gone. stop() (or the
+/// destructor) writes what was published.
+template <queryable_event_store EventStore>
+class event_recorder {
+ public:
+  event_recorder(EventStore& store, registry& reg,
+                 std::string stream = std::string(lifecycle_stream))
+      : feed_(store), persister_(hub_, feed_, std::move(stream)) {
+    add_event_metrics(reg, hub_, persister_);
+  }
+
+  vitals::hub& hub() noexcept { return hub_; }
+  event_log& log() noexcept { return feed_.log(); }
+  void stop() { persister_.stop(); }
+
+ private:
+  vitals::hub hub_;
+  event_feed<EventStore> feed_;
+  persister<event_feed<EventStore>> persister_;
+};
 
 }  // namespace vitals::agent

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "vitals/core/ids.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/http/sse.hpp"
 #include "vitals/runtime/event_feed.hpp"
