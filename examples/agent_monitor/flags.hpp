@@ -70,7 +70,8 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --listen ADDR:PORT     where to serve (default 127.0.0.1:9464; port 0 picks a free one)
   --otlp-listen ADDR:PORT  also serve OTLP/HTTP (/v1/metrics, /v1/logs, /healthz) there, e.g.
                          127.0.0.1:4318, the agents' default endpoint (the main port serves them too)
-  --data DIR             samples.db, usage.db and the spool go here (default ./vitals-data)
+  --data DIR             samples.db, usage.db, events.db, sessions/ and the spool go here
+                         (default ./vitals-data)
   --interval DURATION    sampling period, e.g. 10s, 500ms (default 10s)
   --track-pid PID        track a process (repeatable)
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)

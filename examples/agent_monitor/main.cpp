@@ -3,7 +3,10 @@
 // live views and everything in SQLite (or PostgreSQL), takes usage events
 // into the same database's usage tables, optionally pushes samples with
 // remote write and OTLP, and serves the whole HTTP API, the usage reports
-// and the dashboard. `agent_monitor --help` lists the flags.
+// and the dashboard. Its own lifecycle events (agent/lifecycle.hpp) go
+// through a hub and a persister into the same backend's event store, and
+// each agent session's METRICS.json is kept under DATA/sessions.
+// `agent_monitor --help` lists the flags.
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,11 +24,14 @@
 #include <future>
 #include <thread>
 
+#include "vitals/agent/lifecycle.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/http/monitor.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/sinks/optional.hpp"
 #include "vitals/sinks/otlp_http.hpp"
+#include "vitals/stores/event_memory.hpp"
+#include "vitals/stores/event_sqlite.hpp"
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/sqlite.hpp"
 #include "vitals/stores/tiered.hpp"
@@ -34,6 +40,7 @@
 #endif
 #ifdef VITALS_MONITOR_POSTGRES
 #include "vitals/agent/usage_postgres.hpp"
+#include "vitals/stores/event_postgres.hpp"
 #include "vitals/stores/postgres.hpp"
 #endif
 
@@ -59,9 +66,10 @@ std::promise<void>& stop_requested() {
 
 /// Everything that depends on which stores were chosen: the composition
 /// is a template, so each choice is its own type with no virtual call.
-template <class Store, class Usage>
-int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) {
+template <class Store, class Usage, class Events>
+int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, Events& events) {
   registry reg;
+  agent::event_recorder lifecycle(events, reg);  // hub -> persister -> `events`
   // Push sinks that are there only when their flag is: one pipeline type.
   // The registry's own metrics reach them as the "vitals" target's samples.
   remote_write rw;
@@ -85,11 +93,16 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   http::sampler_factory<typename poller_t::any_sampler> factory{.reg = &reg};
   if (!f.scrape_allow.empty())
     factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
-  poller_targets targets(poll, factory);
+  poller_targets tracked(poll, factory);
+  agent::evented_targets targets(tracked, lifecycle.hub());
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(usage, reg, std::move(prices));
   if (sp) ledger.use_spool(*sp);
+  agent::session_book sessions({.dir = f.memory_only ? fs::path() : fs::path(f.data) / "sessions"},
+                               reg);
+  sessions.load();
+  ledger.on_taken([&sessions](const auto& e, const auto* before) { sessions.record(e, before); });
   http::add_monitor_metrics(reg, pipe, ledger, sp);
   const bool on_postgres = !f.postgres.empty();
   agent::maintenance upkeep(
@@ -102,7 +115,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
       f.memory_only || on_postgres
           ? std::vector<agent::store_file>{}
           : std::vector<agent::store_file>{{"samples", fs::path(f.data) / "samples.db"},
-                                           {"usage", fs::path(f.data) / "usage.db"}});
+                                           {"usage", fs::path(f.data) / "usage.db"},
+                                           {"events", fs::path(f.data) / "events.db"}});
+  agent::lifecycle_watch watch(lifecycle.hub(), events, upkeep, &sessions);
   if (auto st = ledger.load(); !st) {
     std::fprintf(stderr, "agent_monitor: cannot read stored usage events: %s\n",
                  st.error().message.c_str());
@@ -124,7 +139,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   for (std::size_t i = 0; i < f.scrapes.size(); ++i)
     add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
 
-  http::monitor_routes routes(reg, pipe, targets, ledger, {.dashboard = f.dashboard});
+  http::monitor_routes routes(
+      reg, pipe, targets, ledger,
+      {.dashboard = f.dashboard, .events = &lifecycle.log(), .sessions = &sessions});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
   std::optional<otlp_server_t> otlp_server;
@@ -195,6 +212,10 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   upkeep_opts.warn = [](const std::string& m) {
     std::fprintf(stderr, "agent_monitor: %s\n", m.c_str());
   };
+  upkeep_opts.after_tick = [&] {
+    watch.check(targets, ledger, [&] { return routes.reports().agents(); });
+    (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
+  };
   asio::co_spawn(upkeep_strand, http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),
                  asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   auto work = asio::make_work_guard(io);
@@ -215,6 +236,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp) 
   pipe.flush();
   work.reset();
   for (auto& t : threads) t.join();
+  (void)sessions.flush();
+  lifecycle.stop();  // every lifecycle event published is in the store
   std::fprintf(stderr, "agent_monitor: stopped cleanly\n");
   return 0;
 }
@@ -229,7 +252,8 @@ int main(int argc, char** argv) {
     if (f.memory_only) {
       stores::memory_store mem;
       agent::usage_memory usage;
-      return serve(f, mem, usage, nullptr);
+      stores::event_memory_store events;
+      return serve(f, mem, usage, nullptr, events);
     }
     fs::create_directories(f.data);
     agent::spool spool(fs::path(f.data) / "spool");
@@ -239,7 +263,8 @@ int main(int argc, char** argv) {
       stores::memory_store hot;
       stores::postgres_store cold(stores::postgres_options{.dsn = f.postgres});
       stores::tiered store(hot, cold);
-      return serve(f, store, usage, &spool);
+      stores::event_postgres_store events(f.postgres);
+      return serve(f, store, usage, &spool, events);
 #else
       std::fprintf(stderr, "agent_monitor: --postgres: built without libpq\n");
       return 1;
@@ -249,7 +274,8 @@ int main(int argc, char** argv) {
     stores::sqlite_store cold(fs::path(f.data) / "samples.db");
     stores::tiered store(hot, cold);
     agent::usage_sqlite usage(fs::path(f.data) / "usage.db", true);
-    return serve(f, store, usage, &spool);
+    stores::event_sqlite_store events(fs::path(f.data) / "events.db");
+    return serve(f, store, usage, &spool, events);
   } catch (const std::exception& e) {
     std::string line = e.what();  // libpq's messages span lines: one line here
     std::replace_if(

@@ -6,8 +6,8 @@ dashboard without the real server. Standard library only.
         [--churn] [--sse-close-after SECONDS] [--quiet]
 
 Serves DIR (default examples/agent_monitor/dashboard) at / and fakes
-/api/v1/targets, /api/v1/range, /api/v1/usage/summary, /api/v1/usage/agents
-# and /api/v1/watch
+/api/v1/targets, /api/v1/range, /api/v1/usage/summary, /api/v1/usage/agents,
+/api/v1/events/log and /api/v1/watch
 (SSE: one sample per matching series every 500 ms). Prints "listening on
 http://127.0.0.1:PORT/" once ready. Selectors are really parsed and matched
 (fully anchored regexes), so a badly built or badly encoded selector shows up
@@ -171,6 +171,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"total_agents": 2, "active_agents": 2, "idle": 1, "working": 1,
                                             "done": 0, "stuck": 0, "error": 0, "stopped": 0,
                                             "utilisation": 0.5, "agents": []})
+            if u.path == "/api/v1/events/log":
+                return self.send_json(200, {"stream": "monitor", "last_version": 1, "events": [
+                    {"stream": "monitor", "version": 1, "type": "target.tracked", "t": now,
+                     "data": {"target": "agent-1", "kind": "process"}}]})
             if u.path == "/api/v1/range":
                 frm, to = parse_time(q.get("from", "now-1h"), now), parse_time(q.get("to"), now)
                 step = parse_time("now-" + q.get("step", "10s"), 0) * -1 if q.get("step", "auto") != "auto" else max((to - frm) // 120, 10000)

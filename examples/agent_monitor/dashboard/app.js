@@ -9,6 +9,8 @@ const WINDOW_MS = 15 * 60 * 1000;   // keep 15 minutes...
 const MAX_POINTS = 200;             // ...and at most this many points per series
 const TARGETS_EVERY_MS = 10000;
 const USAGE_EVERY_MS = 5000;
+const EVENTS_EVERY_MS = 5000;
+const EVENTS_SHOWN = 20;
 
 // What each kind of target shows: one row per metric, one or two lines per row.
 const PROCESS_ROWS = [
@@ -353,6 +355,27 @@ async function refreshStates() {
     `${a.total_agents} agents: ${parts.join(' · ')} · utilisation ${Math.round(100 * a.utilisation)} %`;
 }
 
+// ---- lifecycle events ------------------------------------------------------
+// The newest monitor events from /api/v1/events/log, newest first; details
+// are the event's data as "key=value" pairs (text only, never HTML).
+function eventDetails(data) {
+  if (data === null || typeof data !== 'object') return String(data ?? '');
+  return Object.entries(data)
+    .filter(([, v]) => v !== '' && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+}
+
+async function refreshEvents() {
+  const log = await getJSON('events/log', { limit: EVENTS_SHOWN });
+  const rows = (log.events || []).slice().reverse().map((e) => el('tr', { className: 'data-row' },
+    el('td', { textContent: new Date(e.t).toLocaleTimeString() }),
+    el('td', { textContent: e.type }),
+    el('td', { className: 'muted', textContent: eventDetails(e.data) })));
+  if (rows.length === 0) rows.push(el('tr', { className: 'empty' }, el('td', { colSpan: 3, className: 'muted', textContent: 'No events yet.' })));
+  $('events').tBodies[0].replaceChildren(...rows);
+  $('events-updated').textContent = `· updated ${new Date().toLocaleTimeString()}`;
+}
+
 // ---- start -----------------------------------------------------------------
 function every(ms, fn) {
   setInterval(() => fn().then(() => showError(null), showError), ms);
@@ -361,6 +384,8 @@ function every(ms, fn) {
 async function start() {
   refreshUsage().catch(showError);
   every(USAGE_EVERY_MS, refreshUsage);
+  refreshEvents().catch(showError);
+  every(EVENTS_EVERY_MS, refreshEvents);
   try {
     await refreshTargets(true);
     await loadHistory();

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -135,6 +136,14 @@ class ledger {
   void use_spool(spool& s) { spool_ = &s; }
 
   Store& store() noexcept { return store_; }
+
+  /// `f(event, before)` for each event taken in (stored or spooled): a new
+  /// one with `before` null, or an enrichment with the version it improves
+  /// on, as the instruments count them. It runs under the ledger's lock, so
+  /// it must be quick and must not call the ledger. Set it before ingesting.
+  void on_taken(std::function<void(const usage_event&, const usage_event*)> f) {
+    on_taken_ = std::move(f);
+  }
 
   /// Restores the counters from the store, then takes in what waits in the
   /// spool. A spooled event that is already stored (a crash between storing
@@ -342,6 +351,7 @@ class ledger {
       } else {
         for (std::size_t i = 0; i < changed.size(); ++i) {
           count(changed[i].event, before[i] ? &*before[i] : nullptr);
+          if (on_taken_) on_taken_(changed[i].event, before[i] ? &*before[i] : nullptr);
           if (spooled) remember_pending(std::move(changed[i].key), std::move(changed[i].event));
         }
       }
@@ -562,6 +572,7 @@ class ledger {
   std::unordered_map<std::string, pending_event> pending_;  // dedup key -> spooled, not stored
   spool* spool_ = nullptr;
   std::size_t spooled_ = 0;
+  std::function<void(const usage_event&, const usage_event*)> on_taken_;
 };
 
 }  // namespace vitals::agent

@@ -35,6 +35,16 @@ struct store_file {
   std::filesystem::path path;
 };
 
+/// What the last retention run did (runs 0: none yet), for whoever reports
+/// it further, such as the monitor's `store.pruned` lifecycle event.
+struct retention_report {
+  std::uint64_t runs = 0;
+  timestamp at{};
+  std::int64_t samples = 0, usage = 0;  // rows deleted
+  bool ok = true;
+  std::string error{};  // "store: why" of this run's first failure
+};
+
 class maintenance {
  public:
   maintenance(retention_options o, registry& reg, std::vector<store_file> files = {})
@@ -80,24 +90,44 @@ class maintenance {
   bool run(Samples& samples, Usage& usage, timestamp at = vitals::now()) {
     const auto started = std::chrono::steady_clock::now();
     bool ok = true;
+    retention_report rep;
+    rep.at = at;
+    auto failed = [&](std::string_view store, const std::string& why) {
+      if (ok) rep.error = std::string(store) + ": " + why;
+      return fail(store, why);
+    };
     if constexpr (requires { samples.prune_before(at); }) {
-      if (auto n = samples.prune_before(at - opts_.samples))
+      if (auto n = samples.prune_before(at - opts_.samples)) {
         deleted_.with("samples").inc(static_cast<double>(*n));
-      else
-        ok = fail("samples", n.error().message);
+        rep.samples = static_cast<std::int64_t>(*n);
+      } else {
+        ok = failed("samples", n.error().message);
+      }
     }
     if constexpr (requires { usage.prune(opts_.usage, at); }) {
-      if (auto r = usage.prune(opts_.usage, at))
+      if (auto r = usage.prune(opts_.usage, at)) {
         deleted_.with("usage").inc(static_cast<double>(r->events + r->payloads));
-      else
-        ok = fail("usage", r.error().message);
+        rep.usage = static_cast<std::int64_t>(r->events + r->payloads);
+      } else {
+        ok = failed("usage", r.error().message);
+      }
     }
     if constexpr (requires { usage.checkpoint(); })
-      if (auto st = usage.checkpoint(); !st) ok = fail("usage", st.error().message);
+      if (auto st = usage.checkpoint(); !st) ok = failed("usage", st.error().message);
     took_.set(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     last_.set(to_unix_seconds(at));
     runs_.with(ok ? "ok" : "failed").inc();
+    rep.ok = ok;
+    std::lock_guard lock(mu_);
+    rep.runs = report_.runs + 1;
+    report_ = std::move(rep);
     return ok;
+  }
+
+  /// The last retention run's report.
+  retention_report last_report() const {
+    std::lock_guard lock(mu_);
+    return report_;
   }
 
   /// The last failure's message, "store: why" (empty when none yet).
@@ -144,6 +174,7 @@ class maintenance {
   std::chrono::steady_clock::time_point last_run_{};
   mutable std::mutex mu_;
   std::string last_error_;
+  retention_report report_;
 };
 
 }  // namespace vitals::agent

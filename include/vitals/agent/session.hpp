@@ -132,6 +132,15 @@ class session_collector {
         updated_at_(started_at),
         enabled_(enabled) {}
 
+  /// Goes on from `s` (a loaded METRICS.json): its id, times and counts.
+  explicit session_collector(const session_snapshot& s, bool enabled = true)
+      : session_collector(s.session_id, enabled, s.started_at) {
+    updated_at_ = std::max(s.started_at, s.updated_at);
+    for (const auto& m : s.tools) entry(tools_, m.name, &tool_metric::name) = m;
+    for (const auto& m : s.llms) entry(llms_, m.phase, &llm_metric::phase) = m;
+    for (const auto& m : s.phases) entry(phases_, m.phase, &phase_metric::phase) = m;
+  }
+
   const std::string& session_id() const noexcept { return session_id_; }
   bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
   /// Recording already under way when this is called may still land.
@@ -149,9 +158,12 @@ class session_collector {
     updated_at_ = std::max(updated_at_, t);  // now() may be read out of order
   }
 
-  /// One LLM call in `phase`: its token usage and cost in USD.
+  /// One LLM call in `phase`: its token usage and cost in USD. A later,
+  /// fuller report of a call already counted adds its tokens and cost with
+  /// `interactions` 0.
   void record_llm_interaction(std::string_view phase, std::int64_t prompt_tokens,
-                              std::int64_t completion_tokens, double cost_usd) {
+                              std::int64_t completion_tokens, double cost_usd,
+                              std::int64_t interactions = 1) {
     if (!enabled()) return;
     const auto t = vitals::now();
     prompt_tokens = non_negative(prompt_tokens);
@@ -162,7 +174,7 @@ class session_collector {
     m.completion_tokens += completion_tokens;
     m.total_tokens += prompt_tokens + completion_tokens;
     if (std::isfinite(cost_usd) && cost_usd > 0) m.cost += cost_usd;
-    ++m.interaction_count;
+    m.interaction_count += non_negative(interactions);
     updated_at_ = std::max(updated_at_, t);  // now() may be read out of order
   }
 

@@ -2,6 +2,7 @@
 // store keeps, in streams with per-stream versions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -27,6 +28,21 @@ struct stored_event {
   vitals::event event;
 
   friend bool operator==(const stored_event&, const stored_event&) = default;
+};
+
+/// A bounded read of one stream, for event stores that offer `query`.
+/// Without `newest`: the oldest `limit` events with a version above `after`
+/// (paging forward: the next page is after the last version seen). With
+/// `newest`: the newest `limit` of them (a "recent events" view). Either
+/// way the answer is in version order, and only events of `type` (when not
+/// empty) at or after `since` count.
+struct event_query {
+  std::string stream;
+  std::string type{};
+  timestamp since{};
+  std::int64_t after = 0;
+  std::size_t limit = 100;
+  bool newest = false;
 };
 
 }  // namespace vitals

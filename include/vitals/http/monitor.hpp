@@ -28,9 +28,11 @@
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/maintenance.hpp"
 #include "vitals/agent/reports.hpp"
+#include "vitals/http/event_log.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/files.hpp"
 #include "vitals/http/monitor_samplers.hpp"
+#include "vitals/http/sessions.hpp"
 #include "vitals/http/sse.hpp"
 #include "vitals/http/targets.hpp"
 #ifdef VITALS_WITH_OTLP
@@ -78,6 +80,9 @@ struct upkeep_options {
   std::function<void(const std::string&)> warn = [](const std::string& m) {
     std::fprintf(stderr, "%s\n", m.c_str());
   };
+  /// Run at the end of every round, on the loop's strand (the monitor looks
+  /// at its parts for lifecycle events and writes session files there).
+  std::function<void()> after_tick{};
 };
 
 /// Upkeep every `every` until cancelled: drains the spool into the usage
@@ -121,6 +126,7 @@ asio::awaitable<void> upkeep_loop(Pipeline& pipe, agent::ledger<Usage>& ledger, 
           refused = refused || r.error.starts_with("not stored");
       if (!refused) (void)imp->commit();
     }
+    if (o.after_tick) o.after_tick();
     timer.expires_after(o.every);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
@@ -130,6 +136,9 @@ asio::awaitable<void> upkeep_loop(Pipeline& pipe, agent::ledger<Usage>& ledger, 
 struct monitor_route_options {
   std::filesystem::path dashboard{};  // index.html, app.js, style.css; empty: no dashboard
   sse_options sse{};
+  event_log* events = nullptr;                    // /api/v1/events/log; null: 404
+  const agent::session_book* sessions = nullptr;  // /api/v1/sessions; null: 404
+  event_log_options log_options{};
 };
 
 /// Every route agent_monitor serves (docs/http-api.md), over the pipeline's
@@ -147,6 +156,7 @@ class monitor_routes {
       router<decltype(health_route()), metrics_route<registry, store_type>,
              query_routes<store_type>, watch_route<store_type>, targets_route<Targets>,
              events_route<ledger_type>, spool_route<ledger_type>, usage_route<reports_type>,
+             event_log_route, sessions_route,
 #ifdef VITALS_WITH_OTLP
              otlp_route,
 #endif
@@ -171,6 +181,7 @@ class monitor_routes {
         all_(health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
              watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
              spool_route(ledger), usage_route(reports_),
+             event_log_route(o.events, reg, o.log_options), sessions_route(o.sessions),
 #ifdef VITALS_WITH_OTLP
              otlp_route(otlp_metrics_, otlp_logs_, reg),
 #endif
@@ -182,6 +193,9 @@ class monitor_routes {
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
     return all_.handle(req, ex);
   }
+
+  /// The usage reports the routes serve (the agents' states among them).
+  reports_type& reports() noexcept { return reports_; }
 
 #ifdef VITALS_WITH_OTLP
   using otlp_router_type = router<decltype(health_route()), otlp_route>;

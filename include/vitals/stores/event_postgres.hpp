@@ -2,9 +2,11 @@
 // An append is one transaction holding an advisory lock on its stream, so
 // writers in any number of processes never share a version. Synchronous:
 // append returns the version, which the caller needs at once (the pollers'
-// sample path is the asynchronous one, in postgres.hpp).
+// sample path is the asynchronous one, in postgres.hpp). Pruning keeps each
+// stream's newest event, so versions never restart.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <span>
@@ -61,11 +63,28 @@ class event_postgres_store {
                    pg::params{}.add(stream).add(type));
   }
 
-  /// Deletes events older than `cutoff`; returns how many.
+  /// See event_query.
+  result<std::vector<stored_event>> query(const event_query& q) {
+    const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(q.limit, 1u << 20));
+    auto p =
+        pg::params{}.add(q.stream).add(q.after).add(to_unix_ms(q.since)).add(q.type).add(limit);
+    static constexpr const char* page =
+        "SELECT version, type, " VITALS_PG_MS("t") ", session, plan, task, data FROM events "
+        "WHERE stream = $1 AND version > $2 AND t >= " VITALS_PG_TS("$3") " AND ($4 = '' OR "
+        "type = $4) ORDER BY version ";
+    const std::string sql = std::string(page) + (q.newest ? "DESC LIMIT $5" : "LIMIT $5");
+    auto out = collect(q.stream, sql.c_str(), p);
+    if (!out || !q.newest) return out;
+    std::reverse(out->begin(), out->end());
+    return out;
+  }
+
+  /// Deletes events older than `cutoff` but each stream's newest; returns how many.
   result<std::int64_t> prune_before(timestamp cutoff) {
     std::lock_guard lock(mu_);
     if (auto s = reconnect(); !s) return s.error();
-    auto r = conn_.query("DELETE FROM events WHERE t < " VITALS_PG_TS("$1"),
+    auto r = conn_.query("DELETE FROM events WHERE t < " VITALS_PG_TS("$1") " AND version < "
+                         "(SELECT max(version) FROM events AS e WHERE e.stream = events.stream)",
                          pg::params{}.add(to_unix_ms(cutoff)));
     if (!r) return r.error();
     return r->affected();
