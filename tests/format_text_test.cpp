@@ -107,6 +107,7 @@ TEST(FormatText, HistogramPointsWithDifferentBoundsLabelsAndLengths) {
   auto& d = add_point(h, {{"k", "d"}});
   d.buckets = {{0.5, 5}, {inf, 6}};
   d.count = 6;
+  // clang-format off
   EXPECT_EQ(fmt::to_text({h}),
             "# TYPE h histogram\n"
             "h_bucket{k=\"a\",le=\"0.5\"} 1\nh_bucket{k=\"a\",le=\"+Inf\"} 2\n"
@@ -119,6 +120,7 @@ TEST(FormatText, HistogramPointsWithDifferentBoundsLabelsAndLengths) {
             "h_sum{k=\"" + long_value + "\"} 0\nh_count{k=\"" + long_value + "\"} 1\n"
             "h_bucket{k=\"d\",le=\"0.5\"} 5\nh_bucket{k=\"d\",le=\"+Inf\"} 6\n"
             "h_sum{k=\"d\"} 0\nh_count{k=\"d\"} 6\n");
+  // clang-format on
   // OpenMetrics renders the same bounds canonically, so the text's cache is
   // not reused across dialects.
   const std::string om = fmt::to_openmetrics({h});

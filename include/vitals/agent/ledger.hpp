@@ -18,9 +18,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "vitals/agent/dedup.hpp"

@@ -97,7 +97,8 @@ resource_use measure_resources(Samples* samples, const std::vector<series>& all,
         out.push_back(samples->range(s, from, to));
     return out;
   };
-  for (const auto& ps : points({"process_cpu_seconds_total", "container_cpu_usage_seconds_total"})) {
+  for (const auto& ps :
+       points({"process_cpu_seconds_total", "container_cpu_usage_seconds_total"})) {
     if (ps.size() < 2) continue;
     const double span = detail::seconds_between(ps.front(), ps.back());
     if (span > 0) u.cpu_avg_percent = 100 * detail::increase(ps) / span;
@@ -211,7 +212,7 @@ struct billing_block {
   struct projected {
     double total_tokens = 0, cost_usd = 0, remaining_minutes = 0;
   };
-  std::optional<burn> burn_rate;  // when the block spans more than an instant
+  std::optional<burn> burn_rate;        // when the block spans more than an instant
   std::optional<projected> projection;  // ... and is still open
 };
 
@@ -242,10 +243,10 @@ inline std::vector<billing_block> billing_blocks(const std::vector<usage_row>& r
                                       .cost_per_hour = t.cost_usd / minutes * 60};
     if (b.active) {
       const double left = std::chrono::duration<double, std::ratio<60>>(b.end - now).count();
-      b.projection = billing_block::projected{
-          .total_tokens = t.total + b.burn_rate->tokens_per_minute * left,
-          .cost_usd = t.cost_usd + b.burn_rate->cost_per_hour * left / 60,
-          .remaining_minutes = left};
+      b.projection =
+          billing_block::projected{.total_tokens = t.total + b.burn_rate->tokens_per_minute * left,
+                                   .cost_usd = t.cost_usd + b.burn_rate->cost_per_hour * left / 60,
+                                   .remaining_minutes = left};
     }
   }
   return bs;

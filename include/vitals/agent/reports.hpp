@@ -75,9 +75,8 @@ class usage_reports {
       const auto src = known.find(name);
       const agent_source* s = src == known.end() ? nullptr : &src->second;
       const resource_use use = s ? measure(all, s->target, from, to) : resource_use{};
-      const std::string state = agent_state(s, current(all, s, now),
-                                            last->contains(name) ? &last->at(name) : nullptr, now,
-                                            opts_);
+      const std::string state = agent_state(
+          s, current(all, s, now), last->contains(name) ? &last->at(name) : nullptr, now, opts_);
       std::vector<const usage_row*> mine;
       for (const auto& m : *models)
         if (m.agent == name) mine.push_back(&m);

@@ -151,9 +151,11 @@ class postgres_store {
                                                "' is computed by downsample(), not in SQL");
     if (auto st = check_range(q, step); !st) return st.error();
     const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
-    auto r =
-        read(aggregated_.get(st_->timescale, q.agg),
-             pg::series_key(id).add(to_unix_ms(q.from)).add(to_unix_ms(q.to)).add(step.count()).add(origin));
+    auto r = read(aggregated_.get(st_->timescale, q.agg), pg::series_key(id)
+                                                              .add(to_unix_ms(q.from))
+                                                              .add(to_unix_ms(q.to))
+                                                              .add(step.count())
+                                                              .add(origin));
     if (!r) return r.error();
     std::vector<point> out;
     for (int i = 0; i < r->size(); ++i)
@@ -174,8 +176,7 @@ class postgres_store {
 
   std::vector<series> list_series() const {
     std::vector<series> out;
-    auto r =
-        read(pg::sql::list_series);
+    auto r = read(pg::sql::list_series);
     if (!r) return out;
     for (int i = 0; i < r->size(); ++i) {
       auto id = pg::decode_series(r->text(i, 0), r->text(i, 1));
@@ -197,9 +198,8 @@ class postgres_store {
   /// Deletes samples older than `cutoff` (drop_chunks under TimescaleDB, whose
   /// count is of chunks). Returns rows deleted.
   result<std::int64_t> prune_before(timestamp cutoff) {
-    auto r = read(
-        st_->timescale ? pg::sql::prune_timescale : pg::sql::prune_plain,
-        pg::params{}.add(to_unix_ms(cutoff)));
+    auto r = read(st_->timescale ? pg::sql::prune_timescale : pg::sql::prune_plain,
+                  pg::params{}.add(to_unix_ms(cutoff)));
     if (!r) return r.error();
     return st_->timescale ? r->int64(0, 0) : r->affected();
   }

@@ -90,9 +90,9 @@ class aggregated_queries {
       for (const auto& [a, expr] : aggs)
         sql_[f][static_cast<int>(a)] =
             "SELECT " VITALS_PG_MS("b") ", " + expr + " FROM (" + b + ") x GROUP BY b ORDER BY b";
-      sql_[f][static_cast<int>(aggregation::last)] = "SELECT DISTINCT ON (b) " VITALS_PG_MS(
-                                                         "b") ", value FROM (" +
-                                                     b + ") x ORDER BY b, t DESC";
+      sql_[f][static_cast<int>(aggregation::last)] =
+          "SELECT DISTINCT ON (b) " VITALS_PG_MS("b") ", value FROM (" + b +
+          ") x ORDER BY b, t DESC";
     }
   }
 

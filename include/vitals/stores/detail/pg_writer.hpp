@@ -347,12 +347,12 @@ class writer {
       rows.push_back({it->second, to_unix_ms(s.t), s.value, i});
     }
     auto arrays = encode_sample_rows(rows);
-    auto r = co_await conn.async_query(
-        upsert ? sql::upsert_samples : sql::insert_samples,
-        params{}
-            .add_binary(std::move(arrays.ids), int8_array_oid)
-            .add_binary(std::move(arrays.times), timestamptz_array_oid)
-            .add_binary(std::move(arrays.values), float8_array_oid));
+    auto r =
+        co_await conn.async_query(upsert ? sql::upsert_samples : sql::insert_samples,
+                                  params{}
+                                      .add_binary(std::move(arrays.ids), int8_array_oid)
+                                      .add_binary(std::move(arrays.times), timestamptz_array_oid)
+                                      .add_binary(std::move(arrays.values), float8_array_oid));
     if (!r) co_return r.error();
     co_return status{};
   }
