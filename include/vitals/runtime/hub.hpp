@@ -2,6 +2,10 @@
 // hands events to subscribers in batches. Every event that does not reach a
 // subscriber's buffer is counted once, by cause, so that, for a constant set
 // of subscribers, published x subscribers = delivered + dropped.
+//
+// Here: publishing, the dispatcher and the counters. A subscriber's buffer
+// is detail/hub_buffer.hpp, a subscription hub_subscription.hpp, the rate
+// limit detail/token_bucket.hpp.
 #pragma once
 
 #include <algorithm>
@@ -12,17 +16,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include <time.h>
-
 #include "vitals/core/event.hpp"
 #include "vitals/core/snapshot.hpp"
+#include "vitals/runtime/detail/hub_buffer.hpp"
+#include "vitals/runtime/detail/token_bucket.hpp"
+#include "vitals/runtime/hub_subscription.hpp"
 
 namespace vitals {
 
@@ -35,217 +39,6 @@ struct hub_options {
   std::size_t subscriber_buffer = 64;             // default per-subscriber bound
 };
 
-namespace detail {
-
-/// The token bucket's clock, read once per publish: monotonic nanoseconds, from
-/// the coarse clock where there is one (Linux: ticks of a few ms, a third of
-/// the precise clock's cost), which is plenty to meter a rate.
-inline std::int64_t bucket_clock_ns() noexcept {
-#ifdef CLOCK_MONOTONIC_COARSE
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-#else
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-#endif
-}
-
-/// One subscriber's bounded buffer. When full, the *new* event is refused and
-/// counted (as in the seed): an event once counted delivered stays delivered.
-class hub_buffer {
- public:
-  hub_buffer(std::size_t capacity, std::function<void()> notify)
-      : capacity_(std::max<std::size_t>(capacity, 1)), notify_(std::move(notify)) {}
-
-  /// Dispatcher side. Returns how many were refused. `move` lets the last
-  /// subscriber of a batch take the events instead of copying them.
-  std::size_t push(std::span<event> batch, bool move) {
-    std::size_t refused = 0;
-    {
-      std::lock_guard lock(mu_);
-      if (closed_) return 0;  // unsubscribed meanwhile: neither delivered nor dropped
-      for (auto& e : batch) {
-        if (q_.size() - head_ >= capacity_) {
-          ++refused;
-        } else if (move) {
-          q_.push_back(std::move(e));
-        } else {
-          q_.push_back(e);
-        }
-      }
-      delivered_ += batch.size() - refused;
-      dropped_ += refused;
-    }
-    ready_.notify_all();
-    std::lock_guard lock(notify_mu_);  // close() waits for a running callback
-    if (notify_ && !notify_closed_) notify_();
-    return refused;
-  }
-
-  std::size_t drain_into(std::vector<event>& out) {
-    std::lock_guard lock(mu_);
-    const std::size_t n = q_.size() - head_;
-    if (out.empty() && head_ == 0) {
-      out.swap(q_);  // hands the storage over; q_ takes out's (empty) storage back
-    } else {
-      out.insert(out.end(), std::make_move_iterator(q_.begin() + std::ptrdiff_t(head_)),
-                 std::make_move_iterator(q_.end()));
-    }
-    q_.clear();
-    head_ = 0;
-    return n;
-  }
-
-  std::optional<event> pop() {
-    std::lock_guard lock(mu_);
-    if (head_ == q_.size()) return std::nullopt;
-    event e = std::move(q_[head_++]);
-    if (head_ == q_.size()) {
-      q_.clear();
-      head_ = 0;
-    } else if (head_ >= 32 && head_ * 2 >= q_.size()) {  // amortised O(1), bounded growth
-      q_.erase(q_.begin(), q_.begin() + std::ptrdiff_t(head_));
-      head_ = 0;
-    }
-    return e;
-  }
-
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) {
-    std::unique_lock lock(mu_);
-    ready_.wait_for(lock, timeout, [&] { return q_.size() > head_ || closed_; });
-    return q_.size() > head_;
-  }
-
-  std::size_t pending() const {
-    std::lock_guard lock(mu_);
-    return q_.size() - head_;
-  }
-  std::uint64_t delivered() const {
-    std::lock_guard lock(mu_);
-    return delivered_;
-  }
-  std::uint64_t dropped() const {
-    std::lock_guard lock(mu_);
-    return dropped_;
-  }
-  bool closed() const {
-    std::lock_guard lock(mu_);
-    return closed_;
-  }
-
-  /// After close() returns, the notify callback is not running and never runs
-  /// again; what is buffered can still be drained.
-  void close() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-    }
-    ready_.notify_all();
-    std::lock_guard lock(notify_mu_);
-    notify_closed_ = true;
-  }
-
- private:
-  const std::size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable ready_;
-  std::vector<event> q_;  // [head_, size) is buffered; a vector, so no allocation per event
-  std::size_t head_ = 0;
-  std::uint64_t delivered_ = 0, dropped_ = 0;
-  bool closed_ = false;
-  std::mutex notify_mu_;
-  std::function<void()> notify_;
-  bool notify_closed_ = false;
-};
-
-/// The subscriber list, copy-on-write: the dispatcher takes a snapshot per
-/// batch with one reference count, and a subscription may outlive the hub.
-struct hub_registry {
-  using list = std::vector<std::shared_ptr<hub_buffer>>;
-  std::mutex mu;
-  std::shared_ptr<const list> subs = std::make_shared<const list>();
-
-  std::shared_ptr<const list> snapshot() {
-    std::lock_guard lock(mu);
-    return subs;
-  }
-  void add(std::shared_ptr<hub_buffer> b) {
-    std::lock_guard lock(mu);
-    auto next = std::make_shared<list>(*subs);
-    next->push_back(std::move(b));
-    subs = std::move(next);
-  }
-  void remove(const hub_buffer* b) {
-    std::lock_guard lock(mu);
-    auto next = std::make_shared<list>(*subs);
-    std::erase_if(*next, [b](const auto& s) { return s.get() == b; });
-    subs = std::move(next);
-  }
-};
-
-}  // namespace detail
-
-/// A hub subscription: move-only, unsubscribes when destroyed or reset. It may
-/// outlive its hub (the buffer is then closed, and can still be drained).
-class hub_subscription {
- public:
-  hub_subscription() = default;
-  hub_subscription(std::shared_ptr<detail::hub_buffer> b, std::weak_ptr<detail::hub_registry> r)
-      : buf_(std::move(b)), registry_(std::move(r)) {}
-  hub_subscription(hub_subscription&&) noexcept = default;
-  hub_subscription& operator=(hub_subscription&& o) noexcept {
-    if (this != &o) {
-      reset();
-      buf_ = std::move(o.buf_);
-      registry_ = std::move(o.registry_);
-    }
-    return *this;
-  }
-  hub_subscription(const hub_subscription&) = delete;
-  hub_subscription& operator=(const hub_subscription&) = delete;
-  ~hub_subscription() { reset(); }
-
-  /// Takes everything buffered, oldest first.
-  std::vector<event> drain() {
-    std::vector<event> out;
-    drain_into(out);
-    return out;
-  }
-  /// Appends everything buffered to `out` (reusing its capacity); returns how many.
-  std::size_t drain_into(std::vector<event>& out) { return buf_ ? buf_->drain_into(out) : 0; }
-  std::optional<event> pop() { return buf_ ? buf_->pop() : std::nullopt; }
-
-  /// Blocks until an event is buffered, the hub goes away, or the timeout;
-  /// true when an event is buffered.
-  template <class Rep, class Period>
-  bool wait_for(std::chrono::duration<Rep, Period> timeout) {
-    return buf_ && buf_->wait_for(timeout);
-  }
-
-  std::size_t pending() const { return buf_ ? buf_->pending() : 0; }
-  /// Events that reached this buffer / were refused because it was full.
-  std::uint64_t delivered() const { return buf_ ? buf_->delivered() : 0; }
-  std::uint64_t dropped() const { return buf_ ? buf_->dropped() : 0; }
-  explicit operator bool() const noexcept { return buf_ != nullptr; }
-
-  /// Unsubscribes. Once this returns the notify callback is not running and
-  /// will not run again. Must not be called from inside that callback.
-  void reset() {
-    if (!buf_) return;
-    if (auto r = registry_.lock()) r->remove(buf_.get());
-    buf_->close();
-    buf_.reset();
-    registry_.reset();
-  }
-
- private:
-  std::shared_ptr<detail::hub_buffer> buf_;
-  std::weak_ptr<detail::hub_registry> registry_;
-};
-
 class hub {
  public:
   using options = hub_options;
@@ -254,8 +47,7 @@ class hub {
   explicit hub(options o = {})
       : opt_(o),
         limited_(o.rate_per_second > 0),
-        tokens_(o.burst),
-        refilled_(detail::bucket_clock_ns()) {
+        bucket_(o.rate_per_second, o.burst, detail::bucket_clock_ns()) {
     opt_.batch_size = std::max<std::size_t>(opt_.batch_size, 1);
     if (opt_.batch_interval <= std::chrono::milliseconds::zero())
       opt_.batch_interval = std::chrono::milliseconds(1);
@@ -286,7 +78,7 @@ class hub {
       ++dropped_stopped_;
       return;
     }
-    if (limited_ && !take_token(t)) {
+    if (limited_ && !bucket_.take(t)) {
       ++dropped_rate_limited_;
       return;
     }
@@ -414,18 +206,6 @@ class hub {
     return this->*counter;
   }
 
-  // A classic token bucket, refilled from the caller's clock reading. Times
-  // read before the lock may arrive out of order; an older one adds nothing.
-  bool take_token(std::int64_t t) {
-    if (t > refilled_) {
-      tokens_ = std::min(opt_.burst, tokens_ + opt_.rate_per_second * double(t - refilled_) * 1e-9);
-      refilled_ = t;
-    }
-    if (tokens_ < 1) return false;
-    tokens_ -= 1;
-    return true;
-  }
-
   void run() {
     using clock = std::chrono::steady_clock;
     dispatcher_id_.store(std::this_thread::get_id(), std::memory_order_release);
@@ -486,8 +266,7 @@ class hub {
   std::condition_variable wake_;
   std::vector<event> queue_, spare_;
   bool accepting_ = true, flush_wanted_ = false;
-  double tokens_;
-  std::int64_t refilled_;  // bucket_clock_ns() of the last refill
+  detail::token_bucket bucket_;
   std::uint64_t published_ = 0, accepted_ = 0;
   std::uint64_t dropped_queue_full_ = 0, dropped_rate_limited_ = 0, dropped_stopped_ = 0;
 

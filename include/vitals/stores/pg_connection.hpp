@@ -12,8 +12,6 @@
 
 #include <libpq-fe.h>
 
-#include <algorithm>
-#include <bit>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -34,6 +32,7 @@
 
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
+#include "vitals/stores/detail/pg_binary.hpp"
 
 namespace vitals::stores::pg {
 
@@ -74,47 +73,6 @@ class params {
   std::vector<Oid> types_;
   std::vector<int> formats_;
 };
-
-// Type OIDs (pg_type.h) of the binary parameters.
-inline constexpr Oid int8_oid = 20, float8_oid = 701, timestamptz_oid = 1184;
-inline constexpr Oid int8_array_oid = 1016, float8_array_oid = 1022, timestamptz_array_oid = 1185;
-
-/// A one-dimensional array of 8-byte elements without NULLs, in the binary
-/// format of array_recv: no text for the server to parse.
-class binary_array {
- public:
-  binary_array(Oid element, std::size_t reserve) {
-    out_.reserve(20 + reserve * 12);
-    put32(1), put32(0), put32(static_cast<std::uint32_t>(element));  // ndim, no NULLs, type
-    put32(0), put32(1);  // length (set by take), lower bound
-  }
-  void push(std::int64_t v) {
-    put32(8);
-    const auto u = static_cast<std::uint64_t>(v);
-    put32(static_cast<std::uint32_t>(u >> 32)), put32(static_cast<std::uint32_t>(u));
-  }
-  void push(double v) { push(std::bit_cast<std::int64_t>(v)); }
-  std::string take() && {
-    const auto n = static_cast<std::uint32_t>((out_.size() - 20) / 12);
-    for (int i = 0; i < 4; ++i) out_[12 + i] = static_cast<char>(n >> (24 - 8 * i));
-    return std::move(out_);
-  }
-
- private:
-  void put32(std::uint32_t v) {
-    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-    out_.append(b, 4);
-  }
-  std::string out_;
-};
-
-/// A timestamptz in binary: microseconds since 2000-01-01 UTC. `ms` is
-/// clamped to [min_unix_ms, max_unix_ms] first (callers refuse such times
-/// earlier; this keeps the arithmetic from overflowing whatever comes).
-inline std::int64_t timestamptz_from_unix_ms(std::int64_t ms) {
-  ms = std::clamp(ms, min_unix_ms, max_unix_ms);
-  return (ms - 946'684'800'000) * 1000;
-}
 
 /// The rows of one statement.
 class rows {
