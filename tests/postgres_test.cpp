@@ -384,4 +384,56 @@ TEST(PostgresFailover, AServerThatRefusesAllWritesSpoolsInsteadOfGivingUp) {
   EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), 2000);
 }
 
+// A spooled batch the server refuses for itself (not for its state) is given
+// up on after max_attempts like one from memory, but kept: it moves to the
+// spool's dead-letter folder, counted, and newer samples are written after it.
+TEST(PostgresFailover, ASpooledBatchTheServerRefusesMovesToTheDeadLetterFolder) {
+  postgres_database db;
+  temp_dir dir;
+  const std::string name = db.dsn().substr(db.dsn().rfind("dbname=") + 7);
+  auto run = [](const std::string& dsn, const std::string& sql) {
+    auto c = pg::connection::open(dsn);
+    ASSERT_TRUE(c);
+    auto r = c->query(sql.c_str());
+    ASSERT_TRUE(r) << r.error().message;
+  };
+  const std::string admin = postgres_server::shared().dsn();
+  postgres_store st(postgres_options{.dsn = db.dsn(),
+                                     .batch_max = 500,
+                                     .backoff_min = 10ms,
+                                     .backoff_max = 50ms,
+                                     .max_attempts = 2,
+                                     .spool_dir = dir.path});
+  const series s("refused_later", {});
+  ASSERT_TRUE(st.append(make_batch(s, 0, 100, 1)));
+  ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
+  // Negative values are refused from now on (23514, the statement's fault).
+  run(db.dsn(), "ALTER TABLE samples ADD CONSTRAINT no_negative CHECK (value >= 0)");
+  // While the database is read-only (the server's state), the bad batch is spooled.
+  run(admin, "ALTER DATABASE " + name + " SET default_transaction_read_only = on");
+  run(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
+                 name + "'");
+  sample_batch bad;
+  for (int i = 0; i < 100; ++i) bad.push_back({s, from_unix_ms(1000 + i), -1.0 - i});
+  ASSERT_TRUE(st.append(bad));
+  ASSERT_TRUE(vitals::test::eventually([&] { return st.stats().spooled == 100; }));
+  run(admin, "ALTER DATABASE " + name + " RESET default_transaction_read_only");
+  // Replayed, refused twice, moved aside; the spool is empty again.
+  ASSERT_TRUE(vitals::test::eventually([&] { return st.stats().spool_dead == 1; }))
+      << st.stats().last_error;
+  EXPECT_EQ(st.stats().rejected_samples, 100u);
+  EXPECT_EQ(st.stats().spool_pending, 0u);
+  std::size_t dead = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path / "dead"))
+    dead += e.is_regular_file();
+  EXPECT_EQ(dead, 1u);
+  sample_batch stats;
+  ASSERT_TRUE(st.collect(stats, now()));
+  EXPECT_EQ(vitals::test::value(stats, "vitals_pg_spool_dead_total"), 1);
+  // Newer samples are not held up behind it.
+  ASSERT_TRUE(st.append(make_batch(s, 2000, 100, 1)));
+  ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
+  EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), 200);
+}
+
 }  // namespace

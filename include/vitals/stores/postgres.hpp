@@ -231,6 +231,7 @@ class postgres_store {
     add("vitals_pg_pending_samples", double(s.pending));
     add("vitals_pg_spool_pending", double(s.spool_pending));
     add("vitals_pg_spooled_samples_total", double(s.spooled));
+    add("vitals_pg_spool_dead_total", double(s.spool_dead));
     add("vitals_pg_connected", s.connected ? 1 : 0);
     return {};
   }

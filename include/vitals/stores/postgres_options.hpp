@@ -37,7 +37,8 @@ struct postgres_stats {
   std::uint64_t pending = 0;           // vitals_pg_pending_samples: how far behind, in memory
   std::uint64_t spool_pending = 0;     // vitals_pg_spool_pending: batches waiting in the spool
   std::uint64_t spooled = 0;           // vitals_pg_spooled_samples_total
-  bool connected = false;              // vitals_pg_connected
+  std::uint64_t spool_dead = 0;  // vitals_pg_spool_dead_total: rejected, moved to <spool>/dead/
+  bool connected = false;        // vitals_pg_connected
   std::string last_error;
 };
 

@@ -121,6 +121,7 @@ struct writer_state : std::enable_shared_from_this<writer_state> {
     auto s = stats;
     s.pending = queue.size() + inflight;
     s.spool_pending = spool_records;
+    if (spool) s.spool_dead = spool->dead();
     return s;
   }
 };
@@ -231,10 +232,11 @@ class writer {
 
  private:
   // The batch is written (or, `rejected`, given up on): a spooled one leaves
-  // the spool, one from memory counts as done.
+  // the spool (a rejected one into its dead-letter folder, where a person can
+  // look at it), one from memory counts as done.
   static void settle(writer_state& st, std::vector<sample>& batch,
                      std::optional<vitals::detail::pending_record>& record, bool rejected) {
-    if (record) (void)st.spool->ack(*record);
+    if (record) (void)(rejected ? st.spool->move_to_dead(*record) : st.spool->ack(*record));
     std::lock_guard lock(st.mu);
     if (rejected) {
       st.stats.rejected_samples += batch.size();
