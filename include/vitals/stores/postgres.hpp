@@ -687,7 +687,7 @@ class postgres_store {
   std::string aggregated_sql_[2][9];
 };
 
-static_assert(aggregating_store<postgres_store>);
+static_assert(aggregating_store<postgres_store, range_query>);
 static_assert(sampler<postgres_store>);
 
 }  // namespace vitals::stores
