@@ -4,8 +4,8 @@
 
 using vitals::archetypes::query_archetype;
 using vitals::archetypes::selector_archetype;
-static_assert(vitals::hot_tier<
-                  vitals::archetypes::hot_tier_without_earliest<query_archetype, selector_archetype>,
-                  query_archetype, selector_archetype>,
+static_assert(vitals::hot_tier<vitals::archetypes::hot_tier_without_earliest<query_archetype,
+                                                                             selector_archetype>,
+                               query_archetype, selector_archetype>,
               "hot_tier_without_earliest is not a vitals::hot_tier");
 int main() {}

@@ -149,8 +149,7 @@ struct sink_archetype {
 struct event_store_archetype {
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
     auto& v = streams[stream];
-    for (const auto& e : events)
-      v.push_back({stream, static_cast<std::int64_t>(v.size()) + 1, e});
+    for (const auto& e : events) v.push_back({stream, static_cast<std::int64_t>(v.size()) + 1, e});
     return static_cast<std::int64_t>(v.size());
   }
   result<std::vector<stored_event>> read(const std::string& stream, std::int64_t from) {

@@ -90,8 +90,8 @@ struct ingest_answer {
 struct event_ingest_archetype {
   ingest_answer ingest(std::string_view body) {
     ingest_answer a;
+    if (!body.empty()) a.accepted = 1;
     if (body.empty()) a.rejected.push_back({1, "empty"});
-    else a.accepted = 1;
     return a;
   }
 };

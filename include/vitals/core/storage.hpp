@@ -81,10 +81,10 @@ concept versioned_store = latest_all_store<S> && requires(S& s) {
 //    last; `step` is the one the caller resolved, so every series of a query
 //    is bucketed alike. A failed query is a value (the database may be gone).
 template <class S, class Query>
-concept aggregating_store =
-    store<S> && requires(S& s, const series& id, const Query& q, std::chrono::milliseconds step) {
-      { s.range_aggregated(id, q, step) } -> std::same_as<result<std::vector<point>>>;
-    };
+concept aggregating_store = store<S> &&
+    requires(S& s, const series& id, const Query& q, std::chrono::milliseconds step) {
+  { s.range_aggregated(id, q, step) } -> std::same_as<result<std::vector<point>>>;
+};
 
 // --- downsampling_store<S, Query> (optional) -------------------------------
 // 1. A `store` (1 to 4).
@@ -107,8 +107,8 @@ concept downsampling_store = store<S> && requires(S& s, const series& id, const 
 //    first and that keeps them in memory.
 template <class S, class Query, class Selector>
 concept hot_tier = downsampling_store<S, Query> && watchable<S, Selector> &&
-                   requires(S& s, const series& id) {
-                     { s.earliest(id) } -> std::same_as<std::optional<timestamp>>;
-                   };
+    requires(S& s, const series& id) {
+  { s.earliest(id) } -> std::same_as<std::optional<timestamp>>;
+};
 
 }  // namespace vitals

@@ -47,7 +47,7 @@ struct sse_options {
 /// (core/watching.hpp): a subscription whose bounded queue `notify` signals
 /// from the writer's thread.
 template <store Store>
-  requires watchable<Store, stores::selector>
+requires watchable<Store, stores::selector>
 class watch_route {
  public:
   watch_route(Store& s, registry& metrics, sse_options o = {})

@@ -58,20 +58,22 @@ struct target_status {
   bool failing = false;  // the last tick failed
 };
 
-/// What the poller awaits: an `async_sampler` (core/sampling.hpp) checks the
-/// shape, an awaitable of status; this poller awaits on Asio's coroutines, so
-/// it needs exactly `asio::awaitable<status>`.
 namespace detail {
+/// What this poller awaits: `async_sampler` (core/sampling.hpp) checks the
+/// shape, an awaitable of status; the poller awaits on Asio's coroutines, so
+/// it needs exactly `asio::awaitable<status>`.
 template <class S>
-inline constexpr bool awaits_asio = !async_sampler<S> || requires(S& s, sample_batch& out) {
-  { s.async_collect(out, timestamp{}) } -> std::same_as<asio::awaitable<status>>;
+concept asio_async_sampler = requires(S& s, sample_batch& out, timestamp now) {
+  { s.async_collect(out, now) } -> std::same_as<asio::awaitable<status>>;
 };
+template <class S>
+inline constexpr bool pollable = !async_sampler<S> || asio_async_sampler<S>;
 }  // namespace detail
 
 /// `Sink` is anything with `push(std::span<const sample>)`: a pipeline.
 template <class Sink, any_sampler_kind... Samplers>
 class poller {
-  static_assert((detail::awaits_asio<Samplers> && ...),
+  static_assert((detail::pollable<Samplers> && ...),
                 "an async_sampler tracked by vitals::poller must return asio::awaitable<status> "
                 "from async_collect (async_sampler requirement 1)");
 

@@ -22,7 +22,7 @@ namespace vitals::stores {
 /// `Hot` is a `hot_tier` (core/storage.hpp): it downsamples in place, says how
 /// far back it reaches, and can be watched.
 template <class Hot, store Cold>
-  requires hot_tier<Hot, range_query, selector>
+requires hot_tier<Hot, range_query, selector>
 class tiered {
  public:
   tiered(Hot& hot, Cold& cold) : hot_(hot), cold_(cold) {}
