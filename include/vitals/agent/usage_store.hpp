@@ -152,11 +152,22 @@ struct usage_row {
   usage_totals totals;
 };
 
-/// A place for accepted usage events.
-/// 1. `find(keys)`: the stored event for each dedup key, or nullopt.
-/// 2. `put(records)`: stores them, all or none; a known key is replaced.
-/// 3. `aggregate(query)`: the groups in bucket order, then by key.
-/// 4. `count()`: how many events are stored.
+// --- usage_store -------------------------------------------------------------
+// A place for accepted usage events. It lives here, beside usage_event,
+// usage_record, usage_query and usage_row, not in core/: its requirements name
+// those agent types, and core is std only (see core/concepts.hpp for the map).
+// 1. `s.find(keys)` returns, for each dedup key in order, the stored event or
+//    nullopt, as `result<std::vector<std::optional<usage_event>>>`: the ledger
+//    asks for a whole batch at once (one query, not one per event) and
+//    enriches a known event instead of inserting it twice.
+// 2. `s.put(records)` stores them all or none and returns a `status`; a known
+//    key is replaced. All or none, so a refused batch can be spooled whole
+//    and replayed without leaving half of it behind.
+// 3. `s.aggregate(query)` returns the groups in bucket order, then by key, as
+//    `result<std::vector<usage_row>>`: every report is one aggregation the
+//    store may push down (SQL GROUP BY), and a failed query is a value.
+// 4. `s.count()` returns `result<std::size_t>`, how many events are stored
+//    (a health figure); on a database counting may fail too, so a `result`.
 template <class S>
 concept usage_store = requires(S& s, std::span<const std::string> keys,
                                std::span<const usage_record> records, const usage_query& q) {

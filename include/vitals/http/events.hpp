@@ -13,29 +13,11 @@
 
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/reports.hpp"
+#include "vitals/http/concepts.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/runtime/targets.hpp"
 
 namespace vitals::http {
-
-/// 1. `ingest(body)` takes one JSON object, an array or NDJSON and answers
-///    per line; good lines are kept when others are rejected.
-template <class L>
-concept event_ingest = requires(L& l, std::string_view body) {
-  { l.ingest(body) } -> std::same_as<agent::ingest_result>;
-};
-
-/// The four usage reports, each a `result` of JSON (see agent/reports.hpp):
-/// 1. `daily(from, to, by, agent)`; 2. `summary(agent, from, to)`;
-/// 3. `agents()`; 4. `blocks(hours, from)`.
-template <class U>
-concept usage_reports = requires(U& u, std::optional<std::string_view> agent, timestamp t,
-                                 agent::daily_by by, std::string name, std::chrono::hours h) {
-  { u.daily(t, t, by, name) } -> std::same_as<result<boost::json::object>>;
-  { u.summary(agent, t, t) } -> std::same_as<result<boost::json::array>>;
-  { u.agents() } -> std::same_as<result<boost::json::object>>;
-  { u.blocks(h, t) } -> std::same_as<result<boost::json::object>>;
-};
 
 template <event_ingest Ingest>
 class events_route {
@@ -67,14 +49,6 @@ class events_route {
 
  private:
   Ingest& ingest_;
-};
-
-/// 1. `spool_status(n)`: the events waiting in the spool and the
-///    dead-letter folder (its count and newest `n` records).
-template <class L>
-concept spool_source = requires(const L& l, std::size_t n) {
-  { l.spool_status(n).pending } -> std::convertible_to<std::size_t>;
-  { l.spool_status(n).dead } -> std::convertible_to<std::size_t>;
 };
 
 /// `GET /api/v1/usage/spool`: {"pending", "dead", "recent_dead": [{"file",

@@ -16,24 +16,11 @@
 
 #include "vitals/core/labels.hpp"
 #include "vitals/format/json.hpp"
+#include "vitals/http/concepts.hpp"
 #include "vitals/http/params.hpp"
 #include "vitals/http/server.hpp"
 
 namespace vitals::http {
-
-/// 1. `matches(path)`: whether this route owns the path (exact or a prefix
-///    such as "/api/v1/targets/"), so 404 and 405 can be told apart.
-/// 2. `allows(method)` and `allow()`: the methods it answers, the second as
-///    the `Allow` header's value.
-/// 3. `handle(req, ex)`: as in `request_handler`.
-template <class R>
-concept route = requires(R& r, const request& req, exchange& ex, std::string_view path,
-                         bhttp::verb v) {
-  { r.matches(path) } -> std::convertible_to<bool>;
-  { r.allows(v) } -> std::convertible_to<bool>;
-  { r.allow() } -> std::convertible_to<std::string_view>;
-  { r.handle(req, ex) } -> std::same_as<asio::awaitable<std::optional<response>>>;
-};
 
 template <route... Routes>
 class router {

@@ -11,7 +11,7 @@
 // then forces whatever is left after the grace period.
 //
 // The handler is a compile-time parameter (a `router` over routes, usually);
-// see `request_handler` below. Everything but the call to it is one
+// see `request_handler` in http/concepts.hpp. Everything but the call to it is one
 // non-template class (detail::server_core, defined in detail/server_impl.hpp):
 // the handler is called through a function pointer once per request, so the
 // connection loop is compiled once per program in the separately compiled
@@ -40,6 +40,7 @@
 
 #include "vitals/core/detail/config.hpp"
 #include "vitals/core/error.hpp"
+#include "vitals/http/concepts.hpp"
 #include "vitals/http/exchange.hpp"
 #include "vitals/http/guard.hpp"
 #include "vitals/http/params.hpp"
@@ -62,15 +63,6 @@ struct server_options {
   /// address a client connected to (any port).
   std::vector<std::string> allowed_hosts{};
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(5)};
-};
-
-/// 1. `handle(req, ex)` returns the answer, or nullopt after streaming one
-///    through `ex` (then the connection closes). It runs on the connection's
-///    strand; several connections may run it at once on a multi-threaded
-///    executor, so shared state needs its own synchronisation.
-template <class H>
-concept request_handler = requires(H& h, const request& req, exchange& ex) {
-  { h.handle(req, ex) } -> std::same_as<asio::awaitable<std::optional<response>>>;
 };
 
 namespace detail {

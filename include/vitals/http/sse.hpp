@@ -30,14 +30,6 @@
 
 namespace vitals::http {
 
-/// A store that can be watched: `watch(sel, notify, capacity)` returns a
-/// subscription whose bounded queue `notify` signals from the writer's thread.
-template <class S>
-concept watchable_store = store<S> &&
-    requires(S& s, stores::selector sel, std::function<void()> f, std::size_t n) {
-  { s.watch(std::move(sel), std::move(f), n) } -> std::same_as<stores::subscription>;
-};
-
 struct sse_options {
   std::chrono::milliseconds ping{std::chrono::seconds(15)};
   std::chrono::milliseconds write_timeout{std::chrono::seconds(10)};
@@ -51,7 +43,11 @@ struct sse_options {
   int retry_ms = 3000;
 };
 
-template <watchable_store Store>
+/// `Store` is a `store` that is `watchable` with a stores::selector
+/// (core/watching.hpp): a subscription whose bounded queue `notify` signals
+/// from the writer's thread.
+template <store Store>
+requires watchable<Store, stores::selector>
 class watch_route {
  public:
   watch_route(Store& s, registry& metrics, sse_options o = {})

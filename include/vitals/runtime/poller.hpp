@@ -58,20 +58,25 @@ struct target_status {
   bool failing = false;  // the last tick failed
 };
 
-/// A sampler that does I/O: the poller awaits `async_collect` instead of
-/// calling `collect`, so a slow target never blocks the others.
+namespace detail {
+/// What this poller awaits: `async_sampler` (core/sampling.hpp) checks the
+/// shape, an awaitable of status; the poller awaits on Asio's coroutines, so
+/// it needs exactly `asio::awaitable<status>`.
 template <class S>
-concept async_sampler = requires(S& s, sample_batch& out, timestamp now) {
+concept asio_async_sampler = requires(S& s, sample_batch& out, timestamp now) {
   { s.async_collect(out, now) } -> std::same_as<asio::awaitable<status>>;
-  { s.name() } -> std::convertible_to<std::string_view>;
 };
-
 template <class S>
-concept any_sampler_kind = sampler<S> || async_sampler<S>;
+inline constexpr bool pollable = !async_sampler<S> || asio_async_sampler<S>;
+}  // namespace detail
 
 /// `Sink` is anything with `push(std::span<const sample>)`: a pipeline.
 template <class Sink, any_sampler_kind... Samplers>
 class poller {
+  static_assert((detail::pollable<Samplers> && ...),
+                "an async_sampler tracked by vitals::poller must return asio::awaitable<status> "
+                "from async_collect (async_sampler requirement 1)");
+
  public:
   using any_sampler = std::variant<Samplers...>;
 

@@ -50,11 +50,20 @@ inline status check_target_id(std::string_view id) {
   return {};
 }
 
-/// 1. `add(spec)` starts tracking; `errc::already_exists` when the id is
-///    taken, `errc::invalid_argument` (naming the field) for a bad spec,
-///    `errc::limit_exceeded` when no more targets may be tracked.
-/// 2. `remove(id)` stops tracking; false when it was not tracked.
-/// 3. `list()` describes every tracked target with its sampling counts.
+// --- target_manager --------------------------------------------------------
+// What /api/v1/targets drives. It lives here, not in core/, because its
+// requirements name target_spec and target_info, which are the runtime's.
+// 1. `t.add(spec)` starts tracking and returns a `status`:
+//    `errc::already_exists` when the id is taken, `errc::invalid_argument`
+//    (naming the field) for a bad spec, `errc::limit_exceeded` when no more
+//    targets may be tracked. Each is an answer a client gets (409, 400, 429),
+//    so each is a value, never an exception.
+// 2. `t.remove(id)` stops tracking and returns `bool`, false when the id was
+//    not tracked: removing twice is not an error (DELETE is idempotent), but
+//    the client is told (404).
+// 3. `t.list()` returns `std::vector<target_info>`, every tracked target with
+//    its sampling counts, as a copy: the caller renders it without holding
+//    the manager's lock.
 template <class T>
 concept target_manager = requires(T& t, target_spec s, const std::string& id) {
   { t.add(std::move(s)) } -> std::same_as<status>;

@@ -68,12 +68,9 @@ inline void append_samples(const metric_snapshot& snap, timestamp t, const label
   }
 }
 
-/// Anything with `collect()` returning a metric_snapshot: a vitals::registry,
-/// or a bridge from another library.
-template <class C>
-concept snapshot_source = requires(const C& c) {
-  { c.collect() } -> std::same_as<metric_snapshot>;
-};
+/// A vitals::registry, or a bridge from another library: `snapshot_source`
+/// lives in core/sampling.hpp; the name stays usable here.
+using vitals::snapshot_source;
 
 template <snapshot_source Source>
 class registry_sampler {

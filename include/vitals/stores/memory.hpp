@@ -199,6 +199,6 @@ class memory_store {
   std::atomic<std::uint64_t> version_{0};
 };
 
-static_assert(downsampling_store<memory_store> && versioned_store<memory_store>);
+static_assert(hot_tier<memory_store, range_query, selector> && versioned_store<memory_store>);
 
 }  // namespace vitals::stores

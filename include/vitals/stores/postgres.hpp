@@ -288,7 +288,7 @@ class postgres_store {
   pg::aggregated_queries aggregated_;  // built once per store
 };
 
-static_assert(aggregating_store<postgres_store>);
+static_assert(aggregating_store<postgres_store, range_query>);
 static_assert(sampler<postgres_store>);
 
 }  // namespace vitals::stores

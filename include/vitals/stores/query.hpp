@@ -350,20 +350,8 @@ inline std::vector<point> downsample(std::span<const point> raw, const range_que
   return downsample_from([&](auto&& feed) { feed(raw); }, q);
 }
 
-/// A store that can aggregate in place (for example in SQL). It must give the
-/// same answer as `downsample` for mean, min, max, sum, count and last.
-template <class S>
-concept aggregating_store = store<S> &&
-    requires(S& s, const series& id, const range_query& q, duration step) {
-  { s.range_aggregated(id, q, step) } -> std::same_as<result<std::vector<point>>>;
-};
-
-/// A store that can run the bucketing aggregations over its own memory,
-/// without copying the raw points first.
-template <class S>
-concept downsampling_store = store<S> && requires(S& s, const series& id, const range_query& q) {
-  { s.downsample(id, q) } -> std::same_as<std::vector<point>>;
-};
+// aggregating_store and downsampling_store (core/storage.hpp) are asked for
+// with this file's range_query: `aggregating_store<S, range_query>`.
 
 inline bool pushes_down(aggregation a) noexcept {
   return a != aggregation::m4 && a != aggregation::lttb && a != aggregation::rate;
@@ -379,7 +367,7 @@ result<std::vector<series_points>> query_range(S& s, const range_query& q) {
     if (!q.selector.matches(id)) continue;
     std::vector<point> pts;
     bool pushed = false;
-    if constexpr (aggregating_store<S>) {
+    if constexpr (aggregating_store<S, range_query>) {
       if (pushes_down(q.agg)) {
         auto r = s.range_aggregated(id, q, step);
         if (!r) return r.error();
@@ -387,7 +375,7 @@ result<std::vector<series_points>> query_range(S& s, const range_query& q) {
         pushed = true;
       }
     }
-    if constexpr (downsampling_store<S>) {
+    if constexpr (downsampling_store<S, range_query>) {
       if (!pushed && q.agg != aggregation::lttb) {
         pts = s.downsample(id, q);
         pushed = true;

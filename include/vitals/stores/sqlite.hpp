@@ -387,6 +387,6 @@ class sqlite_store {
   std::jthread checkpointer_;  // last: stops before the members it uses go
 };
 
-static_assert(aggregating_store<sqlite_store>);
+static_assert(aggregating_store<sqlite_store, range_query>);
 
 }  // namespace vitals::stores

@@ -19,16 +19,10 @@
 
 namespace vitals::stores {
 
-/// A hot tier: downsamples in place, says how far back it reaches, and can
-/// be watched.
-template <class S>
-concept hot_tier = downsampling_store<S> &&
-    requires(S& s, const series& id, selector sel, std::function<void()> f, std::size_t n) {
-  { s.earliest(id) } -> std::same_as<std::optional<timestamp>>;
-  { s.watch(std::move(sel), std::move(f), n) } -> std::same_as<subscription>;
-};
-
-template <hot_tier Hot, store Cold>
+/// `Hot` is a `hot_tier` (core/storage.hpp): it downsamples in place, says how
+/// far back it reaches, and can be watched.
+template <class Hot, store Cold>
+requires hot_tier<Hot, range_query, selector>
 class tiered {
  public:
   tiered(Hot& hot, Cold& cold) : hot_(hot), cold_(cold) {}
@@ -91,7 +85,7 @@ class tiered {
                                               duration step) {
     if (auto st = check_range(q, step); !st) return st.error();
     if (covers(id, q.from)) return hot_.downsample(id, q);
-    if constexpr (aggregating_store<Cold>)
+    if constexpr (aggregating_store<Cold, range_query>)
       return cold_.range_aggregated(id, q, step);
     else
       return stores::downsample(cold_.range(id, q.from, q.to), q);
@@ -115,7 +109,8 @@ class tiered {
     return pruned;
   }
 
-  subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
+  /// The hot tier's subscription: every sample reaches the hot tier.
+  auto watch(selector sel, std::function<void()> notify, std::size_t capacity) {
     return hot_.watch(std::move(sel), std::move(notify), capacity);
   }
 
