@@ -346,6 +346,17 @@ TEST(PostgresFailover, AProcessRestartedWhileTheServerIsDownLosesAndDoublesNothi
   EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), next);
 }
 
+// A store that retries quickly, gives a refused batch up after two attempts
+// and spools what the server cannot take.
+postgres_options give_up_after_two(const postgres_database& db, const temp_dir& dir) {
+  return {.dsn = db.dsn(),
+          .batch_max = 500,
+          .backoff_min = 10ms,
+          .backoff_max = 50ms,
+          .max_attempts = 2,
+          .spool_dir = dir.path};
+}
+
 TEST(PostgresFailover, AServerThatRefusesAllWritesSpoolsInsteadOfGivingUp) {
   postgres_database db;
   temp_dir dir;
@@ -360,12 +371,7 @@ TEST(PostgresFailover, AServerThatRefusesAllWritesSpoolsInsteadOfGivingUp) {
   const std::string cut =
       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" + name +
       "'";
-  postgres_store st(postgres_options{.dsn = db.dsn(),
-                                     .batch_max = 500,
-                                     .backoff_min = 10ms,
-                                     .backoff_max = 50ms,
-                                     .max_attempts = 2,
-                                     .spool_dir = dir.path});
+  postgres_store st(give_up_after_two(db, dir));
   const series s("refused", {});
   ASSERT_TRUE(st.append(make_batch(s, 0, 1000, 1)));
   ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
@@ -398,12 +404,7 @@ TEST(PostgresFailover, ASpooledBatchTheServerRefusesMovesToTheDeadLetterFolder) 
     ASSERT_TRUE(r) << r.error().message;
   };
   const std::string admin = postgres_server::shared().dsn();
-  postgres_store st(postgres_options{.dsn = db.dsn(),
-                                     .batch_max = 500,
-                                     .backoff_min = 10ms,
-                                     .backoff_max = 50ms,
-                                     .max_attempts = 2,
-                                     .spool_dir = dir.path});
+  postgres_store st(give_up_after_two(db, dir));
   const series s("refused_later", {});
   ASSERT_TRUE(st.append(make_batch(s, 0, 100, 1)));
   ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;

@@ -149,7 +149,9 @@ class session_book {
         }
     }
     std::size_t failed = 0;
-    for (const auto& [name, e] : dirty) {
+    for (const auto& d : dirty) {  // not a structured binding: clang 14 cannot capture one
+      const std::string& name = d.first;
+      const session_entry& e = d.second;
       const bool ok = write(e);
       std::lock_guard lock(mu_);
       if (name.empty() && ok) {

@@ -173,18 +173,8 @@ class event_log_route {
     }
     q.after = *after;
     q.limit = opts_.page;
-    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
-    head.set(bhttp::field::content_type, "text/event-stream");
-    head.set(bhttp::field::cache_control, "no-cache");
-    head.set(bhttp::field::server, "vitals");
-    head.set("X-Accel-Buffering", "no");
-    head.keep_alive(false);
-    if (co_await ex.write_header(head) || ex.head()) co_return;
-    clients_.add(1);
-    struct leave {
-      vitals::gauge& g;
-      ~leave() { g.add(-1); }
-    } on_exit{clients_};
+    const auto client = co_await start_sse(req, ex, clients_);
+    if (!client) co_return;
     std::string out = "retry: " + std::to_string(opts_.sse.retry_ms) + "\n\n";
     if (co_await ex.write(out, opts_.sse.write_timeout)) co_return disconnects_.inc();
 

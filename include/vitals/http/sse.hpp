@@ -22,8 +22,10 @@
 #include <charconv>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "vitals/http/api.hpp"
 #include "vitals/stores/watch.hpp"
@@ -42,6 +44,36 @@ struct sse_options {
   std::chrono::milliseconds max_replay_window{std::chrono::minutes(15)};
   int retry_ms = 3000;
 };
+
+/// One connected SSE client, counted in a gauge while it lives.
+class sse_client {
+ public:
+  explicit sse_client(vitals::gauge& clients) : clients_(&clients) { clients_->add(1); }
+  sse_client(sse_client&& o) noexcept : clients_(std::exchange(o.clients_, nullptr)) {}
+  sse_client& operator=(sse_client&&) = delete;
+  ~sse_client() {
+    if (clients_) clients_->add(-1);
+  }
+
+ private:
+  vitals::gauge* clients_;
+};
+
+/// Writes the head of an SSE answer (an event stream, not cached, not
+/// buffered by proxies, closed at its end) and returns the client, counted
+/// in `clients`; nothing when no body is to follow (the write failed, or the
+/// request was a HEAD).
+inline asio::awaitable<std::optional<sse_client>> start_sse(const request& req, exchange& ex,
+                                                            vitals::gauge& clients) {
+  bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
+  head.set(bhttp::field::content_type, "text/event-stream");
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set(bhttp::field::server, "vitals");
+  head.set("X-Accel-Buffering", "no");
+  head.keep_alive(false);
+  if (co_await ex.write_header(head) || ex.head()) co_return std::nullopt;
+  co_return sse_client(clients);
+}
 
 /// `Store` is a `store` that is `watchable` with a stores::selector
 /// (core/watching.hpp): a subscription whose bounded queue `notify` signals
@@ -96,18 +128,8 @@ class watch_route {
     auto wake = std::make_shared<channel>(co_await asio::this_coro::executor, 1);
     auto sub = store_.watch(
         sel, [wake] { wake->try_send(boost::system::error_code{}); }, opts_.queue);
-    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
-    head.set(bhttp::field::content_type, "text/event-stream");
-    head.set(bhttp::field::cache_control, "no-cache");
-    head.set(bhttp::field::server, "vitals");
-    head.set("X-Accel-Buffering", "no");
-    head.keep_alive(false);
-    if (co_await ex.write_header(head) || ex.head()) co_return;
-    clients_.add(1);
-    struct leave {
-      vitals::gauge& g;
-      ~leave() { g.add(-1); }
-    } on_exit{clients_};
+    const auto client = co_await start_sse(req, ex, clients_);
+    if (!client) co_return;
 
     std::string out = "retry: " + std::to_string(opts_.retry_ms) + "\n\n";
     std::unordered_map<series, std::int64_t, series_hasher> replayed;
