@@ -184,10 +184,7 @@ class event_log_route {
     while (!ex.stopping()) {
       if (!pending) {
         ping.expires_at(next_ping);
-        co_await asio::experimental::make_parallel_group(wake->async_receive(asio::deferred),
-                                                         ping.async_wait(asio::deferred),
-                                                         ex.async_wait_stopped(asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+        co_await wake_ping_or_stop(*wake, ping, ex);
         if (ex.stopping()) break;
       }
       out.clear();

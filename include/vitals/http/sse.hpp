@@ -75,6 +75,17 @@ inline asio::awaitable<std::optional<sse_client>> start_sse(const request& req, 
   co_return sse_client(clients);
 }
 
+/// The wait of an SSE loop: the first of a wake-up on `wake`, the `ping`
+/// timer (set by the caller) and the connection stopping. One composed
+/// operation, not three coroutines: it runs per client per event.
+template <class Channel>
+auto wake_ping_or_stop(Channel& wake, asio::steady_timer& ping, exchange& ex) {
+  return asio::experimental::make_parallel_group(wake.async_receive(asio::deferred),
+                                                 ping.async_wait(asio::deferred),
+                                                 ex.async_wait_stopped(asio::deferred))
+      .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+}
+
 /// `Store` is a `store` that is `watchable` with a stores::selector
 /// (core/watching.hpp): a subscription whose bounded queue `notify` signals
 /// from the writer's thread.
@@ -142,11 +153,7 @@ class watch_route {
     int behind = 0;
     while (!ex.stopping()) {
       ping.expires_at(next_ping);
-      // One composed wait (not three coroutines): this runs per client per event.
-      co_await asio::experimental::make_parallel_group(wake->async_receive(asio::deferred),
-                                                       ping.async_wait(asio::deferred),
-                                                       ex.async_wait_stopped(asio::deferred))
-          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+      co_await wake_ping_or_stop(*wake, ping, ex);
       if (ex.stopping()) break;
       out.clear();
       std::size_t sent = 0;
