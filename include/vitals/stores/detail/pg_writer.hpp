@@ -236,8 +236,10 @@ class writer {
   // look at it), one from memory counts as done.
   static void settle(writer_state& st, std::vector<sample>& batch,
                      std::optional<vitals::detail::pending_record>& record, bool rejected) {
-    if (record) (void)(rejected ? st.spool->move_to_dead(*record) : st.spool->ack(*record));
+    // Under the lock, so that a snapshot never sees the dead-letter count
+    // without the samples it rejected (a rename or unlink: brief).
     std::lock_guard lock(st.mu);
+    if (record) (void)(rejected ? st.spool->move_to_dead(*record) : st.spool->ack(*record));
     if (rejected) {
       st.stats.rejected_samples += batch.size();
     } else {
