@@ -205,8 +205,8 @@ TEST(PostgresStore, RunsOnTheCallersExecutor) {
 // --- failover ----------------------------------------------------------------
 
 TEST(PostgresFailover, StopTheServerMidIngestEverySampleArrivesExactlyOnce) {
-  auto& server = postgres_server::shared();
-  postgres_database db;
+  auto& server = postgres_server::own();  // stopped and started here
+  postgres_database db(server);
   postgres_store st(postgres_options{
       .dsn = db.dsn(), .batch_max = 500, .backoff_min = 20ms, .backoff_max = 200ms});
   event_postgres_store events(db.dsn());
@@ -302,8 +302,8 @@ TEST(PostgresFailover, SpooledBatchesReplayOldestFirstAndBeforeNewerOnes) {
 }
 
 TEST(PostgresFailover, AProcessRestartedWhileTheServerIsDownLosesAndDoublesNothing) {
-  auto& server = postgres_server::shared();
-  postgres_database db;
+  auto& server = postgres_server::own();  // stopped and started here
+  postgres_database db(server);
   temp_dir dir;
   const postgres_options opts{.dsn = db.dsn(),
                               .batch_max = 500,

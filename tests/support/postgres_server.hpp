@@ -3,6 +3,11 @@
 // port to collide with), one database per test, everything removed at the
 // end. Started once per test binary, on first use. PostgreSQL refuses to run
 // as root: then the cluster belongs to, and runs as, the `postgres` user.
+//
+// scripts/test starts one such cluster for all the test processes of a run
+// and names its socket directory in VITALS_TEST_PG_HOST: `shared()` then
+// attaches to it (an initdb and a start cost each test process about 1.5 s).
+// A test that stops and starts its server uses `own()`, always its own.
 #pragma once
 
 #include <libpq-fe.h>
@@ -48,20 +53,43 @@ class postgres_server {
     start();
   }
 
+  /// Attaches to a running cluster whose socket is in `socket_dir`; it is
+  /// neither stopped nor removed here, and cannot be stopped by a test.
+  struct attach_to {
+    std::filesystem::path socket_dir;
+  };
+  explicit postgres_server(attach_to a) : dir_(std::move(a.socket_dir)), attached_(true) {}
+
   ~postgres_server() {
+    if (attached_) return;
     if (running_) std::system((as_ + ctl() + " stop -m immediate >/dev/null 2>&1").c_str());
     std::filesystem::remove_all(dir_);
   }
   postgres_server(const postgres_server&) = delete;
   postgres_server& operator=(const postgres_server&) = delete;
 
-  /// The server of this test binary, started on first use.
+  /// The server the tests share: the test script's (VITALS_TEST_PG_HOST), or
+  /// this test binary's own, started on first use.
   static postgres_server& shared() {
+    static postgres_server& server = []() -> postgres_server& {
+      const char* host = std::getenv("VITALS_TEST_PG_HOST");
+      if (host && *host) {
+        static postgres_server attached(attach_to{host});
+        return attached;
+      }
+      return own();
+    }();
+    return server;
+  }
+
+  /// This test binary's own server, for tests that stop and start it.
+  static postgres_server& own() {
     static postgres_server server;
     return server;
   }
 
   void start() {
+    if (attached_) throw std::logic_error("the shared test cluster is not started by a test");
     // No durability needed for tests: fsync off keeps them fast.
     const std::string fast =
         durable_ ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
@@ -74,6 +102,7 @@ class postgres_server {
 
   /// Fast shutdown: open connections are cut, as when a server goes away.
   void stop() {
+    if (attached_) throw std::logic_error("the shared test cluster is not stopped by a test");
     run(as_ + ctl() + " stop -w -m fast >/dev/null", "pg_ctl stop");
     running_ = false;
   }
@@ -84,7 +113,8 @@ class postgres_server {
 
   /// A new, empty database; its connection string.
   std::string create_database() {
-    const std::string name = "vt_" + std::to_string(next_++);
+    // Several test processes may share the cluster: the pid keeps names apart.
+    const std::string name = "vt_" + std::to_string(::getpid()) + "_" + std::to_string(next_++);
     admin("CREATE DATABASE " + name + " STRATEGY FILE_COPY");
     return dsn(name);
   }
@@ -135,23 +165,27 @@ class postgres_server {
 
   std::filesystem::path bin_, dir_;
   std::string as_;
-  bool durable_ = false, running_ = false;
+  bool durable_ = false, running_ = false, attached_ = false;
   std::atomic<int> next_{0};
 };
 
-/// A database of the shared server for one test, dropped after it.
+/// A database for one test (on the shared server unless told), dropped after it.
 class postgres_database {
  public:
-  postgres_database() : dsn_(postgres_server::shared().create_database()) {}
+  explicit postgres_database(postgres_server& server = postgres_server::shared())
+      : server_(&server), dsn_(server.create_database()) {}
   ~postgres_database() {
     try {
-      postgres_server::shared().drop_database(dsn_);
+      server_->drop_database(dsn_);
     } catch (...) {
     }
   }
+  postgres_database(const postgres_database&) = delete;
+  postgres_database& operator=(const postgres_database&) = delete;
   const std::string& dsn() const { return dsn_; }
 
  private:
+  postgres_server* server_;
   std::string dsn_;
 };
 
