@@ -80,7 +80,8 @@ void watched_append(benchmark::State& state) {
   memory_store st;
   std::vector<subscription> subs;
   for (std::int64_t i = 0; i < state.range(0); ++i)
-    subs.push_back(st.watch(selector::by_name("cpu_percent"), [] {}, 4096));
+    subs.push_back(st.watch(
+        selector::by_name("cpu_percent"), [] {}, 4096));
   sample_batch b;
   for (int i = 0; i < 100; ++i)
     b.push_back({series("cpu_percent", {{"agent", "agent-" + std::to_string(i % 20)},

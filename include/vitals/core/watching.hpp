@@ -37,8 +37,8 @@ concept sample_like = requires(const S& s) {
 };
 
 template <class V>
-concept sample_vector = std::same_as<V, std::vector<typename V::value_type>> &&
-                        sample_like<typename V::value_type>;
+concept sample_vector =
+    std::same_as<V, std::vector<typename V::value_type>> && sample_like<typename V::value_type>;
 
 template <class W>
 concept watch_subscription = requires(W& w) {

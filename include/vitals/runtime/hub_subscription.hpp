@@ -38,9 +38,7 @@ class hub_subscription : public detail::subscriber_handle<detail::hub_buffer> {
     return out;
   }
   /// Appends everything buffered to `out` (reusing its capacity); returns how many.
-  std::size_t drain_into(std::vector<event>& out) {
-    return queue() ? queue()->drain_into(out) : 0;
-  }
+  std::size_t drain_into(std::vector<event>& out) { return queue() ? queue()->drain_into(out) : 0; }
   std::optional<event> pop() { return queue() ? queue()->pop() : std::nullopt; }
 
   /// Blocks until an event is buffered, the hub goes away, or the timeout;

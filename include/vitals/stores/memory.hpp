@@ -24,10 +24,10 @@
 namespace vitals::stores {
 
 struct memory_options {
-  std::size_t capacity = 60480;   // samples kept per series
-  std::size_t watch_buffer = 64;  // per subscriber
+  std::size_t capacity = 60480;                              // samples kept per series
+  std::size_t watch_buffer = 64;                             // per subscriber
   std::size_t watch_series = watch_hub::default_max_series;  // series interned for watchers
-  bool compress = false;          // keep closed chunks Gorilla-compressed
+  bool compress = false;  // keep closed chunks Gorilla-compressed
 };
 
 struct memory_stats {

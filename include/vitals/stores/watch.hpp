@@ -206,8 +206,8 @@ class watch_queue {
 
   vitals::stores::selector selector_;
   mutable std::mutex mu_;
-  queue q_;      // samples of series known to match
-  queue inbox_;  // samples of series not yet classified
+  queue q_;                    // samples of series known to match
+  queue inbox_;                // samples of series not yet classified
   series_map<bool> verdicts_;  // interned series only: their addresses are stable
   series_map<pending_drop> pending_drops_;
   std::uint64_t next_seq_ = 0;
@@ -273,9 +273,7 @@ class watch_hub {
   /// Series interned so far (at most the bound given at construction).
   std::size_t interned() const { return table_->size(); }
   /// Samples published past the intern table's bound, each with its own copy.
-  std::uint64_t uninterned() const noexcept {
-    return uninterned_.load(std::memory_order_relaxed);
-  }
+  std::uint64_t uninterned() const noexcept { return uninterned_.load(std::memory_order_relaxed); }
 
  private:
   std::shared_ptr<series_table> table_;
