@@ -24,10 +24,12 @@
 namespace vitals::stores {
 
 struct memory_options {
-  std::size_t capacity = 60480;                              // samples kept per series
-  std::size_t watch_buffer = 64;                             // per subscriber
-  std::size_t watch_series = watch_hub::default_max_series;  // series interned for watchers
-  bool compress = false;  // keep closed chunks Gorilla-compressed
+  std::size_t capacity = 60480;   // samples kept per series
+  std::size_t watch_buffer = 64;  // per subscriber
+  bool compress = false;          // keep closed chunks Gorilla-compressed
+  // Series interned for watchers (stores/watch.hpp); past it, a watched
+  // sample carries its own copy, counted in watchers().uninterned().
+  std::size_t watch_series = watch_hub::default_max_series;
 };
 
 struct memory_stats {
