@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -185,7 +186,8 @@ TEST(ConcurrencySubscriberList, SubscribeAndUnsubscribeWhilePublishing) {
   std::thread publisher([&] {
     while (!stop.load()) {
       if (list->size() == 0) std::this_thread::yield();
-      for (const auto& s : *list->snapshot()) s->push();
+      const auto subs = list->snapshot();  // held for the loop
+      for (const auto& s : *subs) s->push();
       rounds.fetch_add(1);
     }
   });
@@ -293,6 +295,53 @@ TEST(WatchInterning, AStoreBoundsItsTableAndCountsWhatItCopied) {
   EXPECT_EQ(st.watchers().interned(), 1u);
   EXPECT_EQ(st.watchers().uninterned(), 2u);
   EXPECT_EQ(sub.drain().size(), 3u);
+}
+
+// Writers on two threads (more series than the intern table holds, so some
+// samples carry their own copy), a subscriber draining meanwhile and another
+// one coming and going: every matching sample arrives once, in order per series.
+TEST(ConcurrencyWatchInterning, WritersDrainersAndChurnTogether) {
+  stores::memory_store st(stores::memory_options{.watch_series = 5});
+  auto sub = st.watch(*stores::selector::parse(R"(cpu{agent=~"w0.*|w1.*"})"), {}, 100'000);
+  constexpr int batches = 200, per_batch = 10;
+  std::atomic<int> writers_done{0};
+  const auto writer = [&](int w) {
+    for (int b = 0; b < batches; ++b) {
+      std::vector<sample> batch;
+      for (int i = 0; i < per_batch; ++i)
+        batch.push_back({series("cpu", {{"agent", "w" + std::to_string(w) + "-" +
+                                                      std::to_string(i % 5)}}),
+                         t0 + std::chrono::milliseconds(b * per_batch + i), double(b)});
+      ASSERT_TRUE(st.append(batch));
+    }
+    writers_done.fetch_add(1);
+  };
+  std::thread w0(writer, 0), w1(writer, 1), w2(writer, 2);  // w2 never matches
+  std::thread churn([&] {
+    while (writers_done.load() < 3) {
+      auto other = st.watch(stores::selector::by_name("cpu"), {}, 8);
+      (void)other.drain();
+    }
+  });
+  std::map<std::string, std::int64_t> last;
+  std::size_t got = 0;
+  const auto take = [&] {
+    for (const auto& s : sub.drain()) {
+      const auto agent = std::string(s.series.get().labels().get("agent"));
+      ASSERT_TRUE(agent.starts_with("w0") || agent.starts_with("w1")) << agent;
+      auto [it, fresh] = last.try_emplace(agent, -1);
+      ASSERT_LT(it->second, to_unix_ms(s.t)) << agent;
+      it->second = to_unix_ms(s.t);
+      ++got;
+    }
+  };
+  while (writers_done.load() < 3) take();
+  w0.join(), w1.join(), w2.join(), churn.join();
+  take();
+  EXPECT_EQ(got, std::size_t{2 * batches * per_batch});
+  EXPECT_EQ(sub.dropped(), 0u);
+  EXPECT_EQ(st.watchers().interned(), 5u);
+  EXPECT_GT(st.watchers().uninterned(), 0u);
 }
 
 }  // namespace
