@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/query.hpp"
@@ -69,6 +71,39 @@ void ring_append(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * std::int64_t(b.size()));
 }
 BENCHMARK(ring_append)->Name("ring_append/vitals");
+
+// ring_append with N subscribers watching every series (an SSE client each):
+// the writer's cost of the watch path once every series is classified, the
+// subscribers full and never drained (each sample evicts the oldest).
+// 100 samples of 20 series with the labels an agent's samples carry.
+void watched_append(benchmark::State& state) {
+  memory_store st;
+  std::vector<subscription> subs;
+  for (std::int64_t i = 0; i < state.range(0); ++i)
+    subs.push_back(st.watch(
+        selector::by_name("cpu_percent"), [] {}, 4096));
+  sample_batch b;
+  for (int i = 0; i < 100; ++i)
+    b.push_back({series("cpu_percent", {{"agent", "agent-" + std::to_string(i % 20)},
+                                        {"host", "build-host-01.example.internal"},
+                                        {"model", "claude-sonnet-4-5-20250929"}}),
+                 from_unix_ms(t0), 1.0});
+  std::int64_t round = 0;
+  const auto stamp = [&] {
+    for (std::size_t i = 0; i < b.size(); ++i)
+      b[i].t = from_unix_ms(t0 + (round * 100 + std::int64_t(i) / 20) * every);
+    ++round;
+  };
+  stamp();
+  (void)st.append(b);
+  for (auto& s : subs) benchmark::DoNotOptimize(s.drain());  // classifies the 20 series
+  for (auto _ : state) {
+    stamp();
+    benchmark::DoNotOptimize(st.append(b));
+  }
+  state.SetItemsProcessed(state.iterations() * std::int64_t(b.size()));
+}
+BENCHMARK(watched_append)->Name("watched_append/vitals")->Arg(0)->Arg(1)->Arg(8);
 
 void ring_range(benchmark::State& state, aggregation agg, bool compress) {
   memory_store st(memory_options{.compress = compress});

@@ -2,9 +2,12 @@
 // that is stable across runs and machines (FNV-1a over an unambiguous encoding).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -68,15 +71,30 @@ struct series_hasher {
 
 /// Interns series: equal series get the same small id and the same stored
 /// object, whose address stays valid for the table's lifetime. Thread-safe.
+/// A table built with a bound holds at most that many series (a store may
+/// see new series for months): try_intern says when it is full.
 class series_table {
  public:
   using id = std::uint32_t;
 
+  series_table() = default;
+  explicit series_table(std::size_t max_size) : max_size_(std::min(max_size, max_ids)) {}
+
+  /// Throws std::length_error when the table is full and `s` is new.
   id intern(const series& s) {
     std::lock_guard lock(mu_);
-    auto [it, inserted] = index_.try_emplace(s, static_cast<id>(items_.size()));
-    if (inserted) items_.push_back(&it->first);
-    return it->second;
+    if (auto it = index_.find(s); it != index_.end()) return it->second;
+    if (items_.size() >= max_size_) throw std::length_error("series_table: full");
+    return add(s);
+  }
+
+  /// The stored series equal to `s`, added if new; nullptr when it is new and
+  /// the table is full (the caller keeps its own copy instead).
+  const series* try_intern(const series& s) {
+    std::lock_guard lock(mu_);
+    if (auto it = index_.find(s); it != index_.end()) return &it->first;
+    if (items_.size() >= max_size_) return nullptr;
+    return items_[add(s)];
   }
 
   const series& get(id i) const {
@@ -88,11 +106,21 @@ class series_table {
     std::lock_guard lock(mu_);
     return items_.size();
   }
+  std::size_t max_size() const noexcept { return max_size_; }
 
  private:
+  static constexpr std::size_t max_ids = std::numeric_limits<id>::max();
+
+  id add(const series& s) {
+    auto it = index_.emplace(s, static_cast<id>(items_.size())).first;
+    items_.push_back(&it->first);
+    return it->second;
+  }
+
   mutable std::mutex mu_;
   std::unordered_map<series, id, series_hasher> index_;  // node-based: keys never move
   std::deque<const series*> items_;
+  std::size_t max_size_ = max_ids;
 };
 
 }  // namespace vitals

@@ -19,16 +19,30 @@ namespace vitals {
 // --- watch_subscription ----------------------------------------------------
 // What `watch` returns: the subscriber's end of a bounded queue. Destroying
 // it unsubscribes (the store never calls into a subscriber that is gone).
-// 1. `w.drain()` returns `std::vector<sample>`: everything queued since the
-//    last drain, in arrival order, taken at once so the subscriber formats
-//    it without holding the writer.
+// 1. `w.drain()` returns a `std::vector` of samples: everything queued since
+//    the last drain, in arrival order, taken at once so the subscriber
+//    formats it without holding the writer. An element is a `sample` or a
+//    view of one (`watched_sample`: `series` refers to a copy interned once
+//    by the store, so queueing copies no label strings): `s.series` gives a
+//    `const series&`, `s.t` a `timestamp`, `s.value` a `double`.
 // 2. `w.dropped()` returns a count convertible to `std::uint64_t`, growing
 //    by every sample this subscriber lost to its bound: a slow consumer
 //    loses its own oldest samples instead of slowing the writer, and the loss
 //    is counted (and told to the client), never silent.
+template <class S>
+concept sample_like = requires(const S& s) {
+  { s.series } -> std::convertible_to<const series&>;
+  { s.t } -> std::convertible_to<timestamp>;
+  { s.value } -> std::convertible_to<double>;
+};
+
+template <class V>
+concept sample_vector =
+    std::same_as<V, std::vector<typename V::value_type>> && sample_like<typename V::value_type>;
+
 template <class W>
 concept watch_subscription = requires(W& w) {
-  { w.drain() } -> std::same_as<std::vector<sample>>;
+  { w.drain() } -> sample_vector;
   { w.dropped() } -> std::convertible_to<std::uint64_t>;
 };
 

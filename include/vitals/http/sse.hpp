@@ -162,7 +162,7 @@ class watch_route {
           auto it = replayed.find(s.series);
           if (it != replayed.end() && to_unix_ms(s.t) <= it->second) continue;
         }
-        append_event(out, s);
+        append_event(out, s.series, s.t, s.value);
         ++sent;
       }
       if (const auto d = sub.dropped(); d > seen_drops) {
@@ -218,21 +218,21 @@ class watch_route {
              ",\"cause\":\"replay_limit\"}\n\n";
     }
     for (const auto& [i, pt] : kept) {
-      append_event(out, {ids[i], pt.t, pt.value});
+      append_event(out, ids[i], pt.t, pt.value);
       auto& last = replayed[ids[i]];
       last = std::max(last, to_unix_ms(pt.t));
     }
     events_.inc(kept.size());
   }
 
-  static void append_event(std::string& out, const sample& s) {
+  static void append_event(std::string& out, const series& id, timestamp t, double value) {
     boost::json::object o;
-    o["name"] = s.series.name();
-    o["labels"] = labels_json(s.series.labels());
-    o["t"] = to_unix_ms(s.t);
-    o["v"] = value_json(s.value);
+    o["name"] = id.name();
+    o["labels"] = labels_json(id.labels());
+    o["t"] = to_unix_ms(t);
+    o["v"] = value_json(value);
     out += "id: ";
-    out += std::to_string(to_unix_ms(s.t));
+    out += std::to_string(to_unix_ms(t));
     out += "\nevent: sample\ndata: ";
     out += boost::json::serialize(o);
     out += "\n\n";

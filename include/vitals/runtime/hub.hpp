@@ -62,7 +62,8 @@ class hub {
   /// Stops (delivering what is queued) and closes every subscription's buffer.
   ~hub() {
     stop();
-    for (const auto& b : *registry_->snapshot()) b->close();
+    const auto subs = registry_->snapshot();  // held: a range-for would not keep it alive
+    for (const auto& b : *subs) b->close();
   }
 
   /// Never blocks on the dispatcher or on subscribers; one short critical
@@ -167,7 +168,7 @@ class hub {
     return dropped_queue_full() + dropped_rate_limited() + dropped_stopped() +
            dropped_slow_subscriber();
   }
-  std::size_t subscribers() const { return registry_->snapshot()->size(); }
+  std::size_t subscribers() const { return registry_->size(); }
   const options& config() const noexcept { return opt_; }
 
   /// `vitals_hub_published_total`, `vitals_hub_delivered_total` and

@@ -27,6 +27,9 @@ struct memory_options {
   std::size_t capacity = 60480;   // samples kept per series
   std::size_t watch_buffer = 64;  // per subscriber
   bool compress = false;          // keep closed chunks Gorilla-compressed
+  // Series interned for watchers (stores/watch.hpp); past it, a watched
+  // sample carries its own copy, counted in watchers().uninterned().
+  std::size_t watch_series = watch_hub::default_max_series;
 };
 
 struct memory_stats {
@@ -39,7 +42,7 @@ struct memory_stats {
 class memory_store {
  public:
   memory_store() : memory_store(memory_options{}) {}
-  explicit memory_store(memory_options o) : opts_(o) {}
+  explicit memory_store(memory_options o) : opts_(o), watchers_(o.watch_series) {}
 
   status append(std::span<const sample> batch) {
     std::uint64_t counts[3] = {};
@@ -158,6 +161,9 @@ class memory_store {
   subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
     return watchers_.subscribe(std::move(sel), capacity, std::move(notify));
   }
+
+  /// The watchers and their intern table (watch_hub::interned, uninterned).
+  const watch_hub& watchers() const noexcept { return watchers_; }
 
   memory_stats stats() const {
     std::uint64_t evicted = 0;

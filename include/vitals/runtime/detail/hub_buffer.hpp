@@ -1,22 +1,21 @@
 // One hub subscriber's bounded buffer (runtime/hub.hpp): the dispatcher
 // pushes batches into it, the subscriber drains or pops; when full the new
-// event is refused and counted. Kept apart so that another buffer with the
-// same members can take its place.
+// event is refused and counted. The queue itself is core/detail's
+// bounded_queue; this adds the wait, the notify callback and close().
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <iterator>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include "vitals/core/detail/bounded_queue.hpp"
 #include "vitals/core/event.hpp"
 
 namespace vitals::detail {
@@ -26,7 +25,7 @@ namespace vitals::detail {
 class hub_buffer {
  public:
   hub_buffer(std::size_t capacity, std::function<void()> notify)
-      : capacity_(std::max<std::size_t>(capacity, 1)), notify_(std::move(notify)) {}
+      : q_(capacity), notify_(std::move(notify)) {}
 
   /// Dispatcher side. Returns how many were refused. `move` lets the last
   /// subscriber of a batch take the events instead of copying them.
@@ -35,17 +34,7 @@ class hub_buffer {
     {
       std::lock_guard lock(mu_);
       if (closed_) return 0;  // unsubscribed meanwhile: neither delivered nor dropped
-      for (auto& e : batch) {
-        if (q_.size() - head_ >= capacity_) {
-          ++refused;
-        } else if (move) {
-          q_.push_back(std::move(e));
-        } else {
-          q_.push_back(e);
-        }
-      }
-      delivered_ += batch.size() - refused;
-      dropped_ += refused;
+      for (auto& e : batch) refused += !(move ? q_.push(std::move(e)) : q_.push(e));
     }
     ready_.notify_all();
     std::lock_guard lock(notify_mu_);  // close() waits for a running callback
@@ -55,51 +44,27 @@ class hub_buffer {
 
   std::size_t drain_into(std::vector<event>& out) {
     std::lock_guard lock(mu_);
-    const std::size_t n = q_.size() - head_;
-    if (out.empty() && head_ == 0) {
-      out.swap(q_);  // hands the storage over; q_ takes out's (empty) storage back
-    } else {
-      out.insert(out.end(), std::make_move_iterator(q_.begin() + std::ptrdiff_t(head_)),
-                 std::make_move_iterator(q_.end()));
-    }
-    q_.clear();
-    head_ = 0;
-    return n;
+    return q_.take_all(out);
   }
 
   std::optional<event> pop() {
     std::lock_guard lock(mu_);
-    if (head_ == q_.size()) return std::nullopt;
-    event e = std::move(q_[head_++]);
-    if (head_ == q_.size()) {
-      q_.clear();
-      head_ = 0;
-    } else if (head_ >= 32 && head_ * 2 >= q_.size()) {  // amortised O(1), bounded growth
-      q_.erase(q_.begin(), q_.begin() + std::ptrdiff_t(head_));
-      head_ = 0;
-    }
-    return e;
+    return q_.pop();
   }
 
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> timeout) {
     std::unique_lock lock(mu_);
-    ready_.wait_for(lock, timeout, [&] { return q_.size() > head_ || closed_; });
-    return q_.size() > head_;
+    ready_.wait_for(lock, timeout, [&] { return !q_.empty() || closed_; });
+    return !q_.empty();
   }
 
   std::size_t pending() const {
     std::lock_guard lock(mu_);
-    return q_.size() - head_;
+    return q_.size();
   }
-  std::uint64_t delivered() const {
-    std::lock_guard lock(mu_);
-    return delivered_;
-  }
-  std::uint64_t dropped() const {
-    std::lock_guard lock(mu_);
-    return dropped_;
-  }
+  std::uint64_t delivered() const { return q_.accepted(); }
+  std::uint64_t dropped() const { return q_.dropped(); }
   bool closed() const {
     std::lock_guard lock(mu_);
     return closed_;
@@ -118,12 +83,9 @@ class hub_buffer {
   }
 
  private:
-  const std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable ready_;
-  std::vector<event> q_;  // [head_, size) is buffered; a vector, so no allocation per event
-  std::size_t head_ = 0;
-  std::uint64_t delivered_ = 0, dropped_ = 0;
+  bounded_queue<event, drop_policy::refuse_newest> q_;  // under mu_
   bool closed_ = false;
   std::mutex notify_mu_;
   std::function<void()> notify_;
