@@ -146,10 +146,7 @@ class postgres_store {
   /// number of milliseconds.
   result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
                                               duration step) const {
-    if (!pushes_down(q.agg))
-      return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
-                                               "' is computed by downsample(), not in SQL");
-    if (auto st = check_range(q, step); !st) return st.error();
+    if (auto st = check_pushdown(q, step); !st) return st.error();
     const std::int64_t origin = q.align_to_epoch ? 0 : to_unix_ms(q.from);
     auto r = read(aggregated_.get(st_->timescale, q.agg), pg::series_key(id)
                                                               .add(to_unix_ms(q.from))

@@ -357,6 +357,15 @@ inline bool pushes_down(aggregation a) noexcept {
   return a != aggregation::m4 && a != aggregation::lttb && a != aggregation::rate;
 }
 
+/// What a store that aggregates in SQL checks before it builds a query: the
+/// aggregation is one SQL computes, and the window and step are in range.
+inline status check_pushdown(const range_query& q, duration step) {
+  if (!pushes_down(q.agg))
+    return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
+                                             "' is computed by downsample(), not in SQL");
+  return check_range(q, step);
+}
+
 /// Runs a range query on any store.
 template <store S>
 result<std::vector<series_points>> query_range(S& s, const range_query& q) {

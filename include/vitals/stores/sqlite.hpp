@@ -129,12 +129,9 @@ class sqlite_store {
   /// many, one GROUP BY over the whole range.
   result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
                                               duration step) const {
-    if (!pushes_down(q.agg))
-      return error(errc::invalid_argument, "aggregation '" + std::string(to_string(q.agg)) +
-                                               "' is computed by downsample(), not in SQL");
     // Before the lock: a window or step that would make the loop below run
     // long is refused here, whoever the caller is.
-    if (auto st = check_range(q, step); !st) return st.error();
+    if (auto st = check_pushdown(q, step); !st) return st.error();
     std::lock_guard lock(mu_);
     std::vector<point> out;
     auto sid = find_id(id);
