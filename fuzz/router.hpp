@@ -11,8 +11,11 @@
 #include <boost/json.hpp>
 
 #include <exception>
+#include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <system_error>
 
 #include "common.hpp"
 #include "vitals/http/monitor.hpp"
@@ -21,11 +24,24 @@
 #include "vitals/runtime/targets.hpp"
 #include "vitals/stores/memory.hpp"
 
-#ifndef VITALS_FUZZ_DASHBOARD_DIR
-#define VITALS_FUZZ_DASHBOARD_DIR "examples/agent_monitor/dashboard"
-#endif
-
 namespace vitals::fuzz {
+
+/// The dashboard folder the files route serves. The fuzz build gives it
+/// relative to the executable (VITALS_FUZZ_DASHBOARD_DIR_FROM_EXE): an
+/// absolute path compiled in would differ in every clone and defeat ccache in
+/// CI. A file that includes this one may define VITALS_FUZZ_DASHBOARD_DIR
+/// (the regression test does); otherwise relative to the working directory.
+inline std::string dashboard_dir() {
+#if defined(VITALS_FUZZ_DASHBOARD_DIR)
+  return VITALS_FUZZ_DASHBOARD_DIR;
+#elif defined(VITALS_FUZZ_DASHBOARD_DIR_FROM_EXE)
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    return (exe.parent_path() / VITALS_FUZZ_DASHBOARD_DIR_FROM_EXE).lexically_normal().string();
+#endif
+  return "examples/agent_monitor/dashboard";
+}
 
 /// A sampler that reads nothing from the machine: one gauge per tick.
 struct fixed_sampler {
@@ -54,7 +70,7 @@ class router_fixture {
         poller_(io_.get_executor(), pipe_),
         targets_(poller_, factory{}),
         ledger_(usage_, reg_),
-        routes_(reg_, pipe_, targets_, ledger_, {.dashboard = VITALS_FUZZ_DASHBOARD_DIR}) {
+        routes_(reg_, pipe_, targets_, ledger_, {.dashboard = dashboard_dir()}) {
     reg_.add_collector([this](metric_snapshot& out) { poller_.collect(out); });
     (void)targets_.add({.id = "self", .kind = "self", .labels = {{"target", "self"}}});
   }
