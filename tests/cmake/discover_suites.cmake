@@ -3,7 +3,8 @@
 # `vitals_tests --gtest_filter=Suite.*`. A sanitized test process costs about
 # 0.7 s to start (shadow memory, a large binary): one per suite instead of one
 # per test. A suite whose tests all skip passes (GoogleTest exits 0); the
-# skips are in its output. Arguments: -D EXE=... -D OUT=... -D TIMEOUT=...
+# skips are in its output; one whose filter matches no test fails (GoogleTest
+# would exit 0). Arguments: -D EXE=... -D OUT=... -D TIMEOUT=...
 execute_process(COMMAND ${EXE} --gtest_list_tests OUTPUT_VARIABLE listing
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
@@ -21,7 +22,8 @@ foreach(line IN LISTS lines)
     endif()
     string(APPEND script
            "add_test([=[${suite}]=] [==[${EXE}]==] [=[--gtest_filter=${suite}.*]=])\n"
-           "set_tests_properties([=[${suite}]=] PROPERTIES TIMEOUT ${TIMEOUT})\n")
+           "set_tests_properties([=[${suite}]=] PROPERTIES TIMEOUT ${TIMEOUT}"
+           " FAIL_REGULAR_EXPRESSION [=[Running 0 tests from]=])\n")
     math(EXPR count "${count} + 1")
   endif()
 endforeach()
