@@ -309,9 +309,9 @@ TEST(ConcurrencyWatchInterning, WritersDrainersAndChurnTogether) {
     for (int b = 0; b < batches; ++b) {
       std::vector<sample> batch;
       for (int i = 0; i < per_batch; ++i)
-        batch.push_back({series("cpu", {{"agent", "w" + std::to_string(w) + "-" +
-                                                      std::to_string(i % 5)}}),
-                         t0 + std::chrono::milliseconds(b * per_batch + i), double(b)});
+        batch.push_back(
+            {series("cpu", {{"agent", "w" + std::to_string(w) + "-" + std::to_string(i % 5)}}),
+             t0 + std::chrono::milliseconds(b * per_batch + i), double(b)});
       ASSERT_TRUE(st.append(batch));
     }
     writers_done.fetch_add(1);
