@@ -113,6 +113,24 @@ TEST(ClaudeLine, OtherLinesGiveNothingAndBrokenOnesAnError) {
   EXPECT_FALSE(from_claude_line(no_time));
 }
 
+// Older versions wrote `costUSD`: taken when the ledger would take it, else
+// the line is refused naming it (found by the importers fuzzer: 5.6E74 USD).
+TEST(ClaudeLine, ACostUsdBeyondTheLedgersRangeRefusesTheLine) {
+  auto with_cost = [](std::string_view cost) {
+    auto line = claude_line("msg_01XYZ", {4, 312, 0, 0});
+    line.insert(line.rfind('}'), ",\"costUSD\":" + std::string(cost));
+    return line;
+  };
+  auto ok = from_claude_line(with_cost("0.25"));
+  ASSERT_TRUE(ok && *ok);
+  EXPECT_EQ((*ok)->cost_usd, 0.25);
+  for (std::string_view bad : {"5.5E74", "-1", "1000000.5"}) {
+    auto e = from_claude_line(with_cost(bad));
+    ASSERT_FALSE(e) << bad;
+    EXPECT_NE(e.error().message.find("costUSD"), std::string::npos) << e.error().message;
+  }
+}
+
 // Codex CLI rollout lines.
 std::string codex_meta(std::string_view id, std::string_view forked_from = {}) {
   return R"({"timestamp":"2025-10-14T10:00:00.000Z","type":"session_meta","payload":{"id":")" +

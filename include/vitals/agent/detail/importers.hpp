@@ -119,8 +119,12 @@ inline result<claude_line> parse_claude_line(std::string_view line) {
   }
   e.total_tokens = total;
   if (const auto* c = field(v, "costUSD"); c && c->is_number()) {  // written by older versions
+    // In the ledger's range, or the line is refused naming the field (the
+    // fuzzer found 5.6E74 passed on to be refused by the ledger instead).
     const double d = c->to_number<double>();
-    if (d >= 0 && std::isfinite(d)) e.cost_usd = d;
+    if (!(d >= 0 && d <= max_cost_usd))
+      return error(errc::parse_error, "costUSD: expected a number from 0 to 1000000");
+    e.cost_usd = d;
   }
   out.event = std::move(e);
   return out;
