@@ -9,8 +9,11 @@
 
 #include "support/helpers.hpp"
 #include "support/usage.hpp"
+#include "vitals/agent/dedup.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/pricing.hpp"
+#include "vitals/agent/report_json.hpp"
+#include "vitals/agent/report_queries.hpp"
 #include "vitals/agent/spool.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 

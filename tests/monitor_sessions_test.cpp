@@ -12,6 +12,7 @@
 #include "support/child.hpp"
 #include "support/helpers.hpp"
 #include "vitals/agent/session_files.hpp"
+#include "vitals/http/sessions.hpp"
 #include "vitals/net/client.hpp"
 
 namespace {

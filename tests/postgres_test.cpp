@@ -15,6 +15,7 @@
 #include "vitals/stores/detail/pg_spool.hpp"
 #include "vitals/stores/event_postgres.hpp"
 #include "vitals/stores/postgres.hpp"
+#include "vitals/stores/postgres_options.hpp"
 
 namespace {
 
