@@ -1,9 +1,14 @@
 // Tests for format/json.hpp: the JSON shape of points, histograms (buckets and
-// percentiles) and summaries, non-finite values included.
+// percentiles) and summaries, non-finite values included; and for
+// format/json_text.hpp, the JSON text the HTTP answers are written in.
 #include <gtest/gtest.h>
+
+#include <charconv>
+#include <limits>
 
 #include "support/format.hpp"
 #include "vitals/format/json.hpp"
+#include "vitals/format/json_text.hpp"
 #include "vitals/instruments/registry.hpp"
 
 namespace {
@@ -94,6 +99,52 @@ TEST(FormatJson, SummaryQuantiles) {
   EXPECT_EQ(q[0].at("value").to_number<double>(), 0.125);
   EXPECT_EQ(q[1].at("value"), "+Inf");
   EXPECT_FALSE(o.contains("buckets"));
+}
+
+// --- json_text: numbers as people write them -----------------------------------------
+
+TEST(FormatJsonText, DoublesAreShortestDecimalsNotExponents) {
+  // What Boost.JSON 1.81 printed on /api/v1/usage/agents (issue 17 point 7).
+  EXPECT_EQ(boost::json::serialize(boost::json::value(1.0)), "1E0");
+  EXPECT_EQ(fmt::json_text(1.0), "1");
+  EXPECT_EQ(fmt::json_text(56.50000000000013), "56.50000000000013");
+  EXPECT_EQ(fmt::json_text(fmt::round_to(56.50000000000013, 2)), "56.5");
+  EXPECT_EQ(fmt::json_text(3.2366592e7), "32366592");
+  EXPECT_EQ(fmt::json_text(0.1 + 0.2), "0.30000000000000004");
+  EXPECT_EQ(fmt::json_text(fmt::round_to(0.1 + 0.2, 9)), "0.3");
+  EXPECT_EQ(fmt::json_text(-0.0125), "-0.0125");
+  EXPECT_EQ(fmt::json_text(1e300), "1e+300");
+  // Not finite: JSON has no such number.
+  EXPECT_EQ(fmt::json_text(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(fmt::json_text(std::numeric_limits<double>::quiet_NaN()), "null");
+  // Every double reads back as itself (with from_chars: Boost.JSON 1.81's own
+  // parser is not exact at the extremes).
+  for (double d : {0.1, 1.0 / 3, 2.5e-300, 123456789.123, -7e22, 4.9e-324}) {
+    const auto text = fmt::json_text(d);
+    double back = 0;
+    std::from_chars(text.data(), text.data() + text.size(), back);
+    EXPECT_EQ(back, d) << text;
+  }
+}
+
+TEST(FormatJsonText, EverythingButNumbersIsWhatBoostJsonWrites) {
+  const auto v = boost::json::parse(
+      R"({"a\"b":[1,-2,18446744073709551615,true,false,null,"x\ny\u0001\u00e9"],"o":{},"e":[]})");
+  EXPECT_EQ(fmt::json_text(v), boost::json::serialize(v));
+  std::string out = "data: ";
+  fmt::append_json_text(out, boost::json::object{{"v", 0.5}, {"k", "s"}});
+  EXPECT_EQ(out, R"(data: {"v":0.5,"k":"s"})");
+}
+
+TEST(FormatJsonText, RoundToAndWhole) {
+  EXPECT_EQ(fmt::round_to(97.004999, 2), 97.0);
+  EXPECT_EQ(fmt::round_to(0.6666666, 3), 0.667);
+  EXPECT_EQ(fmt::round_to(1e300, 9), 1e300);  // v * 1e9 overflows: kept as it is
+  EXPECT_EQ(fmt::round_to(2.5, 12), 2.5);     // decimals out of 0..9: kept
+  EXPECT_EQ(fmt::whole(81264640.4).as_int64(), 81264640);
+  EXPECT_EQ(fmt::whole(16e9).as_int64(), 16000000000);
+  EXPECT_TRUE(fmt::whole(1e300).is_double());  // beyond 2^53: stays a double
+  EXPECT_TRUE(fmt::whole(std::numeric_limits<double>::quiet_NaN()).is_double());
 }
 
 }  // namespace

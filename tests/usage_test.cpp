@@ -200,7 +200,8 @@ TEST(UsageReports, SummaryJoinsResourcesTokensAndModels) {
   EXPECT_NEAR(a.at("cpu").at("max_percent").to_number<double>(), 50, 1e-9);
   EXPECT_EQ(a.at("memory").at("max_bytes").to_number<double>(), 1e8 + 9000);
   EXPECT_EQ(a.at("memory").at("avg_bytes").to_number<double>(), 1e8 + 4500);
-  EXPECT_NEAR(a.at("memory").at("avg_percent").to_number<double>(), 10.00045, 1e-9);
+  // 10.00045 % of the limit, rounded to 0.01 as percentages are (docs/http-api.md).
+  EXPECT_EQ(a.at("memory").at("avg_percent").to_number<double>(), 10);
   EXPECT_EQ(a.at("disk").at("write_bytes").to_number<double>(), 9 * 4096.0);
   EXPECT_EQ(a.at("network").at("rx_bytes").to_number<double>(), 0);
   EXPECT_EQ(a.at("tokens").at("input").as_int64(), 110);
@@ -251,7 +252,7 @@ TEST(UsageReports, AgentsCountStatesAndUtilisation) {
   EXPECT_EQ(a->at("working").as_int64(), 1);
   EXPECT_EQ(a->at("stuck").as_int64(), 1);
   EXPECT_EQ(a->at("stopped").as_int64(), 1);
-  EXPECT_NEAR(a->at("utilisation").to_number<double>(), 1.0 / 3, 1e-12);
+  EXPECT_EQ(a->at("utilisation").to_number<double>(), 0.333);  // 1/3, a ratio to 0.001
   for (const auto& x : a->at("agents").as_array())
     if (x.at("agent_name") == "busy") {
       EXPECT_NEAR(x.at("cpu_percent").to_number<double>(), 100, 1e-9);

@@ -11,14 +11,26 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vitals/agent/report_queries.hpp"
 #include "vitals/agent/usage_store.hpp"
+#include "vitals/format/json_text.hpp"
 
 namespace vitals::agent {
 
 namespace detail {
+
+// Units, as docs/http-api.md gives them: tokens, counts and bytes are
+// integers; percentages (0 to 100 per core for CPU) to 0.01; ratios (0 to 1)
+// to 0.001; USD to 1e-9 (a token costs about 1e-7 USD: no price is lost,
+// and sums print as 0.3, not 0.30000000000000004); durations in ms to 0.1.
+inline double percent(double v) { return format::round_to(v, 2); }
+inline double ratio(double v) { return format::round_to(v, 3); }
+inline double usd(double v) { return format::round_to(v, 9); }
+inline double ms(double v) { return format::round_to(v, 1); }
+using format::whole;
 
 inline boost::json::object tokens_json(const usage_totals& t) {
   return {{"input", t.input},           {"output", t.output},
@@ -30,7 +42,7 @@ inline boost::json::object tokens_json(const usage_totals& t) {
 inline boost::json::object totals_json(const usage_totals& t) {
   boost::json::object o;
   o["tokens"] = tokens_json(t);
-  o["cost_usd"] = t.cost_usd;
+  o["cost_usd"] = usd(t.cost_usd);
   o["requests"] = t.requests;
   o["tool_calls"] = t.tool_calls;
   o["errors"] = t.errors;
@@ -90,7 +102,8 @@ inline boost::json::object daily_json(const std::vector<usage_day>& days, daily_
       const auto& key = detail::group_key(g, by);
       o["key"] = key.empty() ? "unknown" : key;
       if (by == daily_by::tool)
-        o["avg_duration_ms"] = g.totals.tool_calls ? g.totals.duration_ms / g.totals.tool_calls : 0;
+        o["avg_duration_ms"] =
+            detail::ms(g.totals.tool_calls ? g.totals.duration_ms / g.totals.tool_calls : 0);
       out.push_back(std::move(o));
     }
     all.add(day.totals);
@@ -108,6 +121,39 @@ inline boost::json::object daily_json(const std::vector<usage_day>& days, daily_
   return o;
 }
 
+/// {"by", "step", "step_seconds", "from", "to", "buckets": [{totals,
+/// "start", "groups": [{totals, "key"}]}], "totals"}: the daily report's
+/// shape at any step of series_steps. Buckets without events are left out.
+inline boost::json::object series_json(const std::vector<usage_day>& buckets, daily_by by,
+                                       std::string_view step, std::chrono::seconds width,
+                                       timestamp from, timestamp to) {
+  boost::json::array out;
+  usage_totals all;
+  for (const auto& b : buckets) {
+    boost::json::array groups;
+    for (const auto& g : b.groups) {
+      auto o = detail::totals_json(g.totals);
+      const auto& key = detail::group_key(g, by);
+      o["key"] = key.empty() ? "unknown" : key;
+      groups.push_back(std::move(o));
+    }
+    all.add(b.totals);
+    auto o = detail::totals_json(b.totals);
+    o["start"] = to_rfc3339(b.day);
+    o["groups"] = std::move(groups);
+    out.push_back(std::move(o));
+  }
+  boost::json::object o;
+  o["by"] = detail::daily_by_name(by);
+  o["step"] = step;
+  o["step_seconds"] = width.count();
+  o["from"] = to_rfc3339(from);
+  o["to"] = to_rfc3339(to);
+  o["buckets"] = std::move(out);
+  o["totals"] = detail::totals_json(all);
+  return o;
+}
+
 /// The 000 seed's summary of one agent; `models`: its per-model rows,
 /// ordered by cost.
 inline boost::json::object agent_summary_json(const std::string& name, const agent_source* s,
@@ -120,20 +166,23 @@ inline boost::json::object agent_summary_json(const std::string& name, const age
   o["tool"] = s ? s->tool : "";
   o["runtime"] = s ? s->runtime : "";
   o["state"] = state;
-  o["cpu"] = {{"avg_percent", use.cpu_avg_percent}, {"max_percent", use.cpu_max_percent}};
-  o["memory"] = {{"avg_bytes", use.mem_avg_bytes},
-                 {"max_bytes", use.mem_max_bytes},
-                 {"avg_percent", use.mem_avg_percent()}};
-  o["disk"] = {{"read_bytes", use.disk_read_bytes}, {"write_bytes", use.disk_write_bytes}};
-  o["network"] = {{"rx_bytes", use.net_rx_bytes}, {"tx_bytes", use.net_tx_bytes}};
-  o["tokens"] = detail::tokens_json(t);
-  o["cost"] = {{"total_usd", t.cost_usd}};
+  using namespace detail;
+  o["cpu"] = {{"avg_percent", percent(use.cpu_avg_percent)},
+              {"max_percent", percent(use.cpu_max_percent)}};
+  o["memory"] = {{"avg_bytes", whole(use.mem_avg_bytes)},
+                 {"max_bytes", whole(use.mem_max_bytes)},
+                 {"avg_percent", percent(use.mem_avg_percent())}};
+  o["disk"] = {{"read_bytes", whole(use.disk_read_bytes)},
+               {"write_bytes", whole(use.disk_write_bytes)}};
+  o["network"] = {{"rx_bytes", whole(use.net_rx_bytes)}, {"tx_bytes", whole(use.net_tx_bytes)}};
+  o["tokens"] = tokens_json(t);
+  o["cost"] = {{"total_usd", usd(t.cost_usd)}};
   o["requests"] = t.requests;
   o["tool_calls"] = t.tool_calls;
   boost::json::array ms;
   for (const auto* m : models)
     ms.push_back({{"model", m->model.empty() ? "unknown" : m->model},
-                  {"cost_usd", m->totals.cost_usd},
+                  {"cost_usd", usd(m->totals.cost_usd)},
                   {"input_tokens", m->totals.input},
                   {"output_tokens", m->totals.output},
                   {"requests", m->totals.requests}});
@@ -151,10 +200,10 @@ inline boost::json::object agent_state_json(const std::string& name, const agent
   a["tool"] = s ? s->tool : "";
   a["runtime"] = s ? s->runtime : "";
   a["state"] = state;
-  a["cpu_percent"] = use.cpu_now_percent;
-  a["mem_used_bytes"] = use.mem_now_bytes;
-  a["mem_limit_bytes"] = use.mem_limit_bytes;
-  a["mem_percent"] = use.mem_now_percent();
+  a["cpu_percent"] = detail::percent(use.cpu_now_percent);
+  a["mem_used_bytes"] = detail::whole(use.mem_now_bytes);
+  a["mem_limit_bytes"] = detail::whole(use.mem_limit_bytes);
+  a["mem_percent"] = detail::percent(use.mem_now_percent());
   a["last_event_at"] =
       last_event ? boost::json::value(to_rfc3339(*last_event)) : boost::json::value(nullptr);
   return a;
@@ -172,7 +221,7 @@ inline boost::json::object agents_json(timestamp now, std::size_t total,
   o["total_agents"] = std::int64_t(total);
   o["active_agents"] = active;
   for (const auto& [state, n] : counts) o[state] = n;
-  o["utilisation"] = active ? double(counts["working"]) / active : 0.0;
+  o["utilisation"] = detail::ratio(active ? double(counts["working"]) / active : 0.0);
   o["agents"] = std::move(agents);
   return o;
 }
@@ -192,14 +241,15 @@ inline boost::json::object blocks_json(const std::vector<billing_block>& blocks,
     o["active"] = b.active;
     o["models"] = boost::json::array(b.models.begin(), b.models.end());
     if (b.burn_rate)
-      o["burn_rate"] = {{"tokens_per_minute", b.burn_rate->tokens_per_minute},
-                        {"cost_per_hour", b.burn_rate->cost_per_hour}};
+      o["burn_rate"] = {{"tokens_per_minute", format::round_to(b.burn_rate->tokens_per_minute, 1)},
+                        {"cost_per_hour", detail::usd(b.burn_rate->cost_per_hour)}};
     else
       o["burn_rate"] = nullptr;
     if (b.projection)
-      o["projection"] = {{"total_tokens", b.projection->total_tokens},
-                         {"cost_usd", b.projection->cost_usd},
-                         {"remaining_minutes", b.projection->remaining_minutes}};
+      o["projection"] = {
+          {"total_tokens", detail::whole(b.projection->total_tokens)},
+          {"cost_usd", detail::usd(b.projection->cost_usd)},
+          {"remaining_minutes", format::round_to(b.projection->remaining_minutes, 1)}};
     else
       o["projection"] = nullptr;
     out.push_back(std::move(o));

@@ -19,6 +19,7 @@
 #include "vitals/core/quantile.hpp"
 #include "vitals/core/snapshot.hpp"
 #include "vitals/core/time.hpp"
+#include "vitals/format/json_text.hpp"
 
 namespace vitals::format {
 
@@ -95,7 +96,7 @@ inline boost::json::value to_json_value(const metric_snapshot& snap) {
 }
 
 inline std::string to_json(const metric_snapshot& snap) {
-  return boost::json::serialize(to_json_value(snap));
+  return json_text(to_json_value(snap));
 }
 
 }  // namespace vitals::format

@@ -193,7 +193,7 @@ class event_log_route {
       if (!page) co_return disconnects_.inc();
       for (const auto& e : *page) {
         out += "id: " + std::to_string(e.version) + "\nevent: log\ndata: ";
-        out += boost::json::serialize(detail::stored_event_json(e));
+        format::append_json_text(out, detail::stored_event_json(e));
         out += "\n\n";
         q.after = e.version;
       }

@@ -16,6 +16,7 @@
 
 #include "vitals/core/labels.hpp"
 #include "vitals/format/json.hpp"
+#include "vitals/format/json_text.hpp"
 #include "vitals/http/concepts.hpp"
 #include "vitals/http/params.hpp"
 #include "vitals/http/server.hpp"
@@ -74,7 +75,7 @@ inline response json_answer(const boost::json::value& v, unsigned version,
                             bhttp::status st = bhttp::status::ok) {
   response res{st, version};
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = boost::json::serialize(v);
+  res.body() = format::json_text(v);  // numbers as people write them: 56.5, not 5.65E1
   return res;
 }
 

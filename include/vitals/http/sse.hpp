@@ -234,7 +234,7 @@ class watch_route {
     out += "id: ";
     out += std::to_string(to_unix_ms(t));
     out += "\nevent: sample\ndata: ";
-    out += boost::json::serialize(o);
+    format::append_json_text(out, o);
     out += "\n\n";
   }
 
