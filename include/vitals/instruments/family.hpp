@@ -83,6 +83,23 @@ class family final : public collectable {
     return insert_slow(h, values);
   }
 
+  /// The series for these label values if it exists, else null: nothing is
+  /// created and the overflow series is never returned (a lookup, as the
+  /// 001 seed's Get*). Lock-free, as with().
+  template <class... V>
+  requires(std::is_convertible_v<const V&, std::string_view>&&...) Metric* find(
+      const V&... values) const {
+    const std::array<std::string_view, sizeof...(V)> v{std::string_view(values)...};
+    return find(std::span<const std::string_view>(v));
+  }
+
+  Metric* find(std::span<const std::string_view> values) const {
+    if (values.size() != label_names_.size()) return nullptr;
+    const std::uint64_t h = detail::hash_values(values);
+    entry* e = find(table_.load(std::memory_order_acquire), h, values);
+    return e ? &e->metric : nullptr;
+  }
+
   /// Removes a series; returns whether it existed. References to it become
   /// invalid: using one after (or during) removal is a race in the caller.
   template <class... V>

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,13 @@ inline std::vector<double> linear(double start, double width, std::size_t count)
   std::vector<double> b(count);
   for (std::size_t i = 0; i < count; ++i) b[i] = start + width * static_cast<double>(i);
   return b;
+}
+
+/// Latencies in seconds from 1 ms to 10 s: the 001 seed's default buckets
+/// (1, 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s), finer at the low end
+/// than prometheus_default() (which starts at 5 ms) for in-process calls.
+inline std::vector<double> latency_1ms_to_10s() {
+  return {.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 }
 
 /// OpenTelemetry GenAI `gen_ai.client.token.usage`: 1, 4, 16, ... 67108864.
@@ -88,6 +96,12 @@ class histogram {
     const std::size_t i = bucket_index(v);
     detail::add_u64(cells_.id() + i, 1);
     detail::add_f64(cells_.id() + n_ + 1, v);
+  }
+
+  /// Observes a duration in seconds (the unit of every `_seconds` histogram).
+  template <class Rep, class Period>
+  void observe_duration(std::chrono::duration<Rep, Period> d) noexcept {
+    observe(std::chrono::duration<double>(d).count());
   }
 
   const std::vector<double>& bounds() const noexcept { return *bounds_; }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vitals/core/snapshot.hpp"
@@ -63,6 +64,37 @@ class registry {
     return histogram_family(std::move(name), std::move(help), {}, std::move(bounds)).with();
   }
 
+  /// Lookups that never create (the 001 seed's Get*): the family registered
+  /// under `name` as this kind of instrument, else null (absent, another
+  /// kind, or a callback). A counter's name may end in `_total`.
+  family<vitals::counter>* find_counter_family(std::string_view name) const {
+    if (name.ends_with("_total")) name.remove_suffix(6);
+    return find_family<vitals::counter>(name);
+  }
+  family<vitals::gauge>* find_gauge_family(std::string_view name) const {
+    return find_family<vitals::gauge>(name);
+  }
+  family<vitals::histogram>* find_histogram_family(std::string_view name) const {
+    return find_family<vitals::histogram>(name);
+  }
+
+  /// The series of `name` with these label values, else null.
+  template <class... V>
+  vitals::counter* find_counter(std::string_view name, const V&... values) const {
+    auto* f = find_counter_family(name);
+    return f ? f->find(values...) : nullptr;
+  }
+  template <class... V>
+  vitals::gauge* find_gauge(std::string_view name, const V&... values) const {
+    auto* f = find_gauge_family(name);
+    return f ? f->find(values...) : nullptr;
+  }
+  template <class... V>
+  vitals::histogram* find_histogram(std::string_view name, const V&... values) const {
+    auto* f = find_histogram_family(name);
+    return f ? f->find(values...) : nullptr;
+  }
+
   /// A gauge whose value is read from `fn` at each collection.
   void gauge_callback(std::string name, std::string help, std::function<double()> fn) {
     add_callback(std::move(name), metric_type::gauge, std::move(help), std::move(fn));
@@ -102,6 +134,16 @@ class registry {
     std::unique_ptr<collectable> impl;
     std::uint64_t (*overflowed)(const collectable&) = nullptr;
   };
+
+  template <class Metric>
+  family<Metric>* find_family(std::string_view name) const {
+    std::lock_guard lock(mu_);
+    const auto it = families_.find(name);
+    // `overflowed` is set for instrument families only, not for callbacks.
+    if (it == families_.end() || it->second.type != Metric::type || !it->second.overflowed)
+      return nullptr;
+    return static_cast<family<Metric>*>(it->second.impl.get());
+  }
 
   template <class Metric>
   family<Metric>& add(std::string name, std::string help, std::vector<std::string> labels,
@@ -180,7 +222,7 @@ class registry {
 
   registry_options opts_;
   mutable std::mutex mu_;
-  std::map<std::string, entry> families_;
+  std::map<std::string, entry, std::less<>> families_;
   std::vector<std::function<void(metric_snapshot&)>> collectors_;
 };
 
