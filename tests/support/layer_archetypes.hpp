@@ -107,6 +107,10 @@ struct usage_reports_archetype {
   result<boost::json::object> blocks(std::chrono::hours, timestamp) {
     return boost::json::object{};
   }
+  result<boost::json::object> series(timestamp, timestamp, agent::daily_by, std::string_view,
+                                     std::string) {
+    return boost::json::object{};
+  }
 };
 
 struct spool_source_archetype {
@@ -157,6 +161,10 @@ struct usage_reports_without_blocks {  // usage_reports 4
     return boost::json::array{};
   }
   result<boost::json::object> agents() { return boost::json::object{}; }
+  result<boost::json::object> series(timestamp, timestamp, agent::daily_by, std::string_view,
+                                     std::string) {
+    return boost::json::object{};
+  }
 };
 struct spool_source_mutating {  // spool_source 1: callable on a const object
   spool_source_archetype::state spool_status(std::size_t) { return {}; }

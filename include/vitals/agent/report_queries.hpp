@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vitals/agent/usage_store.hpp"
@@ -157,7 +158,24 @@ inline std::string agent_state(const agent_source* s, const resource_use& use,
 
 /// The daily report's query: model and provider groups count model calls;
 /// tool groups count tool calls; agent groups both.
-inline usage_query daily_query(timestamp from, timestamp to, daily_by by, std::string agent) {
+/// The steps the usage series report takes (the 000 seed's interval
+/// allowlist, as its TimeRange.PGInterval checks them): text and width.
+inline constexpr std::pair<std::string_view, std::chrono::seconds::rep> series_steps[] = {
+    {"1m", 60},    {"5m", 300},    {"15m", 900},  {"30m", 1800}, {"1h", 3600},
+    {"6h", 21600}, {"12h", 43200}, {"1d", 86400}, {"7d", 604800}};
+
+/// A step of series_steps, else nullopt.
+inline std::optional<std::chrono::seconds> parse_series_step(std::string_view s) {
+  for (auto [text, width] : series_steps)
+    if (s == text) return std::chrono::seconds(width);
+  return std::nullopt;
+}
+
+/// Groups of `by` in buckets of `step` from the unix epoch (UTC), counting
+/// what the group means: model calls for models and providers, tool calls
+/// for tools, both for agents.
+inline usage_query grouped_query(timestamp from, timestamp to, daily_by by,
+                                 std::chrono::seconds step, std::string agent) {
   static constexpr std::pair<daily_by, usage_key> bits[] = {{daily_by::model, by_model},
                                                             {daily_by::agent, by_agent},
                                                             {daily_by::tool, by_tool},
@@ -172,18 +190,23 @@ inline usage_query daily_query(timestamp from, timestamp to, daily_by by, std::s
           .to = to,
           .agent = std::move(agent),
           .group = group,
-          .bucket = std::chrono::days(1),
+          .bucket = step,
           .kind = kind};
 }
 
-/// One UTC day of the daily report: its groups ordered by cost, and their sum.
+inline usage_query daily_query(timestamp from, timestamp to, daily_by by, std::string agent) {
+  return grouped_query(from, to, by, std::chrono::days(1), std::move(agent));
+}
+
+/// One UTC day of the daily report (or one step of the series report): its
+/// groups ordered by cost, and their sum.
 struct usage_day {
   timestamp day;
   usage_totals totals;
   std::vector<usage_row> groups;
 };
 
-/// `rows` (bucketed by day, in day order) as days.
+/// `rows` (bucketed by day or step, in bucket order) as days.
 inline std::vector<usage_day> usage_days(const std::vector<usage_row>& rows) {
   std::vector<usage_day> days;
   for (auto it = rows.begin(); it != rows.end();) {

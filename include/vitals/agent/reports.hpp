@@ -1,6 +1,7 @@
 // The usage reports (seeds 000 and 003, and ccusage's billing blocks), as
 // JSON for the HTTP API and for anyone who links the library:
 //   daily(from, to, by)      tokens, cost and calls per UTC day and group;
+//   series(from, to, by, step) the same per step (1m .. 7d, an allowlist);
 //   summary(agent, from, to) per agent: resources from the samples, tokens,
 //                            cost and the models ordered by cost;
 //   agents(now)              each agent's state and resources, state counts
@@ -50,6 +51,17 @@ class usage_reports {
     return daily_json(usage_days(*rows), by, from, to);
   }
 
+  /// Per bucket of `step` (one of series_steps, from the unix epoch, UTC),
+  /// the groups ordered by cost: the daily report at any step.
+  result<boost::json::object> series(timestamp from, timestamp to, daily_by by,
+                                     std::string_view step, std::string agent = {}) {
+    const auto width = parse_series_step(step);
+    if (!width) return error(errc::invalid_argument, "step: not one of the allowed steps");
+    auto rows = usage_.aggregate(grouped_query(from, to, by, *width, std::move(agent)));
+    if (!rows) return rows.error();
+    return series_json(usage_days(*rows), by, step, *width, from, to);
+  }
+
   /// The 000 seed's agent summary, one per agent (or just `agent`), by name.
   result<boost::json::array> summary(std::optional<std::string_view> agent, timestamp from,
                                      timestamp to, timestamp now = vitals::now()) {
@@ -69,7 +81,8 @@ class usage_reports {
       if (only.empty() || name == only) by_name.try_emplace(name);
     auto last = last_events(now);
     if (!last) return last.error();
-    std::vector<series> all = samples_ ? samples_->list_series() : std::vector<series>{};
+    std::vector<vitals::series> all =
+        samples_ ? samples_->list_series() : std::vector<vitals::series>{};
     boost::json::array out;
     for (const auto& [name, t] : by_name) {
       const auto src = known.find(name);
@@ -97,7 +110,8 @@ class usage_reports {
     std::set<std::string> names;
     for (const auto& [name, _] : known) names.insert(name);
     for (const auto& [name, _] : *last) names.insert(name);
-    std::vector<series> all = samples_ ? samples_->list_series() : std::vector<series>{};
+    std::vector<vitals::series> all =
+        samples_ ? samples_->list_series() : std::vector<vitals::series>{};
     std::map<std::string, int> counts{{"idle", 0},  {"working", 0}, {"done", 0},
                                       {"stuck", 0}, {"error", 0},   {"stopped", 0}};
     boost::json::array list;
@@ -130,8 +144,8 @@ class usage_reports {
   }
 
   /// Resource use of the target over [from, to].
-  resource_use measure(const std::vector<series>& all, const std::string& target, timestamp from,
-                       timestamp to) {
+  resource_use measure(const std::vector<vitals::series>& all, const std::string& target,
+                       timestamp from, timestamp to) {
     return measure_resources(samples_, all, target, from, to);
   }
 
@@ -145,7 +159,8 @@ class usage_reports {
 
   // "Now" is the last two minutes: enough samples for a rate at any
   // sampling interval up to a minute.
-  resource_use current(const std::vector<series>& all, const agent_source* s, timestamp now) {
+  resource_use current(const std::vector<vitals::series>& all, const agent_source* s,
+                       timestamp now) {
     return s ? measure(all, s->target, now - std::chrono::minutes(2), now) : resource_use{};
   }
 

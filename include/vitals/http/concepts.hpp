@@ -93,6 +93,9 @@ concept event_ingest = requires(L& l, std::string_view body) {
 //    and resources, the state counts and the utilisation.
 // 4. `u.blocks(hours, from)` returns `result<boost::json::object>`: billing
 //    blocks of `hours`, with burn rate and projection for the open one.
+// 5. `u.series(from, to, by, step, agent)` returns `result<boost::json::object>`:
+//    the daily report's groups per `step` (one of agent::series_steps; the
+//    route checks it first).
 template <class U>
 concept usage_reports = requires(U& u, std::optional<std::string_view> agent, timestamp t,
                                  agent::daily_by by, std::string name, std::chrono::hours h) {
@@ -100,6 +103,7 @@ concept usage_reports = requires(U& u, std::optional<std::string_view> agent, ti
   { u.summary(agent, t, t) } -> std::same_as<result<boost::json::array>>;
   { u.agents() } -> std::same_as<result<boost::json::object>>;
   { u.blocks(h, t) } -> std::same_as<result<boost::json::object>>;
+  { u.series(t, t, by, std::string_view{}, name) } -> std::same_as<result<boost::json::object>>;
 };
 
 // --- spool_source ----------------------------------------------------------

@@ -104,7 +104,7 @@ std::vector<agent::agent_source> agent_sources(const Targets& targets) {
   return out;
 }
 
-/// `GET /api/v1/usage/{daily,summary,agents,blocks}`.
+/// `GET /api/v1/usage/{daily,series,summary,agents,blocks}`.
 template <usage_reports Reports>
 class usage_route {
  public:
@@ -120,13 +120,14 @@ class usage_route {
     if (report == "summary") co_return summary(req);
     if (report == "daily") co_return daily(req);
     if (report == "blocks") co_return blocks(req);
+    if (report == "series") co_return series(req);
     if (report == "agents") {
       auto p = checked_params(req, {});
       if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
       co_return answer(reports_.agents(), v);
     }
     co_return json_error(bhttp::status::not_found,
-                         "unknown usage report; known: daily, summary, agents, blocks", v);
+                         "unknown usage report; known: daily, series, summary, agents, blocks", v);
   }
 
  private:
@@ -177,6 +178,33 @@ class usage_route {
     if (!by)
       return bad_parameter({"by", "by: expected model, agent, tool or provider"}, req.version());
     return answer(reports_.daily(from, to, *by, std::string(ps.get("agent").value_or(""))),
+                  req.version());
+  }
+
+  // At most this many buckets per answer (Prometheus' limit on range query points).
+  static constexpr std::int64_t max_series_buckets = 11000;
+
+  response series(const request& req) {
+    auto p = checked_params(req, {"from", "to", "by", "step", "agent"});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    const auto& ps = std::get<params>(p);
+    auto w = window(req, ps, std::chrono::days(1));
+    if (auto* r = std::get_if<response>(&w)) return std::move(*r);
+    const auto [from, to] = std::get<0>(w);
+    auto by = agent::parse_daily_by(ps.get("by").value_or("model"));
+    if (!by || (*by != agent::daily_by::model && *by != agent::daily_by::agent))
+      return bad_parameter({"by", "by: expected model or agent"}, req.version());
+    const auto step = ps.get("step").value_or("1h");
+    const auto width = agent::parse_series_step(step);
+    if (!width)
+      return bad_parameter({"step", "step: expected 1m, 5m, 15m, 30m, 1h, 6h, 12h, 1d or 7d"},
+                           req.version());
+    if ((to - from) / *width >= max_series_buckets)
+      return bad_parameter({"step",
+                            "step: more than 11000 buckets between from and to; "
+                            "take a larger step or a shorter window"},
+                           req.version());
+    return answer(reports_.series(from, to, *by, step, std::string(ps.get("agent").value_or(""))),
                   req.version());
   }
 
