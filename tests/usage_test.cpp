@@ -261,4 +261,45 @@ TEST(UsageReports, AgentsCountStatesAndUtilisation) {
     }
 }
 
+
+TEST(UsageReports, AgentsCountRolesUptimeAndTheWorkspace) {
+  usage_memory u;
+  stores::memory_store samples;
+  const auto now = vitals::now();
+  add_samples(samples, "c1", now - 100s, 10, 0.0, 1e8);
+  add_samples(samples, "w1", now - 100s, 10, 0.0, 1e8);
+  // c1's process started 3,600.4 s before now; w1 has no start time (a cgroup, say).
+  const double started = to_unix_seconds(now) - 3600.4;
+  ASSERT_TRUE(samples.append(sample_batch{
+      {series("process_start_time_seconds", label_set{{"target", "c1"}}), now - 10s, started}}));
+  reports_t r(
+      u, &samples,
+      [] {
+        return std::vector<agent_source>{{.name = "c1", .target = "c1", .role = "coordinator"},
+                                         {.name = "w1", .target = "w1", .role = "worker"},
+                                         {.name = "w2", .target = "w2", .role = "worker"},
+                                         {.name = "r1", .target = "r1", .role = "reviewer"},
+                                         {.name = "x", .target = "x", .exited = true}};
+      },
+      {.workspace_path = "/home/dev/fleet"});
+  auto a = r.agents(now);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("workspace_path"), "/home/dev/fleet");
+  EXPECT_EQ(a->at("coordinators").as_int64(), 1);
+  EXPECT_EQ(a->at("workers").as_int64(), 2);
+  EXPECT_EQ(a->at("roles"), boost::json::parse(R"({"coordinator":1,"reviewer":1,"worker":2})"));
+  std::map<std::string, boost::json::value> uptime;
+  for (const auto& x : a->at("agents").as_array())
+    uptime[std::string(x.at("agent_name").as_string())] = x.at("uptime_seconds");
+  EXPECT_EQ(uptime["c1"], boost::json::value(std::int64_t(3600))) << "whole seconds";
+  EXPECT_TRUE(uptime["w1"].is_null()) << "no start time";
+  EXPECT_TRUE(uptime["x"].is_null()) << "exited";
+
+  reports_t plain(u, &samples);
+  auto b = plain.agents(now);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->contains("workspace_path")) << "shown only when set";
+  EXPECT_EQ(b->at("coordinators").as_int64(), 0);
+}
+
 }  // namespace

@@ -58,6 +58,7 @@ struct monitor_flags {
   std::chrono::milliseconds retention_samples{std::chrono::days(7)};
   std::optional<std::chrono::milliseconds> retention_usage;  // default: 400d SQLite, 30d PostgreSQL
   std::string dashboard = default_dashboard_dir();
+  std::string workspace;  // --workspace: shown by /api/v1/usage/agents as workspace_path
   unsigned threads = 2;
 };
 
@@ -98,6 +99,8 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --retention-usage D    delete usage events older than D, checked hourly (default 400d;
                          30d with --postgres, as the workspace-stats seed keeps token rows)
   --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
+  --workspace PATH       the agents' workspace, shown as workspace_path by /api/v1/usage/agents
+                         (only shown: nothing is read there)
   --threads N            threads serving and sampling (default 2)
   --help                 this text
 )";
@@ -222,6 +225,12 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       (flag == "--import-claude" ? f.import_claude : f.import_codex) = value;
     } else if (flag == "--dashboard") {
       f.dashboard = value;
+    } else if (flag == "--workspace") {
+      const bool control = std::any_of(value.begin(), value.end(),
+                                       [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+      if (value.empty() || value.size() > 4096 || control)
+        return fail(flag, "expected a path of 1 to 4096 characters without control characters");
+      f.workspace = value;
     } else if (flag == "--threads") {
       if (!integer(value, 1, 64, n)) return fail(flag, "expected 1 to 64, got '" + value + "'");
       f.threads = static_cast<unsigned>(n);

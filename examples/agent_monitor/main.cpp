@@ -141,7 +141,10 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
 
   http::monitor_routes routes(
       reg, pipe, targets, ledger,
-      {.dashboard = f.dashboard, .events = &lifecycle.log(), .sessions = &sessions});
+      {.dashboard = f.dashboard,
+       .events = &lifecycle.log(),
+       .sessions = &sessions,
+       .reports = {.workspace_path = f.workspace}});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
   std::optional<otlp_server_t> otlp_server;

@@ -193,7 +193,7 @@ inline boost::json::object agent_summary_json(const std::string& name, const age
 /// One agent of the agents report: its state and current resources.
 inline boost::json::object agent_state_json(const std::string& name, const agent_source* s,
                                             const std::string& state, const resource_use& use,
-                                            const timestamp* last_event) {
+                                            const timestamp* last_event, timestamp now) {
   boost::json::object a;
   a["agent_name"] = name;
   a["role"] = s ? s->role : "";
@@ -206,6 +206,12 @@ inline boost::json::object agent_state_json(const std::string& name, const agent
   a["mem_percent"] = detail::percent(use.mem_now_percent());
   a["last_event_at"] =
       last_event ? boost::json::value(to_rfc3339(*last_event)) : boost::json::value(nullptr);
+  // Uptime of the agent's process, from its start time; null when unknown
+  // (no process target, or it exited).
+  const double up = to_unix_seconds(now) - use.started_at;
+  a["uptime_seconds"] = use.started_at > 0 && state != "done" && up >= 0
+                            ? detail::whole(up)
+                            : boost::json::value(nullptr);
   return a;
 }
 
@@ -214,12 +220,19 @@ inline boost::json::object agent_state_json(const std::string& name, const agent
 /// working or stuck).
 inline boost::json::object agents_json(timestamp now, std::size_t total,
                                        std::map<std::string, int> counts,
-                                       boost::json::array agents) {
+                                       boost::json::array agents, const agent_roles& roles = {},
+                                       const std::string& workspace_path = {}) {
   const int active = counts["idle"] + counts["working"] + counts["stuck"];
   boost::json::object o;
   o["collected_at"] = to_rfc3339(now);
+  if (!workspace_path.empty()) o["workspace_path"] = workspace_path;
   o["total_agents"] = std::int64_t(total);
   o["active_agents"] = active;
+  o["coordinators"] = roles.coordinators;
+  o["workers"] = roles.workers;
+  boost::json::object by_role;
+  for (const auto& [role, n] : roles.by_role) by_role[role] = n;
+  o["roles"] = std::move(by_role);
   for (const auto& [state, n] : counts) o[state] = n;
   o["utilisation"] = detail::ratio(active ? double(counts["working"]) / active : 0.0);
   o["agents"] = std::move(agents);

@@ -29,6 +29,20 @@ struct agent_source {
   bool failing = false;  // its sampler's last tick failed for another reason
 };
 
+/// Agents by the `role` label of their targets: every role's count, and the
+/// 000 seed's two (`coordinator`, `worker`) on their own.
+struct agent_roles {
+  std::map<std::string, int> by_role;
+  int coordinators = 0, workers = 0;
+
+  void add(const std::string& role) {
+    if (role.empty()) return;
+    ++by_role[role];
+    if (role == "coordinator") ++coordinators;
+    if (role == "worker") ++workers;
+  }
+};
+
 /// How an agent's state is derived when it does not report one:
 ///   stopped  known from its usage events only: no tracked target;
 ///   done     its process exited; error: its sampler fails;
@@ -40,6 +54,9 @@ struct report_options {
   double busy_cpu_percent = 5;
   std::chrono::seconds active_within{60};
   std::chrono::seconds stuck_after{15 * 60};
+  /// The workspace the agents work in (the 000 seed's Stats.WorkspacePath),
+  /// shown by the agents report; empty: not shown.
+  std::string workspace_path{};
 };
 
 enum class daily_by { model, agent, tool, provider };
@@ -58,6 +75,7 @@ struct resource_use {
   double cpu_avg_percent = 0, cpu_max_percent = 0, cpu_now_percent = 0;
   double mem_avg_bytes = 0, mem_max_bytes = 0, mem_now_bytes = 0, mem_limit_bytes = 0;
   double disk_read_bytes = 0, disk_write_bytes = 0, net_rx_bytes = 0, net_tx_bytes = 0;
+  double started_at = 0;  // unix seconds (process_start_time_seconds); 0: unknown
 
   double mem_avg_percent() const {
     return mem_limit_bytes > 0 ? 100 * mem_avg_bytes / mem_limit_bytes : 0;
@@ -124,6 +142,8 @@ resource_use measure_resources(Samples* samples, const std::vector<series>& all,
     u.mem_now_bytes = ps.back().value;
     break;
   }
+  for (const auto& ps : points({"process_start_time_seconds"}))
+    if (!ps.empty() && ps.back().value > 0) u.started_at = ps.back().value;
   for (const auto& ps : points({"container_spec_memory_limit_bytes"}))
     if (!ps.empty() && ps.back().value > 0) u.mem_limit_bytes = ps.back().value;
   if (u.mem_limit_bytes == 0)  // no cgroup limit: the host's memory

@@ -101,8 +101,9 @@ class usage_reports {
     return out;
   }
 
-  /// Each agent's state and current resources, the state counts and the
-  /// utilisation (working / active; active is idle, working or stuck).
+  /// Each agent's state, current resources and uptime, the state counts,
+  /// the counts by role and the utilisation (working / active; active is
+  /// idle, working or stuck), and the workspace path when one is set.
   result<boost::json::object> agents(timestamp now = vitals::now()) {
     auto known = sources();
     auto last = last_events(now);
@@ -114,6 +115,7 @@ class usage_reports {
         samples_ ? samples_->list_series() : std::vector<vitals::series>{};
     std::map<std::string, int> counts{{"idle", 0},  {"working", 0}, {"done", 0},
                                       {"stuck", 0}, {"error", 0},   {"stopped", 0}};
+    agent_roles roles;
     boost::json::array list;
     for (const auto& name : names) {
       const auto src = known.find(name);
@@ -123,9 +125,11 @@ class usage_reports {
       const timestamp* last_event = l == last->end() ? nullptr : &l->second;
       const std::string state = agent_state(s, use, last_event, now, opts_);
       ++counts[state];
-      list.push_back(agent_state_json(name, s, state, use, last_event));
+      if (s) roles.add(s->role);
+      list.push_back(agent_state_json(name, s, state, use, last_event, now));
     }
-    return agents_json(now, names.size(), std::move(counts), std::move(list));
+    return agents_json(now, names.size(), std::move(counts), std::move(list), roles,
+                       opts_.workspace_path);
   }
 
   /// Billing blocks as ccusage builds them: a block starts at the hour of

@@ -139,6 +139,7 @@ struct monitor_route_options {
   event_log* events = nullptr;                    // /api/v1/events/log; null: 404
   const agent::session_book* sessions = nullptr;  // /api/v1/sessions; null: 404
   event_log_options log_options{};
+  agent::report_options reports{};  // states, workspace path
 };
 
 /// Every route agent_monitor serves (docs/http-api.md), over the pipeline's
@@ -164,7 +165,8 @@ class monitor_routes {
 
   monitor_routes(registry& reg, Pipeline& pipe, Targets& targets, ledger_type& ledger,
                  monitor_route_options o = {})
-      : reports_(ledger.store(), &pipe.store(), [&targets] { return agent_sources(targets); }),
+      : reports_(ledger.store(), &pipe.store(), [&targets] { return agent_sources(targets); },
+                 o.reports),
 #ifdef VITALS_WITH_OTLP
         // OTLP metrics go through the pipeline, so the sinks get them too;
         // log events go to the ledger.
