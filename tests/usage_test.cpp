@@ -261,7 +261,6 @@ TEST(UsageReports, AgentsCountStatesAndUtilisation) {
     }
 }
 
-
 TEST(UsageReports, AgentsCountRolesUptimeAndTheWorkspace) {
   usage_memory u;
   stores::memory_store samples;
@@ -272,16 +271,16 @@ TEST(UsageReports, AgentsCountRolesUptimeAndTheWorkspace) {
   const double started = to_unix_seconds(now) - 3600.4;
   ASSERT_TRUE(samples.append(sample_batch{
       {series("process_start_time_seconds", label_set{{"target", "c1"}}), now - 10s, started}}));
-  reports_t r(
-      u, &samples,
-      [] {
-        return std::vector<agent_source>{{.name = "c1", .target = "c1", .role = "coordinator"},
-                                         {.name = "w1", .target = "w1", .role = "worker"},
-                                         {.name = "w2", .target = "w2", .role = "worker"},
-                                         {.name = "r1", .target = "r1", .role = "reviewer"},
-                                         {.name = "x", .target = "x", .exited = true}};
-      },
-      {.workspace_path = "/home/dev/fleet"});
+  reports_t r(u, &samples,
+              [] {
+                return std::vector<agent_source>{
+                    {.name = "c1", .target = "c1", .role = "coordinator"},
+                    {.name = "w1", .target = "w1", .role = "worker"},
+                    {.name = "w2", .target = "w2", .role = "worker"},
+                    {.name = "r1", .target = "r1", .role = "reviewer"},
+                    {.name = "x", .target = "x", .exited = true}};
+              },
+              {.workspace_path = "/home/dev/fleet"});
   auto a = r.agents(now);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->at("workspace_path"), "/home/dev/fleet");

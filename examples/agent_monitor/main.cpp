@@ -139,12 +139,11 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   for (std::size_t i = 0; i < f.scrapes.size(); ++i)
     add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
 
-  http::monitor_routes routes(
-      reg, pipe, targets, ledger,
-      {.dashboard = f.dashboard,
-       .events = &lifecycle.log(),
-       .sessions = &sessions,
-       .reports = {.workspace_path = f.workspace}});
+  http::monitor_routes routes(reg, pipe, targets, ledger,
+                              {.dashboard = f.dashboard,
+                               .events = &lifecycle.log(),
+                               .sessions = &sessions,
+                               .reports = {.workspace_path = f.workspace}});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
   std::optional<otlp_server_t> otlp_server;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "vitals/agent/dedup.hpp"
+#include "vitals/agent/detail/json_items.hpp"
 #include "vitals/agent/detail/ledger_metrics.hpp"
 #include "vitals/agent/detail/replay.hpp"
 #include "vitals/agent/pricing.hpp"
@@ -34,11 +35,6 @@
 #include "vitals/instruments/registry.hpp"
 
 namespace vitals::agent {
-
-struct rejected_line {
-  std::size_t line = 0;  // 1-based NDJSON line, or array index + 1
-  std::string error;
-};
 
 struct ingest_result {
   std::size_t accepted = 0;
@@ -121,7 +117,7 @@ class ledger {
   /// kept when others are rejected.
   ingest_result ingest(std::string_view body) {
     ingest_result out;
-    auto items = split_items(body, out.rejected);
+    auto items = detail::split_json_items(body, out.rejected);
     const timestamp received = vitals::now();
     std::vector<std::pair<std::size_t, usage_event>> events;
     events.reserve(items.size());
@@ -228,37 +224,6 @@ class ledger {
     metrics_.rejected(out.rejected.size());
     metrics_.duplicates(out.duplicates);
     return out;
-  }
-
-  static std::vector<std::pair<std::size_t, boost::json::value>> split_items(
-      std::string_view body, std::vector<rejected_line>& rejected) {
-    std::vector<std::pair<std::size_t, boost::json::value>> items;
-    boost::system::error_code ec;
-    auto whole = boost::json::parse(body, ec);
-    if (!ec && whole.is_array()) {
-      std::size_t i = 0;
-      for (auto& v : whole.get_array()) items.emplace_back(++i, std::move(v));
-      return items;
-    }
-    if (!ec) {
-      items.emplace_back(1, std::move(whole));
-      return items;
-    }
-    std::size_t line = 0;  // NDJSON
-    while (!body.empty()) {
-      const auto nl = body.find('\n');
-      std::string_view text = body.substr(0, nl);
-      body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
-      ++line;
-      if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      boost::system::error_code lec;
-      auto v = boost::json::parse(text, lec);
-      if (lec)
-        rejected.push_back({line, "invalid JSON: " + lec.message()});
-      else
-        items.emplace_back(line, std::move(v));
-    }
-    return items;
   }
 
   // The canonical model name and, when the event has none, its cost.

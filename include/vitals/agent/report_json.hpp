@@ -219,8 +219,8 @@ inline boost::json::object agent_state_json(const std::string& name, const agent
 /// state counts and the utilisation (working / active; active is idle,
 /// working or stuck).
 inline boost::json::object agents_json(timestamp now, std::size_t total,
-                                       std::map<std::string, int> counts,
-                                       boost::json::array agents, const agent_roles& roles = {},
+                                       std::map<std::string, int> counts, boost::json::array agents,
+                                       const agent_roles& roles = {},
                                        const std::string& workspace_path = {}) {
   const int active = counts["idle"] + counts["working"] + counts["stuck"];
   boost::json::object o;

@@ -169,15 +169,16 @@ std::optional<refusal> check_request(const boost::beast::http::request_header<Fi
   // OTLP's binary media type is not one a page may send cross-origin
   // without a preflight either.
   const bool otlp = path == "/v1/metrics" || path == "/v1/logs" || path == "/v1/traces";
-  if (type == "application/json" || (type == "application/x-ndjson" && path == "/api/v1/events") ||
+  const bool ndjson = path == "/api/v1/events" || path == "/api/v1/channels";
+  if (type == "application/json" || (type == "application/x-ndjson" && ndjson) ||
       (otlp && (type == "application/x-protobuf" || type == "application/protobuf")))
     return std::nullopt;
   return refusal{bhttp::status::unsupported_media_type,
                  (type.empty() ? std::string("no Content-Type") : "Content-Type '" + type + "'") +
                      " is not accepted: send application/json" +
-                     (path == "/api/v1/events" ? " or application/x-ndjson"
-                      : otlp                   ? " or application/x-protobuf"
-                                               : ""),
+                     (ndjson ? " or application/x-ndjson"
+                      : otlp ? " or application/x-protobuf"
+                             : ""),
                  "Content-Type", "unsupported_media_type"};
 }
 

@@ -28,6 +28,7 @@
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/maintenance.hpp"
 #include "vitals/agent/reports.hpp"
+#include "vitals/http/channels.hpp"
 #include "vitals/http/event_log.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/files.hpp"
@@ -156,8 +157,9 @@ class monitor_routes {
   using router_type =
       router<decltype(health_route()), metrics_route<registry, store_type>,
              query_routes<store_type>, watch_route<store_type>, targets_route<Targets>,
-             events_route<ledger_type>, spool_route<ledger_type>, usage_route<reports_type>,
-             event_log_route, sessions_route,
+             events_route<ledger_type>, spool_route<ledger_type>, channels_ingest_route,
+             channels_report_route<store_type>, usage_route<reports_type>, event_log_route,
+             sessions_route,
 #ifdef VITALS_WITH_OTLP
              otlp_route,
 #endif
@@ -165,8 +167,9 @@ class monitor_routes {
 
   monitor_routes(registry& reg, Pipeline& pipe, Targets& targets, ledger_type& ledger,
                  monitor_route_options o = {})
-      : reports_(ledger.store(), &pipe.store(), [&targets] { return agent_sources(targets); },
-                 o.reports),
+      : reports_(
+            ledger.store(), &pipe.store(), [&targets] { return agent_sources(targets); },
+            o.reports),
 #ifdef VITALS_WITH_OTLP
         // OTLP metrics go through the pipeline, so the sinks get them too;
         // log events go to the ledger.
@@ -180,14 +183,17 @@ class monitor_routes {
         // The OTLP port also takes OTLP JSON at `/`, where Gemini CLI posts it.
         otlp_only_(health_route(), otlp_route(otlp_metrics_, otlp_logs_, reg, {.at_root = true})),
 #endif
-        all_(health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
-             watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
-             spool_route(ledger), usage_route(reports_),
-             event_log_route(o.events, reg, o.log_options), sessions_route(o.sessions),
+        all_(
+            health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
+            watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
+            spool_route(ledger),
+            channels_ingest_route([&pipe](std::span<const sample> b) { return pipe.push(b); }, reg),
+            channels_report_route(pipe.store()), usage_route(reports_),
+            event_log_route(o.events, reg, o.log_options), sessions_route(o.sessions),
 #ifdef VITALS_WITH_OTLP
-             otlp_route(otlp_metrics_, otlp_logs_, reg),
+            otlp_route(otlp_metrics_, otlp_logs_, reg),
 #endif
-             o.dashboard.empty() ? files_route({}, {}) : files_route::dashboard(o.dashboard)) {
+            o.dashboard.empty() ? files_route({}, {}) : files_route::dashboard(o.dashboard)) {
   }
   monitor_routes(const monitor_routes&) = delete;
   monitor_routes& operator=(const monitor_routes&) = delete;

@@ -1,0 +1,155 @@
+// Channel activity (issue 17 point 1, the 000 seed's RecordChannel and
+// QueryChannel*): POST /api/v1/channels into the monitor's sample store, and
+// GET /api/v1/usage/channels per step, over the monitor's routes.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "support/http_api.hpp"
+#include "support/http_fixture.hpp"
+#include "vitals/agent/channels.hpp"
+
+namespace {
+
+using namespace vitals;
+using namespace vitals::test;
+using namespace std::chrono_literals;
+
+TEST(ChannelMetric, ParsesTheSeedsShapeAndNamesTheBadField) {
+  const auto now = vitals::now();
+  auto m = agent::parse_channel_metric(
+      boost::json::parse(
+          R"({"time":"2026-11-26T10:00:00Z","channel_name":"general","message_count":42,"member_count":7,"reaction_count":3})"),
+      now);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->channel, "general");
+  EXPECT_EQ(m->time, *parse_rfc3339("2026-11-26T10:00:00Z"));
+  EXPECT_EQ(m->messages, 42);
+  EXPECT_EQ(m->members, 7);
+  EXPECT_EQ(m->reactions, 3);
+  std::vector<sample> out;
+  agent::append_channel_samples(*m, out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].series.name(), "vitals_channel_messages");
+  EXPECT_EQ(out[0].series.labels().get("channel"), "general");
+  EXPECT_EQ(out[0].value, 42);
+
+  auto only_members = agent::parse_channel_metric(
+      boost::json::parse(R"({"channel_name":"ops","member_count":2})"), now);
+  ASSERT_TRUE(only_members);
+  EXPECT_EQ(only_members->time, now) << "no time: when it was received";
+  out.clear();
+  agent::append_channel_samples(*only_members, out);
+  EXPECT_EQ(out.size(), 1u) << "a count not reported is not written";
+
+  for (auto [body, field] : {
+           std::pair{R"({"message_count":1})", "channel_name"},
+           std::pair{R"({"channel_name":"","message_count":1})", "channel_name"},
+           std::pair{R"({"channel_name":"a\u0001b","message_count":1})", "channel_name"},
+           std::pair{R"({"channel_name":7,"message_count":1})", "channel_name"},
+           std::pair{R"({"channel_name":"x"})", "message_count"},
+           std::pair{R"({"channel_name":"x","message_count":-1})", "message_count"},
+           std::pair{R"({"channel_name":"x","member_count":1.5})", "member_count"},
+           std::pair{R"({"channel_name":"x","reaction_count":18446744073709551615})",
+                     "reaction_count"},
+           std::pair{R"({"channel_name":"x","message_count":9007199254740993})", "message_count"},
+           std::pair{R"({"channel_name":"x","message_count":1,"time":"yesterday"})", "time"},
+           std::pair{R"({"channel_name":"x","message_count":1,"time":"2999-01-01T00:00:00Z"})",
+                     "time"},
+           std::pair{R"({"channel_name":"x","message_count":1,"colour":"red"})", "colour"},
+       }) {
+    auto r = agent::parse_channel_metric(boost::json::parse(body), now);
+    ASSERT_FALSE(r) << body;
+    EXPECT_TRUE(r.error().message.starts_with(std::string(field) + ":"))
+        << body << " -> " << r.error().message;
+  }
+  EXPECT_FALSE(agent::parse_channel_metric(boost::json::parse("[1]"), now));
+}
+
+TEST(HttpChannels, RecordedReportsAreAnsweredPerStepWithTheLastCountsInEachBucket) {
+  http_fixture f;
+  auto c = f.client();
+  const auto h0 = std::chrono::floor<std::chrono::hours>(vitals::now()) - 3h;
+  auto at = [&](std::chrono::minutes m) { return to_rfc3339(h0 + m); };
+  // general: 10 messages at :05, 25 at :50 (the bucket's last), 40 at 1:10; members twice.
+  // random: one report at :20. Line 3 is not JSON, line 5 has a negative count.
+  const std::string body =
+      R"({"time":")" + at(5min) +
+      R"(","channel_name":"general","message_count":10,"member_count":4})" + "\n" + R"({"time":")" +
+      at(50min) + R"(","channel_name":"general","message_count":25,"reaction_count":2})" + "\n" +
+      "{not json\n" + R"({"time":")" + at(70min) +
+      R"(","channel_name":"general","message_count":40,"member_count":5})" + "\n" + R"({"time":")" +
+      at(20min) + R"(","channel_name":"general","message_count":-3})" + "\n" + R"({"time":")" +
+      at(20min) +
+      R"(","channel_name":"random","message_count":3,"member_count":9,"reaction_count":1})" + "\n";
+  auto r = c.post("/api/v1/channels", body, "application/x-ndjson");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u) << r->body;
+  auto v = json_of(*r);
+  EXPECT_EQ(v.at("accepted").as_int64(), 4);
+  const auto& rej = v.at("rejected").as_array();
+  ASSERT_EQ(rej.size(), 2u) << r->body;
+  EXPECT_EQ(rej[0].at("line").as_int64(), 3);
+  EXPECT_EQ(rej[1].at("line").as_int64(), 5);
+  EXPECT_TRUE(std::string(rej[1].at("error").as_string()).starts_with("message_count:"));
+  EXPECT_EQ(f.counter("vitals_channel_reports_accepted"), 4);
+  EXPECT_EQ(f.counter("vitals_channel_reports_rejected"), 2);
+
+  const auto from = std::to_string(to_unix_ms(h0 - 1h) / 1000);
+  const auto to = std::to_string(to_unix_ms(h0 + 3h) / 1000);
+  r = c.get("/api/v1/usage/channels?step=1h&from=" + from + "&to=" + to);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u) << r->body;
+  v = json_of(*r);
+  EXPECT_EQ(v.at("step_seconds").as_int64(), 3600);
+  const auto& chans = v.at("channels").as_array();
+  ASSERT_EQ(chans.size(), 2u) << r->body;
+  EXPECT_EQ(chans[0].at("channel"), "general");
+  const auto& g = chans[0].at("points").as_array();
+  ASSERT_EQ(g.size(), 2u) << r->body;
+  EXPECT_EQ(g[0].at("start").as_string(), to_rfc3339(h0));
+  EXPECT_EQ(g[0].at("message_count").as_int64(), 25) << "the last report in the bucket";
+  EXPECT_EQ(g[0].at("member_count").as_int64(), 4);
+  EXPECT_EQ(g[0].at("reaction_count").as_int64(), 2);
+  EXPECT_EQ(g[1].at("start").as_string(), to_rfc3339(h0 + 1h));
+  EXPECT_EQ(g[1].at("message_count").as_int64(), 40);
+  EXPECT_EQ(g[1].at("member_count").as_int64(), 5);
+  EXPECT_FALSE(g[1].as_object().contains("reaction_count")) << "none reported in that hour";
+  EXPECT_EQ(chans[1].at("channel"), "random");
+  EXPECT_EQ(chans[1].at("points").at(0).at("member_count").as_int64(), 9);
+
+  // Finer steps split the hour; a channel filter keeps one.
+  r = c.get("/api/v1/usage/channels?step=30m&channel=general&from=" + from + "&to=" + to);
+  ASSERT_TRUE(r);
+  v = json_of(*r);
+  ASSERT_EQ(v.at("channels").as_array().size(), 1u) << r->body;
+  const auto& g30 = v.at("channels").at(0).at("points").as_array();
+  ASSERT_EQ(g30.size(), 3u) << r->body;  // :05 in h0, :50 in h0+30m, 1:10 in h0+1h
+  EXPECT_EQ(g30[0].at("message_count").as_int64(), 10);
+  EXPECT_EQ(g30[1].at("message_count").as_int64(), 25);
+
+  // The samples are ordinary series in the monitor's store.
+  EXPECT_TRUE(
+      f.store().latest(series("vitals_channel_messages", label_set{{"channel", "random"}})));
+
+  for (auto [target, parameter] : {std::pair{"/api/v1/usage/channels?step=2h", "step"},
+                                   std::pair{"/api/v1/usage/channels?step=1m&from=now-30d", "step"},
+                                   std::pair{"/api/v1/usage/channels?from=now&to=now-1h", "to"},
+                                   std::pair{"/api/v1/usage/channels?chanel=general", "chanel"}}) {
+    r = c.get(target);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400u) << target;
+    EXPECT_EQ(json_of(*r).at("parameter"), parameter) << target << ": " << r->body;
+  }
+  r = c.post("/api/v1/channels", "[{\"channel_name\":\"x\"}]", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400u) << "nothing accepted: " << r->body;
+  r = c.post("/api/v1/channels", "", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400u);
+  r = c.get("/api/v1/channels");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405u);
+}
+
+}  // namespace
