@@ -112,6 +112,18 @@ void histogram_observe_prometheus(benchmark::State& state) {
   report_ops(state);
 }
 
+// histogram_observe_exemplar: every observation carries a trace (the worst
+// case; tracing usually samples). No peer: prometheus-cpp has no exemplars.
+void histogram_observe_exemplar_vitals(benchmark::State& state) {
+  static auto& h = vitals_registry().histogram("bench_histogram_exemplar", "Histogram under test.");
+  const auto& v = observations();
+  std::size_t i = 0;
+  for (auto _ : state)
+    h.observe(v[i++ & (v.size() - 1)],
+              {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}, {"span_id", "00f067aa0ba902b7"}});
+  report_ops(state);
+}
+
 // --- labelled_inc: look the series up by its label values, then increment ------
 
 constexpr std::array methods = {"GET", "POST", "PUT", "DELETE"};
@@ -178,6 +190,10 @@ BENCHMARK(gauge_set_prometheus)->Name("gauge_set/prometheus_cpp");
 BENCHMARK(histogram_observe_vitals)->Name("histogram_observe/vitals")->Threads(1)->Threads(2);
 BENCHMARK(histogram_observe_prometheus)
     ->Name("histogram_observe/prometheus_cpp")
+    ->Threads(1)
+    ->Threads(2);
+BENCHMARK(histogram_observe_exemplar_vitals)
+    ->Name("histogram_observe_exemplar/vitals")
     ->Threads(1)
     ->Threads(2);
 BENCHMARK(labelled_inc_vitals)->Name("labelled_inc/vitals");

@@ -130,7 +130,13 @@ TEST(FormatParse, OpenMetricsEveryType) {
   EXPECT_EQ(r.families[1].points[0].t, from_unix_ms(1520879607789));
   EXPECT_EQ(r.families[2].name, "process_cpu_seconds");
   EXPECT_EQ(r.families[2].points[0].value, 4.20072246e+06);
-  EXPECT_EQ(r.families[3].points[0].buckets, (std::vector<bucket>{{0.1, 8}, {1, 11}, {inf, 17}}));
+  EXPECT_EQ(r.families[2].points[0].exemplar,
+            (exemplar{{{"trace_id", "KOO5S4vxi0o"}}, 0.67, std::nullopt}));
+  EXPECT_EQ(
+      r.families[3].points[0].buckets,
+      (std::vector<bucket>{{0.1, 8, exemplar{{}, 0.054, std::nullopt}},
+                           {1, 11, exemplar{{{"trace_id", "oHg5SJYRHA0"}}, 9.8, 1520879607.789}},
+                           {inf, 17, std::nullopt}}));
   EXPECT_EQ(r.families[3].points[0].created, 1520430000.123);
   EXPECT_EQ(r.families[4].name, "build");
   EXPECT_EQ(r.families[4].type, metric_type::info);

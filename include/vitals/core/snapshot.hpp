@@ -47,10 +47,22 @@ constexpr const char* to_string(metric_type t) noexcept {
   return "unknown";
 }
 
+/// An exemplar (OpenMetrics 1.0): one traced observation kept beside a
+/// counter or a histogram bucket, so a dashboard can jump from a spike to
+/// the trace behind it. Its labels (usually `trace_id`, `span_id`) are at
+/// most 128 UTF-8 characters, names and values together.
+struct exemplar {
+  label_set labels;
+  double value = 0;
+  std::optional<double> t;  // unix seconds
+  friend bool operator==(const exemplar&, const exemplar&) = default;
+};
+
 /// One cumulative histogram bucket: observations less than or equal to `le`.
 struct bucket {
   double le = 0;
   double count = 0;
+  std::optional<vitals::exemplar> exemplar;  // the last traced observation in this bucket
   friend bool operator==(const bucket&, const bucket&) = default;
 };
 
@@ -74,12 +86,13 @@ struct metric_point {
   double count = 0;
   std::optional<double> created;  // unix seconds
   std::optional<timestamp> t;
+  std::optional<vitals::exemplar> exemplar;  // counters: the last traced increment
 
   friend bool operator==(const metric_point& a, const metric_point& b) {
     auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
     return a.labels == b.labels && same(a.value, b.value) && a.buckets == b.buckets &&
            a.quantiles == b.quantiles && same(a.sum, b.sum) && a.count == b.count &&
-           a.created == b.created && a.t == b.t;
+           a.created == b.created && a.t == b.t && a.exemplar == b.exemplar;
   }
 };
 

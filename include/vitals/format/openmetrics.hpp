@@ -1,6 +1,7 @@
 // The OpenMetrics 1.0 text format. Appends a snapshot to a string, ending
 // with `# EOF`; `le` and `quantile` use canonical numbers, timestamps are
-// seconds. A UNIT the family name does not end in (`_<unit>`) is left out.
+// seconds; counters and histogram buckets carry their exemplars. A UNIT the family name does not
+// end in (`_<unit>`) is left out.
 #pragma once
 
 #include <string>
@@ -62,6 +63,7 @@ inline void write_openmetrics_family(std::string& out, const metric_family& f,
     switch (f.type) {
       case metric_type::counter:
         append_sample(out, d, name, "_total", p.labels, p.value, p.t);
+        if (p.exemplar) append_exemplar(out, *p.exemplar);
         created(p);
         break;
       case metric_type::gauge:

@@ -1,11 +1,13 @@
 // A monotonic counter. Increments touch only this thread's cell (see
-// detail/cells.hpp), so threads never contend; reading sums all cells.
+// detail/cells.hpp), so threads never contend; reading sums all cells. An
+// increment may carry an exemplar (detail/exemplar_cell.hpp).
 #pragma once
 
 #include <cstdint>
 
 #include "vitals/core/snapshot.hpp"
 #include "vitals/instruments/detail/cells.hpp"
+#include "vitals/instruments/detail/exemplar_cell.hpp"
 #include "vitals/instruments/detail/stats.hpp"
 
 namespace vitals {
@@ -32,6 +34,21 @@ class counter {
     return true;
   }
 
+  /// With an exemplar (a traced increment; the last one wins): costs a
+  /// sequence-locked copy of the labels on top of the increment, and one
+  /// allocation on the counter's first exemplar. Labels that are invalid
+  /// or longer than 128 characters drop the exemplar (counted), never the
+  /// increment.
+  void inc(exemplar_labels ex) noexcept {
+    inc();
+    exemplars_.store(0, 1, 1, ex);
+  }
+  bool add(double v, exemplar_labels ex) noexcept {
+    if (!add(v)) return false;
+    exemplars_.store(0, 1, v, ex);
+    return true;
+  }
+
   double value() const {
     std::uint64_t whole = 0;
     detail::sum_u64(cells_.id(), 1, &whole);
@@ -44,11 +61,13 @@ class counter {
   void collect(metric_point& p) const {
     p.value = value();
     p.created = created_;
+    p.exemplar = exemplars_.load(0);
   }
 
  private:
   detail::cell_range cells_{2};  // [0] whole increments, [1] fractional adds
   double created_;
+  detail::exemplar_cells exemplars_;
 };
 
 }  // namespace vitals

@@ -15,6 +15,7 @@
 #include "vitals/core/quantile.hpp"
 #include "vitals/core/snapshot.hpp"
 #include "vitals/instruments/detail/cells.hpp"
+#include "vitals/instruments/detail/exemplar_cell.hpp"
 #include "vitals/instruments/detail/stats.hpp"
 
 namespace vitals {
@@ -98,6 +99,17 @@ class histogram {
     detail::add_f64(cells_.id() + n_ + 1, v);
   }
 
+  /// With an exemplar, kept for the observation's bucket (the last one
+  /// wins); see counter::inc(exemplar_labels) for its cost.
+  void observe(double v, exemplar_labels ex) noexcept {
+    if (std::isnan(v)) [[unlikely]]
+      return observe(v);  // counted, not observed
+    const std::size_t i = bucket_index(v);
+    detail::add_u64(cells_.id() + i, 1);
+    detail::add_f64(cells_.id() + n_ + 1, v);
+    exemplars_.store(i, n_ + 1, v, ex);
+  }
+
   /// Observes a duration in seconds (the unit of every `_seconds` histogram).
   template <class Rep, class Period>
   void observe_duration(std::chrono::duration<Rep, Period> d) noexcept {
@@ -129,6 +141,7 @@ class histogram {
 
   void collect(metric_point& p) const {
     p.buckets = cumulative();
+    for (std::size_t i = 0; i <= n_; ++i) p.buckets[i].exemplar = exemplars_.load(i);
     p.count = p.buckets.back().count;
     p.sum = sum();
     p.created = created_;
@@ -154,6 +167,7 @@ class histogram {
   std::size_t n_;
   detail::cell_range cells_;  // [0, n] bucket counts (n = +Inf), [n + 1] sum
   double created_;
+  detail::exemplar_cells exemplars_;  // one per bucket, on the first exemplar
 };
 
 }  // namespace vitals

@@ -207,6 +207,7 @@ class registry {
     add_point(rejected, {"reason", "negative_counter_add"},
               double(st.negative_counter_adds.load()));
     add_point(rejected, {"reason", "nan_observation"}, double(st.nan_observations.load()));
+    add_point(rejected, {"reason", "dropped_exemplar"}, double(st.dropped_exemplars.load()));
     out.push_back(std::move(rejected));
 
     metric_family overflow{"vitals_cardinality_overflow",

@@ -182,6 +182,30 @@ inline void append_sample(std::string& out, dialect d, std::string_view name,
   out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
+/// Appends ` # {labels} value timestamp` to the line just written (OpenMetrics
+/// exemplars; text 0.0.4 has none, so callers write them in OpenMetrics only).
+inline void append_exemplar(std::string& out, const exemplar& e) {
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  out += " # {";
+  bool first = true;
+  for (const auto& l : e.labels) {
+    if (!first) out += ',';
+    first = false;
+    out += l.name;
+    out += "=\"";
+    append_escaped(out, l.value, true);
+    out += '"';
+  }
+  out += "} ";
+  char buf[number_chars];
+  out.append(buf, render_value(buf, e.value));
+  if (e.t && std::isfinite(*e.t) && std::fabs(*e.t) < 9e12) {
+    out += ' ';
+    out.append(buf, render_ms_as_seconds(buf, std::llround(*e.t * 1000)));
+  }
+  out += '\n';
+}
+
 /// `le` and `quantile` values: Go's shortest `%g` in text 0.0.4 (what the
 /// Prometheus clients print), canonical numbers in OpenMetrics.
 inline std::string_view render_bound(char (&buf)[number_chars], dialect d, double v) {
@@ -234,8 +258,11 @@ inline void append_buckets(std::string& out, dialect d, std::string_view name,
       !p.buckets.empty() && std::isinf(p.buckets.back().le) && p.buckets.back().le > 0;
   constexpr std::size_t stack_line = 512;
   if (sample_bound(name, "_bucket", p.labels, {"le", {}}) + number_chars > stack_line) {
-    for (std::size_t i = 0; i < p.buckets.size(); ++i)
+    for (std::size_t i = 0; i < p.buckets.size(); ++i) {
       append_sample(out, d, name, "_bucket", p.labels, p.buckets[i].count, p.t, {"le", bounds[i]});
+      if (d == dialect::openmetrics && p.buckets[i].exemplar)
+        append_exemplar(out, *p.buckets[i].exemplar);
+    }
     if (!inf_last) append_sample(out, d, name, "_bucket", p.labels, p.count, p.t, {"le", "+Inf"});
     return;
   }
@@ -250,7 +277,11 @@ inline void append_buckets(std::string& out, dialect d, std::string_view name,
     q = write_tail(q, d, count, p.t);
     out.append(line, static_cast<std::size_t>(q - line));
   };
-  for (std::size_t i = 0; i < p.buckets.size(); ++i) append_line(bounds[i], p.buckets[i].count);
+  for (std::size_t i = 0; i < p.buckets.size(); ++i) {
+    append_line(bounds[i], p.buckets[i].count);
+    if (d == dialect::openmetrics && p.buckets[i].exemplar)
+      append_exemplar(out, *p.buckets[i].exemplar);
+  }
   if (!inf_last) append_line("+Inf", p.count);
 }
 

@@ -226,7 +226,7 @@ class snapshot_builder {
         if (!p.buckets.empty() && !(bound > p.buckets.back().le))
           return "bucket le=\"" + format_bound(bound) + "\" of " + excerpt(s.name) +
                  " is not above the previous bucket";
-        p.buckets.push_back({bound, s.value});
+        p.buckets.push_back({bound, s.value, s.exemplar});
         return {};
       case part::quantile:
         p.quantiles.push_back({bound, s.value});
@@ -236,7 +236,11 @@ class snapshot_builder {
     }
     if (st.seen[i] & bit) return "duplicate sample " + excerpt(s.name) + " for the same labels";
     st.seen[i] |= bit;
-    if (what == part::value) p.value = s.value;
+    if (what == part::value) {
+      p.value = s.value;
+      if (f.type == metric_type::counter)
+        p.exemplar = s.exemplar;  // the spec's only value with one
+    }
     if (what == part::sum) p.sum = s.value;
     if (what == part::count) p.count = s.value;
     if (what == part::created) p.created = s.value;

@@ -123,6 +123,7 @@ struct sample_line {
   std::vector<label> labels;
   double value = 0;
   std::optional<timestamp> t;
+  std::optional<vitals::exemplar> exemplar;  // OpenMetrics only
 };
 
 inline line_error read_timestamp(std::string_view token, dialect d, std::optional<timestamp>& t) {
@@ -135,21 +136,32 @@ inline line_error read_timestamp(std::string_view token, dialect d, std::optiona
   return {};
 }
 
-/// ` # {labels} value [timestamp]` after an OpenMetrics sample: checked for
-/// shape and dropped, since the data model has no exemplars.
-inline line_error skip_exemplar(line_reader& r) {
+/// ` # {labels} value [timestamp]` after an OpenMetrics sample: its labels
+/// (at most 128 characters, names and values together, as the spec says),
+/// value and time.
+inline line_error read_exemplar(line_reader& r, std::optional<vitals::exemplar>& out) {
   r.consume('#');
   r.skip_blanks();
   std::vector<label> labels;
   if (auto e = read_labels(r, labels)) return "in exemplar: " + *e;
+  std::size_t chars = 0;
+  for (const auto& l : labels) chars += l.name.size() + l.value.size();
+  if (chars > 128) return "exemplar labels longer than 128 characters";
+  auto set = label_set::make(std::move(labels));
+  if (!set) return "in exemplar: " + set.error().message;
   r.skip_blanks();
   const std::string_view value = r.read_token();
-  if (!parse_double(value)) return "invalid exemplar value " + excerpt(value);
+  const auto v = parse_double(value);
+  if (!v) return "invalid exemplar value " + excerpt(value);
+  vitals::exemplar e{std::move(*set), *v, std::nullopt};
   r.skip_blanks();
   if (!r.at_end()) {
     const std::string_view ts = r.read_token();
-    if (!parse_seconds_as_ms(ts)) return "invalid exemplar timestamp " + excerpt(ts);
+    const auto ms = parse_seconds_as_ms(ts);
+    if (!ms) return "invalid exemplar timestamp " + excerpt(ts);
+    e.t = double(*ms) / 1000;
   }
+  out = std::move(e);
   return {};
 }
 
@@ -178,7 +190,7 @@ inline line_error read_sample(std::string_view line, dialect d, sample_line& out
     r.skip_blanks();
   }
   if (d == dialect::openmetrics && r.peek() == '#')
-    if (auto e = skip_exemplar(r)) return e;
+    if (auto e = read_exemplar(r, out.exemplar)) return e;
   if (!r.at_end()) return "unexpected " + excerpt(r.rest()) + " after the value";
   return {};
 }

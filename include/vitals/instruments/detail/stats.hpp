@@ -10,6 +10,7 @@ namespace vitals::detail {
 struct instrument_stats {
   std::atomic<std::uint64_t> negative_counter_adds{0};
   std::atomic<std::uint64_t> nan_observations{0};
+  std::atomic<std::uint64_t> dropped_exemplars{0};  // invalid labels, or a concurrent writer
 
   static instrument_stats& get() noexcept {
     static instrument_stats s;
