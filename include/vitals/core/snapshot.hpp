@@ -62,7 +62,7 @@ struct exemplar {
 struct bucket {
   double le = 0;
   double count = 0;
-  std::optional<vitals::exemplar> exemplar;  // the last traced observation in this bucket
+  std::optional<vitals::exemplar> exemplar = std::nullopt;  // the last traced observation here
   friend bool operator==(const bucket&, const bucket&) = default;
 };
 

@@ -36,20 +36,22 @@ class registry {
 
   // Counter names may be given with or without `_total`; the family is stored
   // without it and the writers add it back, as OpenMetrics specifies.
+  // `opts.ttl`: series idle that long leave the family (family.hpp, "Stale series").
   family<vitals::counter>& counter_family(std::string name, std::string help,
-                                          std::vector<std::string> labels) {
+                                          std::vector<std::string> labels,
+                                          family_options opts = {}) {
     if (name.ends_with("_total")) name.resize(name.size() - 6);
-    return add<vitals::counter>(std::move(name), std::move(help), std::move(labels), {});
+    return add<vitals::counter>(std::move(name), std::move(help), std::move(labels), {}, opts);
   }
   family<vitals::gauge>& gauge_family(std::string name, std::string help,
-                                      std::vector<std::string> labels) {
-    return add<vitals::gauge>(std::move(name), std::move(help), std::move(labels), {});
+                                      std::vector<std::string> labels, family_options opts = {}) {
+    return add<vitals::gauge>(std::move(name), std::move(help), std::move(labels), {}, opts);
   }
   family<vitals::histogram>& histogram_family(
       std::string name, std::string help, std::vector<std::string> labels,
-      std::vector<double> bounds = buckets::prometheus_default()) {
+      std::vector<double> bounds = buckets::prometheus_default(), family_options opts = {}) {
     return add<vitals::histogram>(std::move(name), std::move(help), std::move(labels),
-                                  vitals::histogram::config(std::move(bounds)));
+                                  vitals::histogram::config(std::move(bounds)), opts);
   }
 
   /// Unlabelled shorthands.
@@ -133,6 +135,7 @@ class registry {
     std::vector<std::string> labels;
     std::unique_ptr<collectable> impl;
     std::uint64_t (*overflowed)(const collectable&) = nullptr;
+    std::uint64_t (*expired)(const collectable&) = nullptr;  // families with a ttl
   };
 
   template <class Metric>
@@ -147,22 +150,29 @@ class registry {
 
   template <class Metric>
   family<Metric>& add(std::string name, std::string help, std::vector<std::string> labels,
-                      typename Metric::config cfg) {
+                      typename Metric::config cfg, family_options opts = {}) {
     std::lock_guard lock(mu_);
     if (auto it = families_.find(name); it != families_.end()) {
       if (it->second.type != Metric::type || it->second.labels != labels || !it->second.overflowed)
         throw std::invalid_argument("metric '" + name +
                                     "' is already registered with another type or labels");
-      return static_cast<family<Metric>&>(*it->second.impl);
+      auto& known = static_cast<family<Metric>&>(*it->second.impl);
+      if (known.ttl() != opts.ttl)
+        throw std::invalid_argument("metric '" + name + "' is already registered with another ttl");
+      return known;
     }
     auto f = std::make_unique<family<Metric>>(name, std::move(help), labels, std::move(cfg),
-                                              opts_.max_series_per_family);
+                                              opts_.max_series_per_family, opts);
     auto& ref = *f;
     families_.emplace(
         std::move(name),
-        entry{Metric::type, std::move(labels), std::move(f), [](const collectable& c) {
-                return static_cast<const family<Metric>&>(c).overflowed();
-              }});
+        entry{
+            Metric::type, std::move(labels), std::move(f),
+            [](const collectable& c) { return static_cast<const family<Metric>&>(c).overflowed(); },
+            opts.ttl.count() > 0
+                ? +[](const collectable&
+                          c) { return static_cast<const family<Metric>&>(c).expired(); }
+                : nullptr});
     return ref;
   }
 
@@ -219,6 +229,15 @@ class registry {
     for (const auto& [name, e] : families_)
       if (e.overflowed) add_point(overflow, {"family", name}, double(e.overflowed(*e.impl)));
     if (!overflow.points.empty()) out.push_back(std::move(overflow));
+
+    metric_family expired{"vitals_series_expired",
+                          metric_type::counter,
+                          "Series dropped from a family with a ttl for being idle that long.",
+                          {},
+                          {}};
+    for (const auto& [name, e] : families_)
+      if (e.expired) add_point(expired, {"family", name}, double(e.expired(*e.impl)));
+    if (!expired.points.empty()) out.push_back(std::move(expired));
   }
 
   registry_options opts_;
