@@ -16,6 +16,7 @@
 #include "support/prometheus.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/net/client.hpp"
+#include "vitals/samplers/registry.hpp"
 #include "vitals/sinks/otlp_http.hpp"
 #include "vitals/sinks/remote_write.hpp"
 
@@ -383,6 +384,39 @@ TEST(RemoteWritePrometheus, SamplesComeBackFromQueries) {
     steps.emplace_back(p.as_array()[1].as_string());
   EXPECT_EQ(steps, (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_EQ(counted(reg, "sent"), 5);
+}
+
+TEST(RemoteWritePrometheus, ExemplarsFromTheRegistryComeBackFromQueryExemplars) {
+  if (!std::filesystem::exists(prometheus::exe)) GTEST_SKIP() << "no " << prometheus::exe;
+  prometheus prom({.flags = {"--enable-feature=exemplar-storage"}});
+  ASSERT_TRUE(prom.ready()) << prom.log();
+  // A registry's traced observation, through the registry sampler's samples.
+  vitals::registry app;
+  app.histogram("rw_job_seconds", "Job time.", {0.1, 1})
+      .observe(0.42, {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}});
+  app.counter("rw_jobs_total", "Jobs.").inc({{"trace_id", "00f067aa0ba902b7"}});
+  vitals::sample_batch batch;
+  vitals::samplers::append_samples(app.collect(), vitals::now(), {{"job", "rw"}}, batch);
+  std::erase_if(batch, [](const sample& s) { return !s.series.name().starts_with("rw_"); });
+
+  vitals::registry reg;
+  vitals::sinks::remote_write_sink sink(prom.url() + "/api/v1/write", fast(), reg);
+  ASSERT_TRUE(sink.write(batch));
+  ASSERT_TRUE(sink.flush()) << sink.last_error();
+
+  const auto now_s = std::to_string(vitals::to_unix_ms(vitals::now()) / 1000);
+  const auto window = "&start=" + std::to_string(std::stoll(now_s) - 60) +
+                      "&end=" + std::to_string(std::stoll(now_s) + 60);
+  auto hist = prom.data("/api/v1/query_exemplars?query=rw_job_seconds_bucket" + window);
+  ASSERT_TRUE(hist.is_array()) << prom.log();
+  ASSERT_EQ(hist.as_array().size(), 1u) << json::serialize(hist);
+  EXPECT_EQ(hist.at(0).at("seriesLabels").at("le"), "1");
+  EXPECT_EQ(hist.at(0).at("exemplars").at(0).at("labels").at("trace_id"),
+            "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(hist.at(0).at("exemplars").at(0).at("value"), "0.42");
+  auto jobs = prom.data("/api/v1/query_exemplars?query=rw_jobs_total" + window);
+  ASSERT_EQ(jobs.as_array().size(), 1u) << json::serialize(jobs);
+  EXPECT_EQ(jobs.at(0).at("exemplars").at(0).at("labels").at("trace_id"), "00f067aa0ba902b7");
 }
 
 // --- OTLP -------------------------------------------------------------------

@@ -37,17 +37,19 @@ inline void append_samples(const metric_snapshot& snap, timestamp t, const label
     for (const auto& p : f.points) {
       const label_set l = extra.empty() ? p.labels : detail::merge(p.labels, extra);
       const timestamp at = p.t.value_or(t);
-      auto add = [&](std::string name, label_set ls, double v) {
-        out.push_back({series(std::move(name), std::move(ls)), at, v});
+      auto add = [&](std::string name, label_set ls, double v,
+                     const std::optional<exemplar>& ex = std::nullopt) {
+        out.push_back({series(std::move(name), std::move(ls)), at, v,
+                       ex ? std::make_shared<const exemplar>(*ex) : nullptr});
       };
       switch (f.type) {
         case metric_type::counter:
-          add(f.name + "_total", l, p.value);
+          add(f.name + "_total", l, p.value, p.exemplar);
           break;
         case metric_type::histogram:
         case metric_type::gaugehistogram:
           for (const auto& b : p.buckets)
-            add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count);
+            add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count, b.exemplar);
           add(f.name + "_sum", l, p.sum);
           add(f.name + "_count", l, p.count);
           break;

@@ -1,12 +1,13 @@
-// Prometheus remote write 1.0: samples go out as a snappy-compressed protobuf
-// WriteRequest to Prometheus, VictoriaMetrics, Mimir, Thanos receive, ...
-// write() only queues; a background sender batches, retries and counts (see
+// Prometheus remote write 1.0: samples (and the exemplars they carry) go out
+// as a snappy-compressed protobuf WriteRequest to Prometheus, VictoriaMetrics, Mimir, Thanos
+// receive, ... write() only queues; a background sender batches, retries and counts (see
 // detail/push.hpp). Plain http:// only. Needs libsnappy (vitals::remote_write).
 #pragma once
 
 #include <snappy.h>
 
 #include <algorithm>
+#include <cmath>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,9 +24,10 @@ namespace detail {
 // Field numbers of prometheus/prompb/{remote,types}.proto.
 namespace rw {
 constexpr std::uint32_t write_request_timeseries = 1;
-constexpr std::uint32_t timeseries_labels = 1, timeseries_samples = 2;
+constexpr std::uint32_t timeseries_labels = 1, timeseries_samples = 2, timeseries_exemplars = 3;
 constexpr std::uint32_t label_name = 1, label_value = 2;
 constexpr std::uint32_t sample_value = 1, sample_timestamp = 2;
+constexpr std::uint32_t exemplar_labels = 1, exemplar_value = 2, exemplar_timestamp = 3;
 }  // namespace rw
 
 /// The series' labels as remote write wants them: `__name__` included, all
@@ -53,14 +55,31 @@ inline std::size_t sample_size(const sample& s) {
   return pb::double_size(rw::sample_value) + pb::int64_size(rw::sample_timestamp, to_unix_ms(s.t));
 }
 
-/// One TimeSeries: the labels of `run[0]`, then every sample of `run`.
+// An exemplar's time: its own, else its sample's (remote write wants one).
+inline std::int64_t exemplar_ms(const sample& s) {
+  const auto& t = s.exemplar->t;
+  return t && std::isfinite(*t) && std::fabs(*t) < 9e12 ? std::llround(*t * 1000) : to_unix_ms(s.t);
+}
+
+inline std::size_t exemplar_size(const sample& s) {
+  std::size_t n =
+      pb::double_size(rw::exemplar_value) + pb::int64_size(rw::exemplar_timestamp, exemplar_ms(s));
+  for (const auto& l : s.exemplar->labels)
+    n += pb::length_delimited_size(rw::exemplar_labels, label_size(l.name, l.value));
+  return n;
+}
+
+/// One TimeSeries: the labels of `run[0]`, then every sample of `run`, then
+/// the exemplars the samples carry (remote write 1.0, prompb.Exemplar).
 inline void put_timeseries(std::string& out, std::span<const sample* const> run) {
   std::size_t size = 0;
   for_each_wire_label(run[0]->series, [&](std::string_view n, std::string_view v) {
     size += pb::length_delimited_size(rw::timeseries_labels, label_size(n, v));
   });
-  for (const sample* s : run)
+  for (const sample* s : run) {
     size += pb::length_delimited_size(rw::timeseries_samples, sample_size(*s));
+    if (s->exemplar) size += pb::length_delimited_size(rw::timeseries_exemplars, exemplar_size(*s));
+  }
 
   pb::put_length(out, rw::write_request_timeseries, size);
   for_each_wire_label(run[0]->series, [&](std::string_view n, std::string_view v) {
@@ -72,6 +91,17 @@ inline void put_timeseries(std::string& out, std::span<const sample* const> run)
     pb::put_length(out, rw::timeseries_samples, sample_size(*s));
     pb::put_double(out, rw::sample_value, s->value);
     pb::put_int64(out, rw::sample_timestamp, to_unix_ms(s->t));
+  }
+  for (const sample* s : run) {
+    if (!s->exemplar) continue;
+    pb::put_length(out, rw::timeseries_exemplars, exemplar_size(*s));
+    for (const auto& l : s->exemplar->labels) {
+      pb::put_length(out, rw::exemplar_labels, label_size(l.name, l.value));
+      pb::put_string(out, rw::label_name, l.name);
+      pb::put_string(out, rw::label_value, l.value);
+    }
+    pb::put_double(out, rw::exemplar_value, s->exemplar->value);
+    pb::put_int64(out, rw::exemplar_timestamp, exemplar_ms(*s));
   }
 }
 
