@@ -490,6 +490,32 @@ TEST(OtlpHttp, RegistrySnapshotKeepsItsTypes) {
   EXPECT_TRUE(is_decimal_string(hp.at("startTimeUnixNano")));
 }
 
+TEST(OtlpHttp, ExemplarsGoWithTheirPoints) {
+  receiver rx([](int) { return receiver::status(bhttp::status::ok); });
+  vitals::registry app(vitals::registry_options{.self_metrics = false});
+  app.counter("calls_total", "Calls.")
+      .inc({{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}, {"span_id", "00f067aa0ba902b7"}});
+  auto& h = app.histogram("wait_seconds", "Wait.", {0.1, 1});
+  h.observe(0.5, {{"trace_id", "not-hex"}, {"user", "u1"}});
+  vitals::sinks::otlp_http_sink sink(rx.url(""), {.push = fast()});
+  ASSERT_TRUE(sink.export_registry(app));
+  ASSERT_TRUE(sink.flush()) << sink.last_error();
+  const auto metrics = otlp_metrics(rx, "vitals");
+  const auto& ce = metric_named(metrics, "calls").at("sum").at("dataPoints").at(0).at("exemplars");
+  ASSERT_EQ(ce.as_array().size(), 1u);
+  EXPECT_EQ(ce.at(0).at("traceId"), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(ce.at(0).at("spanId"), "00f067aa0ba902b7");
+  EXPECT_EQ(ce.at(0).at("asDouble").to_number<double>(), 1);
+  EXPECT_TRUE(is_decimal_string(ce.at(0).at("timeUnixNano")));
+  EXPECT_FALSE(ce.at(0).as_object().contains("filteredAttributes"));
+  const auto& he =
+      metric_named(metrics, "wait_seconds").at("histogram").at("dataPoints").at(0).at("exemplars");
+  ASSERT_EQ(he.as_array().size(), 1u);
+  EXPECT_EQ(he.at(0).at("asDouble").to_number<double>(), 0.5);
+  EXPECT_FALSE(he.at(0).as_object().contains("traceId")) << "not a 32-digit hex id";
+  EXPECT_EQ(he.at(0).at("filteredAttributes").as_array().size(), 2u);
+}
+
 TEST(OtlpHttp, PlainSamplesAreGaugesOrTotalCounters) {
   receiver rx([](int) { return receiver::status(bhttp::status::ok); });
   vitals::sinks::otlp_http_sink sink(rx.url(""), {.push = fast()});

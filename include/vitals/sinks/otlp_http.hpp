@@ -3,6 +3,7 @@
 // comes from a registry snapshot; plain samples carry no type, so a name
 // ending in `_total` is sent as a cumulative monotonic sum (the suffix left
 // off, as OpenTelemetry names counters) and anything else as a gauge.
+// Exemplars go with their points (trace_id and span_id as traceId/spanId).
 // Queueing, retries and counts as in detail/push.hpp. Plain http:// only.
 #pragma once
 
@@ -130,6 +131,35 @@ class otlp_encoder {
       default:
         value_field(o, p.value);
     }
+    json::array ex;
+    if (p.exemplar) ex.push_back(exemplar_json(*p.exemplar));
+    for (const auto& b : p.buckets)
+      if (b.exemplar) ex.push_back(exemplar_json(*b.exemplar));
+    if (!ex.empty()) o["exemplars"] = std::move(ex);
+    return o;
+  }
+
+  /// An OTLP Exemplar: `trace_id` and `span_id` labels of the right hex
+  /// length go to traceId and spanId (hex in OTLP JSON), the other labels
+  /// to filteredAttributes.
+  json::object exemplar_json(const exemplar& e) const {
+    auto is_hex = [](std::string_view v, std::size_t n) {
+      return v.size() == n &&
+             v.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+    };
+    json::object o;
+    std::vector<label> others;
+    for (const auto& l : e.labels) {
+      if (l.name == "trace_id" && is_hex(l.value, 32))
+        o["traceId"] = l.value;
+      else if (l.name == "span_id" && is_hex(l.value, 16))
+        o["spanId"] = l.value;
+      else
+        others.push_back(l);
+    }
+    if (!others.empty()) o["filteredAttributes"] = attributes(label_set(std::move(others)));
+    o["timeUnixNano"] = e.t ? unix_nano(*e.t) : unix_nano(vitals::now());
+    o["asDouble"] = json_double(e.value);
     return o;
   }
 
@@ -198,6 +228,7 @@ class otlp_http_sink {
       p.labels = s.series.labels();
       p.value = s.value;
       p.t = s.t;
+      if (s.exemplar) p.exemplar = *s.exemplar;
     }
     return push_.enqueue(std::make_move_iterator(items.begin()),
                          std::make_move_iterator(items.end()));
