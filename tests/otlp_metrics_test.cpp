@@ -1,5 +1,7 @@
 // OTLP metrics into samples: delta sums accumulated, replays counted once,
-// a restart, cumulative streams, histograms, cardinality bounds, eviction.
+// a restart, cumulative streams, histograms, cardinality bounds, eviction,
+// exemplars.
+#include "support/helpers.hpp"
 #include "support/otlp_rigs.hpp"
 
 using namespace vitals;
@@ -146,4 +148,67 @@ TEST(OtlpMetrics, AHostileClientCannotGrowTheStateWithoutBound) {
   EXPECT_EQ(counted(reg, "cardinality"), 88);
   EXPECT_EQ(store.list_series().size(), 12u);
   EXPECT_EQ(reg.gauge("vitals_otlp_series", "").value(), 12);
+}
+
+TEST(OtlpMetrics, ExemplarsFollowTheirPointsIntoTheSamples) {
+  metrics_rig rig(100);
+  pb::ExportMetricsServiceRequest req;
+  auto* ms = req.add_resource_metrics()->add_scope_metrics();
+  auto* sum = ms->add_metrics();
+  sum->set_name("requests");
+  sum->mutable_sum()->set_is_monotonic(true);
+  sum->mutable_sum()->set_aggregation_temporality(pb::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* sp = sum->mutable_sum()->add_data_points();
+  sp->set_time_unix_nano(t0);
+  sp->set_as_int(7);
+  auto* old = sp->add_exemplars();
+  old->set_as_int(1);
+  old->set_trace_id(std::string(16, '\x01'));
+  auto* last = sp->add_exemplars();  // the last one wins
+  last->set_as_double(2.5);
+  last->set_time_unix_nano(t0 - sec);
+  last->set_trace_id(
+      std::string("\x4b\xf9\x2f\x35\x77\xb3\x4d\xa6\xa3\xce\x92\x9d\x0e\x0e\x47\x36", 16));
+  last->set_span_id(std::string("\x00\xf0\x67\xaa\x0b\xa9\x02\xb7", 8));
+  auto* fa = last->add_filtered_attributes();
+  fa->set_key("user.id");
+  fa->mutable_value()->set_string_value("u1");
+
+  auto* h = ms->add_metrics();
+  h->set_name("wait");
+  h->set_unit("s");
+  h->mutable_histogram()->set_aggregation_temporality(pb::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* hp = h->mutable_histogram()->add_data_points();
+  hp->set_time_unix_nano(t0);
+  hp->set_count(2);
+  for (double b : {0.5, 1.0}) hp->add_explicit_bounds(b);
+  for (std::uint64_t c : {0, 1, 1}) hp->add_bucket_counts(c);
+  auto* he = hp->add_exemplars();
+  he->set_as_double(0.75);  // in (0.5, 1]
+  he->set_trace_id(std::string(16, '\xab'));
+  auto* toolong = hp->add_exemplars();
+  toolong->set_as_double(3);
+  auto* big = toolong->add_filtered_attributes();
+  big->set_key("note");
+  big->mutable_value()->set_string_value(std::string(200, 'x'));
+
+  ASSERT_EQ(rig.mapper.ingest(req).accepted, 2u);
+  auto find = [&](std::string_view name, std::string_view le = {}) -> const sample& {
+    for (const auto& s : rig.pushed)
+      if (s.series.name() == name && (le.empty() || s.series.labels().get("le") == le)) return s;
+    throw std::runtime_error("no sample " + std::string(name));
+  };
+  const auto& total = find("requests_total");
+  ASSERT_TRUE(total.exemplar);
+  EXPECT_EQ(total.exemplar->labels, (label_set{{"span_id", "00f067aa0ba902b7"},
+                                               {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"},
+                                               {"user_id", "u1"}}));
+  EXPECT_EQ(total.exemplar->value, 2.5);
+  EXPECT_EQ(total.exemplar->t, double((t0 - sec) / 1000000) / 1000);
+  EXPECT_FALSE(find("wait_seconds_bucket", "0.5").exemplar);
+  ASSERT_TRUE(find("wait_seconds_bucket", "1").exemplar);
+  EXPECT_EQ(find("wait_seconds_bucket", "1").exemplar->labels.get("trace_id"),
+            "abababababababababababababababab");
+  EXPECT_FALSE(find("wait_seconds_bucket", "+Inf").exemplar) << "over 128 characters: dropped";
+  EXPECT_EQ(test::family_total(rig.reg, "vitals_otlp_exemplars_dropped"), 1);
 }

@@ -17,6 +17,7 @@ struct metrics_rig {
             reg,
             [this](std::span<const sample> b) -> status {
               if (refuse) return error(errc::unavailable, "full");
+              pushed.insert(pushed.end(), b.begin(), b.end());
               return store.append(b);
             },
             [this](const series& s) { return store.latest(s); },
@@ -24,6 +25,7 @@ struct metrics_rig {
 
   registry reg;
   stores::memory_store store;
+  std::vector<sample> pushed;  // exemplars included, which the store does not keep
   bool refuse = false;
   agent::otlp_metrics_mapper mapper;
 };

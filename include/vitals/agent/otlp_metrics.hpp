@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -69,7 +70,10 @@ class otlp_metrics_mapper {
         series_(metrics.gauge("vitals_otlp_series",
                               "OTLP series remembered (delta totals and replay state).")),
         evicted_(metrics.counter("vitals_otlp_series_evicted",
-                                 "OTLP series forgotten after being idle (series_idle).")) {}
+                                 "OTLP series forgotten after being idle (series_idle).")),
+        exemplars_dropped_(
+            metrics.counter("vitals_otlp_exemplars_dropped",
+                            "OTLP exemplars not kept: labels over 128 characters, or invalid.")) {}
 
   /// Maps, stores and remembers one export, all or nothing: when the store
   /// refuses the batch nothing is remembered, so the sender's retry counts.
@@ -211,7 +215,52 @@ class otlp_metrics_mapper {
     std::string name;
     std::vector<label> extra;
     double value;
+    std::shared_ptr<const exemplar> ex = nullptr;
   };
+
+  // An OTLP exemplar as the exposition's: trace_id and span_id in hex, the
+  // filtered attributes as labels; null (and counted) when it does not fit
+  // OpenMetrics' 128 characters or its time is out of range.
+  std::shared_ptr<const exemplar> to_exemplar(const otlp_pb::Exemplar& e) {
+    std::vector<label> l;
+    auto hex = [](const std::string& bytes) {
+      static constexpr char digits[] = "0123456789abcdef";
+      std::string out;
+      for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+      }
+      return out;
+    };
+    if (!e.trace_id().empty()) l.push_back({"trace_id", hex(e.trace_id())});
+    if (!e.span_id().empty()) l.push_back({"span_id", hex(e.span_id())});
+    for (const auto& kv : e.filtered_attributes()) {
+      if (l.size() >= 8) break;
+      add_label(l, kv);
+    }
+    std::size_t chars = 0;
+    for (const auto& x : l) chars += x.name.size() + x.value.size();
+    auto labels = label_set::make(sorted_unique(std::move(l)));
+    if (chars > 128 || !labels) {
+      exemplars_dropped_.inc();
+      return nullptr;
+    }
+    auto out = std::make_shared<exemplar>();
+    out->labels = std::move(*labels);
+    out->value = e.value_case() == otlp_pb::Exemplar::kAsInt ? double(e.as_int()) : e.as_double();
+    if (e.time_unix_nano() >= 946684800ull * 1000000000ull &&
+        e.time_unix_nano() < 7258118400ull * 1000000000ull)  // 2000 to 2200
+      out->t = double(e.time_unix_nano() / 1000000) / 1000;
+    return out;
+  }
+
+  // The last of `es` that converts (OTLP sends them oldest first).
+  template <class Exemplars>
+  std::shared_ptr<const exemplar> last_exemplar(const Exemplars& es) {
+    for (int i = es.size(); i-- > 0;)
+      if (auto e = to_exemplar(es[i])) return e;
+    return nullptr;
+  }
 
   void emit_point(const std::vector<label>& base,
                   const google::protobuf::RepeatedPtrField<otlp_pb::KeyValue>& attributes,
@@ -261,7 +310,8 @@ class otlp_metrics_mapper {
       st.last_ms = t_ms;
       if (delta) st.total += v.value;
       taken.emplace_back(h, st);
-      out.push_back({std::move(s), from_unix_ms(t_ms), delta ? st.total : v.value});
+      out.push_back(
+          {std::move(s), from_unix_ms(t_ms), delta ? st.total : v.value, std::move(v.ex)});
     }
     if (refused)
       return reject(r, "cardinality",
@@ -309,7 +359,7 @@ class otlp_metrics_mapper {
             continue;
           }
           emit_point(base, p.attributes(), p.time_unix_nano(), delta, resource, now_ms,
-                     {{name, {}, v}}, r);
+                     {{name, {}, v, last_exemplar(p.exemplars())}}, r);
         }
         return;
       }
@@ -336,6 +386,14 @@ class otlp_metrics_mapper {
             const std::string le =
                 i + 1 == nb ? "+Inf" : otlp_bound_text(p.explicit_bounds(int(i)));
             vs.push_back({name + "_bucket", {{"le", le}}, running});
+          }
+          // Each exemplar to the bucket its value falls in (the last one wins there).
+          for (int i = 0; nb > 0 && i < std::min(p.exemplars_size(), 64); ++i) {
+            auto e = to_exemplar(p.exemplars(i));
+            if (!e) continue;
+            std::size_t b = 0;
+            while (b + 1 < nb && !(e->value <= p.explicit_bounds(int(b)))) ++b;
+            vs[b].ex = std::move(e);
           }
           vs.push_back({name + "_count", {}, double(p.count())});
           if (p.has_sum()) vs.push_back({name + "_sum", {}, p.sum()});
@@ -379,6 +437,7 @@ class otlp_metrics_mapper {
   family<vitals::counter>& points_;
   vitals::gauge& series_;
   vitals::counter& evicted_;
+  vitals::counter& exemplars_dropped_;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, series_state> state_;  // by series hash
   struct owned {
