@@ -11,6 +11,7 @@
 #include "support/http_api.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/agent/claude_hooks.hpp"
+#include "vitals/agent/session_files.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/hooks.hpp"
 
@@ -87,6 +88,24 @@ TEST(ClaudeHooks, StopEndsATurnWithoutAModelRequestAndOtherHooksGiveNoEvent) {
   ASSERT_TRUE(pre);
   EXPECT_EQ(pre->name, "PreToolUse");
   EXPECT_FALSE(pre->event);
+}
+
+TEST(ClaudeHooks, ATurnsEndIsNoLlmInteractionOfItsSession) {
+  registry reg;
+  agent::session_book book({}, reg);
+  const auto t = vitals::now();
+  auto tool = agent::parse_claude_hook(
+      hook(R"({"session_id":"s1","hook_event_name":"PostToolUse","tool_name":"Bash"})"), {}, t);
+  auto stop =
+      agent::parse_claude_hook(hook(R"({"session_id":"s1","hook_event_name":"Stop"})"), {}, t);
+  ASSERT_TRUE(tool && tool->event && stop && stop->event);
+  book.record(*tool->event, nullptr);
+  book.record(*stop->event, nullptr);
+  auto s = book.find("s1");
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->metrics.tools.size(), 1u);
+  EXPECT_EQ(s->metrics.tools[0].call_count, 1);
+  EXPECT_TRUE(s->metrics.llms.empty());
 }
 
 TEST(ClaudeHooks, ErrorsNameTheField) {
