@@ -228,7 +228,22 @@ TEST(HttpHooks, TheAgentFromAHeaderAndErrorsNamingTheFieldOrParameter) {
   j = boost::json::parse(post_hook(c, "/api/v1/hooks/claude?user=x", "{}", 400));
   EXPECT_EQ(j.at("parameter"), "user");
   post_hook(c, "/api/v1/hooks/claude", "{not json", 400);
-  EXPECT_EQ(f.counter("vitals_agent_hooks"), 1) << "only known hooks are counted";
+  // As an attacker sends them: NUL in a field, huge text, NUL in a parameter.
+  j = boost::json::parse(post_hook(
+      c, "/api/v1/hooks/claude",
+      R"({"session_id":"s2","hook_event_name":"PostToolUse","tool_name":"a\u0000b"})", 400));
+  EXPECT_EQ(j.at("field"), "tool_name");
+  j = boost::json::parse(post_hook(
+      c, "/api/v1/hooks/claude",
+      R"({"session_id":")" + std::string(600, 'x') + R"(","hook_event_name":"Stop"})", 400));
+  EXPECT_EQ(j.at("field"), "session_id");
+  j = boost::json::parse(post_hook(c, "/api/v1/hooks/claude?account=a%00b",
+                                   R"({"session_id":"s2","hook_event_name":"Stop"})", 400));
+  EXPECT_EQ(j.at("parameter"), "account");
+  j = boost::json::parse(post_hook(c, "/api/v1/hooks/claude?agent=" + std::string(600, 'x'),
+                                   R"({"session_id":"s2","hook_event_name":"Stop"})", 400));
+  EXPECT_EQ(j.at("parameter"), "agent");
+  EXPECT_EQ(f.counter("vitals_agent_hooks"), 1) << "only hooks that parse are counted";
 }
 
 TEST(HttpHooks, LimitsAnswerTheNewestReadingPerAccountAndWindow) {
@@ -266,6 +281,13 @@ TEST(HttpHooks, LimitsAnswerTheNewestReadingPerAccountAndWindow) {
   EXPECT_TRUE(limits[1].at("used").is_null());
   EXPECT_TRUE(limits[1].at("resets_at").is_null());
 
+  r = c.get("/api/v1/usage/limits?account=%FF");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400u);
+  EXPECT_EQ(json_of(*r).at("parameter"), "account");
+  r = c.post("/api/v1/events", snap + R"("account_id":"acme","window":"5h","used":1e400})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400u) << r->body;
   r = c.get("/api/v1/usage/limits?acount=acme");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400u);
