@@ -64,6 +64,19 @@ struct usage_store_archetype {
   std::map<std::string, agent::usage_event> events;
 };
 
+/// Keeps every reading; the newest is the last put.
+struct limit_store_archetype : usage_store_archetype {
+  result<std::size_t> put_limits(std::span<const agent::limit_snapshot> l) {
+    limits.insert(limits.end(), l.begin(), l.end());
+    return l.size();
+  }
+  result<std::vector<agent::limit_snapshot>> latest_limits(const std::string&, const std::string&) {
+    if (limits.empty()) return std::vector<agent::limit_snapshot>{};
+    return std::vector{limits.back()};
+  }
+  std::vector<agent::limit_snapshot> limits;
+};
+
 /// Answers 204 to everything.
 struct request_handler_archetype {
   boost::asio::awaitable<std::optional<http::response>> handle(const http::request& req,
@@ -135,6 +148,12 @@ struct usage_store_without_count : usage_store_archetype {  // usage_store 4
 };
 struct usage_store_counting_unchecked : usage_store_archetype {  // usage_store 4: a result
   std::size_t count() { return events.size(); }
+};
+struct limit_store_unchecked : usage_store_archetype {  // limit_store 1: a refusal is a value
+  std::size_t put_limits(std::span<const agent::limit_snapshot> l) { return l.size(); }
+  result<std::vector<agent::limit_snapshot>> latest_limits(const std::string&, const std::string&) {
+    return std::vector<agent::limit_snapshot>{};
+  }
 };
 struct request_handler_blocking {  // request_handler 1: a coroutine
   http::response handle(const http::request&, http::exchange&) { return {}; }

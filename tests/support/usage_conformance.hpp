@@ -166,9 +166,79 @@ TYPED_TEST_P(UsageStoreConformance, ALaterRecordOfAKeyInOneBatchReplacesTheEarli
   EXPECT_EQ(hourly->front().totals.events, 1);
 }
 
+// Through a ledger: quota readings are kept apart from the usage, the
+// newest per account and window answered, a resent reading a duplicate.
+TYPED_TEST_P(UsageStoreConformance,
+             KeepsLimitSnapshotsApartAndAnswersTheNewestPerAccountAndWindow) {
+  auto& s = this->store();
+  registry reg;
+  ledger l(s, reg);
+  const std::string snap = R"({"event_type":"limit_snapshot","provider_id":"anthropic",)";
+  const auto r =
+      l.ingest(snap + R"("account_id":"acme","window":"5h","used":120,"limit":500,)" +
+               R"("occurred_at":"2026-11-20T10:00:00Z","resets_at":"2026-11-20T14:00:00Z"})" +
+               "\n" + snap + R"("account_id":"acme","window":"5h","used":300,"limit":500,)" +
+               R"("occurred_at":"2026-11-20T11:00:00Z","resets_at":"2026-11-20T15:00:00Z"})" +
+               "\n" + snap + R"("account_id":"acme","window":"weekly","used_percent":12.5,)" +
+               R"("occurred_at":"2026-11-20T10:30:00Z"})" + "\n" + snap +
+               R"("account_id":"beta","window":"5h","used":10,"limit":40,)" +
+               R"("occurred_at":"2026-11-20T09:00:00Z"})" + "\n" +
+               // The 11:00 reading again: a duplicate, the first one stays.
+               snap + R"("account_id":"acme","window":"5h","used":999,"limit":500,)" +
+               R"("occurred_at":"2026-11-20T11:00:00Z"})" + "\n" +
+               R"({"message_id":"m1","model_canonical":"gpt-5","input_tokens":10,"cost_usd":1,)" +
+               R"("occurred_at":"2026-11-20T10:00:00Z"})" + "\n");
+  EXPECT_EQ(r.accepted, 5u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_TRUE(r.rejected.empty()) << r.rejected.front().error;
+
+  auto all = s.latest_limits("", "");
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  const auto& a5 = (*all)[0];
+  EXPECT_EQ(a5.account, "acme");
+  EXPECT_EQ(a5.window, "5h");
+  EXPECT_EQ(a5.at, at("2026-11-20T11:00:00Z"));
+  EXPECT_EQ(a5.used, 300);
+  EXPECT_EQ(a5.limit, 500);
+  EXPECT_EQ(a5.used_percent, 60);  // 300 / 500, derived
+  EXPECT_EQ(a5.resets_at, at("2026-11-20T15:00:00Z"));
+  EXPECT_EQ(a5.provider, "anthropic");
+  EXPECT_EQ(a5.agent, "unknown");
+  const auto& aw = (*all)[1];
+  EXPECT_EQ(aw.window, "weekly");
+  EXPECT_EQ(aw.used_percent, 12.5);
+  EXPECT_FALSE(aw.used) << "unknown stays unknown";
+  EXPECT_FALSE(aw.limit);
+  EXPECT_FALSE(aw.resets_at);
+  EXPECT_EQ((*all)[2].account, "beta");
+  EXPECT_EQ((*all)[2].used_percent, 25);
+
+  auto acme = s.latest_limits("acme", "");
+  ASSERT_TRUE(acme);
+  ASSERT_EQ(acme->size(), 2u);
+  auto five = s.latest_limits("", "5h");
+  ASSERT_TRUE(five);
+  ASSERT_EQ(five->size(), 2u);
+  EXPECT_EQ((*five)[0].account, "acme");
+  EXPECT_EQ((*five)[1].account, "beta");
+  auto weekly = s.latest_limits("beta", "weekly");
+  ASSERT_TRUE(weekly);
+  EXPECT_TRUE(weekly->empty());
+
+  // Readings are no usage: only the model call is summed and counted.
+  EXPECT_EQ(*s.count(), 1u);
+  auto sums = s.aggregate({});
+  ASSERT_TRUE(sums);
+  ASSERT_EQ(sums->size(), 1u);
+  EXPECT_EQ(sums->front().totals.events, 1);
+  EXPECT_EQ(sums->front().totals.requests, 1);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(UsageStoreConformance, FindsWhatItStoredAndReplacesByKey,
                             AggregatesByKeysAndBucketsWithErrorsLeftOutOfTokens,
-                            ALaterRecordOfAKeyInOneBatchReplacesTheEarlier);
+                            ALaterRecordOfAKeyInOneBatchReplacesTheEarlier,
+                            KeepsLimitSnapshotsApartAndAnswersTheNewestPerAccountAndWindow);
 
 /// Random model and tool calls over ten days, then enrichments that move
 /// some of them between groups and hours: `db` must aggregate them as
@@ -253,6 +323,14 @@ void expect_prunes_by_retention(Store& db) {
   old.event.payload = R"({"n":1})";
   recent.event.payload = R"({"n":2})";
   ASSERT_TRUE(db.put(std::vector{old, recent}));
+  limit_snapshot old_limit, new_limit;
+  old_limit.account = new_limit.account = "acme";
+  old_limit.window = "5h";
+  new_limit.window = "weekly";
+  old_limit.at = old.event.occurred_at;
+  new_limit.at = recent.event.occurred_at;
+  old_limit.used_percent = new_limit.used_percent = 50;
+  ASSERT_TRUE(db.put_limits(std::vector{old_limit, new_limit}));
   // Payloads were received now: a day later, a 3-day retention keeps them.
   auto r = db.prune({}, now + 24h);
   ASSERT_TRUE(r);
@@ -260,6 +338,10 @@ void expect_prunes_by_retention(Store& db) {
   EXPECT_EQ(r->payloads, 0);
   EXPECT_EQ(*db.count(), 1u);
   EXPECT_EQ((*db.find(std::vector{recent.key}))[0]->payload, R"({"n":2})");
+  auto limits = db.latest_limits("acme", "");
+  ASSERT_TRUE(limits);
+  ASSERT_EQ(limits->size(), 1u) << "the 500-day-old reading went with the events";
+  EXPECT_EQ(limits->front().window, "weekly");
   r = db.prune({}, now + 4 * 24h);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->payloads, 1);

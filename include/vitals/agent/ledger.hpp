@@ -5,6 +5,9 @@
 // accepted once the store, or the durable spool in front of it, has taken
 // it. The duplicate check asks the store, so nothing grows in memory with
 // the number of events; `load()` restores the counters from the store.
+// Quota readings (limit_snapshot events) are no usage: they go to the
+// store's `put_limits` (a limit_store), never through the spool (the next
+// reading replaces a refused one), and a store that keeps none refuses them.
 //
 // Here: ingest (parse, validate, price, key, dedup, store or spool). The
 // dedup key is agent/dedup.hpp; the instruments detail/ledger_metrics.hpp;
@@ -149,6 +152,15 @@ class ledger {
 
  private:
   ingest_result take(std::vector<std::pair<std::size_t, usage_event>> events, ingest_result out) {
+    // 0. Quota readings apart.
+    std::vector<limit_snapshot> limits;
+    std::vector<std::size_t> limit_lines;
+    std::erase_if(events, [&](const auto& item) {
+      if (item.second.event_type != "limit_snapshot") return false;
+      limits.push_back(limit_snapshot::of(item.second));
+      limit_lines.push_back(item.first);
+      return true;
+    });
     // 1. Price and key; a repeat within the batch enriches the first.
     std::vector<usage_record> fresh;
     std::vector<std::size_t> lines;
@@ -218,6 +230,18 @@ class ledger {
           if (spooled) backlog_.remember(std::move(changed[i].key), std::move(changed[i].event));
         }
       }
+    }
+    if constexpr (limit_store<Store>) {
+      if (auto added = limits.empty() ? result<std::size_t>(0) : store_.put_limits(limits)) {
+        out.accepted += *added;
+        out.duplicates += limits.size() - *added;
+      } else {
+        for (auto line : limit_lines)
+          out.rejected.push_back({line, "not stored: " + added.error().message});
+      }
+    } else {
+      for (auto line : limit_lines)
+        out.rejected.push_back({line, "event_type: this usage store keeps no limit snapshots"});
     }
     std::sort(out.rejected.begin(), out.rejected.end(),
               [](const auto& a, const auto& b) { return a.line < b.line; });

@@ -114,6 +114,7 @@ class session_book {
   void record(const usage_event& e, const usage_event* before) {
     if (e.session_id.empty() || e.event_type == "limit_snapshot" || e.event_type == "raw_envelope")
       return;
+    if (e.requests == 0 && !e.total_tokens && !e.cost_usd) return;  // no model call (a hook's Stop)
     std::lock_guard lock(mu_);
     auto& c = collector(e.session_id);
     if (e.event_type == "tool_usage") {

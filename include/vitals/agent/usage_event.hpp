@@ -3,6 +3,9 @@
 // unknown, not zero; `total_tokens` is derived from the parts when absent.
 // Parsing checks every field and names the first one that is wrong: text
 // must be clean (no NUL, valid UTF-8), numbers within the bounds below.
+// A `limit_snapshot` is not usage but a quota reading of an account (its
+// `window`, `used` of `limit`, `used_percent`, `resets_at`): a usage store
+// that is a `limit_store` keeps it apart from the usage (agent/ledger.hpp).
 #pragma once
 
 #include <boost/json.hpp>
@@ -29,6 +32,11 @@ struct usage_event {
       cache_write_tokens, total_tokens, requests;
   std::optional<double> cost_usd, duration_ms;
   std::string payload;  // raw JSON, kept as sent
+  // limit_snapshot events only: the account's quota over `window` ("5h",
+  // "weekly", ...), `used` of `limit` (in the provider's unit) or as a percentage.
+  std::string window;
+  std::optional<double> used, limit, used_percent;
+  std::optional<timestamp> resets_at;
 
   /// The model as reported once normalised, else as reported.
   const std::string& model() const noexcept {
@@ -42,7 +50,9 @@ struct usage_event {
 inline constexpr std::int64_t max_tokens = 1'000'000'000'000;  // per field, and all parts together
 inline constexpr std::int64_t max_requests = 1'000'000;
 inline constexpr double max_cost_usd = 1e6;
-inline constexpr double max_duration_ms = 1e10;  // about 115 days
+inline constexpr double max_duration_ms = 1e10;   // about 115 days
+inline constexpr double max_limit_amount = 1e15;  // `used` and `limit` of a limit snapshot
+inline constexpr double max_used_percent = 1e4;
 
 namespace detail {
 
@@ -85,7 +95,8 @@ inline constexpr text_field usage_texts[] = {{"source_system", &usage_event::sou
                                              {"model_raw", &usage_event::model_raw},
                                              {"model_canonical", &usage_event::model_canonical},
                                              {"tool_name", &usage_event::tool_name},
-                                             {"status", &usage_event::status}};
+                                             {"status", &usage_event::status},
+                                             {"window", &usage_event::window}};
 struct count_field {
   std::string_view name;
   std::optional<std::int64_t> usage_event::*member;
@@ -98,6 +109,19 @@ inline constexpr count_field usage_counts[] = {
     {"cache_write_tokens", &usage_event::cache_write_tokens},
     {"total_tokens", &usage_event::total_tokens},
     {"requests", &usage_event::requests}};
+struct real_field {
+  std::string_view name;
+  std::optional<double> usage_event::*member;
+  double max;
+  std::string_view over;  // why a value above `max` is refused
+};
+inline constexpr real_field usage_reals[] = {
+    {"cost_usd", &usage_event::cost_usd, max_cost_usd, "more than 1000000 (USD per event)"},
+    {"duration_ms", &usage_event::duration_ms, max_duration_ms,
+     "more than 10000000000 (ms per event)"},
+    {"used", &usage_event::used, max_limit_amount, "more than 10^15"},
+    {"limit", &usage_event::limit, max_limit_amount, "more than 10^15"},
+    {"used_percent", &usage_event::used_percent, max_used_percent, "more than 10000"}};
 }  // namespace detail
 
 /// Checks an event built in code as parsing checks one from JSON: text
@@ -121,14 +145,12 @@ inline status validate_usage_event(usage_event& e) {
     if (*v > (req ? max_requests : max_tokens))
       return bad(f.name, req ? "more than 1000000 per event" : "more than 10^12 per event");
   }
-  if (e.cost_usd && (!(*e.cost_usd >= 0) || !std::isfinite(*e.cost_usd)))
-    return bad("cost_usd", "expected a non-negative number");
-  if (e.cost_usd && *e.cost_usd > max_cost_usd)
-    return bad("cost_usd", "more than 1000000 (USD per event)");
-  if (e.duration_ms && (!(*e.duration_ms >= 0) || !std::isfinite(*e.duration_ms)))
-    return bad("duration_ms", "expected a non-negative number");
-  if (e.duration_ms && *e.duration_ms > max_duration_ms)
-    return bad("duration_ms", "more than 10000000000 (ms per event)");
+  for (const auto& f : detail::usage_reals) {
+    const auto& v = e.*f.member;
+    if (v && (!(*v >= 0) || !std::isfinite(*v)))
+      return bad(f.name, "expected a non-negative number");
+    if (v && *v > f.max) return bad(f.name, f.over);
+  }
   if (e.agent_name.empty()) e.agent_name = "unknown";
   if (!detail::one_of(e.source_channel, detail::channels))
     return bad("source_channel", "expected one of " + detail::list(detail::channels));
@@ -136,6 +158,23 @@ inline status validate_usage_event(usage_event& e) {
     return bad("event_type", "expected one of " + detail::list(detail::event_types));
   if (!detail::one_of(e.status, detail::statuses))
     return bad("status", "expected one of " + detail::list(detail::statuses));
+  if (e.event_type == "limit_snapshot") {
+    if (e.window.empty()) return bad("window", "required in a limit_snapshot (such as 5h, weekly)");
+    if (!e.used && !e.used_percent)
+      return bad("used", "a limit_snapshot needs used or used_percent");
+    if (!e.used_percent && e.used && e.limit && *e.limit > 0) {
+      const double p = *e.used / *e.limit * 100;
+      if (p <= max_used_percent) e.used_percent = p;
+    }
+  } else {
+    const char* only = !e.window.empty() ? "window"
+                       : e.used          ? "used"
+                       : e.limit         ? "limit"
+                       : e.used_percent  ? "used_percent"
+                       : e.resets_at     ? "resets_at"
+                                         : nullptr;
+    if (only) return bad(only, "only in a limit_snapshot event");
+  }
   std::int64_t sum = 0;  // each part is at most max_tokens: five cannot overflow
   bool any = false;
   for (auto part : {e.input_tokens, e.output_tokens, e.reasoning_tokens, e.cache_read_tokens,
@@ -164,21 +203,22 @@ inline result<usage_event> parse_usage_event(const boost::json::value& v, timest
       continue;
     }
     if (val.is_null()) continue;  // null is "unknown", like an absent field
-    if (key == "occurred_at") {
+    if (key == "occurred_at" || key == "resets_at") {
       if (!val.is_string()) return bad(key, "expected an RFC 3339 string");
       auto t = parse_rfc3339(val.get_string());
       if (!t) return bad(key, "expected an RFC 3339 time such as 2026-11-26T10:00:00Z");
-      e.occurred_at = *t;
-      continue;
-    }
-    if (key == "cost_usd" || key == "duration_ms") {
-      if (!val.is_number()) return bad(key, "expected a number");
-      const double d = val.to_number<double>();
-      if (!(d >= 0) || !std::isfinite(d)) return bad(key, "expected a non-negative number");
-      (key == "cost_usd" ? e.cost_usd : e.duration_ms) = d;
+      (key == "occurred_at" ? e.occurred_at : e.resets_at.emplace()) = *t;
       continue;
     }
     bool known = false;
+    for (const auto& f : detail::usage_reals) {
+      if (f.name != key) continue;
+      if (!val.is_number()) return bad(key, "expected a number");
+      const double d = val.to_number<double>();
+      if (!(d >= 0) || !std::isfinite(d)) return bad(key, "expected a non-negative number");
+      e.*f.member = d;
+      known = true;
+    }
     for (const auto& f : detail::usage_texts) {
       if (f.name != key) continue;
       if (!val.is_string()) return bad(key, "expected a string");
@@ -276,6 +316,7 @@ inline boost::json::object to_json(const usage_event& e) {
   text("model_canonical", e.model_canonical);
   text("tool_name", e.tool_name);
   text("status", e.status);
+  text("window", e.window);
   auto count = [&](std::string_view k, const std::optional<std::int64_t>& v) {
     if (v) o[k] = *v;
   };
@@ -286,8 +327,9 @@ inline boost::json::object to_json(const usage_event& e) {
   count("cache_write_tokens", e.cache_write_tokens);
   count("total_tokens", e.total_tokens);
   count("requests", e.requests);
-  if (e.cost_usd) o["cost_usd"] = *e.cost_usd;
-  if (e.duration_ms) o["duration_ms"] = *e.duration_ms;
+  for (const auto& f : detail::usage_reals)
+    if (const auto& v = e.*f.member) o[f.name] = *v;
+  if (e.resets_at) o["resets_at"] = to_rfc3339(*e.resets_at);
   if (!e.payload.empty()) {
     boost::system::error_code ec;
     auto payload = boost::json::parse(e.payload, ec);

@@ -4,6 +4,8 @@
 // the sums per hour and group, kept by every `put` in its transaction (an
 // enrichment moves its event's old sums out). Reports read whole hours from
 // `usage_hourly`, the partial hours at a window's edges from `usage_events`.
+// Quota readings (limit_snapshot events) in `usage_limits`, by account,
+// window and time, pruned with the events.
 // This store owns its tables: migrations in `vitals_usage_schema` (they were
 // step 3 of the stores' `vitals_schema` before; a database that ran that step
 // adopts its tables as they are).
@@ -94,6 +96,11 @@ inline constexpr const char* usage_pg_migrations[] = {
     "errors int8 NOT NULL, events int8 NOT NULL, cost float8 NOT NULL, "
     "duration_ms float8 NOT NULL, first_t int8 NOT NULL, last_t int8 NOT NULL, "
     "PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool));",
+    // 2: quota readings, as in usage_sqlite: unknown amounts NULL, resets_at in unix ms.
+    "CREATE TABLE usage_limits (account text NOT NULL, limit_window text NOT NULL, "
+    "t int8 NOT NULL, provider text NOT NULL, agent text NOT NULL, source text NOT NULL, "
+    "used float8, limit_max float8, used_percent float8, resets_at int8, "
+    "PRIMARY KEY (account, limit_window, t));",
 };
 
 }  // namespace detail
@@ -175,9 +182,52 @@ class usage_postgres {
     return static_cast<std::size_t>(r->int64(0, 0));
   }
 
-  /// Deletes event rows older than `r.events` (to the hour before, so the
-  /// hourly sums go with them) and raw payloads received more than
-  /// `r.payloads` ago.
+  /// One statement: the readings as arrays through unnest; a known
+  /// (account, window, time) keeps its first reading.
+  result<std::size_t> put_limits(std::span<const limit_snapshot> snapshots) {
+    if (snapshots.empty()) return std::size_t{0};
+    detail::pg_array cols[10];
+    for (const auto& l : snapshots) {
+      cols[0].add(std::string_view(l.account));
+      cols[1].add(std::string_view(l.window));
+      cols[2].add(to_unix_ms(l.at));
+      cols[3].add(std::string_view(l.provider));
+      cols[4].add(std::string_view(l.agent));
+      cols[5].add(std::string_view(l.source));
+      cols[6].add(l.used);
+      cols[7].add(l.limit);
+      cols[8].add(l.used_percent);
+      l.resets_at ? cols[9].add(to_unix_ms(*l.resets_at)) : cols[9].null();
+    }
+    stores::pg::params p;
+    for (const auto& a : cols) p.add(a.str());
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    auto r = conn_.query(
+        "INSERT INTO usage_limits SELECT * FROM unnest($1::text[], $2::text[], $3::int8[],"
+        " $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[],"
+        " $10::int8[]) ON CONFLICT DO NOTHING",
+        p);
+    if (!r) return r.error();
+    return static_cast<std::size_t>(r->affected());
+  }
+
+  result<std::vector<limit_snapshot>> latest_limits(const std::string& account,
+                                                    const std::string& window) {
+    static const std::string sql = detail::latest_limits_sql("$1::text", "$2::text");
+    std::lock_guard lock(mu_);
+    if (auto s = reconnect(); !s) return s.error();
+    auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(account).add(window));
+    if (!r) return r.error();
+    std::vector<limit_snapshot> out;
+    out.reserve(static_cast<std::size_t>(r->size()));
+    for (int i = 0; i < r->size(); ++i) out.push_back(detail::read_limit(row{*r, i}));
+    return out;
+  }
+
+  /// Deletes event rows and limit snapshots older than `r.events` (to the
+  /// hour before, so the hourly sums go with them) and raw payloads
+  /// received more than `r.payloads` ago.
   result<prune_result> prune(const usage_retention& r, timestamp now = vitals::now()) {
     std::lock_guard lock(mu_);
     if (auto s = reconnect(); !s) return s.error();
@@ -199,6 +249,7 @@ class usage_postgres {
       if (!events) return events.error();
       out.events = *events;
       if (auto n = run("DELETE FROM usage_hourly WHERE hour < $1", at_cut); !n) return n.error();
+      if (auto n = run("DELETE FROM usage_limits WHERE t < $1", at_cut); !n) return n.error();
       auto payloads = run("DELETE FROM usage_raw WHERE received < $1",
                           stores::pg::params{}.add(to_unix_ms(now - r.payloads)));
       if (!payloads) return payloads.error();
@@ -423,5 +474,6 @@ class usage_postgres {
 #undef VITALS_PG_SUM8
 
 static_assert(usage_store<usage_postgres>);
+static_assert(limit_store<usage_postgres>);
 
 }  // namespace vitals::agent

@@ -5,7 +5,9 @@
 // by every `put` in the same transaction (an enrichment moves its event's
 // old sums out). Reports read whole hours from `usage_hourly` and only the
 // partial hours at a window's edges from `usage_events`, so a month of
-// events costs a few thousand rows to aggregate, not millions.
+// events costs a few thousand rows to aggregate, not millions. Quota
+// readings (limit_snapshot events) are rows of `usage_limits`, by account,
+// window and time, pruned with the events.
 // WAL journal; `checkpoint()` truncates the WAL (the monitor calls it
 // periodically).
 #pragma once
@@ -64,7 +66,13 @@ class usage_sqlite {
           " tool_calls INTEGER NOT NULL, errors INTEGER NOT NULL, events INTEGER NOT NULL,"
           " cost REAL NOT NULL, duration_ms REAL NOT NULL, first INTEGER NOT NULL,"
           " last INTEGER NOT NULL,"
-          " PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool)) WITHOUT ROWID"})
+          " PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool)) WITHOUT ROWID",
+          // Unknown amounts are NULL; `resets_at` in unix ms.
+          "CREATE TABLE IF NOT EXISTS usage_limits ("
+          " account TEXT NOT NULL, limit_window TEXT NOT NULL, t INTEGER NOT NULL,"
+          " provider TEXT NOT NULL, agent TEXT NOT NULL, source TEXT NOT NULL,"
+          " used REAL, limit_max REAL, used_percent REAL, resets_at INTEGER,"
+          " PRIMARY KEY (account, limit_window, t)) WITHOUT ROWID"})
       if (auto s = db_.exec(sql); !s) throw std::runtime_error(s.error().message);
     // Version 1 added usage_hourly: fill it from the events stored before.
     if (db_.scalar("PRAGMA user_version") < 1)
@@ -96,6 +104,10 @@ class usage_sqlite {
             "INSERT INTO usage_raw (key, received, payload) VALUES (?1, ?2, ?3)"
             " ON CONFLICT (key) DO UPDATE SET payload = excluded.payload"};
     count_ = {d, "SELECT count(*) FROM usage_events"};
+    add_limit_ = {d,
+                  "INSERT INTO usage_limits VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                  " ON CONFLICT DO NOTHING"};
+    latest_limits_ = {d, detail::latest_limits_sql("?1", "?2")};
     add_hourly_ = {d,
                    "INSERT INTO usage_hourly VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
                    " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
@@ -178,9 +190,42 @@ class usage_sqlite {
     return n;
   }
 
-  /// Deletes event rows older than `r.events` (to the hour before, so the
-  /// hourly sums go with them) and raw payloads received more than
-  /// `r.payloads` ago.
+  result<std::size_t> put_limits(std::span<const limit_snapshot> snapshots) {
+    std::lock_guard lock(mu_);
+    stores::sqlite::transaction tx(db_);
+    if (!tx.started()) return db_.last_error("begin");
+    std::size_t added = 0;
+    for (const auto& l : snapshots) {
+      auto& s = add_limit_.reset();
+      s.bind(1, l.account).bind(2, l.window).bind(3, to_unix_ms(l.at));
+      s.bind(4, l.provider).bind(5, l.agent).bind(6, l.source);
+      int i = 7;
+      for (const auto* v : {&l.used, &l.limit, &l.used_percent})
+        *v ? s.bind(i++, **v) : s.bind_null(i++);
+      l.resets_at ? s.bind(10, to_unix_ms(*l.resets_at)) : s.bind_null(10);
+      if (s.step() != SQLITE_DONE) return db_.last_error("store limit snapshot");
+      added += static_cast<std::size_t>(sqlite3_changes(db_.get()));
+    }
+    if (auto st = tx.commit(); !st) return st.error();
+    return added;
+  }
+
+  result<std::vector<limit_snapshot>> latest_limits(const std::string& account,
+                                                    const std::string& window) {
+    std::lock_guard lock(mu_);
+    auto& s = latest_limits_.reset();
+    s.bind(1, account).bind(2, window);
+    std::vector<limit_snapshot> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(detail::read_limit(row{s}));
+    s.reset();
+    if (rc != SQLITE_DONE) return db_.last_error("read limit snapshots");
+    return out;
+  }
+
+  /// Deletes event rows and limit snapshots older than `r.events` (to the
+  /// hour before, so the hourly sums go with them) and raw payloads
+  /// received more than `r.payloads` ago.
   result<prune_result> prune(const usage_retention& r, timestamp now = vitals::now()) {
     std::lock_guard lock(mu_);
     stores::sqlite::transaction tx(db_);
@@ -197,6 +242,7 @@ class usage_sqlite {
       return db_.last_error("prune usage events");
     out.events = sqlite3_changes64(db_.get());
     if (!run("DELETE FROM usage_hourly WHERE hour < ?1", cut) ||
+        !run("DELETE FROM usage_limits WHERE t < ?1", cut) ||
         !run("DELETE FROM usage_raw WHERE received < ?1", to_unix_ms(now - r.payloads)))
       return db_.last_error("prune usage payloads");
     out.payloads = sqlite3_changes64(db_.get());
@@ -339,9 +385,11 @@ class usage_sqlite {
   std::filesystem::path path_;
   std::mutex mu_;
   stores::sqlite::database db_;
-  stores::sqlite::statement find_, insert_, upsert_, raw_, count_, add_hourly_;
+  stores::sqlite::statement find_, insert_, upsert_, raw_, count_, add_hourly_, add_limit_,
+      latest_limits_;
 };
 
 static_assert(usage_store<usage_sqlite>);
+static_assert(limit_store<usage_sqlite>);
 
 }  // namespace vitals::agent

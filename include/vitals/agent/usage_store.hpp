@@ -2,13 +2,16 @@
 // built from: token, cost, request and tool-call totals over a window,
 // grouped by any of agent, model, tool, provider and status, optionally in
 // time buckets. `usage_memory` is the in-process implementation;
-// `usage_sqlite` (agent/usage_sqlite.hpp) keeps them in a file.
+// `usage_sqlite` (agent/usage_sqlite.hpp) keeps them in a file. A store that
+// is also a `limit_store` keeps the accounts' quota readings (limit_snapshot
+// events) apart from the usage, and answers the latest per account and window.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -177,6 +180,37 @@ concept usage_store = requires(S& s, std::span<const std::string> keys,
   { s.count() } -> std::same_as<result<std::size_t>>;
 };
 
+/// A quota reading of an account (a limit_snapshot event): `used` of `limit`
+/// over `window` at `at`, or `used_percent`; unknowns stay unknown.
+struct limit_snapshot {
+  timestamp at{};
+  std::string account, window, provider, agent, source;
+  std::optional<double> used, limit, used_percent;
+  std::optional<timestamp> resets_at;
+
+  static limit_snapshot of(const usage_event& e) {
+    return {e.occurred_at,   e.account_id, e.window, e.provider_id,  e.agent_name,
+            e.source_system, e.used,       e.limit,  e.used_percent, e.resets_at};
+  }
+};
+
+// --- limit_store -------------------------------------------------------------
+// A usage store that keeps quota readings apart from the usage they would
+// otherwise be summed with.
+// 1. `s.put_limits(snapshots)` stores them all or none and returns how many
+//    were new, as `result<std::size_t>`: a reading is known by its account,
+//    window and time, and the first one stored stays (a resent reading is a
+//    duplicate, not an error).
+// 2. `s.latest_limits(account, window)` returns the newest reading of each
+//    (account, window), ordered by account then window, only those of
+//    `account` and `window` when they are not empty, as
+//    `result<std::vector<limit_snapshot>>`: what a quota panel shows.
+template <class S>
+concept limit_store = requires(S& s, std::span<const limit_snapshot> l, const std::string& name) {
+  { s.put_limits(l) } -> std::same_as<result<std::size_t>>;
+  { s.latest_limits(name, name) } -> std::same_as<result<std::vector<limit_snapshot>>>;
+};
+
 namespace detail {
 
 /// The model a usage row is grouped under: tool calls have none.
@@ -259,12 +293,41 @@ class usage_memory {
     return events_.size();
   }
 
+  result<std::size_t> put_limits(std::span<const limit_snapshot> snapshots) {
+    std::lock_guard lock(mu_);
+    std::size_t added = 0;
+    for (const auto& l : snapshots)
+      added += limits_.try_emplace({l.account, l.window, to_unix_ms(l.at)}, l).second;
+    return added;
+  }
+
+  result<std::vector<limit_snapshot>> latest_limits(const std::string& account,
+                                                    const std::string& window) const {
+    constexpr auto last = std::numeric_limits<std::int64_t>::max();
+    std::lock_guard lock(mu_);
+    std::vector<limit_snapshot> out;
+    // One step per (account, window): to the first key after its newest reading.
+    auto it = account.empty()
+                  ? limits_.begin()
+                  : limits_.lower_bound({account, "", std::numeric_limits<std::int64_t>::min()});
+    while (it != limits_.end() && (account.empty() || std::get<0>(it->first) == account)) {
+      const auto& [a, w, t] = it->first;
+      auto next = limits_.upper_bound({a, w, last});
+      if (window.empty() || w == window) out.push_back(std::prev(next)->second);
+      it = next;
+    }
+    return out;
+  }
+
  private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::size_t> index_;
   std::deque<usage_event> events_;  // grows without moving what it holds
+  // By account, window and time (unix ms).
+  std::map<std::tuple<std::string, std::string, std::int64_t>, limit_snapshot> limits_;
 };
 
 static_assert(usage_store<usage_memory>);
+static_assert(limit_store<usage_memory>);
 
 }  // namespace vitals::agent

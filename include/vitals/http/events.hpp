@@ -1,6 +1,7 @@
 // `POST /api/v1/events` (usage events in, per-line answers out) over any
-// ingest, such as `agent::ledger`, and `GET /api/v1/usage/<report>` over
-// any report source, such as `agent::usage_reports`.
+// ingest, such as `agent::ledger`, `GET /api/v1/usage/<report>` over any
+// report source, such as `agent::usage_reports`, and
+// `GET /api/v1/usage/limits` over any agent::limit_store.
 #pragma once
 
 #include <boost/json.hpp>
@@ -78,6 +79,55 @@ class spool_route {
   const Source& source_;
 };
 
+/// `GET /api/v1/usage/limits?account=&window=`: {"limits": [...]}, the
+/// newest quota reading of each account and window (only of `account` and
+/// `window` when given), ordered by account then window. Put it before
+/// usage_route, which owns the rest of /api/v1/usage/.
+template <agent::limit_store Store>
+class limits_route {
+ public:
+  explicit limits_route(Store& s) : store_(s) {}
+  bool matches(std::string_view p) const noexcept { return p == "/api/v1/usage/limits"; }
+  bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
+  std::string_view allow() const noexcept { return "GET"; }
+
+  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    ex.route("usage_limits");
+    co_return answer(req);
+  }
+
+ private:
+  response answer(const request& req) {
+    const unsigned v = req.version();
+    auto p = checked_params(req, {"account", "window"});
+    if (auto* r = std::get_if<response>(&p)) return std::move(*r);
+    const auto& ps = std::get<params>(p);
+    std::string account, window;
+    for (auto [name, field] : {std::pair{"account", &account}, std::pair{"window", &window}}) {
+      const auto given = ps.get(name).value_or("");
+      if (given.size() > 512 || !is_clean_text(given))
+        return bad_parameter({name, std::string(name) + ": expected text of at most 512 bytes"}, v);
+      *field = std::string(given);
+    }
+    auto limits = store_.latest_limits(account, window);
+    if (!limits) return json_error(bhttp::status::internal_server_error, limits.error().message, v);
+    boost::json::array out;
+    for (const auto& l : *limits) {
+      boost::json::object o{{"account", l.account},   {"window", l.window},
+                            {"at", to_rfc3339(l.at)}, {"provider", l.provider},
+                            {"agent", l.agent},       {"source", l.source}};
+      for (auto [name, value] : {std::pair{"used", &l.used}, std::pair{"limit", &l.limit},
+                                 std::pair{"used_percent", &l.used_percent}})
+        o[name] = *value ? boost::json::value(**value) : boost::json::value(nullptr);
+      o["resets_at"] = l.resets_at ? boost::json::value(to_rfc3339(*l.resets_at)) : nullptr;
+      out.push_back(std::move(o));
+    }
+    return json_answer(boost::json::object{{"limits", std::move(out)}}, v);
+  }
+
+  Store& store_;
+};
+
 /// The tracked targets that are agents, for the usage reports: those with an
 /// `agent` label (its value is the agent's name), and every process and
 /// cgroup target (named by its id). A process or cgroup that is gone is
@@ -127,7 +177,9 @@ class usage_route {
       co_return answer(reports_.agents(), v);
     }
     co_return json_error(bhttp::status::not_found,
-                         "unknown usage report; known: daily, series, summary, agents, blocks", v);
+                         "unknown usage report; known: daily, series, summary, agents, blocks, "
+                         "limits, channels, spool",
+                         v);
   }
 
  private:

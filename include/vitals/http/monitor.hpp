@@ -32,6 +32,7 @@
 #include "vitals/http/event_log.hpp"
 #include "vitals/http/events.hpp"
 #include "vitals/http/files.hpp"
+#include "vitals/http/hooks.hpp"
 #include "vitals/http/monitor_samplers.hpp"
 #include "vitals/http/sessions.hpp"
 #include "vitals/http/sse.hpp"
@@ -157,9 +158,9 @@ class monitor_routes {
   using router_type =
       router<decltype(health_route()), metrics_route<registry, store_type>,
              query_routes<store_type>, watch_route<store_type>, targets_route<Targets>,
-             events_route<ledger_type>, spool_route<ledger_type>, channels_ingest_route,
-             channels_report_route<store_type>, usage_route<reports_type>, event_log_route,
-             sessions_route,
+             events_route<ledger_type>, claude_hooks_route<ledger_type>, spool_route<ledger_type>,
+             channels_ingest_route, channels_report_route<store_type>, limits_route<Usage>,
+             usage_route<reports_type>, event_log_route, sessions_route,
 #ifdef VITALS_WITH_OTLP
              otlp_route,
 #endif
@@ -186,10 +187,11 @@ class monitor_routes {
         all_(
             health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
             watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
-            spool_route(ledger),
+            claude_hooks_route(ledger, reg), spool_route(ledger),
             channels_ingest_route([&pipe](std::span<const sample> b) { return pipe.push(b); }, reg),
-            channels_report_route(pipe.store()), usage_route(reports_),
-            event_log_route(o.events, reg, o.log_options), sessions_route(o.sessions),
+            channels_report_route(pipe.store()), limits_route(ledger.store()),
+            usage_route(reports_), event_log_route(o.events, reg, o.log_options),
+            sessions_route(o.sessions),
 #ifdef VITALS_WITH_OTLP
             otlp_route(otlp_metrics_, otlp_logs_, reg),
 #endif

@@ -149,6 +149,38 @@ usage_event read_usage_event(const Row& r, int payload_col) {
   return e;
 }
 
+/// The newest reading per (account, window) of `usage_limits`, only of the
+/// account and window bound to the placeholders `account` and `window`
+/// unless they are ''.
+inline std::string latest_limits_sql(std::string_view account, std::string_view window) {
+  const std::string a(account), w(window);
+  return "SELECT l.account, l.limit_window, l.t, l.provider, l.agent, l.source, l.used,"
+         " l.limit_max, l.used_percent, l.resets_at FROM usage_limits l JOIN (SELECT account,"
+         " limit_window, max(t) AS t FROM usage_limits WHERE (" +
+         a + " = '' OR account = " + a + ") AND (" + w + " = '' OR limit_window = " + w +
+         ") GROUP BY account, limit_window) m USING (account, limit_window, t)"
+         " ORDER BY l.account, l.limit_window";
+}
+
+/// A limit snapshot from a row of latest_limits_sql's columns.
+template <class Row>
+limit_snapshot read_limit(const Row& r) {
+  limit_snapshot l;
+  l.account = std::string(r.text(0));
+  l.window = std::string(r.text(1));
+  l.at = clamp_time(from_unix_ms(r.int64(2)));
+  l.provider = std::string(r.text(3));
+  l.agent = std::string(r.text(4));
+  l.source = std::string(r.text(5));
+  int c = 6;
+  for (auto* v : {&l.used, &l.limit, &l.used_percent}) {
+    if (!r.null(c)) *v = r.real(c);
+    ++c;
+  }
+  if (!r.null(9)) l.resets_at = clamp_time(from_unix_ms(r.int64(9)));
+  return l;
+}
+
 /// A report row's group key (columns 0 to 5) and sums (6 on: ten counts,
 /// cost, duration, first, last), added to `groups`.
 template <class Row>
