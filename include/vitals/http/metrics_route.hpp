@@ -27,6 +27,10 @@ namespace vitals::http {
 /// once per store version (versioned_store) and format, and served from that
 /// text until a sample, a drop or a prune moves the version or the registry
 /// starts exposing another name.
+///
+/// The members with a body of any size are defined below the class, not in
+/// it: only then does an `extern template` (the compiled mode, at the end of
+/// this file) keep a translation unit from instantiating and compiling them.
 template <snapshot_source Registry, store Store>
 class metrics_route {
  public:
@@ -122,3 +126,14 @@ std::string metrics_route<Registry, Store>::render(format::name_set taken, forma
 }
 
 }  // namespace vitals::http
+
+#if defined(VITALS_SEPARATE_COMPILATION)
+// The route over a registry and the null store, as the minimal exporter uses
+// it, is compiled once into vitals::compiled (the memory store's: api.hpp).
+#include "vitals/instruments/registry.hpp"
+#include "vitals/stores/null.hpp"
+
+namespace vitals::http {
+extern template class metrics_route<registry, stores::null_store>;
+}  // namespace vitals::http
+#endif
