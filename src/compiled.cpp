@@ -1,9 +1,10 @@
 // vitals::compiled (CMake option VITALS_SEPARATE_COMPILATION): Asio's and
-// Beast's compiled parts, vitals' HTTP server and registry, built once here
-// instead of in every translation unit that includes them. The target defines
-// VITALS_SEPARATE_COMPILATION, BOOST_ASIO_SEPARATE_COMPILATION and
-// BOOST_BEAST_SEPARATE_COMPILATION for this file and every one linking it, so
-// all agree on what the headers only declare (core/detail/config.hpp).
+// Beast's compiled parts, vitals' HTTP server, registry and exposition
+// writers, built once here instead of in every translation unit that
+// includes them. The target defines VITALS_SEPARATE_COMPILATION,
+// BOOST_ASIO_SEPARATE_COMPILATION and BOOST_BEAST_SEPARATE_COMPILATION for
+// this file and every one linking it, so all agree on what the headers only
+// declare (core/detail/config.hpp).
 #if !defined(VITALS_SEPARATE_COMPILATION)
 #error \
     "src/compiled.cpp is built by the vitals::compiled target, which defines VITALS_SEPARATE_COMPILATION"
@@ -12,6 +13,10 @@
 #include <boost/asio/impl/src.hpp>
 #include <boost/beast/src.hpp>
 
+#include "vitals/format/detail/families_impl.hpp"
+#include "vitals/format/detail/negotiate_impl.hpp"
+#include "vitals/format/detail/openmetrics_impl.hpp"
+#include "vitals/format/detail/text_impl.hpp"
 #include "vitals/http/api.hpp"
 #include "vitals/http/detail/exchange_impl.hpp"
 #include "vitals/http/detail/server_impl.hpp"
