@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include "vitals/http/api.hpp"
+#include "vitals/http/metrics_route.hpp"
+#include "vitals/http/router.hpp"
+#include "vitals/http/server.hpp"
 #include "vitals/stores/null.hpp"
 
 int main(int argc, char** argv) {

@@ -1,6 +1,7 @@
 // The read side of the API over any store: /metrics (the registry plus the
-// store's latest values), /api/v1/series, /api/v1/latest and /api/v1/range.
-// Shapes and parameters are documented in docs/http-api.md.
+// store's latest values, http/metrics_route.hpp), /api/v1/series,
+// /api/v1/latest and /api/v1/range. Shapes and parameters are documented in
+// docs/http-api.md.
 #pragma once
 
 #include <boost/json.hpp>
@@ -19,6 +20,8 @@
 #include "vitals/core/concepts.hpp"
 #include "vitals/format/families.hpp"
 #include "vitals/format/negotiate.hpp"
+#include "vitals/http/json_answer.hpp"
+#include "vitals/http/metrics_route.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/samplers/registry.hpp"
 #include "vitals/stores/query.hpp"
@@ -37,91 +40,6 @@ inline std::variant<stores::selector, response> selector_param(const params& p, 
 }
 
 }  // namespace detail
-
-/// `GET /metrics`: Prometheus text 0.0.4 or OpenMetrics 1.0, from the Accept header.
-/// The registry is collected on every request; the store's part is rendered
-/// once per store version (versioned_store) and format, and served from that
-/// text until a sample, a drop or a prune moves the version or the registry
-/// starts exposing another name.
-template <samplers::snapshot_source Registry, store Store>
-class metrics_route {
- public:
-  metrics_route(const Registry& r, Store& s) : registry_(r), store_(s) {}
-  metrics_route(const metrics_route& o) : registry_(o.registry_), store_(o.store_) {}
-  bool matches(std::string_view p) const noexcept { return p == "/metrics"; }
-  bool allows(bhttp::verb v) const noexcept { return v == bhttp::verb::get; }
-  std::string_view allow() const noexcept { return "GET"; }
-
-  asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
-    ex.route("metrics");
-    auto p = checked_params(req, {});
-    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
-    const metric_snapshot snap = registry_.collect();
-    const auto e = format::negotiate(req[bhttp::field::accept]);
-    response res{bhttp::status::ok, req.version()};
-    res.set(bhttp::field::content_type, format::content_type(e));
-    res.body().reserve(size_hint_.load(std::memory_order_relaxed));  // one allocation
-    format::write_families(res.body(), snap, e);
-    append_store_part(res.body(), snap, e);
-    format::write_end(res.body(), e);
-    size_hint_.store(res.body().size() + res.body().size() / 8, std::memory_order_relaxed);
-    co_return res;
-  }
-
- private:
-  /// The registry's families as (name, type): which names the store's part
-  /// must leave out follows from these alone.
-  using shape = std::vector<std::pair<std::string, metric_type>>;
-  static bool same_shape(const shape& a, const metric_snapshot& snap) {
-    if (a.size() != snap.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (a[i].second != snap[i].type || a[i].first != snap[i].name) return false;
-    return true;
-  }
-
-  struct rendered {
-    std::uint64_t version = 0;
-    shape registry;
-    std::string text;
-    bool valid = false;
-  };
-
-  void append_store_part(std::string& out, const metric_snapshot& snap, format::exposition e) {
-    if constexpr (versioned_store<Store>) {
-      const std::uint64_t v = store_.version();  // before reading: a later write moves it
-      auto& slot = cache_[e == format::exposition::openmetrics ? 1 : 0];
-      {
-        std::lock_guard lock(cache_mu_);
-        if (slot.valid && slot.version == v && same_shape(slot.registry, snap)) {
-          out += slot.text;
-          return;
-        }
-      }
-      rendered fresh{v, {}, render(format::exposed_names(snap), e), true};
-      fresh.registry.reserve(snap.size());
-      for (const auto& f : snap) fresh.registry.emplace_back(f.name, f.type);
-      out += fresh.text;
-      std::lock_guard lock(cache_mu_);
-      if (!slot.valid || slot.version <= v) slot = std::move(fresh);
-    } else {
-      out += render(format::exposed_names(snap), e);
-    }
-  }
-
-  std::string render(format::name_set taken, format::exposition e) {
-    metric_snapshot part;
-    format::append_families(stores::latest_points(store_), taken, part);
-    std::string text;
-    format::write_families(text, part, e);
-    return text;
-  }
-
-  const Registry& registry_;
-  Store& store_;
-  std::mutex cache_mu_;
-  std::array<rendered, 2> cache_;          // text, OpenMetrics
-  std::atomic<std::size_t> size_hint_{0};  // the last body's size and some
-};
 
 /// `GET /api/v1/series`, `/api/v1/latest` and `/api/v1/range` over one store.
 template <store Store>
@@ -230,8 +148,8 @@ class query_routes {
 }  // namespace vitals::http
 
 #if defined(VITALS_SEPARATE_COMPILATION)
-// The routes over the in-memory store, as the minimal exporter and most
-// embedders use them, are compiled once into vitals::compiled.
+// The routes over the in-memory store, as most embedders use them, are
+// compiled once into vitals::compiled.
 #include "vitals/stores/memory.hpp"
 
 namespace vitals::http {

@@ -21,6 +21,7 @@
 #include "vitals/agent/channels.hpp"
 #include "vitals/agent/detail/json_items.hpp"
 #include "vitals/agent/report_queries.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/instruments/registry.hpp"
 

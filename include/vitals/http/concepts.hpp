@@ -11,8 +11,7 @@
 // need by an opaque declaration (usage_reports: agent::daily_by).
 #pragma once
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
+#include <boost/json/fwd.hpp>  // the reports are named, never built, here
 
 #include <chrono>
 #include <concepts>

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "vitals/core/ids.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/http/sse.hpp"
 #include "vitals/runtime/event_feed.hpp"

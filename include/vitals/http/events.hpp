@@ -15,6 +15,7 @@
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/reports.hpp"
 #include "vitals/http/concepts.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/runtime/targets.hpp"
 

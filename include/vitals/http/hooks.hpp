@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vitals/agent/claude_hooks.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/instruments/registry.hpp"
 

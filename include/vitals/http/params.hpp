@@ -16,7 +16,6 @@
 
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
-#include "vitals/stores/query.hpp"
 
 namespace vitals::http {
 

@@ -2,21 +2,19 @@
 // answers 404 when no route owns the path and 405 (with `Allow`) when one
 // does but not for the method. HEAD reaches the routes as GET (the server
 // turns it back into a bodiless answer). Dispatch is a fold over the tuple:
-// one coroutine frame per request, no virtual call.
+// one coroutine frame per request, no virtual call. Nothing here needs
+// Boost.JSON: the JSON answers of the API routes are in http/json_answer.hpp.
 #pragma once
 
-#include <boost/json.hpp>
-
 #include <concepts>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <utility>
+#include <variant>
 
-#include "vitals/core/labels.hpp"
-#include "vitals/format/json.hpp"
-#include "vitals/format/json_text.hpp"
 #include "vitals/http/concepts.hpp"
 #include "vitals/http/params.hpp"
 #include "vitals/http/server.hpp"
@@ -71,14 +69,6 @@ router(Routes...) -> router<Routes...>;
 
 // Answers shared by the routes.
 
-inline response json_answer(const boost::json::value& v, unsigned version,
-                            bhttp::status st = bhttp::status::ok) {
-  response res{st, version};
-  res.set(bhttp::field::content_type, "application/json");
-  res.body() = format::json_text(v);  // numbers as people write them: 56.5, not 5.65E1
-  return res;
-}
-
 inline response bad_parameter(const param_error& e, unsigned version) {
   return json_error(bhttp::status::bad_request, e.message, version, e.name);
 }
@@ -92,16 +82,6 @@ inline std::variant<params, response> checked_params(
   if (auto e = ok.check(allowed)) return bad_parameter(*e, req.version());
   return std::move(ok);
 }
-
-inline boost::json::object labels_json(const label_set& labels) {
-  boost::json::object o;
-  for (const auto& l : labels) o[l.name] = l.value;
-  return o;
-}
-
-/// A sample value as JSON, as in format/json.hpp: NaN and infinities become
-/// strings, whole numbers integers.
-inline boost::json::value value_json(double v) { return format::detail::json_number(v); }
 
 /// A route answering one exact path for GET, from a callable; for small
 /// routes such as /healthz.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "vitals/agent/session_files.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 
 namespace vitals::http {

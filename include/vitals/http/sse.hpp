@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "vitals/http/api.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/stores/watch.hpp"
 
 namespace vitals::http {

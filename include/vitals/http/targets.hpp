@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "vitals/core/time.hpp"
+#include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/runtime/targets.hpp"

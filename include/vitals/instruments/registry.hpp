@@ -1,6 +1,10 @@
 // The registry: named families of instruments plus callbacks evaluated at
 // collection. Registering a name twice with the same shape returns the same
 // family; a different type or label set for a known name is an error.
+//
+// Its functions are compiled once into vitals::compiled in the compiled mode
+// (core/detail/config.hpp), with the three families it makes; they are
+// defined in instruments/detail/registry_impl.hpp.
 #pragma once
 
 #include <functional>
@@ -12,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/core/detail/config.hpp"
 #include "vitals/core/snapshot.hpp"
 #include "vitals/instruments/counter.hpp"
 #include "vitals/instruments/detail/stats.hpp"
@@ -37,34 +42,22 @@ class registry {
   // Counter names may be given with or without `_total`; the family is stored
   // without it and the writers add it back, as OpenMetrics specifies.
   // `opts.ttl`: series idle that long leave the family (family.hpp, "Stale series").
-  family<vitals::counter>& counter_family(std::string name, std::string help,
-                                          std::vector<std::string> labels,
-                                          family_options opts = {}) {
-    if (name.ends_with("_total")) name.resize(name.size() - 6);
-    return add<vitals::counter>(std::move(name), std::move(help), std::move(labels), {}, opts);
-  }
-  family<vitals::gauge>& gauge_family(std::string name, std::string help,
-                                      std::vector<std::string> labels, family_options opts = {}) {
-    return add<vitals::gauge>(std::move(name), std::move(help), std::move(labels), {}, opts);
-  }
-  family<vitals::histogram>& histogram_family(
+  VITALS_DECL family<vitals::counter>& counter_family(std::string name, std::string help,
+                                                      std::vector<std::string> labels,
+                                                      family_options opts = {});
+  VITALS_DECL family<vitals::gauge>& gauge_family(std::string name, std::string help,
+                                                  std::vector<std::string> labels,
+                                                  family_options opts = {});
+  VITALS_DECL family<vitals::histogram>& histogram_family(
       std::string name, std::string help, std::vector<std::string> labels,
-      std::vector<double> bounds = buckets::prometheus_default(), family_options opts = {}) {
-    return add<vitals::histogram>(std::move(name), std::move(help), std::move(labels),
-                                  vitals::histogram::config(std::move(bounds)), opts);
-  }
+      std::vector<double> bounds = buckets::prometheus_default(), family_options opts = {});
 
   /// Unlabelled shorthands.
-  vitals::counter& counter(std::string name, std::string help) {
-    return counter_family(std::move(name), std::move(help), {}).with();
-  }
-  vitals::gauge& gauge(std::string name, std::string help) {
-    return gauge_family(std::move(name), std::move(help), {}).with();
-  }
-  vitals::histogram& histogram(std::string name, std::string help,
-                               std::vector<double> bounds = buckets::prometheus_default()) {
-    return histogram_family(std::move(name), std::move(help), {}, std::move(bounds)).with();
-  }
+  VITALS_DECL vitals::counter& counter(std::string name, std::string help);
+  VITALS_DECL vitals::gauge& gauge(std::string name, std::string help);
+  VITALS_DECL vitals::histogram& histogram(
+      std::string name, std::string help,
+      std::vector<double> bounds = buckets::prometheus_default());
 
   /// Lookups that never create (the 001 seed's Get*): the family registered
   /// under `name` as this kind of instrument, else null (absent, another
@@ -98,36 +91,17 @@ class registry {
   }
 
   /// A gauge whose value is read from `fn` at each collection.
-  void gauge_callback(std::string name, std::string help, std::function<double()> fn) {
-    add_callback(std::move(name), metric_type::gauge, std::move(help), std::move(fn));
-  }
+  VITALS_DECL void gauge_callback(std::string name, std::string help, std::function<double()> fn);
   /// A counter whose value is read from `fn` at each collection (it must not decrease).
-  void counter_callback(std::string name, std::string help, std::function<double()> fn) {
-    if (name.ends_with("_total")) name.resize(name.size() - 6);
-    add_callback(std::move(name), metric_type::counter, std::move(help), std::move(fn));
-  }
+  VITALS_DECL void counter_callback(std::string name, std::string help, std::function<double()> fn);
 
   /// Any number of families produced at collection (labelled callbacks,
   /// bridges from other libraries).
-  void add_collector(std::function<void(metric_snapshot&)> fn) {
-    std::lock_guard lock(mu_);
-    collectors_.push_back(std::move(fn));
-  }
+  VITALS_DECL void add_collector(std::function<void(metric_snapshot&)> fn);
 
-  bool remove(const std::string& name) {
-    std::lock_guard lock(mu_);
-    return families_.erase(name) > 0;
-  }
+  VITALS_DECL bool remove(const std::string& name);
 
-  metric_snapshot collect() const {
-    metric_snapshot out;
-    std::lock_guard lock(mu_);
-    out.reserve(families_.size() + 2);
-    for (const auto& [name, f] : families_) f.impl->collect(out);
-    for (const auto& fn : collectors_) fn(out);
-    if (opts_.self_metrics) collect_self(out);
-    return out;
-  }
+  VITALS_DECL metric_snapshot collect() const;
 
  private:
   struct entry {
@@ -176,69 +150,11 @@ class registry {
     return ref;
   }
 
-  class callback_family final : public collectable {
-   public:
-    callback_family(std::string n, metric_type t, std::string h, std::function<double()> fn)
-        : name_(std::move(n)), type_(t), help_(std::move(h)), fn_(std::move(fn)) {}
-    void collect(metric_snapshot& out) const override {
-      metric_family f{name_, type_, help_, {}, {}};
-      f.points.emplace_back().value = fn_();
-      out.push_back(std::move(f));
-    }
+  class callback_family;
 
-   private:
-    std::string name_;
-    metric_type type_;
-    std::string help_;
-    std::function<double()> fn_;
-  };
-
-  void add_callback(std::string name, metric_type t, std::string help, std::function<double()> fn) {
-    if (auto s = check_metric_name(name); !s) throw std::invalid_argument(s.error().message);
-    std::lock_guard lock(mu_);
-    if (families_.contains(name))
-      throw std::invalid_argument("metric '" + name + "' is already registered");
-    auto impl = std::make_unique<callback_family>(name, t, std::move(help), std::move(fn));
-    families_.emplace(std::move(name), entry{t, {}, std::move(impl)});
-  }
-
-  void collect_self(metric_snapshot& out) const {
-    auto& st = detail::instrument_stats::get();
-    metric_family rejected{"vitals_instrument_rejected",
-                           metric_type::counter,
-                           "Writes refused by instruments, by reason.",
-                           {},
-                           {}};
-    auto add_point = [](metric_family& f, label l, double v) {
-      auto& p = f.points.emplace_back();
-      p.labels = label_set{std::move(l)};
-      p.value = v;
-    };
-    add_point(rejected, {"reason", "negative_counter_add"},
-              double(st.negative_counter_adds.load()));
-    add_point(rejected, {"reason", "nan_observation"}, double(st.nan_observations.load()));
-    add_point(rejected, {"reason", "dropped_exemplar"}, double(st.dropped_exemplars.load()));
-    out.push_back(std::move(rejected));
-
-    metric_family overflow{"vitals_cardinality_overflow",
-                           metric_type::counter,
-                           "Lookups of new label values sent to the overflow series because the "
-                           "family reached its series limit.",
-                           {},
-                           {}};
-    for (const auto& [name, e] : families_)
-      if (e.overflowed) add_point(overflow, {"family", name}, double(e.overflowed(*e.impl)));
-    if (!overflow.points.empty()) out.push_back(std::move(overflow));
-
-    metric_family expired{"vitals_series_expired",
-                          metric_type::counter,
-                          "Series dropped from a family with a ttl for being idle that long.",
-                          {},
-                          {}};
-    for (const auto& [name, e] : families_)
-      if (e.expired) add_point(expired, {"family", name}, double(e.expired(*e.impl)));
-    if (!expired.points.empty()) out.push_back(std::move(expired));
-  }
+  VITALS_DECL void add_callback(std::string name, metric_type t, std::string help,
+                                std::function<double()> fn);
+  VITALS_DECL void collect_self(metric_snapshot& out) const;
 
   registry_options opts_;
   mutable std::mutex mu_;
@@ -247,3 +163,13 @@ class registry {
 };
 
 }  // namespace vitals
+
+#if defined(VITALS_HEADER_ONLY)
+#include "vitals/instruments/detail/registry_impl.hpp"
+#else
+namespace vitals {
+extern template class family<counter>;
+extern template class family<gauge>;
+extern template class family<histogram>;
+}  // namespace vitals
+#endif

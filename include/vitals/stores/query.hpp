@@ -21,6 +21,7 @@
 #include "vitals/core/concepts.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/time.hpp"
+#include "vitals/stores/latest.hpp"
 #include "vitals/stores/selector.hpp"
 
 namespace vitals::stores {
@@ -399,19 +400,6 @@ result<std::vector<series_points>> query_range(S& s, const range_query& q) {
     if (!pts.empty()) out.push_back({std::move(id), std::move(pts)});
   }
   return out;
-}
-
-/// The latest point of every series: in one pass where the store offers it.
-template <store S>
-std::vector<std::pair<series, point>> latest_points(S& s) {
-  if constexpr (latest_all_store<S>) {
-    return s.latest_all();
-  } else {
-    std::vector<std::pair<series, point>> out;
-    for (auto& id : s.list_series())
-      if (auto p = s.latest(id)) out.emplace_back(std::move(id), *p);
-    return out;
-  }
 }
 
 /// The latest point of every series matching `sel`, ordered by series.
