@@ -154,7 +154,7 @@ class monitor_routes {
   using reports_type = agent::usage_reports<Usage, store_type>;
   using router_type =
       router<decltype(health_route()), metrics_route<registry, store_type>,
-             query_routes<store_type>, watch_route<store_type>, targets_route<Targets>,
+             query_routes<store_type>, watch_route<store_type>, targets_route<Targets, store_type>,
              events_route<ledger_type>, spool_route<ledger_type>, usage_route<reports_type>,
              event_log_route, sessions_route,
 #ifdef VITALS_WITH_OTLP
@@ -179,8 +179,8 @@ class monitor_routes {
         otlp_only_(health_route(), otlp_route(otlp_metrics_, otlp_logs_, reg, {.at_root = true})),
 #endif
         all_(health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
-             watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
-             spool_route(ledger), usage_route(reports_),
+             watch_route(pipe.store(), reg, o.sse), targets_route(targets, pipe.store()),
+             events_route(ledger), spool_route(ledger), usage_route(reports_),
              event_log_route(o.events, reg, o.log_options), sessions_route(o.sessions),
 #ifdef VITALS_WITH_OTLP
              otlp_route(otlp_metrics_, otlp_logs_, reg),
