@@ -109,12 +109,17 @@ inline boost::json::object target_json(const target_info& t) {
   return o;
 }
 
-/// `Store`: where `DELETE ...?discard=true` drops the target's series (a
-/// `label_dropping_store`); `void`: discard is refused (400 naming it).
+/// `Store`: where `DELETE ...?discard=true` drops the target's series, when
+/// it is a `label_dropping_store`; `void` or a store without that
+/// capability: discard is refused (400 naming it), untracking still works.
 template <target_manager Targets, class Store = void>
 class targets_route {
-  static_assert(std::is_void_v<Store> || label_dropping_store<Store>,
-                "targets_route discards through Store::drop_labelled (label_dropping_store)");
+  static constexpr bool can_discard = [] {
+    if constexpr (std::is_void_v<Store>)
+      return false;
+    else
+      return label_dropping_store<Store>;
+  }();
 
  public:
   explicit targets_route(Targets& t) : targets_(t) {}
@@ -131,8 +136,10 @@ class targets_route {
 
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
     ex.route("targets");
-    if (path_of(req.target()) != "/api/v1/targets" && req.method() == bhttp::verb::delete_)
-      co_return co_await untrack(req);
+    if (path_of(req.target()) != "/api/v1/targets" && req.method() == bhttp::verb::delete_) {
+      response res = co_await untrack(req);
+      co_return res;
+    }
     co_return answer(req);
   }
 
@@ -150,21 +157,27 @@ class targets_route {
                                 v);
       discard = *d == "true";
     }
-    if (discard && !store_)
+    if (discard && !can_discard)
       co_return bad_parameter({"discard", "discard: this server cannot drop stored samples"}, v);
     const auto path = path_of(req.target());
     auto id = percent_decode(path.substr(std::string_view("/api/v1/targets/").size()));
     bool removed = false;
-    if (id) {
-      if constexpr (settling_target_manager<Targets>)
-        removed = discard ? co_await targets_.async_remove(*id) : targets_.remove(*id);
-      else
+    // co_await only as a plain statement: GCC 12 miscompiles it inside `?:`
+    // and conditions (a crash destroying the awaited frame).
+    if constexpr (settling_target_manager<Targets>) {
+      if (id && discard) {
+        const bool settled = co_await targets_.async_remove(*id);
+        removed = settled;
+      } else if (id) {
         removed = targets_.remove(*id);
+      }
+    } else {
+      removed = id && targets_.remove(*id);
     }
     if (!removed)
       co_return json_error(bhttp::status::not_found, "no target '" + id.value_or("?") + "'", v);
     if (!discard) co_return response{bhttp::status::no_content, v};
-    if constexpr (!std::is_void_v<Store>) {
+    if constexpr (can_discard) {
       // Every series the target wrote carries target=<id> (parse_target_spec).
       auto n = store_->drop_labelled("target", *id);
       if (!n)
