@@ -1,7 +1,8 @@
 // Scrapes other exporters into a memory store and serves them again, with
 // history: /metrics (the latest of everything), range queries, SSE, and
 // /api/v1/targets to add or remove exporters at run time.
-//   scrape_relay [--listen 127.0.0.1:9465] [--interval 5s] URL...
+//   scrape_relay [--listen 127.0.0.1:9465] [--interval 5s]
+//                URL[,requests_counter=NAME][,latency_histogram=NAME]...
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -21,7 +22,7 @@ using namespace vitals;
 int main(int argc, char** argv) {
   std::string address = "127.0.0.1", port = "9465";
   std::chrono::milliseconds interval = std::chrono::seconds(5);
-  std::vector<std::string> urls;
+  std::vector<samplers::scrape_flag> urls;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--listen" && i + 1 < argc) {
@@ -34,11 +35,14 @@ int main(int argc, char** argv) {
         return std::fprintf(stderr, "scrape_relay: --interval: %s\n", d.error().message.c_str()), 2;
       interval = *d;
     } else if (a.starts_with("http://")) {
-      urls.push_back(a);
+      auto s = samplers::parse_scrape_flag(a);
+      if (!s) return std::fprintf(stderr, "scrape_relay: %s\n", s.error().message.c_str()), 2;
+      urls.push_back(std::move(*s));
     } else {
       return std::fprintf(stderr,
                           "usage: scrape_relay [--listen ADDR:PORT] [--interval 5s] "
-                          "http://host:port/metrics...\n"),
+                          "http://host:port/metrics[,requests_counter=NAME]"
+                          "[,latency_histogram=NAME]...\n"),
              2;
     }
   }
@@ -54,12 +58,17 @@ int main(int argc, char** argv) {
   poller_targets targets(poll, http::sampler_factory<poller_t::any_sampler>{});
   for (std::size_t i = 0; i < urls.size(); ++i) {
     const std::string id = "exporter-" + std::to_string(i + 1);
-    (void)targets.add({.id = id, .kind = "scrape", .url = urls[i], .labels = {{"target", id}}});
+    (void)targets.add({.id = id,
+                       .kind = "scrape",
+                       .url = urls[i].url,
+                       .labels = {{"target", id}},
+                       .requests_counter = urls[i].requests_counter,
+                       .latency_histogram = urls[i].latency_histogram});
   }
 
   http::router routes(http::health_route(), http::metrics_route(reg, store),
                       http::query_routes(store), http::watch_route(store, reg),
-                      http::targets_route(targets));
+                      http::targets_route(targets, store));
   const auto p = static_cast<std::uint16_t>(std::stoi(port));
   http::server server(io.get_executor(), routes, reg, {.address = address, .port = p});
   if (auto st = server.start(); !st)

@@ -78,6 +78,10 @@ static_assert(!aggregating_store<store_archetype, Q>);
 static_assert(downsampling_store<downsampling_store_archetype<Q>, Q>);
 static_assert(!downsampling_store<downsampling_without_store<Q>, Q>);
 static_assert(!downsampling_store<aggregating_store_archetype<Q>, Q>);
+static_assert(label_dropping_store<label_dropping_store_archetype>);
+static_assert(!label_dropping_store<store_archetype>);
+static_assert(!label_dropping_store<label_dropping_by_count>);
+static_assert(!label_dropping_store<label_dropping_without_store>);
 static_assert(hot_tier<hot_tier_archetype<Q, Sel>, Q, Sel>);
 static_assert(hot_tier<hot_tier_archetype<range_query, selector>, range_query, selector>);
 static_assert(!hot_tier<hot_tier_without_earliest<Q, Sel>, Q, Sel>);
@@ -88,6 +92,8 @@ static_assert(versioned_store<stores::memory_store>);
 static_assert(aggregating_store<stores::sqlite_store, range_query>);
 using tiered_store = stores::tiered<stores::memory_store, stores::sqlite_store>;
 static_assert(versioned_store<tiered_store> && aggregating_store<tiered_store, range_query>);
+static_assert(label_dropping_store<stores::memory_store> &&
+              label_dropping_store<stores::sqlite_store> && label_dropping_store<tiered_store>);
 
 // --- watching (core/watching.hpp) ------------------------------------------
 static_assert(watch_subscription<subscription_archetype>);

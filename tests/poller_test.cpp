@@ -3,8 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <future>
 #include <thread>
 
 #include "vitals/runtime/pipeline.hpp"
@@ -130,6 +137,46 @@ TEST(ConcurrencyPoller, UntrackDuringASampleAndStopWithManyTargets) {
   std::this_thread::sleep_for(60ms);
   EXPECT_EQ(*slow.calls, slow_calls);  // nothing runs after stop
   EXPECT_LE(slow_calls, 2);
+}
+
+/// An async sample that waits until the test releases it (cancels its timer).
+struct gated_sampler {
+  std::shared_ptr<std::atomic<boost::asio::steady_timer*>> waiting =
+      std::make_shared<std::atomic<boost::asio::steady_timer*>>(nullptr);
+  boost::asio::awaitable<status> async_collect(sample_batch& out, timestamp t) {
+    boost::asio::steady_timer gate(co_await boost::asio::this_coro::executor,
+                                   std::chrono::hours(1));
+    *waiting = &gate;
+    boost::system::error_code ec;
+    co_await gate.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    *waiting = nullptr;
+    out.push_back({series("gated", {}), t, 1});
+    co_return status{};
+  }
+  std::string_view name() const { return "gated"; }
+};
+
+TEST(ConcurrencyPoller, UntrackWithDropKeepsTheBatchInFlightOutOfTheSink) {
+  for (const auto batch : {in_flight::push, in_flight::drop}) {
+    stores::memory_store st;
+    sinks::null_sink sk;
+    test_pipeline pipe(st, sk);
+    io_thread io;  // one thread: the release below cannot race the sample
+    poller<test_pipeline, gated_sampler> p(io.ioc.get_executor(), pipe,
+                                           poller_options{.interval = 10s});
+    gated_sampler s;
+    ASSERT_TRUE(p.track("g", s));
+    for (int i = 0; i < 5000 && !s.waiting->load(); ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(s.waiting->load());  // the sample is in flight
+    ASSERT_TRUE(p.untrack("g", batch));
+    auto settled = boost::asio::co_spawn(io.ioc, p.async_settle(), boost::asio::use_future);
+    ASSERT_EQ(settled.wait_for(5s), std::future_status::ready);
+    boost::asio::post(io.ioc, [w = s.waiting] {
+      if (auto* gate = w->load()) gate->cancel();
+    });
+    p.stop();  // returns once the sample has finished
+    EXPECT_EQ(st.list_series().size(), batch == in_flight::push ? 1u : 0u);
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/exposition_server.hpp"
 #include "support/helpers.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/scrape.hpp"
@@ -17,6 +18,7 @@
 
 namespace {
 
+using vitals::test::exposition_server;
 using vitals::test::value;
 
 using namespace vitals;
@@ -24,60 +26,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
-
-/// Serves `body` with `content_type` on 127.0.0.1:<port>, one request per connection.
-class exposition_server {
- public:
-  exposition_server() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    asio::co_spawn(io_, accept_loop(), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~exposition_server() {
-    asio::post(io_, [this] { acceptor_.close(); });
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  std::string url(const char* path = "/metrics") const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + path;
-  }
-  void set(std::string body, std::string type = "text/plain; version=0.0.4; charset=utf-8",
-           int status = 200) {
-    std::lock_guard lock(mu_);
-    body_ = std::move(body), type_ = std::move(type), status_ = status;
-  }
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      beast::error_code ec;
-      tcp::socket s =
-          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      beast::flat_buffer buf;
-      http::request<http::empty_body> req;
-      co_await http::async_read(s, buf, req, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) continue;
-      http::response<http::string_body> res;
-      {
-        std::lock_guard lock(mu_);
-        res.result(status_);
-        res.set(http::field::content_type, type_);
-        res.body() = body_;
-      }
-      res.prepare_payload();
-      co_await http::async_write(s, res, asio::redirect_error(asio::use_awaitable, ec));
-    }
-  }
-
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::string body_, type_;
-  int status_ = 200;
-};
 
 /// Runs one async_collect to completion on a private io_context.
 status scrape_once(samplers::scrape_sampler& s, sample_batch& out, timestamp t) {
@@ -184,6 +132,45 @@ TEST(SamplersScrape, FailuresAreErrorValues) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("line 1"), std::string::npos);
   EXPECT_TRUE(b.empty());
+}
+
+TEST(SamplersScrape, AFlagTakesTheNamesAfterTheUrl) {
+  auto f = samplers::parse_scrape_flag(
+      "http://h:9100/metrics,requests_counter=http_requests_total,"
+      "latency_histogram=http_request_duration_seconds");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->url, "http://h:9100/metrics");
+  EXPECT_EQ(f->requests_counter, "http_requests_total");
+  EXPECT_EQ(f->latency_histogram, "http_request_duration_seconds");
+
+  f = samplers::parse_scrape_flag("http://h/m,latency_histogram=lat");  // either, in any order
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->url, "http://h/m");
+  EXPECT_TRUE(f->requests_counter.empty());
+  EXPECT_EQ(f->latency_histogram, "lat");
+
+  // A comma of the URL's own is kept: only the two keys are options.
+  f = samplers::parse_scrape_flag("http://h/metrics?match=a,b");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->url, "http://h/metrics?match=a,b");
+  f = samplers::parse_scrape_flag("http://h/metrics?x=a,b,requests_counter=req");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->url, "http://h/metrics?x=a,b");
+  EXPECT_EQ(f->requests_counter, "req");
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"http://h/m,requests_counter=", "requests_counter"},
+      {"http://h/m,requests_counter=http requests", "requests_counter"},
+      {"http://h/m,latency_histogram=9lat", "latency_histogram"},
+      {"http://h/m,requests_counter=a,requests_counter=b", "requests_counter: given twice"},
+      {"https://h/m,requests_counter=a", "url"},
+      {"http://h/m,request_counter=x", "unknown option 'request_counter'"},  // a typo
+  };
+  for (auto [flag, why] : bad) {
+    auto r = samplers::parse_scrape_flag(flag);
+    ASSERT_FALSE(r) << flag;
+    EXPECT_NE(r.error().message.find(why), std::string::npos) << flag << ": " << r.error().message;
+  }
 }
 
 struct noop_sampler {

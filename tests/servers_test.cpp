@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "support/child.hpp"
+#include "support/exposition_server.hpp"
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
 #include "support/prometheus.hpp"
@@ -57,10 +58,17 @@ TEST(AgentMonitor, HelpListsEveryFlagAndBadFlagsExitWithCode2) {
         "--postgres", "--remote-write", "--otlp", "--memory-only"})
     EXPECT_NE(help.output().find(flag), std::string::npos) << flag;
   const std::vector<std::vector<std::string>> bad = {
-      {"--interval", "soon"},       {"--listen", "nowhere"},
-      {"--track-pid", "-4"},        {"--bogus", "1"},
-      {"--scrape", "ftp://x"},      {"--remote-write", "https://x/api/v1/write"},
-      {"--otlp", "localhost:4318"}, {"--postgres", ""}};
+      {"--interval", "soon"},
+      {"--listen", "nowhere"},
+      {"--track-pid", "-4"},
+      {"--bogus", "1"},
+      {"--scrape", "ftp://x"},
+      {"--remote-write", "https://x/api/v1/write"},
+      {"--otlp", "localhost:4318"},
+      {"--postgres", ""},
+      {"--scrape", "http://x/metrics,requests_counter=http requests"},
+      {"--scrape", "http://x/metrics,latency_histogram=lat,latency_histogram=lat"},
+      {"--scrape", "http://x/metrics,request_counter=typo"}};
   for (const auto& b : bad) {
     child c({VITALS_MONITOR_EXE, b[0], b[1]});
     EXPECT_EQ(c.wait(), 2) << b[0];
@@ -95,6 +103,67 @@ TEST(AgentMonitor, ServesItsOwnSamplesAndStopsCleanlyOnSigterm) {
   EXPECT_NE(metrics->body.find("vitals_http_requests_total"), std::string::npos);
   EXPECT_EQ(m.proc.stop(SIGTERM), 0) << m.proc.output();
   EXPECT_NE(m.proc.output().find("stopped cleanly"), std::string::npos);
+}
+
+TEST(AgentMonitor, ScrapesRequestRateAndP95AndDiscardsThemOnUntrack) {
+  vitals::test::exposition_server exporter;
+  exporter.generate([](int n) {  // 100 requests per scrape: 10 under 0.1 s, 90 in (0.5, 1]
+    const auto c = [&](long per) { return std::to_string(per * n); };
+    return "# TYPE http_requests_total counter\nhttp_requests_total " + c(100) +
+           "\n# TYPE http_request_duration_seconds histogram\n"
+           "http_request_duration_seconds_bucket{le=\"0.1\"} " +
+           c(10) + "\nhttp_request_duration_seconds_bucket{le=\"1\"} " + c(100) +
+           "\nhttp_request_duration_seconds_bucket{le=\"+Inf\"} " + c(100) +
+           "\nhttp_request_duration_seconds_sum " + c(70) +
+           "\nhttp_request_duration_seconds_count " + c(100) + "\n";
+  });
+  temp_dir dir;
+  monitor m({"--data", dir.path().string(), "--scrape",
+             exporter.url() +
+                 ",requests_counter=http_requests_total,latency_histogram=http_request_duration_"
+                 "seconds"});
+  ASSERT_FALSE(m.port.empty()) << m.proc.output();
+  auto c = m.client();
+  auto targets = get_json(c, "/api/v1/targets");
+  ASSERT_TRUE(targets.is_array());
+  bool listed = false;
+  for (const auto& t : targets.as_array())
+    if (t.at("id") == "scrape-1") {
+      listed = true;
+      EXPECT_EQ(std::string(t.at("url").as_string()), exporter.url());
+      EXPECT_EQ(t.at("requests_counter"), "http_requests_total");
+      EXPECT_EQ(t.at("latency_histogram"), "http_request_duration_seconds");
+    }
+  EXPECT_TRUE(listed) << targets;
+  const auto p95 = "/api/v1/latest?sel=" +
+                   net::url_encode(R"({__name__=~"latency_p95_seconds|requests_per_second"})");
+  boost::json::value latest;
+  ASSERT_TRUE(eventually([&] {
+    latest = get_json(c, p95);
+    return latest.is_array() && latest.as_array().size() == 2;
+  })) << m.proc.output();
+  for (const auto& x : latest.as_array()) {
+    EXPECT_EQ(x.at("labels").at("target"), "scrape-1");
+    if (x.at("name") == "latency_p95_seconds")  // the 85th of the interval's 90 slow ones
+      EXPECT_DOUBLE_EQ(x.at("v").to_number<double>(), 0.1 + 0.9 * 85.0 / 90.0);
+    else
+      EXPECT_GT(x.at("v").to_number<double>(), 0);
+  }
+
+  // Untracked with discard: gone from the memory tier and from samples.db.
+  auto r = c.del("/api/v1/targets/scrape-1?discard=true");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u) << r->body;
+  auto left = get_json(c, "/api/v1/series?sel=" + net::url_encode(R"({target="scrape-1"})"));
+  ASSERT_TRUE(left.is_array());
+  EXPECT_TRUE(left.as_array().empty()) << left;
+  EXPECT_EQ(m.proc.stop(SIGTERM), 0) << m.proc.output();
+  monitor again({"--data", dir.path().string()});
+  ASSERT_FALSE(again.port.empty()) << again.proc.output();
+  auto c2 = again.client();
+  left = get_json(c2, "/api/v1/series?sel=" + net::url_encode(R"({target="scrape-1"})"));
+  ASSERT_TRUE(left.is_array());
+  EXPECT_TRUE(left.as_array().empty()) << left;
 }
 
 /// A usage event and samples go in, the monitor stops and starts again with

@@ -18,6 +18,7 @@
 #include "vitals/core/time.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/url.hpp"
+#include "vitals/samplers/scrape.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
 #define VITALS_DASHBOARD_DIR "dashboard"
@@ -44,7 +45,7 @@ struct monitor_flags {
   std::chrono::milliseconds interval{std::chrono::seconds(10)};
   std::vector<int> pids;
   std::vector<std::string> cgroups;
-  std::vector<std::string> scrapes;
+  std::vector<vitals::samplers::scrape_flag> scrapes;
   vitals::net::allowlist scrape_allow;     // empty: scrapes may connect anywhere
   std::string token;                       // --token, --token-file or VITALS_TOKEN
   std::vector<std::string> allowed_hosts;  // --allow-host
@@ -76,7 +77,11 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --interval DURATION    sampling period, e.g. 10s, 500ms (default 10s)
   --track-pid PID        track a process (repeatable)
   --track-cgroup PATH    track a cgroup v2 directory under /sys/fs/cgroup (repeatable)
-  --scrape URL           scrape a Prometheus endpoint, http://host:port/metrics (repeatable)
+  --scrape URL[,requests_counter=NAME][,latency_histogram=NAME]
+                         scrape a Prometheus endpoint, http://host:port/metrics (repeatable);
+                         the names add requests_per_second and latency_p95_seconds, derived
+                         from that counter and histogram, e.g. --scrape http://h:9100/metrics,
+                         requests_counter=http_requests_total (one argument, no spaces)
   --scrape-allow HOST|CIDR  scrape targets (flags and API) may only connect to these hosts
                          or address ranges, checked on every resolved address (repeatable)
   --token TOKEN          require "Authorization: Bearer TOKEN" on everything but /healthz
@@ -184,9 +189,9 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
     } else if (flag == "--track-cgroup") {
       f.cgroups.push_back(value);
     } else if (flag == "--scrape") {
-      if (auto u = vitals::net::parse_http_url(value, "/metrics"); !u)
-        return fail(flag, u.error().message);
-      f.scrapes.push_back(value);
+      auto s = vitals::samplers::parse_scrape_flag(value);
+      if (!s) return fail(flag, s.error().message);
+      f.scrapes.push_back(std::move(*s));
     } else if (flag == "--scrape-allow") {
       if (auto st = f.scrape_allow.add(value); !st) return fail(flag, st.error().message);
     } else if (flag == "--postgres") {

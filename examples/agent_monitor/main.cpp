@@ -137,7 +137,11 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   for (const auto& p : f.cgroups)
     add({.id = "cgroup-" + fs::path(p).filename().string(), .kind = "cgroup", .path = p});
   for (std::size_t i = 0; i < f.scrapes.size(); ++i)
-    add({.id = "scrape-" + std::to_string(i + 1), .kind = "scrape", .url = f.scrapes[i]});
+    add({.id = "scrape-" + std::to_string(i + 1),
+         .kind = "scrape",
+         .url = f.scrapes[i].url,
+         .requests_counter = f.scrapes[i].requests_counter,
+         .latency_histogram = f.scrapes[i].latency_histogram});
 
   http::monitor_routes routes(reg, pipe, targets, ledger,
                               {.dashboard = f.dashboard,

@@ -116,6 +116,14 @@ struct downsampling_store_archetype : store_archetype {
   }
 };
 
+/// Forgets the series labelled name=value.
+struct label_dropping_store_archetype : store_archetype {
+  result<std::size_t> drop_labelled(std::string_view name, std::string_view value) {
+    return std::erase_if(data,
+                         [&](const auto& kv) { return kv.first.labels().get(name) == value; });
+  }
+};
+
 /// A subscription to a store nobody writes: nothing new, nothing lost.
 struct subscription_archetype {
   std::vector<sample> drain() { return {}; }
@@ -235,6 +243,12 @@ struct aggregating_without_result : store_archetype {  // aggregating_store 2
   std::vector<point> range_aggregated(const series&, const Query&, std::chrono::milliseconds) {
     return {};
   }
+};
+struct label_dropping_by_count : store_archetype {  // label_dropping_store 2: failure is a value
+  std::size_t drop_labelled(std::string_view, std::string_view) { return 0; }
+};
+struct label_dropping_without_store {  // label_dropping_store 1
+  result<std::size_t> drop_labelled(std::string_view, std::string_view) { return std::size_t{0}; }
 };
 template <class Query>
 struct downsampling_without_store {  // downsampling_store 1

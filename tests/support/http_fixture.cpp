@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vitals/http/monitor.hpp"
+#include "vitals/http/monitor_samplers.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/process.hpp"
@@ -21,10 +22,13 @@ namespace vitals::test {
 struct http_fixture::parts {
   using process = samplers::process_sampler;
   using pipe_t = pipeline<stores::memory_store>;
-  using poller_t = poller<pipe_t, process>;
+  using poller_t = poller<pipe_t, process, samplers::scrape_sampler>;
   struct factory {
     result<poller_t::any_sampler> operator()(const target_spec& s) const {
-      if (s.kind != "process") return error(errc::invalid_argument, "kind: only process here");
+      // Scrapes as the monitor makes them (to a local exporter of the test's).
+      if (s.kind == "scrape") return http::sampler_factory<poller_t::any_sampler>{}(s);
+      if (s.kind != "process")
+        return error(errc::invalid_argument, "kind: only process and scrape here");
       if (::kill(s.pid, 0) != 0)
         return error(errc::invalid_argument, "pid: no process " + std::to_string(s.pid));
       return poller_t::any_sampler(process(s.pid, s.labels));

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -92,6 +93,33 @@ TYPED_TEST_P(StoreConformance, DropForgetsASeries) {
   EXPECT_EQ(st.list_series(), std::vector<series>{cpu_b});
 }
 
+TYPED_TEST_P(StoreConformance, DropLabelledForgetsEverySeriesOfATarget) {
+  auto& st = this->store();
+  static_assert(label_dropping_store<std::remove_reference_t<decltype(st)>>);
+  const series a_cpu("cpu_percent", {{"target", "a"}});
+  const series a_mem("memory_bytes", {{"kind", "rss"}, {"target", "a"}});
+  const series longer("cpu_percent", {{"target", "ab"}});
+  // Another label's value holds the bytes `target=a` is stored as: not a.
+  const series lookalike("cpu_percent", {{"note", "6:target1:a"}, {"target", "b"}});
+  for (const auto* s : {&a_cpu, &a_mem, &longer, &lookalike})
+    ASSERT_TRUE(st.append(make_batch(*s, 0, 3)));
+  auto n = st.drop_labelled("target", "a");
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2u);
+  EXPECT_FALSE(st.latest(a_cpu).has_value());
+  EXPECT_TRUE(st.range(a_mem, from_unix_ms(0), from_unix_ms(100'000)).empty());
+  std::vector<series> left{longer, lookalike};
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(st.list_series(), left);
+  EXPECT_EQ(st.range(longer, from_unix_ms(0), from_unix_ms(100'000)).size(), 3u);
+  n = st.drop_labelled("target", "a");  // a second discard finds nothing
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0u);
+  // Written again after the drop: a new series, from nothing.
+  ASSERT_TRUE(st.append(make_batch(a_cpu, 50'000, 1)));
+  EXPECT_EQ(st.range(a_cpu, from_unix_ms(0), from_unix_ms(100'000)).size(), 1u);
+}
+
 TYPED_TEST_P(StoreConformance, RangeQueriesAgreeWithDownsamplingTheRawPoints) {
   auto& st = this->store();
   std::mt19937 rng(11);
@@ -143,6 +171,7 @@ TYPED_TEST_P(StoreConformance, LatestByselector) {
 
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, AppendThenReadBack, ListsSeriesSortedWithLabelsIntact,
                             SameSeriesAndTimeIsOnePointWithTheLastValue, DropForgetsASeries,
+                            DropLabelledForgetsEverySeriesOfATarget,
                             RangeQueriesAgreeWithDownsamplingTheRawPoints, LatestByselector);
 
 template <class Fixture>

@@ -77,6 +77,14 @@ class evented_targets {
     hub_.publish(lifecycle_event(lifecycle::target_untracked, {{"target", id}}));
     return true;
   }
+  /// target_manager 4, where `inner` has it.
+  asio::awaitable<bool> async_remove(std::string id) requires settling_target_manager<Targets> {
+    // A plain statement: GCC 12 mishandles co_await inside a condition.
+    const bool removed = co_await inner_.async_remove(id);
+    if (!removed) co_return false;
+    hub_.publish(lifecycle_event(lifecycle::target_untracked, {{"target", id}}));
+    co_return true;
+  }
   std::vector<target_info> list() const { return inner_.list(); }
 
  private:

@@ -10,7 +10,8 @@
 //   core/sampling.hpp       sampler, async_sampler, any_sampler_kind, snapshot_source
 //   core/storage.hpp        point, store and its optional capabilities:
 //                           latest_all_store, versioned_store,
-//                           aggregating_store, downsampling_store; hot_tier
+//                           aggregating_store, downsampling_store,
+//                           label_dropping_store; hot_tier
 //   core/watching.hpp       watch_subscription, watchable
 //   core/sinking.hpp        sink
 //   core/event_storage.hpp  event_store

@@ -1,8 +1,8 @@
 // The storage concepts: what every store is (`store`) and the optional
 // capabilities the generic code asks for with `if constexpr` and uses when
 // present (`latest_all_store`, `versioned_store`, `aggregating_store`,
-// `downsampling_store`), plus what a tiered store needs of its hot tier
-// (`hot_tier`). Std only: a range query is the store layer's type
+// `downsampling_store`, `label_dropping_store`), plus what a tiered store
+// needs of its hot tier (`hot_tier`). Std only: a range query is the store layer's type
 // (stores::range_query carries an RE2 selector), so the concepts that take
 // one have it as a parameter, bound by stores/query.hpp and stores/tiered.hpp.
 #pragma once
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -95,6 +96,20 @@ concept aggregating_store = store<S> &&
 template <class S, class Query>
 concept downsampling_store = store<S> && requires(S& s, const series& id, const Query& q) {
   { s.downsample(id, q) } -> std::same_as<std::vector<point>>;
+};
+
+// --- label_dropping_store (optional) -------------------------------------
+// 1. A `store` (1 to 4).
+// 2. `s.drop_labelled(name, value)` forgets every series whose label `name`
+//    is `value`, with all its samples, and returns `result<std::size_t>`,
+//    the series forgotten: untracking a target with `?discard=true` drops
+//    every series labelled `target=<id>` in one call, where a caller going
+//    series by series would list (and decode) the whole store first. A
+//    failed delete is a value (the database may be gone); no such series is
+//    zero, not an error (a second discard finds nothing).
+template <class S>
+concept label_dropping_store = store<S> && requires(S& s, std::string_view name) {
+  { s.drop_labelled(name, name) } -> std::same_as<result<std::size_t>>;
 };
 
 // --- hot_tier<S, Query, Selector> ------------------------------------------

@@ -157,7 +157,7 @@ class monitor_routes {
   using reports_type = agent::usage_reports<Usage, store_type>;
   using router_type =
       router<decltype(health_route()), metrics_route<registry, store_type>,
-             query_routes<store_type>, watch_route<store_type>, targets_route<Targets>,
+             query_routes<store_type>, watch_route<store_type>, targets_route<Targets, store_type>,
              events_route<ledger_type>, claude_hooks_route<ledger_type>, spool_route<ledger_type>,
              channels_ingest_route, channels_report_route<store_type>, limits_route<Usage>,
              usage_route<reports_type>, event_log_route, sessions_route,
@@ -186,8 +186,8 @@ class monitor_routes {
 #endif
         all_(
             health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
-            watch_route(pipe.store(), reg, o.sse), targets_route(targets), events_route(ledger),
-            claude_hooks_route(ledger, reg), spool_route(ledger),
+            watch_route(pipe.store(), reg, o.sse), targets_route(targets, pipe.store()),
+            events_route(ledger), claude_hooks_route(ledger, reg), spool_route(ledger),
             channels_ingest_route([&pipe](std::span<const sample> b) { return pipe.push(b); }, reg),
             channels_report_route(pipe.store()), limits_route(ledger.store()),
             usage_route(reports_), event_log_route(o.events, reg, o.log_options),

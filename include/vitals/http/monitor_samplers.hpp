@@ -75,8 +75,15 @@ struct sampler_factory {
     if (s.kind == "scrape" && holds<monitor_scrape>()) {
       if (auto st = samplers::check_scrape_target(s.url, scrape_allow.get()); !st)
         return error(errc::invalid_argument, "url: " + st.error().message);
-      return make<monitor_scrape>(
-          s.url, samplers::scrape_options{.labels = s.labels, .allow = scrape_allow});
+      for (auto [key, name] : {std::pair{"requests_counter", &s.requests_counter},
+                               std::pair{"latency_histogram", &s.latency_histogram}})
+        if (!name->empty())
+          if (auto st = samplers::check_scrape_family(key, *name); !st) return st.error();
+      return make<monitor_scrape>(s.url,
+                                  samplers::scrape_options{.labels = s.labels,
+                                                           .requests_counter = s.requests_counter,
+                                                           .latency_histogram = s.latency_histogram,
+                                                           .allow = scrape_allow});
     }
     for (std::string_view known : {"self", "host", "registry", "process", "cgroup", "scrape"})
       if (s.kind == known)

@@ -4,11 +4,15 @@
 
 #include <boost/json.hpp>
 
+#include <concepts>
+#include <type_traits>
+
 #include "vitals/core/time.hpp"
 #include "vitals/http/json_answer.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/runtime/targets.hpp"
+#include "vitals/samplers/scrape.hpp"
 
 namespace vitals::http {
 
@@ -30,10 +34,13 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
   };
   for (const auto& [key, _] : *o)
     if (key != "id" && key != "kind" && key != "pid" && key != "path" && key != "url" &&
-        key != "interval" && key != "labels")
+        key != "interval" && key != "labels" && key != "requests_counter" &&
+        key != "latency_histogram")
       return param_error{std::string(key), "unknown field '" + std::string(key) + "'"};
-  for (auto [key, out] : {std::pair{"id", &s.id}, std::pair{"kind", &s.kind},
-                          std::pair{"path", &s.path}, std::pair{"url", &s.url}})
+  for (auto [key, out] :
+       {std::pair{"id", &s.id}, std::pair{"kind", &s.kind}, std::pair{"path", &s.path},
+        std::pair{"url", &s.url}, std::pair{"requests_counter", &s.requests_counter},
+        std::pair{"latency_histogram", &s.latency_histogram}})
     if (auto e = text(key, *out)) return *e;
   if (s.id.empty()) return param_error{"id", "id: required"};
   if (auto ok = check_target_id(s.id); !ok) return param_error{"id", ok.error().message};
@@ -49,9 +56,17 @@ inline std::variant<target_spec, param_error> parse_target_spec(std::string_view
   } else if (s.kind == "scrape") {
     if (auto u = net::parse_http_url(s.url, "/metrics"); !u)
       return param_error{"url", "url: a scrape target needs an http:// url: " + u.error().message};
+    for (auto [key, name] : {std::pair{"requests_counter", &s.requests_counter},
+                             std::pair{"latency_histogram", &s.latency_histogram}})
+      if (o->contains(key))
+        if (auto st = samplers::check_scrape_family(key, *name); !st)
+          return param_error{key, st.error().message};
   } else {
     return param_error{"kind", "kind: expected process, cgroup or scrape"};
   }
+  for (std::string_view key : {"requests_counter", "latency_histogram"})
+    if (o->contains(key) && s.kind != "scrape")
+      return param_error{std::string(key), std::string(key) + ": only for scrape targets"};
   if (const auto* iv = o->if_contains("interval")) {
     if (!iv->is_string())
       return param_error{"interval", "interval: expected a duration such as \"10s\""};
@@ -85,6 +100,8 @@ inline boost::json::object target_json(const target_info& t) {
   if (t.spec.kind == "process") o["pid"] = t.spec.pid;
   if (!t.spec.path.empty()) o["path"] = t.spec.path;
   if (!t.spec.url.empty()) o["url"] = t.spec.url;
+  if (!t.spec.requests_counter.empty()) o["requests_counter"] = t.spec.requests_counter;
+  if (!t.spec.latency_histogram.empty()) o["latency_histogram"] = t.spec.latency_histogram;
   if (t.spec.interval) o["interval_ms"] = t.spec.interval->count();
   o["labels"] = labels_json(t.spec.labels);
   o["ticks"] = t.ticks;
@@ -93,10 +110,22 @@ inline boost::json::object target_json(const target_info& t) {
   return o;
 }
 
-template <target_manager Targets>
+/// `Store`: where `DELETE ...?discard=true` drops the target's series, when
+/// it is a `label_dropping_store`; `void` or a store without that
+/// capability: discard is refused (400 naming it), untracking still works.
+template <target_manager Targets, class Store = void>
 class targets_route {
+  static constexpr bool can_discard = [] {
+    if constexpr (std::is_void_v<Store>)
+      return false;
+    else
+      return label_dropping_store<Store>;
+  }();
+
  public:
   explicit targets_route(Targets& t) : targets_(t) {}
+  template <std::same_as<Store> S>  // never void: no constructor takes a store then
+  targets_route(Targets& t, S& s) : targets_(t), store_(&s) {}
 
   bool matches(std::string_view p) const noexcept {
     return p == "/api/v1/targets" || p.starts_with("/api/v1/targets/");
@@ -108,25 +137,70 @@ class targets_route {
 
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
     ex.route("targets");
+    if (path_of(req.target()) != "/api/v1/targets" && req.method() == bhttp::verb::delete_) {
+      response res = co_await untrack(req);
+      co_return res;
+    }
     co_return answer(req);
   }
 
  private:
+  // DELETE /api/v1/targets/<id>[?discard=true|false]
+  asio::awaitable<response> untrack(const request& req) {
+    const unsigned v = req.version();
+    auto p = checked_params(req, {"discard"});
+    if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
+    bool discard = false;
+    if (auto d = std::get<params>(p).get("discard")) {
+      if (*d != "true" && *d != "false")
+        co_return bad_parameter({"discard", "discard: expected true or false, got '" +
+                                                std::string(d->substr(0, 32)) + "'"},
+                                v);
+      discard = *d == "true";
+    }
+    if (discard && !can_discard)
+      co_return bad_parameter({"discard", "discard: this server cannot drop stored samples"}, v);
+    const auto path = path_of(req.target());
+    auto id = percent_decode(path.substr(std::string_view("/api/v1/targets/").size()));
+    bool removed = false;
+    // co_await only as a plain statement: GCC 12 miscompiles it inside `?:`
+    // and conditions (a crash destroying the awaited frame).
+    if constexpr (settling_target_manager<Targets>) {
+      if (id && discard) {
+        const bool settled = co_await targets_.async_remove(*id);
+        removed = settled;
+      } else if (id) {
+        removed = targets_.remove(*id);
+      }
+    } else {
+      removed = id && targets_.remove(*id);
+    }
+    if (!removed)
+      co_return json_error(bhttp::status::not_found, "no target '" + id.value_or("?") + "'", v);
+    if (!discard) co_return response{bhttp::status::no_content, v};
+    if constexpr (can_discard) {
+      // Every series the target wrote carries target=<id> (parse_target_spec).
+      auto n = store_->drop_labelled("target", *id);
+      if (!n)
+        co_return json_error(
+            bhttp::status::service_unavailable,
+            "target '" + *id + "' untracked, its samples not discarded: " + n.error().message, v);
+      co_return json_answer(
+          boost::json::object{{"id", *id}, {"discarded_series", static_cast<std::uint64_t>(*n)}},
+          v);
+    }
+    co_return response{bhttp::status::no_content, v};  // not reached: discard needs a store
+  }
+
   response answer(const request& req) {
     const unsigned v = req.version();
     const auto path = path_of(req.target());
     auto p = checked_params(req, {});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
-    if (path != "/api/v1/targets") {  // /api/v1/targets/<id>
-      if (req.method() != bhttp::verb::delete_) {
-        auto res = json_error(bhttp::status::method_not_allowed, "only DELETE is allowed here", v);
-        res.set(bhttp::field::allow, "DELETE");
-        return res;
-      }
-      auto id = percent_decode(path.substr(std::string_view("/api/v1/targets/").size()));
-      if (!id || !targets_.remove(*id))
-        return json_error(bhttp::status::not_found, "no target '" + id.value_or("?") + "'", v);
-      return response{bhttp::status::no_content, v};
+    if (path != "/api/v1/targets") {  // /api/v1/targets/<id>, not DELETE
+      auto res = json_error(bhttp::status::method_not_allowed, "only DELETE is allowed here", v);
+      res.set(bhttp::field::allow, "DELETE");
+      return res;
     }
     if (req.method() == bhttp::verb::delete_) {
       auto res =
@@ -157,6 +231,12 @@ class targets_route {
   }
 
   Targets& targets_;
+  Store* store_ = nullptr;
 };
+
+template <class Targets>
+targets_route(Targets&) -> targets_route<Targets>;
+template <class Targets, class Store>
+targets_route(Targets&, Store&) -> targets_route<Targets, Store>;
 
 }  // namespace vitals::http

@@ -2,8 +2,9 @@
 // ticks at once, then every interval without drift (the next deadline is the
 // previous one plus the interval). track() and untrack() are idempotent and
 // may be called from any thread; untrack() during a running sample lets that
-// sample finish and stops the loop. stop() cancels every target and returns
-// only when every coroutine has finished.
+// sample finish (its batch pushed, unless untracked with in_flight::drop) and
+// stops the loop. stop() cancels every target and returns only when every
+// coroutine has finished.
 //
 // The poller is a template over the sampler types it may track; targets added
 // at run time live in a std::variant, so sampling makes no virtual call.
@@ -48,6 +49,9 @@ struct poller_options {
   /// each wake-up of the thread costs far more than a trivial sample.
   std::chrono::milliseconds jitter_grain{10};
 };
+
+/// What `poller::untrack` does with the batch of a sample in flight.
+enum class in_flight { push, drop };
 
 struct target_status {
   std::string id;
@@ -102,8 +106,10 @@ class poller {
     return true;
   }
 
-  /// Stops sampling `id`; false when it was not tracked.
-  bool untrack(const std::string& id) {
+  /// Stops sampling `id`; false when it was not tracked. A sample in flight
+  /// finishes and its batch is pushed, unless `batch` is `in_flight::drop`
+  /// (the target's samples are about to be discarded: see `async_settle`).
+  bool untrack(const std::string& id, in_flight batch = in_flight::push) {
     std::shared_ptr<target> t;
     {
       std::lock_guard lock(mu_);
@@ -112,8 +118,19 @@ class poller {
       t = std::move(it->second);
       targets_.erase(it);
     }
-    cancel(t);
+    cancel(t, batch == in_flight::drop);
     return true;
+  }
+
+  /// Completes once every `untrack` called before it has taken effect: after
+  /// it, no batch of a target untracked with `in_flight::drop` reaches the
+  /// sink. What dropping the target's series needs first, or a late batch
+  /// would bring one back. Resumes on the caller's executor.
+  asio::awaitable<void> async_settle() {
+    // Handlers on the strand run in order: this one runs after every cancel
+    // posted before it, and the target's coroutine, on the strand too, sees
+    // `stopped` at its next resumption.
+    co_await asio::post(strand_, asio::use_awaitable);
   }
 
   /// Cancels every target and waits for their coroutines to end. Must not be
@@ -182,6 +199,7 @@ class poller {
     std::chrono::milliseconds interval;
     asio::steady_timer* timer = nullptr;  // touched only on the strand
     bool stopped = false;                 // likewise
+    bool drop_in_flight = false;          // likewise: untracked with in_flight::drop
     std::atomic<std::uint64_t> ticks{0}, errors{0};
     std::atomic<bool> failing{false};
     mutable std::mutex mu;
@@ -204,10 +222,11 @@ class poller {
     }
   };
 
-  void cancel(const std::shared_ptr<target>& t) {
+  void cancel(const std::shared_ptr<target>& t, bool drop_in_flight = false) {
     // On the strand, where the coroutine runs: no sample is interrupted.
-    asio::post(strand_, [t] {
+    asio::post(strand_, [t, drop_in_flight] {
       t->stopped = true;
+      t->drop_in_flight = drop_in_flight;
       if (t->timer) t->timer->cancel();
     });
   }
@@ -237,6 +256,7 @@ class poller {
       const auto started = std::chrono::steady_clock::now();
       vitals::status s = co_await collect_one(t->sampler, batch, timeout);
       const auto took = std::chrono::steady_clock::now() - started;
+      if (t->stopped && t->drop_in_flight) co_return;
       t->ticks.fetch_add(1, std::memory_order_relaxed);
       if (!s)
         t->fail(s.error().message);
@@ -247,6 +267,7 @@ class poller {
       if (!batch.empty())
         if (auto st = sink_.push(batch); !st)  // the sink keeps its own error; we count the loss
           refused_.fetch_add(batch.size(), std::memory_order_relaxed);
+      if (t->stopped) co_return;  // untracked during the sample: not one more interval
       // Drift-free: the next deadline follows the previous one, not now.
       timer.expires_at(timer.expiry() + t->interval);
       if (timer.expiry() < std::chrono::steady_clock::now())  // fell behind: skip, don't burst

@@ -27,6 +27,10 @@ struct target_spec {
   std::string url{};
   std::optional<std::chrono::milliseconds> interval{};
   label_set labels{};
+  // kind scrape: the families that `requests_per_second` and
+  // `latency_p95_seconds` are derived from (samplers/scrape.hpp); empty: none.
+  std::string requests_counter{};
+  std::string latency_histogram{};
 };
 
 struct target_info {
@@ -64,11 +68,22 @@ inline status check_target_id(std::string_view id) {
 // 3. `t.list()` returns `std::vector<target_info>`, every tracked target with
 //    its sampling counts, as a copy: the caller renders it without holding
 //    the manager's lock.
+// 4. Optional (`settling_target_manager`): `co_await t.async_remove(id)`, an
+//    `asio::awaitable<bool>`, removes as 2 does and completes only once no
+//    sample of the target can still reach the pipeline (a sample in flight
+//    is finished, its batch not pushed). Untracking with `?discard=true`
+//    drops the target's series right after: with plain `remove`, a batch in
+//    flight could land after the drop and bring a series back.
 template <class T>
 concept target_manager = requires(T& t, target_spec s, const std::string& id) {
   { t.add(std::move(s)) } -> std::same_as<status>;
   { t.remove(id) } -> std::same_as<bool>;
   { t.list() } -> std::same_as<std::vector<target_info>>;
+};
+
+template <class T>
+concept settling_target_manager = target_manager<T> && requires(T& t, const std::string& id) {
+  { t.async_remove(id) } -> std::same_as<asio::awaitable<bool>>;
 };
 
 /// A target manager over a poller. `Factory` turns a spec into one of the
@@ -106,6 +121,19 @@ class poller_targets {
     if (specs_.erase(id) == 0) return false;
     poller_.untrack(id);
     return true;
+  }
+
+  /// As `remove`, completing once none of the target's samples can reach
+  /// the pipeline any more (target_manager 4).
+  asio::awaitable<bool> async_remove(std::string id) {
+    bool removed = false;
+    {
+      std::lock_guard lock(mu_);
+      removed = specs_.erase(id) > 0;
+      if (removed) poller_.untrack(id, in_flight::drop);
+    }
+    if (removed) co_await poller_.async_settle();
+    co_return removed;
   }
 
   std::vector<target_info> list() const {

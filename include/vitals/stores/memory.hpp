@@ -130,6 +130,16 @@ class memory_store {
     return index_.erase(id) > 0;
   }
 
+  /// Forgets every series whose label `name` is `value` (a target untracked
+  /// with its samples discarded). Returns the series forgotten.
+  result<std::size_t> drop_labelled(std::string_view name, std::string_view value) {
+    std::unique_lock lock(mu_);
+    version_.fetch_add(1, std::memory_order_release);
+    return std::erase_if(index_, [&](const auto& kv) {
+      return !value.empty() && kv.first.labels().get(name) == value;
+    });
+  }
+
   /// Forgets every series whose latest sample is older than `cutoff` (a
   /// target gone for longer than the retention); each ring already bounds
   /// what a live series keeps. Returns the samples forgotten.
@@ -205,6 +215,7 @@ class memory_store {
   std::atomic<std::uint64_t> version_{0};
 };
 
-static_assert(hot_tier<memory_store, range_query, selector> && versioned_store<memory_store>);
+static_assert(hot_tier<memory_store, range_query, selector> && versioned_store<memory_store> &&
+              label_dropping_store<memory_store>);
 
 }  // namespace vitals::stores

@@ -192,6 +192,27 @@ class postgres_store {
     return r && r->int64(0, 0) > 0;
   }
 
+  /// Deletes every series whose label `name` is `value`, with its samples,
+  /// after what was accepted before the call is written. The candidates are
+  /// found by the encoded label and each is decoded and checked, as another
+  /// label's value may hold the same bytes. Returns the series deleted.
+  result<std::size_t> drop_labelled(std::string_view name, std::string_view value) {
+    if (value.empty()) return std::size_t{0};
+    auto found = read(pg::sql::series_with_label, pg::params{}.add(pg::encode_label(name, value)));
+    if (!found) return found.error();
+    std::string ids;
+    for (int i = 0; i < found->size(); ++i) {
+      auto id = pg::decode_series(found->text(i, 1), found->text(i, 2));
+      if (!id || id->labels().get(name) != value) continue;
+      ids += (ids.empty() ? "{" : ",") + std::to_string(found->int64(i, 0));
+    }
+    if (ids.empty()) return std::size_t{0};
+    auto r = read(pg::sql::drop_series_ids, pg::params{}.add(ids + "}"));
+    st_->forget_ids();
+    if (!r) return r.error();
+    return static_cast<std::size_t>(r->int64(0, 0));
+  }
+
   /// Deletes samples older than `cutoff` (drop_chunks under TimescaleDB, whose
   /// count is of chunks). Returns rows deleted.
   result<std::int64_t> prune_before(timestamp cutoff) {
@@ -285,7 +306,8 @@ class postgres_store {
   pg::aggregated_queries aggregated_;  // built once per store
 };
 
-static_assert(aggregating_store<postgres_store, range_query>);
+static_assert(aggregating_store<postgres_store, range_query> &&
+              label_dropping_store<postgres_store>);
 static_assert(sampler<postgres_store>);
 
 }  // namespace vitals::stores

@@ -185,6 +185,37 @@ class sqlite_store {
     return true;
   }
 
+  /// Deletes every series whose label `name` is `value`, with its samples,
+  /// in one transaction. SQLite finds the candidates by the encoded label
+  /// (instr); each is decoded and checked, as another label's value may hold
+  /// the same bytes. Returns the series deleted.
+  result<std::size_t> drop_labelled(std::string_view name, std::string_view value) {
+    if (value.empty()) return std::size_t{0};
+    std::lock_guard lock(mu_);
+    sqlite::transaction tx(db_);
+    if (!tx.started()) return db_.last_error("begin");
+    sqlite::statement find(db_.get(),
+                           "SELECT id, name, labels FROM series WHERE instr(labels, ?1)");
+    find.bind(1, std::string_view(detail::encode_label(name, value)));
+    std::vector<std::int64_t> gone;
+    int rc;
+    while ((rc = find.step()) == SQLITE_ROW) {
+      auto id = detail::decode_series(find.text(1), find.text(2));
+      if (id && id->labels().get(name) == value) gone.push_back(find.int64(0));
+    }
+    if (rc != SQLITE_DONE) return db_.last_error("find series");
+    find.reset();
+    sqlite::statement samples(db_.get(), "DELETE FROM samples WHERE series_id = ?1");
+    sqlite::statement row(db_.get(), "DELETE FROM series WHERE id = ?1");
+    for (const auto sid : gone) {
+      if (samples.reset().bind(1, sid).step() != SQLITE_DONE) return db_.last_error("drop samples");
+      if (row.reset().bind(1, sid).step() != SQLITE_DONE) return db_.last_error("drop series");
+    }
+    if (auto c = tx.commit(); !c) return c.error();
+    if (!gone.empty()) ids_.clear();  // refilled on the next append
+    return gone.size();
+  }
+
   /// Deletes samples older than `cutoff` and the series left without any
   /// (targets long gone), then returns free pages to the file system a little
   /// at a time (incremental vacuum). Returns sample rows deleted.
@@ -384,6 +415,6 @@ class sqlite_store {
   std::jthread checkpointer_;  // last: stops before the members it uses go
 };
 
-static_assert(aggregating_store<sqlite_store, range_query>);
+static_assert(aggregating_store<sqlite_store, range_query> && label_dropping_store<sqlite_store>);
 
 }  // namespace vitals::stores

@@ -99,6 +99,20 @@ class tiered {
     return c || h;
   }
 
+  /// Forgets every series labelled `name`=`value` in both tiers (each must
+  /// be a label_dropping_store); returns the series forgotten, as the tier
+  /// that held more of them counts (every append reaches both). The cold
+  /// tier's error, when it fails, after the hot tier forgot them anyway.
+  result<std::size_t> drop_labelled(std::string_view name, std::string_view value) requires
+      label_dropping_store<Hot> && label_dropping_store<Cold> {
+    auto c = cold_.drop_labelled(name, value);
+    auto h = hot_.drop_labelled(name, value);
+    forget_cold_latest();  // after the tiers changed, so nothing reads them in between
+    if (!c) return c.error();
+    if (!h) return h.error();
+    return std::max(*c, *h);
+  }
+
   /// Prunes both tiers where they can (samples before `cutoff`); returns
   /// what the cold tier deleted.
   result<std::int64_t> prune_before(timestamp cutoff) {

@@ -15,12 +15,20 @@
 
 namespace vitals::stores::detail {
 
+/// One label as it appears inside an encoded set: what a store searches the
+/// column for before decoding the candidates (another label's value may hold
+/// the same bytes).
+inline std::string encode_label(std::string_view name, std::string_view value) {
+  std::string out = std::to_string(name.size()) + ':';
+  out += name;
+  out += std::to_string(value.size()) + ':';
+  out += value;
+  return out;
+}
+
 inline std::string encode_labels(const label_set& l) {
   std::string out;
-  for (const auto& x : l) {
-    out += std::to_string(x.name.size()) + ':' + x.name;
-    out += std::to_string(x.value.size()) + ':' + x.value;
-  }
+  for (const auto& x : l) out += encode_label(x.name, x.value);
   return out;
 }
 

@@ -15,6 +15,7 @@
 namespace vitals::stores::pg {
 
 using detail::decode_series;  // labels as the SQLite store keeps them
+using detail::encode_label;
 using detail::encode_labels;
 
 // --- schema ----------------------------------------------------------------

@@ -48,6 +48,15 @@ inline constexpr const char* drop_series =
     "WITH gone AS (DELETE FROM series WHERE name = $1 AND labels = $2 RETURNING id), "
     "points AS (DELETE FROM samples WHERE series_id IN (SELECT id FROM gone)) "
     "SELECT count(*) FROM gone";
+/// $1: one encoded label (encode_label): the candidates of drop_labelled,
+/// decoded and checked before they are deleted.
+inline constexpr const char* series_with_label =
+    "SELECT id, name, labels FROM series WHERE strpos(labels, $1) > 0";
+/// $1: series ids as an array literal ({1,2}); the series and their samples.
+inline constexpr const char* drop_series_ids =
+    "WITH gone AS (DELETE FROM series WHERE id = ANY ($1::bigint[]) RETURNING id), "
+    "points AS (DELETE FROM samples WHERE series_id IN (SELECT id FROM gone)) "
+    "SELECT count(*) FROM gone";
 /// $1: the cutoff in milliseconds. TimescaleDB drops whole chunks and counts them.
 inline constexpr const char* prune_timescale =
     "SELECT count(*) FROM drop_chunks('samples', older_than => " VITALS_PG_TS("$1") ")";
