@@ -529,6 +529,7 @@ async function onRoute() {
     a.setAttribute('aria-current', String(a.dataset.range === route.range));
   }
   document.querySelectorAll('.range-label').forEach((e) => { e.textContent = range().label; });
+  document.querySelectorAll('.live-only').forEach((e) => { e.hidden = route.range !== 'live'; });
   if (route.view === 'agent') agentView.show(route.agent);
 
   if (was.range !== route.range || !historyTimer) {
@@ -551,4 +552,6 @@ async function start() {
   setInterval(refresh, REFRESH_MS);
 }
 
-document.addEventListener('DOMContentLoaded', start);
+// Loaded last (index.html), after the page's body may already be parsed.
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();
