@@ -85,6 +85,7 @@ TEST(HttpFiles, ServesOnlyItsTableAndSaysWhenAFileIsMissing) {
   EXPECT_TRUE(files.matches("/app.js"));
   EXPECT_TRUE(files.matches("/charts.js"));
   EXPECT_TRUE(files.matches("/agent.js"));
+  EXPECT_TRUE(files.matches("/targets.js"));
   EXPECT_FALSE(files.matches("/views.js"));
   EXPECT_FALSE(files.matches("/../etc/passwd"));
   EXPECT_FALSE(files.matches("/index.html/.."));

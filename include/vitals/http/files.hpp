@@ -25,6 +25,7 @@ class files_route {
                                         {"/index.html", "index.html"},
                                         {"/app.js", "app.js"},
                                         {"/charts.js", "charts.js"},
+                                        {"/targets.js", "targets.js"},
                                         {"/agent.js", "agent.js"},
                                         {"/style.css", "style.css"}});
   }
