@@ -224,7 +224,8 @@ TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsEachView) {
              std::filesystem::exists(dir + "/node_modules/playwright-core")) {
     temp_dir shots;
     const char* keep = std::getenv("VITALS_DASHBOARD_SHOTS");
-    child browser({"node", dir + "/views.js", url, keep ? keep : shots.path().string()});
+    child browser(
+        {"/usr/bin/env", "node", dir + "/views.js", url, keep ? keep : shots.path().string()});
     EXPECT_EQ(browser.wait(300s), 0) << browser.output();
     if (!keep)
       for (const char* view : {"fleet-7d", "fleet-live", "agent", "agent-error"})
