@@ -285,12 +285,21 @@ async function refreshOverview() {
   await Promise.all([refreshAgents(costs), refreshEvents(), refreshTargets()]);
 }
 
-let refreshing = null;
-async function refresh() {
-  if (refreshing) return refreshing;  // one round at a time
+// One round at a time; a round asked for meanwhile runs after it. The body's
+// data-loaded names the view once a round for the current view has finished.
+let refreshing = null, again = false;
+function refresh() {
+  if (refreshing) { again = true; return refreshing; }
+  const hash = location.hash;
   refreshing = (route.view === 'agent' ? agentView.refresh() : refreshOverview())
-    .then(() => { showError(null); document.body.dataset.loaded = route.view; }, showError)
-    .finally(() => { refreshing = null; });
+    .then(() => {
+      showError(null);
+      if (location.hash === hash) document.body.dataset.loaded = route.view;
+    }, showError)
+    .finally(() => {
+      refreshing = null;
+      if (again) { again = false; refresh(); }
+    });
   return refreshing;
 }
 
