@@ -227,11 +227,12 @@ TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsEachView) {
     child browser(
         {"/usr/bin/env", "node", dir + "/views.js", url, keep ? keep : shots.path().string()});
     EXPECT_EQ(browser.wait(300s), 0) << browser.output();
-    if (!keep)
+    if (!keep) {
       for (const char* view : {"fleet-7d", "fleet-live", "agent", "agent-error"})
         EXPECT_TRUE(
             std::filesystem::exists(shots.path() / ("dashboard-" + std::string(view) + ".png")))
             << view;
+    }
   } else {
     std::fprintf(stderr,
                  "views.js skipped: node or tests/dashboard/node_modules missing "
