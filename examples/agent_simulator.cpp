@@ -1,8 +1,10 @@
 // Simulates coding agents for the demo and the tests: N worker processes cycle through idle,
 // thinking (one busy core, extra memory) and tool-call (CPU burst, temp-file I/O) phases; the
-// parent registers each as a monitor target, each worker posts its usage events.
+// parent registers each as a monitor target, each worker posts its usage events. With
+// --history DAYS the parent first posts the usage a fleet would have left over those days.
 //   agent_simulator [--monitor http://127.0.0.1:9464] [--agents 3] [--token T]
 //                   [--duration SECONDS, 0 = until SIGINT] [--speed X] [--seed S]
+//                   [--history DAYS, 0 to 30]
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -37,6 +39,7 @@ struct options {
   std::string monitor = "http://127.0.0.1:9464", token;
   int agents = 3;
   double duration = 0, speed = 1;
+  int history_days = 0;
   unsigned seed = std::random_device{}();
 };
 
@@ -94,17 +97,38 @@ void burn(double seconds, double duty, const char* mem = nullptr, std::size_t si
   }
 }
 
-std::string rfc3339_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+std::string rfc3339(std::chrono::system_clock::time_point at) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(at);
   const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
   const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
   return buf;
+}
+
+// One model call's tokens, and the cost at the list prices the monitor knows too (what the
+// agent reports it paid).
+void add_model_call(json::object& e, std::mt19937& rng, const model& m,
+                    const vitals::agent::price_table& prices) {
+  auto between = [&](long lo, long hi) { return std::uniform_int_distribution(lo, hi)(rng); };
+  auto chance = [&](double p) { return std::uniform_real_distribution(0.0, 1.0)(rng) < p; };
+  const long in = between(2000, 40000), out = between(200, 4000);
+  const long cache_read = chance(0.7) ? between(10000, 150000) : 0;
+  const long cache_write = m.cache_writes && chance(0.3) ? between(1000, 20000) : 0;
+  e["provider_id"] = m.provider;
+  e["model_raw"] = m.name;
+  e["input_tokens"] = in;
+  e["output_tokens"] = out;
+  e["cache_read_tokens"] = cache_read;
+  e["cache_write_tokens"] = cache_write;
+  vitals::agent::usage_event u;
+  u.model_raw = m.name;
+  u.input_tokens = in, u.output_tokens = out;
+  u.cache_read_tokens = cache_read, u.cache_write_tokens = cache_write;
+  e["cost_usd"] = prices.cost(u).value_or(0);
 }
 
 // Neighbouring agents use different models, so a demo with three shows three.
@@ -148,7 +172,7 @@ class worker {
   bool chance(double p) { return uniform(0, 1) < p; }
 
   json::object event(const char* type, double seconds) {
-    return {{"occurred_at", rfc3339_now()},
+    return {{"occurred_at", rfc3339(std::chrono::system_clock::now())},
             {"source_system", "simulator"},
             {"source_channel", "api"},
             {"event_type", type},
@@ -167,23 +191,9 @@ class worker {
     if (stop_requested) return false;
 
     const auto& m = models[chance(0.1) ? between(0, std::size(models) - 1) : model_];
-    const long in = between(2000, 40000), out = between(200, 4000);
-    const long cache_read = chance(0.7) ? between(10000, 150000) : 0;
-    const long cache_write = m.cache_writes && chance(0.3) ? between(1000, 20000) : 0;
     auto e = event("message_usage", seconds);
     e["message_id"] = session_ + "-msg-" + std::to_string(++messages_);
-    e["provider_id"] = m.provider;
-    e["model_raw"] = m.name;
-    e["input_tokens"] = in;
-    e["output_tokens"] = out;
-    e["cache_read_tokens"] = cache_read;
-    e["cache_write_tokens"] = cache_write;
-    // What the agent reports it paid: the list prices the monitor knows too.
-    vitals::agent::usage_event u;
-    u.model_raw = m.name;
-    u.input_tokens = in, u.output_tokens = out;
-    u.cache_read_tokens = cache_read, u.cache_write_tokens = cache_write;
-    e["cost_usd"] = prices_.cost(u).value_or(0);
+    add_model_call(e, rng_, m, prices_);
     queue(std::move(e));
     return true;
   }
@@ -281,6 +291,64 @@ void register_target(client& c, agent& a) {
   a.registered = true;
 }
 
+// Posts a batch of usage events; false (and a line on stderr) when the monitor refused it.
+bool post_events(client& c, const json::array& batch) {
+  auto r = c.post("/api/v1/events", json::serialize(batch));
+  if (!r) return std::fprintf(stderr, "history: %s\n", r.error().message.c_str()), false;
+  if (r->status / 100 != 2)
+    return std::fprintf(stderr, "history: HTTP %u %s\n", r->status, r->body.c_str()), false;
+  return true;
+}
+
+// The usage `days` of work left: per agent and hour, a few model calls each followed by a tool
+// call, more in the UTC working day. Each hour's events come from the seed, the agent and the
+// hour, and their ids from the hour, so a second run adds no duplicates.
+bool post_history(client& c, const options& o) {
+  using namespace std::chrono;
+  const auto prices = vitals::agent::price_table::builtin();
+  const auto now = system_clock::now();
+  const auto this_hour = floor<hours>(now);
+  json::array batch;
+  for (int i = 1; i <= o.agents; ++i) {
+    const std::string name = "agent-" + std::to_string(i);
+    for (auto h = this_hour - hours(24 * o.history_days); h <= this_hour; h += hours(1)) {
+      const auto hour_index = duration_cast<hours>(h.time_since_epoch()).count();
+      std::mt19937 rng(o.seed + 1000003u * i + static_cast<unsigned>(hour_index));
+      auto between = [&](long lo, long hi) { return std::uniform_int_distribution(lo, hi)(rng); };
+      const long hour_of_day = hour_index % 24;
+      const long calls = hour_of_day >= 8 && hour_of_day < 20 ? between(1, 6) : between(0, 1);
+      for (long k = 0; k < calls; ++k) {
+        const auto at = h + minutes(between(0, 59)) + seconds(between(0, 59));
+        if (at > now - minutes(1)) continue;
+        const std::string id =
+            "hist-" + name + "-" + std::to_string(hour_index) + "-" + std::to_string(k);
+        json::object e{{"occurred_at", rfc3339(at)}, {"source_system", "simulator"},
+                       {"source_channel", "api"},    {"event_type", "message_usage"},
+                       {"agent_name", name},         {"session_id", "hist-" + name},
+                       {"message_id", id + "-msg"},  {"duration_ms", between(3000, 10000)}};
+        const std::size_t usual = usual_model(o.seed, i);
+        add_model_call(e, rng, models[between(0, 9) == 0 ? between(0, 3) : long(usual)], prices);
+        batch.push_back(std::move(e));
+        batch.push_back(json::object{{"occurred_at", rfc3339(at + seconds(20))},
+                                     {"source_system", "simulator"},
+                                     {"source_channel", "api"},
+                                     {"event_type", "tool_usage"},
+                                     {"agent_name", name},
+                                     {"session_id", "hist-" + name},
+                                     {"tool_call_id", id + "-tool"},
+                                     {"tool_name", tools[between(0, std::size(tools) - 1)]},
+                                     {"status", between(0, 9) == 0 ? "error" : "ok"},
+                                     {"duration_ms", between(500, 3000)}});
+        if (batch.size() >= 500) {
+          if (!post_events(c, batch)) return false;
+          batch.clear();
+        }
+      }
+    }
+  }
+  return batch.empty() || post_events(c, batch);
+}
+
 template <class T>
 bool parse_number(const char* s, T& out) {
   const char* end = s + std::strlen(s);
@@ -297,7 +365,7 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h")
       return std::printf(
                  "usage: %s [--monitor URL] [--agents N] [--token T] [--duration SECONDS] "
-                 "[--speed X] [--seed S]\n",
+                 "[--speed X] [--seed S] [--history DAYS]\n",
                  argv[0]),
              0;
     if (i + 1 >= argc) return std::fprintf(stderr, "%s: needs a value\n", a.c_str()), 2;
@@ -315,12 +383,19 @@ int main(int argc, char** argv) {
       ok = parse_number(v, o.speed) && o.speed > 0 && o.speed <= 1000;
     else if (a == "--seed")
       ok = parse_number(v, o.seed);
+    else if (a == "--history")
+      ok = parse_number(v, o.history_days) && o.history_days >= 0 && o.history_days <= 30;
     else
       return std::fprintf(stderr, "unknown flag '%s'; see --help\n", a.c_str()), 2;
     if (!ok) return std::fprintf(stderr, "%s: bad value '%s'\n", a.c_str(), v), 2;
   }
 
   install_handlers();
+  if (o.history_days > 0) {
+    client c = client::from_url(o.monitor, std::chrono::seconds(10)).value();
+    c.set_token(o.token);
+    if (!post_history(c, o)) return 1;
+  }
   const pid_t parent = getpid();
   std::vector<agent> agents;
   for (int i = 1; i <= o.agents && !stop_requested; ++i) {

@@ -83,6 +83,10 @@ TEST(HttpFiles, ServesOnlyItsTableAndSaysWhenAFileIsMissing) {
   auto files = files_route::dashboard(dir.path());
   EXPECT_TRUE(files.matches("/"));
   EXPECT_TRUE(files.matches("/app.js"));
+  EXPECT_TRUE(files.matches("/charts.js"));
+  EXPECT_TRUE(files.matches("/agent.js"));
+  EXPECT_TRUE(files.matches("/targets.js"));
+  EXPECT_FALSE(files.matches("/views.js"));
   EXPECT_FALSE(files.matches("/../etc/passwd"));
   EXPECT_FALSE(files.matches("/index.html/.."));
   boost::asio::io_context io;

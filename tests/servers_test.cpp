@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -258,11 +259,15 @@ TEST(AgentMonitor, TokenGuardsTheApi) {
   EXPECT_EQ(r->status, 200u);
 }
 
-TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsLiveValues) {
+// The dashboard in headless chromium: every view against the monitor's answers
+// (tests/dashboard/views.js, playwright-core installed by scripts/test), else
+// the live view alone (tests/dashboard/check.sh, no npm package needed).
+// VITALS_DASHBOARD_SHOTS=DIR keeps views.js' screenshots there (docs/img).
+TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsEachView) {
   monitor m({"--memory-only"});
   ASSERT_FALSE(m.port.empty());
   child sim({VITALS_SIMULATOR_EXE, "--monitor", "http://127.0.0.1:" + m.port, "--agents", "2",
-             "--speed", "10", "--seed", "7"});
+             "--speed", "10", "--seed", "7", "--history", "7"});
   auto c = m.client();
   EXPECT_TRUE(eventually([&] {
     auto v = get_json(
@@ -276,14 +281,33 @@ TEST(AgentMonitor, SimulatorFeedsItAndTheDashboardShowsLiveValues) {
       },
       20s))
       << sim.output();
+  auto daily = get_json(c, "/api/v1/usage/daily");
+  ASSERT_TRUE(daily.is_object());
+  EXPECT_GE(daily.at("days").as_array().size(), 7u) << "the simulator's --history 7";
 
-  if (std::filesystem::exists("/usr/bin/chromium")) {
-    const std::string check = std::string(VITALS_SOURCE_DIR) +
-                              "/tests/dashboard/check.sh http://127.0.0.1:" + m.port + "/";
-    child browser({"/bin/sh", "-c", "CHECK_WAIT=45 " + check});
-    EXPECT_EQ(browser.wait(90s), 0) << browser.output();
-  } else {
+  const std::string dir = std::string(VITALS_SOURCE_DIR) + "/tests/dashboard";
+  const std::string url = "http://127.0.0.1:" + m.port + "/";
+  if (!std::filesystem::exists("/usr/bin/chromium")) {
     ADD_FAILURE() << "chromium is not installed: run scripts/setup";
+  } else if (std::system("node --version >/dev/null 2>&1") == 0 &&
+             std::filesystem::exists(dir + "/node_modules/playwright-core")) {
+    temp_dir shots;
+    const char* keep = std::getenv("VITALS_DASHBOARD_SHOTS");
+    child browser(
+        {"/usr/bin/env", "node", dir + "/views.js", url, keep ? keep : shots.path().string()});
+    EXPECT_EQ(browser.wait(300s), 0) << browser.output();
+    if (!keep) {
+      for (const char* view : {"fleet-7d", "fleet-live", "agent", "agent-error"})
+        EXPECT_TRUE(
+            std::filesystem::exists(shots.path() / ("dashboard-" + std::string(view) + ".png")))
+            << view;
+    }
+  } else {
+    std::fprintf(stderr,
+                 "views.js skipped: node or tests/dashboard/node_modules missing "
+                 "(scripts/test runs npm ci); checking the live view only\n");
+    child browser({"/bin/sh", "-c", "CHECK_WAIT=45 " + dir + "/check.sh " + url});
+    EXPECT_EQ(browser.wait(90s), 0) << browser.output();
   }
 
   EXPECT_EQ(sim.stop(SIGINT), 0) << sim.output();

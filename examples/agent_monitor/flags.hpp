@@ -103,7 +103,8 @@ memory and everything in SQLite under --data (or PostgreSQL with
   --retention-samples D  delete samples older than D, checked hourly (default 7d)
   --retention-usage D    delete usage events older than D, checked hourly (default 400d;
                          30d with --postgres, as the workspace-stats seed keeps token rows)
-  --dashboard DIR        where index.html, app.js and style.css are (default: the source tree's)
+  --dashboard DIR        where the dashboard's files are (index.html and the scripts and
+                         style it loads; default: the source tree's)
   --workspace PATH       the agents' workspace, shown as workspace_path by /api/v1/usage/agents
                          (only shown: nothing is read there)
   --threads N            threads serving and sampling (default 2)

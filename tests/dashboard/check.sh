@@ -8,8 +8,10 @@
 #
 # Passes (exit 0) when the page's DOM shows (a) a target card value with a
 # numeric data-value, (b) #live-count with data-count > 0, i.e. samples came
-# over the SSE stream after the page loaded, and (c) a data row in the usage
-# table. Otherwise exit 1, saying what is missing; exit 2 on bad usage.
+# over the SSE stream after the page loaded, and (c) a data row in the agent
+# states table. Otherwise exit 1, saying what is missing; exit 2 on bad usage.
+# (views.js checks every view's numbers against the API; this check needs no
+# npm package.)
 #
 # Why not plain `chromium --headless --dump-dom`: tried on Chromium 156
 # (Debian), new headless mode (the only one left in the chromium binary):
@@ -60,13 +62,13 @@ class Dom(HTMLParser):
         if a.get("id") == "live-count" and (a.get("data-count") or "").isdigit():
             self.live_count = int(a["data-count"])
         if a.get("id") in ("conn", "error"): self._text = a["id"]
-        if tag == "table" and a.get("id") == "usage": self._in_usage = True
+        if tag == "table" and a.get("id") == "agents": self._in_usage = True
         if self._in_usage and tag == "tbody": self._in_body = True
         if self._in_body and tag == "tr": self._cells = 0
         if self._cells is not None and tag == "td": self._cells += 1
     def handle_endtag(self, tag):
         if tag == "tr" and self._cells is not None:
-            self.rows += self._cells >= 5  # agent, model, input, output, cost
+            self.rows += self._cells >= 5  # state, agent, role, cpu, memory, ...
             self._cells = None
         if tag == "tbody": self._in_body = False
         if tag == "table": self._in_usage = False
@@ -79,7 +81,7 @@ def check(html):
         (d.values, "no target card shows a numeric value ([data-series][data-value])"),
         ((d.live_count or 0) > 0, "no #live-count[data-count]: the dashboard did not load" if d.live_count is None
                                    else f"#live-count data-count is {d.live_count}: no sample arrived over SSE"),
-        (d.rows > 0, "the usage table (#usage tbody) has no data row")) if not ok]
+        (d.rows > 0, "the agent states table (#agents tbody) has no data row")) if not ok]
 
 cmd_r, cmd_w = os.pipe()   # we write commands; chromium reads them on fd 3
 out_r, out_w = os.pipe()   # chromium answers on fd 4
@@ -142,7 +144,7 @@ try:
     print(f"  target values: {len(d.values)}" + "".join(f"\n    {s} = {v:g}" for s, v in d.values[:6])
           + (f"\n    ... and {len(d.values) - 6} more" if len(d.values) > 6 else ""))
     print(f"  live samples (data-count): {d.live_count}")
-    print(f"  usage table data rows: {d.rows}")
+    print(f"  agent table data rows: {d.rows}")
     if d.error: print(f"  the page reports: {d.error}")
     if problems:
         print("FAIL: " + "; ".join(problems), file=sys.stderr)

@@ -19,11 +19,14 @@ class files_route {
   files_route(std::filesystem::path dir, std::map<std::string, std::string, std::less<>> files)
       : dir_(std::move(dir)), files_(std::move(files)) {}
 
-  /// The dashboard's three files.
+  /// The dashboard's files.
   static files_route dashboard(std::filesystem::path dir) {
     return files_route(std::move(dir), {{"/", "index.html"},
                                         {"/index.html", "index.html"},
                                         {"/app.js", "app.js"},
+                                        {"/charts.js", "charts.js"},
+                                        {"/targets.js", "targets.js"},
+                                        {"/agent.js", "agent.js"},
                                         {"/style.css", "style.css"}});
   }
 

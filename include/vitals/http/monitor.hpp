@@ -136,7 +136,7 @@ asio::awaitable<void> upkeep_loop(Pipeline& pipe, agent::ledger<Usage>& ledger, 
 }
 
 struct monitor_route_options {
-  std::filesystem::path dashboard{};  // index.html, app.js, style.css; empty: no dashboard
+  std::filesystem::path dashboard{};  // files_route::dashboard's files; empty: no dashboard
   sse_options sse{};
   event_log* events = nullptr;                    // /api/v1/events/log; null: 404
   const agent::session_book* sessions = nullptr;  // /api/v1/sessions; null: 404
