@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/agent/report_queries.hpp"
 #include "vitals/core/concepts.hpp"
 #include "vitals/core/error.hpp"
 #include "vitals/core/labels.hpp"
@@ -122,9 +123,8 @@ inline void append_channel_samples(const channel_metric& m, std::vector<sample>&
 }
 
 /// At most this many channels in one answer (the rest are counted in
-/// `channels_omitted`), and this many buckets per channel.
+/// `channels_omitted`); buckets per channel: max_report_buckets.
 inline constexpr std::size_t max_report_channels = 1000;
-inline constexpr std::int64_t max_report_buckets = 11000;
 
 /// {"step_seconds", "from", "to", "channels": [{"channel", "points": [{"start",
 /// "message_count", "member_count", "reaction_count"}]}], "channels_omitted"}:

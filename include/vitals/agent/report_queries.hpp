@@ -184,6 +184,10 @@ inline constexpr std::pair<std::string_view, std::chrono::seconds::rep> series_s
     {"1m", 60},    {"5m", 300},    {"15m", 900},  {"30m", 1800}, {"1h", 3600},
     {"6h", 21600}, {"12h", 43200}, {"1d", 86400}, {"7d", 604800}};
 
+/// At most this many buckets in a report over time (Prometheus' limit on
+/// the points of a range query).
+inline constexpr std::int64_t max_report_buckets = 11000;
+
 /// A step of series_steps, else nullopt.
 inline std::optional<std::chrono::seconds> parse_series_step(std::string_view s) {
   for (auto [text, width] : series_steps)

@@ -22,6 +22,7 @@
 #include "vitals/agent/detail/json_items.hpp"
 #include "vitals/agent/report_queries.hpp"
 #include "vitals/http/json_answer.hpp"
+#include "vitals/http/report_params.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/instruments/registry.hpp"
 
@@ -115,29 +116,16 @@ class channels_report_route {
     auto p = checked_params(req, {"from", "to", "step", "channel"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
-    const timestamp t_now = vitals::now();
-    timestamp from = t_now - std::chrono::days(1), to = t_now;
-    for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}})
-      if (auto text = ps.get(name)) {
-        auto t = parse_time(*text, t_now);
-        if (!t)
-          return bad_parameter({name, std::string(name) + ": " + t.error().message}, req.version());
-        *field = *t;
-      }
-    if (to < from) return bad_parameter({"to", "to: before from"}, req.version());
-    const auto width = agent::parse_series_step(ps.get("step").value_or("1h"));
-    if (!width)
-      return bad_parameter({"step", "step: expected 1m, 5m, 15m, 30m, 1h, 6h, 12h, 1d or 7d"},
-                           req.version());
-    if ((to - from) / *width >= agent::max_report_buckets)
-      return bad_parameter({"step",
-                            "step: more than 11000 buckets between from and to; "
-                            "take a larger step or a shorter window"},
-                           req.version());
+    auto w = report_window(req, ps, std::chrono::days(1));
+    if (auto* r = std::get_if<response>(&w)) return std::move(*r);
+    const auto [from, to] = std::get<0>(w);
+    auto step = report_step(req, ps, from, to);
+    if (auto* r = std::get_if<response>(&step)) return std::move(*r);
     const auto channel = ps.get("channel").value_or("");
     if (channel.size() > agent::max_channel_name)
       return bad_parameter({"channel", "channel: longer than 256 bytes"}, req.version());
-    return json_answer(agent::channels_json(store_, from, to, *width, channel), req.version());
+    return json_answer(agent::channels_json(store_, from, to, std::get<0>(step), channel),
+                       req.version());
   }
 
   Store& store_;

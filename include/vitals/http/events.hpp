@@ -16,6 +16,7 @@
 #include "vitals/agent/reports.hpp"
 #include "vitals/http/concepts.hpp"
 #include "vitals/http/json_answer.hpp"
+#include "vitals/http/report_params.hpp"
 #include "vitals/http/router.hpp"
 #include "vitals/runtime/targets.hpp"
 
@@ -186,24 +187,6 @@ class usage_route {
  private:
   using checked = std::variant<params, response>;
 
-  // `from` and `to` (default: the last `days` days up to now).
-  static std::variant<std::pair<timestamp, timestamp>, response> window(const request& req,
-                                                                        const params& ps,
-                                                                        std::chrono::days days) {
-    const timestamp t_now = vitals::now();
-    timestamp from = t_now - days, to = t_now;
-    for (auto [name, field] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
-      if (auto text = ps.get(name)) {
-        auto t = parse_time(*text, t_now);
-        if (!t)
-          return bad_parameter({name, std::string(name) + ": " + t.error().message}, req.version());
-        *field = *t;
-      }
-    }
-    if (to < from) return bad_parameter({"to", "to: before from"}, req.version());
-    return std::pair{from, to};
-  }
-
   template <class T>
   static response answer(const result<T>& r, unsigned version) {
     if (!r) return json_error(bhttp::status::internal_server_error, r.error().message, version);
@@ -214,7 +197,7 @@ class usage_route {
     auto p = checked_params(req, {"agent", "from", "to"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
-    auto w = window(req, ps, std::chrono::days(30));
+    auto w = report_window(req, ps, std::chrono::days(30));
     if (auto* r = std::get_if<response>(&w)) return std::move(*r);
     const auto [from, to] = std::get<0>(w);
     return answer(reports_.summary(ps.get("agent"), from, to), req.version());
@@ -224,7 +207,7 @@ class usage_route {
     auto p = checked_params(req, {"from", "to", "by", "agent"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
-    auto w = window(req, ps, std::chrono::days(30));
+    auto w = report_window(req, ps, std::chrono::days(30));
     if (auto* r = std::get_if<response>(&w)) return std::move(*r);
     const auto [from, to] = std::get<0>(w);
     auto by = agent::parse_daily_by(ps.get("by").value_or("model"));
@@ -234,30 +217,20 @@ class usage_route {
                   req.version());
   }
 
-  // At most this many buckets per answer (Prometheus' limit on range query points).
-  static constexpr std::int64_t max_series_buckets = 11000;
-
   response series(const request& req) {
     auto p = checked_params(req, {"from", "to", "by", "step", "agent"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
-    auto w = window(req, ps, std::chrono::days(1));
+    auto w = report_window(req, ps, std::chrono::days(1));
     if (auto* r = std::get_if<response>(&w)) return std::move(*r);
     const auto [from, to] = std::get<0>(w);
     auto by = agent::parse_daily_by(ps.get("by").value_or("model"));
     if (!by || (*by != agent::daily_by::model && *by != agent::daily_by::agent))
       return bad_parameter({"by", "by: expected model or agent"}, req.version());
-    const auto step = ps.get("step").value_or("1h");
-    const auto width = agent::parse_series_step(step);
-    if (!width)
-      return bad_parameter({"step", "step: expected 1m, 5m, 15m, 30m, 1h, 6h, 12h, 1d or 7d"},
-                           req.version());
-    if ((to - from) / *width >= max_series_buckets)
-      return bad_parameter({"step",
-                            "step: more than 11000 buckets between from and to; "
-                            "take a larger step or a shorter window"},
-                           req.version());
-    return answer(reports_.series(from, to, *by, step, std::string(ps.get("agent").value_or(""))),
+    auto step = report_step(req, ps, from, to);
+    if (auto* r = std::get_if<response>(&step)) return std::move(*r);
+    return answer(reports_.series(from, to, *by, ps.get("step").value_or("1h"),
+                                  std::string(ps.get("agent").value_or(""))),
                   req.version());
   }
 
@@ -265,7 +238,7 @@ class usage_route {
     auto p = checked_params(req, {"hours", "from"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
-    auto w = window(req, ps, std::chrono::days(7));
+    auto w = report_window(req, ps, std::chrono::days(7));
     if (auto* r = std::get_if<response>(&w)) return std::move(*r);
     int hours = 5;
     if (auto text = ps.get("hours")) {
