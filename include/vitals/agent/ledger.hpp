@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "vitals/agent/dedup.hpp"
-#include "vitals/agent/detail/json_items.hpp"
 #include "vitals/agent/detail/ledger_metrics.hpp"
 #include "vitals/agent/detail/replay.hpp"
+#include "vitals/agent/json_items.hpp"
 #include "vitals/agent/pricing.hpp"
 #include "vitals/agent/spool.hpp"
 #include "vitals/agent/usage_event.hpp"
@@ -120,7 +120,7 @@ class ledger {
   /// kept when others are rejected.
   ingest_result ingest(std::string_view body) {
     ingest_result out;
-    auto items = detail::split_json_items(body, out.rejected);
+    auto items = split_json_items(body, out.rejected);
     const timestamp received = vitals::now();
     std::vector<std::pair<std::size_t, usage_event>> events;
     events.reserve(items.size());

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "vitals/agent/channels.hpp"
-#include "vitals/agent/detail/json_items.hpp"
+#include "vitals/agent/json_items.hpp"
 #include "vitals/agent/report_queries.hpp"
 #include "vitals/http/json_answer.hpp"
 #include "vitals/http/report_params.hpp"
@@ -58,7 +58,7 @@ class channels_ingest_route {
       return json_error(bhttp::status::bad_request,
                         "empty body: expected channel reports as JSON or NDJSON", req.version());
     std::vector<agent::rejected_line> rejected;
-    const auto items = agent::detail::split_json_items(req.body(), rejected);
+    const auto items = agent::split_json_items(req.body(), rejected);
     const timestamp received = vitals::now();
     std::vector<sample> batch;
     std::size_t accepted = 0;

@@ -20,8 +20,6 @@ struct rejected_line {
   std::string error;
 };
 
-namespace detail {
-
 /// The body's items with their line (NDJSON) or index + 1 (array); lines
 /// that do not parse go to `rejected`. Blank lines are skipped.
 inline std::vector<std::pair<std::size_t, boost::json::value>> split_json_items(
@@ -55,5 +53,4 @@ inline std::vector<std::pair<std::size_t, boost::json::value>> split_json_items(
   return items;
 }
 
-}  // namespace detail
 }  // namespace vitals::agent
