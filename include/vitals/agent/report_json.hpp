@@ -89,34 +89,45 @@ inline const char* daily_by_name(daily_by by) {
 
 }  // namespace detail
 
+namespace detail {
+
+/// One bucket of the daily or series report: its totals and its groups
+/// ({totals, "key"}, and "avg_duration_ms" for tools); adds its totals to `all`.
+inline boost::json::object bucket_json(const usage_day& b, daily_by by, usage_totals& all) {
+  boost::json::array groups;
+  for (const auto& g : b.groups) {
+    auto o = totals_json(g.totals);
+    const auto& key = group_key(g, by);
+    o["key"] = key.empty() ? "unknown" : key;
+    if (by == daily_by::tool)
+      o["avg_duration_ms"] =
+          ms(g.totals.tool_calls ? g.totals.duration_ms / g.totals.tool_calls : 0);
+    groups.push_back(std::move(o));
+  }
+  all.add(b.totals);
+  auto o = totals_json(b.totals);
+  o["groups"] = std::move(groups);
+  return o;
+}
+
+}  // namespace detail
+
 /// {"by", "from", "to", "days": [{totals, "date", "groups": [{totals, "key"
 /// (, "avg_duration_ms" for tools)}]}], "totals"}.
 inline boost::json::object daily_json(const std::vector<usage_day>& days, daily_by by,
                                       timestamp from, timestamp to) {
-  boost::json::array out_days;
+  boost::json::array out;
   usage_totals all;
   for (const auto& day : days) {
-    boost::json::array out;
-    for (const auto& g : day.groups) {
-      auto o = detail::totals_json(g.totals);
-      const auto& key = detail::group_key(g, by);
-      o["key"] = key.empty() ? "unknown" : key;
-      if (by == daily_by::tool)
-        o["avg_duration_ms"] =
-            detail::ms(g.totals.tool_calls ? g.totals.duration_ms / g.totals.tool_calls : 0);
-      out.push_back(std::move(o));
-    }
-    all.add(day.totals);
-    auto d = detail::totals_json(day.totals);
+    auto d = detail::bucket_json(day, by, all);
     d["date"] = detail::utc_date(day.day);
-    d["groups"] = std::move(out);
-    out_days.push_back(std::move(d));
+    out.push_back(std::move(d));
   }
   boost::json::object o;
   o["by"] = detail::daily_by_name(by);
   o["from"] = to_rfc3339(from);
   o["to"] = to_rfc3339(to);
-  o["days"] = std::move(out_days);
+  o["days"] = std::move(out);
   o["totals"] = detail::totals_json(all);
   return o;
 }
@@ -130,17 +141,8 @@ inline boost::json::object series_json(const std::vector<usage_day>& buckets, da
   boost::json::array out;
   usage_totals all;
   for (const auto& b : buckets) {
-    boost::json::array groups;
-    for (const auto& g : b.groups) {
-      auto o = detail::totals_json(g.totals);
-      const auto& key = detail::group_key(g, by);
-      o["key"] = key.empty() ? "unknown" : key;
-      groups.push_back(std::move(o));
-    }
-    all.add(b.totals);
-    auto o = detail::totals_json(b.totals);
+    auto o = detail::bucket_json(b, by, all);
     o["start"] = to_rfc3339(b.day);
-    o["groups"] = std::move(groups);
     out.push_back(std::move(o));
   }
   boost::json::object o;
