@@ -67,8 +67,13 @@ TEST(ExamplesTour, UnknownFlagIsAnErrorWithUsage) {
 #ifdef VITALS_COLLECT_EXE
 TEST(ExamplesCollectToJsonl, SamplesUntilSigintThenExitsCleanly) {
   const std::string file = "/tmp/vitals-collect-" + std::to_string(::getpid()) + ".jsonl";
-  const auto out = run("timeout --preserve-status -s INT 2 " + std::string(VITALS_COLLECT_EXE) +
-                       " --interval 200ms --out " + file + " 2>&1; echo rc=$?");
+  // --foreground: timeout otherwise sends the signal twice, to the child and
+  // then to its whole process group; on a loaded machine the second can land
+  // after the example has handled the first and is already returning from
+  // main, its handler gone, and kill it with 130 (seen in CI).
+  const auto out =
+      run("timeout --foreground --preserve-status -s INT 2 " + std::string(VITALS_COLLECT_EXE) +
+          " --interval 200ms --out " + file + " 2>&1; echo rc=$?");
   EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
   EXPECT_NE(out.find("series"), std::string::npos) << out;
   const auto lines = run("grep -c . " + file);
