@@ -16,6 +16,7 @@ namespace {
 using namespace vitals;
 using namespace vitals::test;
 namespace fmt = vitals::format;
+using namespace std::string_view_literals;
 
 // --- JSON -------------------------------------------------------------------------
 
@@ -131,6 +132,12 @@ TEST(FormatJsonText, EverythingButNumbersIsWhatBoostJsonWrites) {
   const auto v = boost::json::parse(
       R"({"a\"b":[1,-2,18446744073709551615,true,false,null,"x\ny\u0001\u00e9"],"o":{},"e":[]})");
   EXPECT_EQ(fmt::json_text(v), boost::json::serialize(v));
+  // Strings written as they are (the fast path) and escaped: both as Boost.JSON writes them.
+  for (std::string_view text : {"plain"sv, ""sv, "a/b \x7f\xc3\xa9 \xff"sv, "tab\there"sv,
+                                "q\"b\\s"sv, "nul\0x"sv, "\x1f"sv}) {
+    const boost::json::value str(boost::json::string_view(text.data(), text.size()));
+    EXPECT_EQ(fmt::json_text(str), boost::json::serialize(str)) << text;
+  }
   std::string out = "data: ";
   fmt::append_json_text(out, boost::json::object{{"v", 0.5}, {"k", "s"}});
   EXPECT_EQ(out, R"(data: {"v":0.5,"k":"s"})");

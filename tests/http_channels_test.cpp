@@ -8,6 +8,9 @@
 #include "support/http_api.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/agent/channels.hpp"
+#include "vitals/agent/json_items.hpp"
+#include "vitals/http/channels.hpp"
+#include "vitals/http/report_params.hpp"
 
 namespace {
 
@@ -64,6 +67,21 @@ TEST(ChannelMetric, ParsesTheSeedsShapeAndNamesTheBadField) {
         << body << " -> " << r.error().message;
   }
   EXPECT_FALSE(agent::parse_channel_metric(boost::json::parse("[1]"), now));
+}
+
+TEST(ChannelMetric, BodiesSplitIntoItemsByLineOrIndex) {
+  std::vector<agent::rejected_line> rejected;
+  auto items = agent::split_json_items("{\"a\":1}\n\n{bad\n[2]\n", rejected);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].first, 1u);
+  EXPECT_EQ(items[1].first, 4u) << "blank lines count, and are skipped";
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].line, 3u);
+  rejected.clear();
+  items = agent::split_json_items("[{\"a\":1},{\"b\":2}]", rejected);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].first, 2u) << "an array's items by index + 1";
+  EXPECT_TRUE(rejected.empty());
 }
 
 TEST(HttpChannels, RecordedReportsAreAnsweredPerStepWithTheLastCountsInEachBucket) {

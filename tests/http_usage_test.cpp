@@ -10,6 +10,7 @@
 #include "support/http_api.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/http/events.hpp"
+#include "vitals/http/json_answer.hpp"
 
 namespace {
 

@@ -8,7 +8,9 @@
 
 #include "vitals/http/api.hpp"
 #include "vitals/http/exchange.hpp"
+#include "vitals/http/metrics_route.hpp"
 #include "vitals/runtime/pipeline.hpp"
+#include "vitals/stores/latest.hpp"
 #include "vitals/stores/null.hpp"
 
 namespace {
@@ -29,6 +31,7 @@ TEST(NullStore, TakesEveryBatchAndAnswersEveryQueryEmpty) {
   EXPECT_TRUE(s.range(cpu, from_unix_ms(0), from_unix_ms(10'000)).empty());
   EXPECT_TRUE(s.list_series().empty());
   EXPECT_TRUE(s.latest_all().empty());
+  EXPECT_TRUE(stores::latest_points(s).empty());
 }
 
 TEST(NullStore, APipelineOverItSucceeds) {

@@ -27,6 +27,7 @@
 #include "vitals/core/labels.hpp"
 #include "vitals/core/sample.hpp"
 #include "vitals/core/time.hpp"
+#include "vitals/stores/query.hpp"
 
 namespace vitals::agent {
 
@@ -140,7 +141,12 @@ boost::json::object channels_json(Samples& samples, timestamp from, timestamp to
   // channel -> bucket start (ms) -> counts
   std::map<std::string, std::map<std::int64_t, counts>> by_channel;
   std::size_t omitted = 0;
-  const std::int64_t width = std::chrono::milliseconds(step).count();
+  // The range API's downsampling: the last point of each step, steps from the epoch.
+  const stores::range_query q{.from = from,
+                              .to = to,
+                              .step = step,
+                              .agg = stores::aggregation::last,
+                              .align_to_epoch = true};
   for (const auto& s : samples.list_series()) {
     std::size_t which = 3;
     for (std::size_t i = 0; i < 3; ++i)
@@ -153,11 +159,8 @@ boost::json::object channels_json(Samples& samples, timestamp from, timestamp to
       continue;
     }
     auto& buckets = by_channel[channel];
-    for (const auto& p : samples.range(s, from, to)) {  // in time order: the last one wins
-      const std::int64_t ms = to_unix_ms(p.t);
-      const std::int64_t start = (ms >= 0 ? ms / width : (ms - width + 1) / width) * width;
-      buckets[start].v[which] = p.value;
-    }
+    for (const auto& p : stores::downsample(samples.range(s, from, to), q))
+      buckets[to_unix_ms(p.t)].v[which] = p.value;
   }
   boost::json::array channels;
   for (const auto& [channel, buckets] : by_channel) {

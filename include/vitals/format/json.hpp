@@ -95,8 +95,6 @@ inline boost::json::value to_json_value(const metric_snapshot& snap) {
   return out;
 }
 
-inline std::string to_json(const metric_snapshot& snap) {
-  return json_text(to_json_value(snap));
-}
+inline std::string to_json(const metric_snapshot& snap) { return json_text(to_json_value(snap)); }
 
 }  // namespace vitals::format
