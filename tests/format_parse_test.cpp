@@ -236,6 +236,30 @@ TEST(FormatParse, TypeAfterSamplesIsAnError) {
   EXPECT_EQ(r.families.at(0).type, metric_type::unknown);
 }
 
+// Found by the exposition fuzzer (fuzz/regressions/exposition/): a family
+// `foo_bucket`, then `# TYPE foo histogram`, made foo's bucket lines go to
+// foo_bucket, and the writers printed a foo_bucket{le="+Inf"} twice.
+TEST(FormatParse, AFamilyWhoseSamplesWouldNameAnotherIsRefusedAtItsType) {
+  auto r = fmt::parse_openmetrics(
+      "foo_bucket{le=\"x\"} 1\n# TYPE foo histogram\nfoo_bucket{le=\"+Inf\"} 2\nfoo_count 2\n# "
+      "EOF\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 2u);
+  EXPECT_EQ(r.errors[0].message,
+            "TYPE line for 'foo' clashes with the family 'foo_bucket', which its _bucket samples "
+            "would be named as");
+  r = fmt::parse_openmetrics("# TYPE foo histogram\nfoo_count 1\n# TYPE foo_count gauge\n# EOF\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 3u);
+  EXPECT_EQ(
+      r.errors[0].message,
+      "TYPE line for 'foo_count' clashes with the histogram 'foo', whose samples are named so");
+  // Names that only look alike are fine: a gauge has no _bucket samples.
+  EXPECT_TRUE(fmt::parse_openmetrics(
+                  "# TYPE foo_bucket gauge\nfoo_bucket 1\n# TYPE foo gauge\nfoo 2\n# EOF\n")
+                  .ok());
+}
+
 TEST(FormatParse, OpenMetricsStructuralErrors) {
   auto missing = fmt::parse_openmetrics("# TYPE a gauge\na 1\nb 2\n");
   ASSERT_EQ(missing.errors.size(), 1u);

@@ -117,6 +117,7 @@ class snapshot_builder {
     if (states_[i].typed) return "second TYPE line for " + excerpt(name);
     if (!families_[i].points.empty())
       return "TYPE line for " + excerpt(name) + " after its samples";
+    if (auto e = clash(name, i, *t)) return e;
     states_[i].typed = true;
     families_[i].type = *t;
     // Text 0.0.4 declares counters by their sample name; the model keeps
@@ -186,6 +187,31 @@ class snapshot_builder {
     std::vector<std::uint8_t> seen;  // per point: the scalar parts set so far
   };
 
+  // The suffixes a family's sample names may carry.
+  static constexpr std::string_view sample_suffixes[] = {"_total", "_created", "_bucket", "_sum",
+                                                         "_count", "_gsum",    "_gcount", "_info"};
+
+  /// A family `name` of type `t` whose sample names would also name another
+  /// family (`foo` a histogram beside a family `foo_bucket`, or the other way
+  /// round) makes every such sample ambiguous: refused at its TYPE line.
+  line_error clash(std::string_view name, std::size_t i, metric_type t) const {
+    for (std::string_view suffix : sample_suffixes) {
+      if (part_for(t, suffix, d_))
+        if (auto other = find(by_name_, std::string(name) + std::string(suffix));
+            other && *other != i)
+          return "TYPE line for " + excerpt(name) + " clashes with the family " +
+                 excerpt(families_[*other].name) + ", which its " + std::string(suffix) +
+                 " samples would be named as";
+      if (!name.ends_with(suffix)) continue;
+      if (auto base = find(by_name_, name.substr(0, name.size() - suffix.size()));
+          base && *base != i && part_for(families_[*base].type, suffix, d_))
+        return "TYPE line for " + excerpt(name) + " clashes with the " +
+               std::string(to_string(families_[*base].type)) + " " +
+               excerpt(families_[*base].name) + ", whose samples are named so";
+    }
+    return {};
+  }
+
   /// The family a sample name belongs to, and the part it carries there.
   /// A family without a part means the name is taken by a family of a type
   /// that has no such sample.
@@ -194,9 +220,7 @@ class snapshot_builder {
     if (exact) {
       if (auto p = part_for(families_[*exact].type, "", d_)) return {exact, p};
     }
-    static constexpr std::string_view suffixes[] = {"_total", "_created", "_bucket", "_sum",
-                                                    "_count", "_gsum",    "_gcount", "_info"};
-    for (std::string_view suffix : suffixes) {
+    for (std::string_view suffix : sample_suffixes) {
       if (!name.ends_with(suffix)) continue;
       const auto base = find(by_name_, name.substr(0, name.size() - suffix.size()));
       if (!base) continue;
