@@ -29,6 +29,7 @@
 template class vitals::family<vitals::counter>;
 template class vitals::family<vitals::gauge>;
 template class vitals::family<vitals::histogram>;
+template class vitals::family<vitals::exponential_histogram>;
 template class vitals::http::metrics_route<vitals::registry, vitals::stores::memory_store>;
 template class vitals::http::metrics_route<vitals::registry, vitals::stores::null_store>;
 template class vitals::http::query_routes<vitals::stores::memory_store>;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,26 @@ struct bucket {
   friend bool operator==(const bucket&, const bucket&) = default;
 };
 
+/// A native histogram's buckets (Prometheus native histograms, OpenTelemetry
+/// exponential histograms): with base = 2^(2^-schema), positive bucket `i`
+/// counts observations in (base^(i-1), base^i], negative bucket `i` those in
+/// [-base^i, -base^(i-1)), and the zero bucket those in [-zero_threshold,
+/// zero_threshold]. Only buckets with observations are listed, by ascending
+/// index; counts are per bucket, not cumulative.
+struct native_buckets {
+  struct entry {
+    std::int32_t index = 0;
+    std::uint64_t count = 0;
+    friend bool operator==(const entry&, const entry&) = default;
+  };
+  std::int32_t schema = 0;  // -4 to 8
+  double zero_threshold = 0;
+  std::uint64_t zero_count = 0;
+  std::vector<entry> positive;
+  std::vector<entry> negative;
+  friend bool operator==(const native_buckets&, const native_buckets&) = default;
+};
+
 struct quantile {
   double q = 0;
   double value = 0;
@@ -77,6 +98,8 @@ struct quantile {
 /// One labelled point of a family. Which fields mean something depends on the
 /// family's type: `value` for counter, gauge, unknown (and info/stateset);
 /// `buckets`, `sum`, `count` for histograms; `quantiles`, `sum`, `count` for summaries.
+/// A native histogram also has `native`; its `buckets` hold only +Inf (the
+/// count), which is what the text formats can say of it.
 struct metric_point {
   label_set labels;
   double value = 0;
@@ -87,12 +110,16 @@ struct metric_point {
   std::optional<double> created;  // unix seconds
   std::optional<timestamp> t;
   std::optional<vitals::exemplar> exemplar;  // counters: the last traced increment
+  /// Histograms with exponential buckets; shared, so snapshots copy it freely.
+  std::shared_ptr<const native_buckets> native;
 
   friend bool operator==(const metric_point& a, const metric_point& b) {
     auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+    const bool same_native =
+        a.native == b.native || (a.native && b.native && *a.native == *b.native);
     return a.labels == b.labels && same(a.value, b.value) && a.buckets == b.buckets &&
            a.quantiles == b.quantiles && same(a.sum, b.sum) && a.count == b.count &&
-           a.created == b.created && a.t == b.t && a.exemplar == b.exemplar;
+           a.created == b.created && a.t == b.t && a.exemplar == b.exemplar && same_native;
   }
 };
 

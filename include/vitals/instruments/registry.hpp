@@ -20,6 +20,7 @@
 #include "vitals/core/snapshot.hpp"
 #include "vitals/instruments/counter.hpp"
 #include "vitals/instruments/detail/stats.hpp"
+#include "vitals/instruments/exponential_histogram.hpp"
 #include "vitals/instruments/family.hpp"
 #include "vitals/instruments/gauge.hpp"
 #include "vitals/instruments/histogram.hpp"
@@ -52,12 +53,21 @@ class registry {
       std::string name, std::string help, std::vector<std::string> labels,
       std::vector<double> bounds = buckets::prometheus_default(), family_options opts = {});
 
+  /// Native (exponential) histograms: no bounds to choose (see
+  /// instruments/exponential_histogram.hpp). A bad config throws
+  /// std::invalid_argument naming the field.
+  VITALS_DECL family<vitals::exponential_histogram>& exponential_histogram_family(
+      std::string name, std::string help, std::vector<std::string> labels,
+      vitals::exponential_histogram::config cfg = {}, family_options opts = {});
+
   /// Unlabelled shorthands.
   VITALS_DECL vitals::counter& counter(std::string name, std::string help);
   VITALS_DECL vitals::gauge& gauge(std::string name, std::string help);
   VITALS_DECL vitals::histogram& histogram(
       std::string name, std::string help,
       std::vector<double> bounds = buckets::prometheus_default());
+  VITALS_DECL vitals::exponential_histogram& exponential_histogram(
+      std::string name, std::string help, vitals::exponential_histogram::config cfg = {});
 
   /// Lookups that never create (the 001 seed's Get*): the family registered
   /// under `name` as this kind of instrument, else null (absent, another
@@ -71,6 +81,10 @@ class registry {
   }
   family<vitals::histogram>* find_histogram_family(std::string_view name) const {
     return find_family<vitals::histogram>(name);
+  }
+  family<vitals::exponential_histogram>* find_exponential_histogram_family(
+      std::string_view name) const {
+    return find_family<vitals::exponential_histogram>(name);
   }
 
   /// The series of `name` with these label values, else null.
@@ -89,6 +103,12 @@ class registry {
     auto* f = find_histogram_family(name);
     return f ? f->find(values...) : nullptr;
   }
+  template <class... V>
+  vitals::exponential_histogram* find_exponential_histogram(std::string_view name,
+                                                            const V&... values) const {
+    auto* f = find_exponential_histogram_family(name);
+    return f ? f->find(values...) : nullptr;
+  }
 
   /// A gauge whose value is read from `fn` at each collection.
   VITALS_DECL void gauge_callback(std::string name, std::string help, std::function<double()> fn);
@@ -104,8 +124,14 @@ class registry {
   VITALS_DECL metric_snapshot collect() const;
 
  private:
+  // One address per instrument class: what tells a classic histogram family
+  // from an exponential one (both are histograms to the exposition).
+  template <class Metric>
+  static inline const char kind_tag = 0;
+
   struct entry {
     metric_type type;
+    const void* kind;  // &kind_tag<Metric> for instrument families, null for callbacks
     std::vector<std::string> labels;
     std::unique_ptr<collectable> impl;
     std::uint64_t (*overflowed)(const collectable&) = nullptr;
@@ -116,9 +142,7 @@ class registry {
   family<Metric>* find_family(std::string_view name) const {
     std::lock_guard lock(mu_);
     const auto it = families_.find(name);
-    // `overflowed` is set for instrument families only, not for callbacks.
-    if (it == families_.end() || it->second.type != Metric::type || !it->second.overflowed)
-      return nullptr;
+    if (it == families_.end() || it->second.kind != &kind_tag<Metric>) return nullptr;
     return static_cast<family<Metric>*>(it->second.impl.get());
   }
 
@@ -127,7 +151,7 @@ class registry {
                       typename Metric::config cfg, family_options opts = {}) {
     std::lock_guard lock(mu_);
     if (auto it = families_.find(name); it != families_.end()) {
-      if (it->second.type != Metric::type || it->second.labels != labels || !it->second.overflowed)
+      if (it->second.kind != &kind_tag<Metric> || it->second.labels != labels)
         throw std::invalid_argument("metric '" + name +
                                     "' is already registered with another type or labels");
       auto& known = static_cast<family<Metric>&>(*it->second.impl);
@@ -141,7 +165,7 @@ class registry {
     families_.emplace(
         std::move(name),
         entry{
-            Metric::type, std::move(labels), std::move(f),
+            Metric::type, &kind_tag<Metric>, std::move(labels), std::move(f),
             [](const collectable& c) { return static_cast<const family<Metric>&>(c).overflowed(); },
             opts.ttl.count() > 0
                 ? +[](const collectable&
@@ -171,5 +195,6 @@ namespace vitals {
 extern template class family<counter>;
 extern template class family<gauge>;
 extern template class family<histogram>;
+extern template class family<exponential_histogram>;
 }  // namespace vitals
 #endif

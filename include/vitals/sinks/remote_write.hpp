@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "vitals/core/concepts.hpp"
-#include "vitals/sinks/detail/protobuf.hpp"
+#include "vitals/core/detail/protobuf.hpp"
 #include "vitals/sinks/detail/push.hpp"
 
 namespace vitals::sinks {
 
 namespace detail {
+
+namespace pb = vitals::detail::pb;
 
 // Field numbers of prometheus/prompb/{remote,types}.proto.
 namespace rw {

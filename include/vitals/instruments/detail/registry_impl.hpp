@@ -28,6 +28,14 @@ VITALS_DECL family<vitals::histogram>& registry::histogram_family(std::string na
                                 vitals::histogram::config(std::move(bounds)), opts);
 }
 
+VITALS_DECL family<vitals::exponential_histogram>& registry::exponential_histogram_family(
+    std::string name, std::string help, std::vector<std::string> labels,
+    vitals::exponential_histogram::config cfg, family_options opts) {
+  cfg.check();
+  return add<vitals::exponential_histogram>(std::move(name), std::move(help), std::move(labels),
+                                            cfg, opts);
+}
+
 VITALS_DECL vitals::counter& registry::counter(std::string name, std::string help) {
   return counter_family(std::move(name), std::move(help), {}).with();
 }
@@ -39,6 +47,11 @@ VITALS_DECL vitals::gauge& registry::gauge(std::string name, std::string help) {
 VITALS_DECL vitals::histogram& registry::histogram(std::string name, std::string help,
                                                    std::vector<double> bounds) {
   return histogram_family(std::move(name), std::move(help), {}, std::move(bounds)).with();
+}
+
+VITALS_DECL vitals::exponential_histogram& registry::exponential_histogram(
+    std::string name, std::string help, vitals::exponential_histogram::config cfg) {
+  return exponential_histogram_family(std::move(name), std::move(help), {}, cfg).with();
 }
 
 VITALS_DECL void registry::gauge_callback(std::string name, std::string help,
@@ -96,7 +109,7 @@ VITALS_DECL void registry::add_callback(std::string name, metric_type t, std::st
   if (families_.contains(name))
     throw std::invalid_argument("metric '" + name + "' is already registered");
   auto impl = std::make_unique<callback_family>(name, t, std::move(help), std::move(fn));
-  families_.emplace(std::move(name), entry{t, {}, std::move(impl)});
+  families_.emplace(std::move(name), entry{t, nullptr, {}, std::move(impl)});
 }
 
 VITALS_DECL void registry::collect_self(metric_snapshot& out) const {
@@ -114,6 +127,7 @@ VITALS_DECL void registry::collect_self(metric_snapshot& out) const {
   add_point(rejected, {"reason", "negative_counter_add"}, double(st.negative_counter_adds.load()));
   add_point(rejected, {"reason", "nan_observation"}, double(st.nan_observations.load()));
   add_point(rejected, {"reason", "dropped_exemplar"}, double(st.dropped_exemplars.load()));
+  add_point(rejected, {"reason", "lost_observation"}, double(st.lost_observations.load()));
   out.push_back(std::move(rejected));
 
   metric_family overflow{"vitals_cardinality_overflow",

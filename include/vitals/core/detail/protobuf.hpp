@@ -1,6 +1,8 @@
-// The few protobuf wire-format pieces that a Prometheus remote write request
-// needs, written by hand so that vitals carries no protobuf dependency:
-// varints, length-delimited fields and little-endian fixed64 doubles.
+// The few protobuf wire-format pieces that Prometheus' remote write requests
+// and its protobuf exposition need, written by hand so that writing them
+// carries no protobuf dependency: varints (zigzag for sint32/sint64),
+// length-delimited fields and little-endian fixed64 doubles. (Reading
+// protobuf is libprotobuf's job: the OTLP receiver.)
 // Nested messages are written with their length first, so each encoder
 // computes its message's size before writing it (no second buffer, no copy).
 #pragma once
@@ -11,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace vitals::sinks::detail::pb {
+namespace vitals::detail::pb {
 
 enum class wire : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2 };
 
@@ -76,4 +78,28 @@ inline void put_int64(std::string& out, std::uint32_t field, std::int64_t v) {
   put_varint(out, static_cast<std::uint64_t>(v));
 }
 
-}  // namespace vitals::sinks::detail::pb
+/// A `uint64` (or `uint32`, `enum`) field.
+constexpr std::size_t uint64_size(std::uint32_t field, std::uint64_t v) noexcept {
+  return key_size(field) + varint_size(v);
+}
+
+inline void put_uint64(std::string& out, std::uint32_t field, std::uint64_t v) {
+  put_key(out, field, wire::varint);
+  put_varint(out, v);
+}
+
+/// `sint32` and `sint64` are zigzag-encoded: small negatives stay small.
+constexpr std::uint64_t zigzag(std::int64_t v) noexcept {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+constexpr std::size_t sint64_size(std::uint32_t field, std::int64_t v) noexcept {
+  return key_size(field) + varint_size(zigzag(v));
+}
+
+inline void put_sint64(std::string& out, std::uint32_t field, std::int64_t v) {
+  put_key(out, field, wire::varint);
+  put_varint(out, zigzag(v));
+}
+
+}  // namespace vitals::detail::pb
