@@ -16,6 +16,7 @@
 #include "vitals/format/detail/families_impl.hpp"
 #include "vitals/format/detail/negotiate_impl.hpp"
 #include "vitals/format/detail/openmetrics_impl.hpp"
+#include "vitals/format/detail/protobuf_impl.hpp"
 #include "vitals/format/detail/text_impl.hpp"
 #include "vitals/http/api.hpp"
 #include "vitals/http/detail/exchange_impl.hpp"

@@ -19,10 +19,15 @@ struct sample {
   /// registry had one (an OpenMetrics exemplar): pushed by the remote write
   /// sink; stores keep the value only. Shared: a batch copies it freely.
   std::shared_ptr<const vitals::exemplar> exemplar = nullptr;
+  /// A native histogram's buckets, on its `_count` sample (samplers/registry.hpp):
+  /// the remote write sink sends them as a native histogram named without
+  /// `_count`; stores keep the count only.
+  std::shared_ptr<const native_buckets> native = nullptr;
 
   friend bool operator==(const sample& a, const sample& b) {
+    auto same = [](const auto& x, const auto& y) { return x == y || (x && y && *x == *y); };
     return a.series == b.series && a.t == b.t && a.value == b.value &&
-           (a.exemplar == b.exemplar || (a.exemplar && b.exemplar && *a.exemplar == *b.exemplar));
+           same(a.exemplar, b.exemplar) && same(a.native, b.native);
   }
 };
 

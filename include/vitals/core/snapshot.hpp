@@ -84,6 +84,7 @@ struct native_buckets {
   std::uint64_t zero_count = 0;
   std::vector<entry> positive;
   std::vector<entry> negative;
+  double sum = 0;  // of the observations, as the point's: the buckets travel whole without it
   friend bool operator==(const native_buckets&, const native_buckets&) = default;
 };
 

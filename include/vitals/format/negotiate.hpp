@@ -1,6 +1,9 @@
-// Content negotiation for `/metrics`: OpenMetrics when the Accept header
-// ranks it at least as high as text/plain, the text format otherwise
-// (including an absent or unreadable header). Never throws.
+// Content negotiation for `/metrics`: the protobuf format when the Accept
+// header asks for delimited io.prometheus.client.MetricFamily messages and
+// ranks them at least as high as the text formats (Prometheus does, with
+// native histograms on); else OpenMetrics when it ranks that at least as
+// high as text/plain; the text format otherwise (including an absent or
+// unreadable header). Never throws.
 #pragma once
 
 #include <algorithm>
@@ -12,11 +15,13 @@
 #include "vitals/format/detail/number.hpp"
 #include "vitals/format/detail/strings.hpp"
 #include "vitals/format/openmetrics.hpp"
+#include "vitals/format/protobuf.hpp"
 #include "vitals/format/text.hpp"
 
 namespace vitals::format {
 
-enum class exposition { text, openmetrics };
+enum class exposition { text, openmetrics, protobuf };
+inline constexpr std::size_t exposition_count = 3;
 
 /// OpenMetrics when the header lists `application/openmetrics-text`
 /// (version 1.0.0 or 0.0.1, or none) with a q above zero and not below the
@@ -25,7 +30,9 @@ enum class exposition { text, openmetrics };
 VITALS_DECL exposition negotiate(std::string_view accept_header) noexcept;
 
 constexpr std::string_view content_type(exposition e) noexcept {
-  return e == exposition::openmetrics ? openmetrics_content_type : text_content_type;
+  return e == exposition::openmetrics ? openmetrics_content_type
+         : e == exposition::protobuf  ? protobuf_content_type
+                                      : text_content_type;
 }
 
 /// Appends the families of `snap` without OpenMetrics' closing `# EOF`, for

@@ -22,7 +22,8 @@
 
 namespace vitals::http {
 
-/// `GET /metrics`: Prometheus text 0.0.4 or OpenMetrics 1.0, from the Accept header.
+/// `GET /metrics`: Prometheus text 0.0.4, OpenMetrics 1.0 or the protobuf
+/// format (native histograms), from the Accept header.
 /// The registry is collected on every request; the store's part is rendered
 /// once per store version (versioned_store) and format, and served from that
 /// text until a sample, a drop or a prune moves the version or the registry
@@ -61,8 +62,8 @@ class metrics_route {
   const Registry& registry_;
   Store& store_;
   std::mutex cache_mu_;
-  std::array<rendered, 2> cache_;          // text, OpenMetrics
-  std::atomic<std::size_t> size_hint_{0};  // the last body's size and some
+  std::array<rendered, format::exposition_count> cache_;  // one per format
+  std::atomic<std::size_t> size_hint_{0};                 // the last body's size and some
 };
 
 template <snapshot_source Registry, store Store>
@@ -97,7 +98,7 @@ void metrics_route<Registry, Store>::append_store_part(std::string& out,
                                                        format::exposition e) {
   if constexpr (versioned_store<Store>) {
     const std::uint64_t v = store_.version();  // before reading: a later write moves it
-    auto& slot = cache_[e == format::exposition::openmetrics ? 1 : 0];
+    auto& slot = cache_[static_cast<std::size_t>(e)];
     {
       std::lock_guard lock(cache_mu_);
       if (slot.valid && slot.version == v && same_shape(slot.registry, snap)) {

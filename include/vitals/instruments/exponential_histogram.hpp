@@ -183,6 +183,7 @@ class exponential_histogram {
   native_buckets buckets() const {
     native_buckets out;
     out.zero_threshold = cfg_.zero_threshold;
+    out.sum = sum();
     std::uint64_t zero = 0;
     detail::sum_u64(fixed_.id(), 1, &zero);
     out.zero_count = zero;
@@ -224,7 +225,7 @@ class exponential_histogram {
   void collect(metric_point& p) const {
     auto b = std::make_shared<native_buckets>(buckets());
     p.count = static_cast<double>(total(*b));
-    p.sum = sum();
+    p.sum = b->sum;
     p.buckets = {{INFINITY, p.count}};
     p.created = created_;
     p.native = std::move(b);

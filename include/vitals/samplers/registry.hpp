@@ -1,7 +1,8 @@
 // Turns an exposition snapshot into samples, so in-process instruments flow
 // through the same stores and sinks as everything sampled from outside.
 // Sample names are the exposition's: `_total` for counters, `_bucket{le}`,
-// `_sum` and `_count` for histograms, `{quantile}` for summaries.
+// `_sum` and `_count` for histograms, `{quantile}` for summaries. A native
+// histogram's buckets ride on its `_count` sample (sample::native).
 #pragma once
 
 #include <charconv>
@@ -52,6 +53,7 @@ inline void append_samples(const metric_snapshot& snap, timestamp t, const label
             add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count, b.exemplar);
           add(f.name + "_sum", l, p.sum);
           add(f.name + "_count", l, p.count);
+          out.back().native = p.native;
           break;
         case metric_type::summary:
           for (const auto& q : p.quantiles)

@@ -1,4 +1,6 @@
-// Prometheus remote write 1.0: samples (and the exemplars they carry) go out
+// Prometheus remote write 1.0: samples (and the exemplars and native
+// histograms they carry: a native histogram's buckets ride on its `_count`
+// sample and go out as a histogram series named without `_count`) go out
 // as a snappy-compressed protobuf WriteRequest to Prometheus, VictoriaMetrics, Mimir, Thanos
 // receive, ... write() only queues; a background sender batches, retries and counts (see
 // detail/push.hpp). Plain http:// only. Needs libsnappy (vitals::remote_write).
@@ -26,7 +28,13 @@ namespace pb = vitals::detail::pb;
 // Field numbers of prometheus/prompb/{remote,types}.proto.
 namespace rw {
 constexpr std::uint32_t write_request_timeseries = 1;
-constexpr std::uint32_t timeseries_labels = 1, timeseries_samples = 2, timeseries_exemplars = 3;
+constexpr std::uint32_t timeseries_labels = 1, timeseries_samples = 2, timeseries_exemplars = 3,
+                        timeseries_histograms = 4;
+constexpr std::uint32_t histogram_count = 1, histogram_sum = 3, histogram_schema = 4,
+                        histogram_zero_threshold = 5, histogram_zero_count = 6,
+                        histogram_negative_spans = 8, histogram_negative_deltas = 9,
+                        histogram_positive_spans = 11, histogram_positive_deltas = 12,
+                        histogram_timestamp = 15;
 constexpr std::uint32_t label_name = 1, label_value = 2;
 constexpr std::uint32_t sample_value = 1, sample_timestamp = 2;
 constexpr std::uint32_t exemplar_labels = 1, exemplar_value = 2, exemplar_timestamp = 3;
@@ -34,18 +42,20 @@ constexpr std::uint32_t exemplar_labels = 1, exemplar_value = 2, exemplar_timest
 
 /// The series' labels as remote write wants them: `__name__` included, all
 /// sorted by name, empty values left out (Prometheus reads empty as absent).
+/// `name` instead of the series' own when given.
 template <class F>
-void for_each_wire_label(const series& s, F&& f) {
+void for_each_wire_label(const series& s, F&& f, std::string_view name = {}) {
   constexpr std::string_view name_label = "__name__";
+  if (name.empty()) name = s.name();
   bool name_done = false;
   for (const auto& l : s.labels()) {
     if (!name_done && l.name > name_label) {
-      f(name_label, std::string_view(s.name()));
+      f(name_label, name);
       name_done = true;
     }
     if (!l.value.empty()) f(std::string_view(l.name), std::string_view(l.value));
   }
-  if (!name_done) f(name_label, std::string_view(s.name()));
+  if (!name_done) f(name_label, name);
 }
 
 inline std::size_t label_size(std::string_view name, std::string_view value) {
@@ -107,6 +117,43 @@ inline void put_timeseries(std::string& out, std::span<const sample* const> run)
   }
 }
 
+/// A prompb.Histogram with integer counts, in `body`.
+inline void put_native_histogram(std::string& body, const sample& s, std::string& scratch) {
+  const native_buckets& n = *s.native;
+  body.clear();
+  pb::put_uint64(body, rw::histogram_count, s.value > 0 ? static_cast<std::uint64_t>(s.value) : 0);
+  pb::put_double(body, rw::histogram_sum, n.sum);
+  pb::put_sint64(body, rw::histogram_schema, n.schema);
+  pb::put_double(body, rw::histogram_zero_threshold, n.zero_threshold);
+  pb::put_uint64(body, rw::histogram_zero_count, n.zero_count);
+  pb::put_native_side(body, rw::histogram_negative_spans, rw::histogram_negative_deltas, n.negative,
+                      scratch);
+  pb::put_native_side(body, rw::histogram_positive_spans, rw::histogram_positive_deltas, n.positive,
+                      scratch);
+  pb::put_int64(body, rw::histogram_timestamp, to_unix_ms(s.t));
+}
+
+/// The native histograms of a `_count` run, as a TimeSeries named without `_count`.
+inline void put_histogram_timeseries(std::string& out, std::span<const sample* const> run) {
+  std::string_view name = run[0]->series.name();
+  if (name.ends_with("_count")) name.remove_suffix(6);
+  std::string body, scratch, series_body;
+  for_each_wire_label(
+      run[0]->series,
+      [&](std::string_view n, std::string_view v) {
+        pb::put_length(series_body, rw::timeseries_labels, label_size(n, v));
+        pb::put_string(series_body, rw::label_name, n);
+        pb::put_string(series_body, rw::label_value, v);
+      },
+      name);
+  for (const sample* s : run) {
+    if (!s->native) continue;
+    put_native_histogram(body, *s, scratch);
+    pb::put_message(series_body, rw::timeseries_histograms, body);
+  }
+  pb::put_message(out, rw::write_request_timeseries, series_body);
+}
+
 /// Appends the WriteRequest for `batch` to `out`: one TimeSeries per series,
 /// its samples in time order (Prometheus refuses them out of order).
 /// `order` is scratch space, kept by the caller to save allocations.
@@ -122,7 +169,10 @@ inline void encode_write_request(std::span<const sample> batch, std::string& out
   for (std::size_t begin = 0, end = 0; begin < order.size(); begin = end) {
     for (end = begin + 1; end < order.size() && order[end]->series == order[begin]->series; ++end) {
     }
-    put_timeseries(out, std::span<const sample* const>(order).subspan(begin, end - begin));
+    const auto run = std::span<const sample* const>(order).subspan(begin, end - begin);
+    put_timeseries(out, run);
+    if (std::any_of(run.begin(), run.end(), [](const sample* s) { return s->native != nullptr; }))
+      put_histogram_timeseries(out, run);
   }
 }
 

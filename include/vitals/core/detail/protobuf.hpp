@@ -12,6 +12,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "vitals/core/snapshot.hpp"
 
 namespace vitals::detail::pb {
 
@@ -100,6 +103,59 @@ constexpr std::size_t sint64_size(std::uint32_t field, std::int64_t v) noexcept 
 inline void put_sint64(std::string& out, std::uint32_t field, std::int64_t v) {
   put_key(out, field, wire::varint);
   put_varint(out, zigzag(v));
+}
+
+/// A length-delimited field whose body was written apart.
+inline void put_message(std::string& out, std::uint32_t field, std::string_view body) {
+  put_length(out, field, body.size());
+  out.append(body);
+}
+
+/// BucketSpan's fields, the same in the exposition format and remote write.
+constexpr std::uint32_t span_offset = 1, span_length = 2;
+
+/// One sign of a native histogram as its spans (`span_field`, repeated
+/// BucketSpan) and bucket deltas (`delta_field`, packed sint64): the first
+/// span's offset is its first index, a later one's the gap since the last
+/// span; the first delta is a count, each later one the change from the
+/// bucket before. A gap of up to two empty buckets is filled with zeros
+/// rather than starting a span (smaller on the wire). Nothing for no buckets.
+inline void put_native_side(std::string& out, std::uint32_t span_field, std::uint32_t delta_field,
+                            const std::vector<native_buckets::entry>& side, std::string& scratch) {
+  if (side.empty()) return;
+  struct span {
+    std::int64_t offset;
+    std::uint32_t length;
+  };
+  std::vector<span> spans;
+  std::string deltas;
+  std::int64_t previous = 0;
+  std::int64_t next_index = 0;  // the index after the current span's end
+  auto delta = [&](std::uint64_t count) {
+    put_varint(deltas, zigzag(static_cast<std::int64_t>(count) - previous));
+    previous = static_cast<std::int64_t>(count);
+  };
+  for (const auto& e : side) {
+    const std::int64_t gap = std::int64_t{e.index} - next_index;
+    if (spans.empty()) {
+      spans.push_back({e.index, 0});
+    } else if (gap > 2) {
+      spans.push_back({gap, 0});
+    } else {
+      for (std::int64_t k = 0; k < gap; ++k) delta(0);
+      spans.back().length += static_cast<std::uint32_t>(gap);
+    }
+    delta(e.count);
+    ++spans.back().length;
+    next_index = std::int64_t{e.index} + 1;
+  }
+  for (const auto& sp : spans) {
+    scratch.clear();
+    if (sp.offset != 0) put_sint64(scratch, span_offset, sp.offset);
+    put_uint64(scratch, span_length, sp.length);
+    put_message(out, span_field, scratch);
+  }
+  put_message(out, delta_field, deltas);  // packed
 }
 
 }  // namespace vitals::detail::pb

@@ -12,6 +12,7 @@ namespace detail {
 struct media_range {
   std::string_view type;  // `type/subtype`, trimmed
   std::string_view version;
+  std::string_view proto, encoding;  // the protobuf format's parameters
   double q = 1;
   bool valid = true;
 };
@@ -38,6 +39,10 @@ inline media_range parse_media_range(std::string_view s) noexcept {
         r.valid = false;  // an unreadable weight: the range counts for nothing
     } else if (iequals(key, "version")) {
       r.version = value;
+    } else if (iequals(key, "proto")) {
+      r.proto = value;
+    } else if (iequals(key, "encoding")) {
+      r.encoding = value;
     }
   }
   return r;
@@ -46,6 +51,7 @@ inline media_range parse_media_range(std::string_view s) noexcept {
 }  // namespace detail
 
 VITALS_DECL exposition negotiate(std::string_view accept_header) noexcept {
+  double pb_q = 0;
   double om_q = 0;
   double text_q = 0;
   int text_specificity = 0;  // 0 none, 1 */*, 2 text/*, 3 text/plain
@@ -62,7 +68,10 @@ VITALS_DECL exposition negotiate(std::string_view accept_header) noexcept {
     const auto r = detail::parse_media_range(accept_header.substr(0, comma));
     accept_header.remove_prefix(comma == std::string_view::npos ? accept_header.size() : comma + 1);
     if (!r.valid) continue;
-    if (detail::iequals(r.type, "application/openmetrics-text")) {
+    if (detail::iequals(r.type, "application/vnd.google.protobuf")) {
+      if (r.proto == "io.prometheus.client.MetricFamily" && r.encoding == "delimited")
+        pb_q = std::max(pb_q, r.q);
+    } else if (detail::iequals(r.type, "application/openmetrics-text")) {
       if (r.version.empty() || r.version == "1.0.0" || r.version == "0.0.1")
         om_q = std::max(om_q, r.q);
     } else if (detail::iequals(r.type, "text/plain")) {
@@ -73,12 +82,15 @@ VITALS_DECL exposition negotiate(std::string_view accept_header) noexcept {
       consider_text(1, r.q);
     }
   }
+  if (pb_q > 0 && pb_q >= om_q && pb_q >= text_q) return exposition::protobuf;
   return om_q > 0 && om_q >= text_q ? exposition::openmetrics : exposition::text;
 }
 
 VITALS_DECL void write_families(std::string& out, const metric_snapshot& snap, exposition e) {
   if (e == exposition::openmetrics)
     write_openmetrics_families(out, snap);
+  else if (e == exposition::protobuf)
+    write_protobuf(out, snap);
   else
     write_text(out, snap);
 }
