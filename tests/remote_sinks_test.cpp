@@ -516,6 +516,32 @@ TEST(OtlpHttp, ExemplarsGoWithTheirPoints) {
   EXPECT_EQ(he.at(0).at("filteredAttributes").as_array().size(), 2u);
 }
 
+TEST(OtlpHttp, NativeHistogramsGoAsExponentialHistograms) {
+  receiver rx([](int) { return receiver::status(bhttp::status::ok); });
+  vitals::registry app(vitals::registry_options{.self_metrics = false});
+  auto& h = app.exponential_histogram("size_bytes", "Sizes.", {.schema = 0, .zero_threshold = 0.5});
+  // Schema 0: 1 is in (0.5, 1], OTLP's bucket -1; 3 in (2, 4], OTLP's 1; -3 the same, negative.
+  for (double v : {1.0, 3.0, 3.0, -3.0, 0.25}) h.observe(v);
+  vitals::sinks::otlp_http_sink sink(rx.url(""), {.push = fast()});
+  ASSERT_TRUE(sink.export_registry(app));
+  ASSERT_TRUE(sink.flush()) << sink.last_error();
+  const auto metrics = otlp_metrics(rx, "vitals");
+  const auto& m = metric_named(metrics, "size_bytes");
+  ASSERT_TRUE(m.contains("exponentialHistogram")) << json::serialize(m);
+  EXPECT_EQ(m.at("exponentialHistogram").at("aggregationTemporality"), 2);
+  const auto& p = m.at("exponentialHistogram").at("dataPoints").at(0);
+  EXPECT_EQ(p.at("count"), "5");
+  EXPECT_EQ(p.at("sum").to_number<double>(), 4.25);
+  EXPECT_EQ(p.at("scale"), 0);
+  EXPECT_EQ(p.at("zeroCount"), "1");
+  EXPECT_EQ(p.at("zeroThreshold").to_number<double>(), 0.5);
+  EXPECT_EQ(p.at("positive").at("offset"), -1);
+  EXPECT_EQ(p.at("positive").at("bucketCounts"), (json::array{"1", "0", "2"}));
+  EXPECT_EQ(p.at("negative").at("offset"), 1);
+  EXPECT_EQ(p.at("negative").at("bucketCounts"), (json::array{"1"}));
+  EXPECT_TRUE(is_decimal_string(p.at("startTimeUnixNano")));
+}
+
 TEST(OtlpHttp, PlainSamplesAreGaugesOrTotalCounters) {
   receiver rx([](int) { return receiver::status(bhttp::status::ok); });
   vitals::sinks::otlp_http_sink sink(rx.url(""), {.push = fast()});

@@ -4,6 +4,8 @@
 // ending in `_total` is sent as a cumulative monotonic sum (the suffix left
 // off, as OpenTelemetry names counters) and anything else as a gauge.
 // Exemplars go with their points (trace_id and span_id as traceId/spanId).
+// Native histograms go as exponential histograms (OTLP's bucket i is
+// Prometheus' i + 1: (base^i, base^(i+1)]).
 // Queueing, retries and counts as in detail/push.hpp. Plain http:// only.
 #pragma once
 
@@ -18,6 +20,7 @@
 
 #include "vitals/core/concepts.hpp"
 #include "vitals/core/snapshot.hpp"
+#include "vitals/instruments/exponential_histogram.hpp"
 #include "vitals/sinks/detail/push.hpp"
 
 namespace vitals::sinks {
@@ -67,11 +70,11 @@ class otlp_encoder {
     json::array metrics;
     std::unordered_map<std::string, std::size_t> index;  // name and kind -> position
     for (const auto& f : batch) {
-      const char* kind = kind_of(f.type);
+      const char* kind = kind_of(f);
       auto [it, added] = index.try_emplace(f.name + '\0' + kind, metrics.size());
       if (added) metrics.push_back(new_metric(f, kind));
       auto& points = metrics[it->second].as_object()[kind].as_object()["dataPoints"].as_array();
-      for (const auto& p : f.points) points.push_back(point(f.type, p));
+      for (const auto& p : f.points) points.push_back(point(f.type, kind, p));
     }
     const json::object resource{
         {"attributes",
@@ -86,12 +89,12 @@ class otlp_encoder {
   }
 
  private:
-  static const char* kind_of(metric_type t) {
-    switch (t) {
+  static const char* kind_of(const metric_family& f) {
+    switch (f.type) {
       case metric_type::counter:
         return "sum";
       case metric_type::histogram:
-        return "histogram";
+        return !f.points.empty() && f.points.front().native ? "exponentialHistogram" : "histogram";
       case metric_type::summary:
         return "summary";
       default:
@@ -102,7 +105,7 @@ class otlp_encoder {
   static json::object new_metric(const metric_family& f, std::string_view kind) {
     json::object data{{"dataPoints", json::array{}}};
     if (kind == "sum") data["isMonotonic"] = true;
-    if (kind == "sum" || kind == "histogram") data["aggregationTemporality"] = 2;  // cumulative
+    if (kind != "gauge" && kind != "summary") data["aggregationTemporality"] = 2;  // cumulative
     json::object m{{"name", f.name}};
     if (!f.help.empty()) m["description"] = f.help;
     if (!f.unit.empty()) m["unit"] = f.unit;
@@ -110,14 +113,17 @@ class otlp_encoder {
     return m;
   }
 
-  json::object point(metric_type type, const metric_point& p) const {
+  json::object point(metric_type type, std::string_view kind, const metric_point& p) const {
     json::object o{{"attributes", attributes(p.labels)},
                    {"timeUnixNano", unix_nano(p.t.value_or(vitals::now()))}};
-    if (kind_of(type) != std::string_view("gauge"))
+    if (kind != "gauge")
       o["startTimeUnixNano"] = p.created ? unix_nano(*p.created) : unix_nano(start_);
     switch (type) {
       case metric_type::histogram:
-        histogram_fields(o, p);
+        if (p.native)
+          exponential_fields(o, p);
+        else
+          histogram_fields(o, p);
         break;
       case metric_type::summary: {
         o["count"] = uint_string(p.count);
@@ -187,6 +193,39 @@ class otlp_encoder {
     o["sum"] = json_double(p.sum);
     o["bucketCounts"] = std::move(counts);
     o["explicitBounds"] = std::move(bounds);
+  }
+
+  /// An ExponentialHistogramDataPoint: scale is the schema, and the sparse
+  /// buckets become an offset and dense counts (at most max_dense wide: a
+  /// wider spread is sent at a lower scale).
+  static void exponential_fields(json::object& o, const metric_point& p) {
+    static constexpr std::int64_t max_dense = 4096;
+    native_buckets n = *p.native;
+    auto width = [](const std::vector<native_buckets::entry>& v) {
+      return v.empty() ? 0 : std::int64_t{v.back().index} - v.front().index + 1;
+    };
+    while (std::max(width(n.positive), width(n.negative)) > max_dense &&
+           n.schema > exponential_histogram::min_schema)
+      exponential_histogram::downscale(n, 1);
+    auto side = [](const std::vector<native_buckets::entry>& v) {
+      json::object s{{"offset", v.empty() ? 0 : std::int64_t{v.front().index} - 1}};
+      json::array counts;
+      std::int64_t next = v.empty() ? 0 : v.front().index;
+      for (const auto& e : v) {
+        for (; next < e.index; ++next) counts.push_back("0");
+        counts.push_back(json::string(std::to_string(e.count)));
+        next = std::int64_t{e.index} + 1;
+      }
+      s["bucketCounts"] = std::move(counts);
+      return s;
+    };
+    o["count"] = uint_string(p.count);
+    o["sum"] = json_double(p.sum);
+    o["scale"] = n.schema;
+    o["zeroCount"] = json::string(std::to_string(n.zero_count));
+    o["zeroThreshold"] = n.zero_threshold;
+    o["positive"] = side(n.positive);
+    o["negative"] = side(n.negative);
   }
 
   std::string service_;
