@@ -124,6 +124,18 @@ void histogram_observe_exemplar_vitals(benchmark::State& state) {
   report_ops(state);
 }
 
+// exp_histogram_observe: a native (exponential) histogram at schema 3, the
+// same observations. No peer: prometheus-cpp has no native histograms (its
+// classic histogram is histogram_observe/prometheus_cpp above).
+void exp_histogram_observe_vitals(benchmark::State& state) {
+  static auto& h = vitals_registry().exponential_histogram("bench_exp_histogram",
+                                                           "Native histogram under test.");
+  const auto& v = observations();
+  std::size_t i = 0;
+  for (auto _ : state) h.observe(v[i++ & (v.size() - 1)]);
+  report_ops(state);
+}
+
 // --- labelled_inc: look the series up by its label values, then increment ------
 
 constexpr std::array methods = {"GET", "POST", "PUT", "DELETE"};
@@ -194,6 +206,10 @@ BENCHMARK(histogram_observe_prometheus)
     ->Threads(2);
 BENCHMARK(histogram_observe_exemplar_vitals)
     ->Name("histogram_observe_exemplar/vitals")
+    ->Threads(1)
+    ->Threads(2);
+BENCHMARK(exp_histogram_observe_vitals)
+    ->Name("exp_histogram_observe/vitals")
     ->Threads(1)
     ->Threads(2);
 BENCHMARK(labelled_inc_vitals)->Name("labelled_inc/vitals");

@@ -44,20 +44,37 @@ namespace vitals {
 
 namespace detail {
 
-/// Upper bounds of the buckets of one octave at schema 1..8, as frexp
-/// fractions: 2^(k/n - 1) for k = 0..n-1, n = 2^schema. Made once.
-inline const double* native_octave_bounds(std::int32_t schema) {
+/// How an octave splits into buckets at schema 1..8 (n = 2^schema buckets):
+/// their upper bounds as frexp fractions, 2^(k/n - 1) for k = 0..n (the last
+/// is 1), and a guess per 1/(8n)-wide slice of [0.5, 1), the first bucket
+/// that reaches the slice. Each slice is narrower than any bucket, so a
+/// fraction's bucket is its slice's guess or the one after: one comparison
+/// instead of a search. Made once.
+struct native_octave {
+  std::vector<double> bounds;        // n + 1
+  std::vector<std::uint16_t> guess;  // 4n slices
+};
+
+inline const native_octave* native_octave_for(std::int32_t schema) {
   static const auto tables = [] {
-    std::array<std::vector<double>, 9> t;
+    std::array<native_octave, 9> t;
     for (std::int32_t s = 1; s <= 8; ++s) {
       const std::size_t n = std::size_t{1} << s;
-      t[s].resize(n);
-      for (std::size_t k = 0; k < n; ++k)
-        t[s][k] = std::exp2(static_cast<double>(k) / static_cast<double>(n) - 1);
+      auto& o = t[static_cast<std::size_t>(s)];
+      o.bounds.resize(n + 1);
+      for (std::size_t k = 0; k <= n; ++k)
+        o.bounds[k] = std::exp2(static_cast<double>(k) / static_cast<double>(n) - 1);
+      o.guess.resize(4 * n);
+      std::size_t k = 0;
+      for (std::size_t c = 0; c < 4 * n; ++c) {
+        const double low = 0.5 + static_cast<double>(c) / static_cast<double>(8 * n);
+        while (o.bounds[k] < low) ++k;
+        o.guess[c] = static_cast<std::uint16_t>(k);
+      }
     }
     return t;
   }();
-  return tables[static_cast<std::size_t>(schema)].data();
+  return &tables[static_cast<std::size_t>(schema)];
 }
 
 /// ceil(i / 2^d): the index at a schema `d` lower of the bucket that holds
@@ -68,22 +85,16 @@ constexpr std::int32_t native_downscale(std::int32_t i, std::int32_t d) noexcept
                       (static_cast<std::int64_t>(i) + (std::int64_t{1} << d) - 1) >> d);
 }
 
-/// The bucket index of a = frac * 2^exp (frac in [0.5, 1), frexp's split).
-inline std::int32_t native_index(double frac, int exp, std::int32_t schema,
-                                 const double* bounds) noexcept {
+/// The bucket index of a = frac * 2^exp (frac in [0.5, 1), frexp's split;
+/// `mantissa` its 52 stored bits).
+inline std::int32_t native_index(double frac, std::uint64_t mantissa, int exp, std::int32_t schema,
+                                 const native_octave* octave) noexcept {
   if (schema > 0) {
-    // The first octave bound >= frac: a branch-free binary search.
-    const double* base = bounds;
-    std::size_t len = std::size_t{1} << schema;
-    while (len > 0) {
-      const std::size_t half = len / 2;
-      const bool right = base[half] < frac;
-      base = right ? base + half + 1 : base;
-      len = right ? len - half - 1 : half;
-    }
-    return static_cast<std::int32_t>(base - bounds) + (exp - 1) * (std::int32_t{1} << schema);
+    const std::uint16_t g = octave->guess[mantissa >> (52 - schema - 2)];
+    const std::int32_t k = g + (octave->bounds[g] < frac ? 1 : 0);
+    return k + (exp - 1) * (std::int32_t{1} << schema);
   }
-  const std::int32_t key = exp - (frac == 0.5 ? 1 : 0);  // a power of two ends its bucket
+  const std::int32_t key = exp - (mantissa == 0 ? 1 : 0);  // a power of two ends its bucket
   return native_downscale(key, -schema);
 }
 
@@ -93,7 +104,9 @@ inline std::int32_t native_index(double a, std::int32_t schema) noexcept {
   if (!(a <= std::numeric_limits<double>::max())) a = std::numeric_limits<double>::max();
   int exp = 0;
   const double frac = std::frexp(a, &exp);
-  return native_index(frac, exp, schema, schema > 0 ? native_octave_bounds(schema) : nullptr);
+  const auto mantissa = std::bit_cast<std::uint64_t>(frac) & 0x000f'ffff'ffff'ffffULL;
+  return native_index(frac, mantissa, exp, schema,
+                      schema > 0 ? native_octave_for(schema) : nullptr);
 }
 
 }  // namespace detail
@@ -160,9 +173,10 @@ class exponential_histogram {
     if (biased == 0 || biased == 2047) [[unlikely]]
       return observe_slow(v);  // subnormal or infinite
     // frexp by hand: a = frac * 2^exp with frac in [0.5, 1).
-    const double frac =
-        std::bit_cast<double>((bits & 0x000f'ffff'ffff'ffffULL) | 0x3fe0'0000'0000'0000ULL);
-    const std::int32_t i = detail::native_index(frac, biased - 1022, l->schema, l->bounds);
+    const std::uint64_t mantissa = bits & 0x000f'ffff'ffff'ffffULL;
+    const double frac = std::bit_cast<double>(mantissa | 0x3fe0'0000'0000'0000ULL);
+    const std::int32_t i =
+        detail::native_index(frac, mantissa, biased - 1022, l->schema, l->octave);
     const std::int32_t rel = i - (v > 0 ? l->pos_offset : l->neg_offset);
     if (static_cast<std::uint32_t>(rel) >= static_cast<std::uint32_t>(width_)) [[unlikely]]
       return observe_slow(v);
@@ -261,12 +275,12 @@ class exponential_histogram {
         : schema(s),
           pos_offset(pos),
           neg_offset(neg),
-          bounds(s > 0 ? detail::native_octave_bounds(s) : nullptr),
+          octave(s > 0 ? detail::native_octave_for(s) : nullptr),
           cells(static_cast<std::size_t>(width) * 2) {}
     std::int32_t schema;
     std::int32_t pos_offset;  // the index of the first positive cell
     std::int32_t neg_offset;
-    const double* bounds;
+    const detail::native_octave* octave;
     detail::cell_range cells;  // [0, width) positive, [width, 2 width) negative
   };
 
