@@ -77,6 +77,25 @@ TEST(FormatJson, HistogramHasBucketsAndPercentiles) {
   EXPECT_FALSE(o.contains("value"));
 }
 
+TEST(FormatJson, NativeHistogramsShowTheirBucketsAndPercentiles) {
+  const auto snap = collect_without_self_metrics([](registry& reg) {
+    auto& h = reg.exponential_histogram("rpc_seconds", "RPC.", {.schema = 0});
+    for (double v : {0.75, 3.0, 3.0, -3.0, 0.0}) h.observe(v);
+  });
+  const auto v = boost::json::parse(fmt::to_json(snap));
+  const auto& o = v.as_array().at(0).as_object();
+  EXPECT_EQ(o.at("count").to_number<double>(), 5);
+  const auto& n = o.at("native");
+  EXPECT_EQ(n.at("schema"), 0);
+  EXPECT_EQ(n.at("zero_count"), 1);
+  // Schema 0: 0.75 is in (0.5, 1], bucket 0; 3 in (2, 4], bucket 2.
+  EXPECT_EQ(n.at("positive"), (boost::json::array{{0, 1}, {2, 2}}));
+  EXPECT_EQ(n.at("negative"), (boost::json::array{{2, 1}}));
+  EXPECT_EQ(o.at("p50").to_number<double>(), estimate_quantile(0.5, *snap[0].points[0].native));
+  EXPECT_GT(o.at("p90").to_number<double>(), 2) << "from the native buckets, not +Inf alone";
+  EXPECT_LE(o.at("p90").to_number<double>(), 4);
+}
+
 TEST(FormatJson, EmptyHistogramPercentilesAreNaN) {
   auto h = make_family("h", metric_type::histogram);
   add_point(h, {}).buckets = {{1, 0}, {inf, 0}};

@@ -6,7 +6,11 @@
 // ["timestamp": unix ms], ["created": unix s], then by type:
 //   counter, gauge, unknown, stateset: "value"; info: "value": 1
 //   histogram, gaugehistogram: "count", "sum", "buckets": [{"le", "count"}],
-//                              "p50", "p90", "p99" (estimated from the buckets)
+//                              "p50", "p90", "p99" (estimated from the buckets);
+//                              a native histogram also "native": {"schema",
+//                              "zero_threshold", "zero_count", "positive" and
+//                              "negative": [[index, count], ...]}, its p50-p99 from those
+//                              (core/quantile.hpp)
 //   summary: "count", "sum", "quantiles": [{"q", "value"}]}
 #pragma once
 
@@ -58,9 +62,26 @@ inline boost::json::object json_point(const metric_family& f, const metric_point
         buckets.push_back(
             boost::json::object{{"le", json_number(b.le)}, {"count", json_number(b.count)}});
       o["buckets"] = std::move(buckets);
-      o["p50"] = json_number(estimate_quantile(0.5, p.buckets));
-      o["p90"] = json_number(estimate_quantile(0.9, p.buckets));
-      o["p99"] = json_number(estimate_quantile(0.99, p.buckets));
+      auto q = [&](double at) {
+        return json_number(p.native ? estimate_quantile(at, *p.native)
+                                    : estimate_quantile(at, p.buckets));
+      };
+      o["p50"] = q(0.5);
+      o["p90"] = q(0.9);
+      o["p99"] = q(0.99);
+      if (p.native) {
+        auto side = [](const std::vector<native_buckets::entry>& v) {
+          boost::json::array a;
+          a.reserve(v.size());
+          for (const auto& e : v) a.push_back(boost::json::array{e.index, e.count});
+          return a;
+        };
+        o["native"] = boost::json::object{{"schema", p.native->schema},
+                                          {"zero_threshold", json_number(p.native->zero_threshold)},
+                                          {"zero_count", p.native->zero_count},
+                                          {"positive", side(p.native->positive)},
+                                          {"negative", side(p.native->negative)}};
+      }
       break;
     }
     case metric_type::summary: {
