@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
                 vitals::buckets::genai_operation_duration())
       .observe(2.3);
 
+  // A native (exponential) histogram: its buckets go out in the protobuf
+  // format (format/protobuf.hpp); text shows its count, sum and +Inf bucket.
+  auto& sizes = reg.exponential_histogram("tour_response_size_bytes", "Response sizes (native).");
+  for (int i = 1; i <= 50; ++i) sizes.observe(100.0 * i);
+
   int polls = 0;
   reg.gauge_callback("tour_uptime_seconds", "Read when collected.", [] { return 42.0; });
   reg.counter_callback("tour_polls_total", "A callback counter.", [&] { return ++polls; });

@@ -44,6 +44,12 @@ void check_tour(const vitals::format::parse_result& r) {
   ASSERT_NE(tokens, nullptr);
   ASSERT_EQ(tokens->points.size(), 2u);
   EXPECT_EQ(tokens->points[0].buckets.size(), 15u);  // 14 bounds and +Inf
+  const auto* sizes = find(r.families, "tour_response_size_bytes");
+  ASSERT_NE(sizes, nullptr) << "the native histogram";
+  ASSERT_EQ(sizes->points.size(), 1u);
+  EXPECT_EQ(sizes->points[0].count, 50);
+  EXPECT_EQ(sizes->points[0].sum, 127500);
+  ASSERT_EQ(sizes->points[0].buckets.size(), 1u) << "+Inf only in the text formats";
 }
 
 TEST(ExamplesTour, TextExpositionReadsBack) {
