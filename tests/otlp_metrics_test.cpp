@@ -212,3 +212,68 @@ TEST(OtlpMetrics, ExemplarsFollowTheirPointsIntoTheSamples) {
   EXPECT_FALSE(find("wait_seconds_bucket", "+Inf").exemplar) << "over 128 characters: dropped";
   EXPECT_EQ(test::family_total(rig.reg, "vitals_otlp_exemplars_dropped"), 1);
 }
+
+namespace {
+
+TEST(OtlpMetrics, ExponentialHistogramsBecomeBucketsAtTheirBounds) {
+  metrics_rig rig(100);
+  pb::ExportMetricsServiceRequest req;
+  auto* m = req.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  m->set_name("rpc.size");
+  m->set_unit("By");
+  auto* eh = m->mutable_exponential_histogram();
+  eh->set_aggregation_temporality(pb::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto* p = eh->add_data_points();
+  p->set_time_unix_nano(t0 + sec);
+  p->set_scale(0);  // base 2: bucket i holds (2^i, 2^(i+1)]
+  p->set_count(7);
+  p->set_sum(20);
+  p->set_zero_count(1);
+  p->set_zero_threshold(0.5);
+  p->mutable_positive()->set_offset(1);  // (2, 4] and (4, 8]
+  for (std::uint64_t c : {3, 2}) p->mutable_positive()->add_bucket_counts(c);
+  p->mutable_negative()->set_offset(0);  // [-2, -1)
+  p->mutable_negative()->add_bucket_counts(1);
+  ASSERT_EQ(rig.mapper.ingest(req).accepted, 1u);
+  auto bucket = [&](const char* le) {
+    auto s = rig.store.latest(series("rpc_size_bytes_bucket", label_set{{"le", le}}));
+    return s ? s->value : -1;
+  };
+  EXPECT_EQ(bucket("-1"), 1) << "the negative bucket ends at -2^0";
+  EXPECT_EQ(bucket("0.5"), 2) << "then the zero bucket";
+  EXPECT_EQ(bucket("4"), 5);
+  EXPECT_EQ(bucket("8"), 7);
+  EXPECT_EQ(bucket("+Inf"), 7);
+  EXPECT_EQ(rig.store.latest(series("rpc_size_bytes_count", {}))->value, 7);
+  EXPECT_EQ(rig.store.latest(series("rpc_size_bytes_sum", {}))->value, 20);
+
+  p->set_time_unix_nano(t0 + 2 * sec);
+  p->set_scale(2);  // the same buckets at a finer scale: (2, 4] is 4..7, (4, 8] 8..11
+  p->set_count(10);
+  p->mutable_positive()->set_offset(4);
+  p->mutable_positive()->clear_bucket_counts();
+  for (std::uint64_t c : {1, 0, 2, 1, 4}) p->mutable_positive()->add_bucket_counts(c);
+  ASSERT_EQ(rig.mapper.ingest(req).accepted, 1u);
+  EXPECT_EQ(bucket("4"), 2 + 4) << "the same le series: bounds are powers of two at any scale";
+  EXPECT_EQ(bucket("8"), 2 + 4 + 4);
+  EXPECT_EQ(bucket("+Inf"), 10);
+
+  p->set_time_unix_nano(t0 + 3 * sec);
+  p->set_scale(21);
+  auto bad = rig.mapper.ingest(req);
+  EXPECT_EQ(bad.rejected, 1u);
+  EXPECT_NE(bad.message.find("scale"), std::string::npos) << bad.message;
+  p->set_scale(-10);
+  p->mutable_positive()->set_offset(2);  // 2^(1024 * 3): no double
+  bad = rig.mapper.ingest(req);
+  EXPECT_EQ(bad.rejected, 1u);
+  EXPECT_NE(bad.message.find("positive.offset"), std::string::npos) << bad.message;
+  p->set_scale(0);
+  p->mutable_positive()->set_offset(1);
+  for (int k = 0; k < 600; ++k) p->mutable_positive()->add_bucket_counts(1);  // over 512
+  bad = rig.mapper.ingest(req);
+  EXPECT_EQ(bad.rejected, 1u);
+  EXPECT_NE(bad.message.find("buckets"), std::string::npos) << bad.message;
+}
+
+}  // namespace

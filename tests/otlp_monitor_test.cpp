@@ -110,6 +110,15 @@ TEST(OtlpMonitor, TheOpenTelemetryJsSdkSendsEachAgentsShape) {
         exposed(text, {"claude_code_cost_usage_USD_total{", "session_id=\"sess-" + s + "\""}),
         0.375);
     EXPECT_EQ(exposed(text, {"gemini_cli_token_usage_total{", "gemini-" + s + "\""}), 500);
+    // An exponential histogram (900, 3000, then 450 ms): count and sum, and
+    // with cumulative temporality buckets at powers of two.
+    const std::string latency = "gemini_cli_api_request_latency_milliseconds";
+    EXPECT_EQ(exposed(text, {latency + "_count{", "gemini-" + s + "\""}), 3);
+    EXPECT_EQ(exposed(text, {latency + "_sum{", "gemini-" + s + "\""}), 4350);
+    if (std::string_view(temporality) == "delta") continue;
+    EXPECT_EQ(exposed(text, {latency + "_bucket{", "gemini-" + s + "\"", "le=\"512\""}), 1);
+    EXPECT_EQ(exposed(text, {latency + "_bucket{", "gemini-" + s + "\"", "le=\"1024\""}), 2);
+    EXPECT_EQ(exposed(text, {latency + "_bucket{", "gemini-" + s + "\"", "le=\"4096\""}), 3);
   }
   EXPECT_EQ(mon.stop(), 0);
 }

@@ -4,7 +4,8 @@
 //   node emit.js BASE_URL json|proto delta|cumulative SUFFIX
 // SUFFIX keeps each run's sessions apart. Exits non-zero on any export failure.
 'use strict';
-const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry/sdk-metrics');
+const { MeterProvider, PeriodicExportingMetricReader, AggregationType } =
+    require('@opentelemetry/sdk-metrics');
 const { LoggerProvider, SimpleLogRecordProcessor } = require('@opentelemetry/sdk-logs');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const metricsHttp = require('@opentelemetry/exporter-metrics-otlp-http');
@@ -40,7 +41,11 @@ function providers(service, oneUrl) {
                                                 temporalityPreference: pref }));
   const reader = new PeriodicExportingMetricReader({ exporter: metricExporter,
                                                      exportIntervalMillis: 3600000 });
-  const meters = new MeterProvider({ resource, readers: [reader] });
+  // Gemini CLI's latency histograms, aggregated as exponential histograms
+  // (what an SDK configured for them sends).
+  const views = [{ instrumentName: 'gemini_cli.api.request.latency',
+                   aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }];
+  const meters = new MeterProvider({ resource, readers: [reader], views });
   const logs = new LoggerProvider({
     resource,
     processors: [new SimpleLogRecordProcessor({ exporter: checked(new L({ url: oneUrl || base + '/v1/logs' })) })],
@@ -106,6 +111,12 @@ async function gemini() {
   const session = 'gemini-' + suffix;
   const tokens = meters.getMeter('gemini-cli').createCounter('gemini_cli.token.usage');
   tokens.add(500, { 'session.id': session, model: 'gemini-2.5-pro', type: 'input' });
+  const latency = meters.getMeter('gemini-cli')
+                      .createHistogram('gemini_cli.api.request.latency', { unit: 'ms' });
+  latency.record(900, { 'session.id': session, model: 'gemini-2.5-pro' });
+  latency.record(3000, { 'session.id': session, model: 'gemini-2.5-pro' });
+  await meters.forceFlush();
+  latency.record(450, { 'session.id': session, model: 'gemini-2.5-pro' });
   await meters.forceFlush();
   const logger = logs.getLogger('gemini-cli');
   logger.emit({

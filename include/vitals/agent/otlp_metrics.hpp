@@ -10,7 +10,10 @@
 // remembered series are bounded (a hostile client's attributes cannot grow
 // memory); every point not taken is counted with its reason. A series idle
 // for `series_idle` is forgotten, freeing its place: when it comes back it
-// goes on from the store's last point, as after a restart.
+// goes on from the store's last point, as after a restart. Exponential
+// histograms become explicit buckets at powers of two (stores keep scalars;
+// exponential_buckets below says why and how); with delta temporality only
+// their count and sum.
 #pragma once
 
 #include <algorithm>
@@ -326,6 +329,62 @@ class otlp_metrics_mapper {
     ++r.accepted;
   }
 
+  /// An exponential histogram point as explicit buckets, ascending, with
+  /// counts per bucket: at a scale of at most 0, so that the bounds are
+  /// powers of two whatever scale the producer reaches (its SDK lowers it as
+  /// data spreads, and with delta temporality each export starts afresh): a
+  /// series per `le` then means the same bucket in every export. Negative
+  /// buckets end at -base^i, the zero bucket at zero_threshold, positive
+  /// ones at base^(i+1). Empty when it fits, else what is wrong, naming the field.
+  std::string exponential_buckets(const otlp_pb::ExponentialHistogramDataPoint& p,
+                                  std::vector<double>& bounds, std::vector<double>& counts) const {
+    if (p.scale() < -10 || p.scale() > 20) return "scale must be from -10 to 20";
+    if ((p.has_sum() && !std::isfinite(p.sum())) || !std::isfinite(p.zero_threshold()) ||
+        p.zero_threshold() < 0)
+      return "sum and zero_threshold must be finite, zero_threshold not negative";
+    const int scale = std::min(p.scale(), 0);
+    const int shift = p.scale() - scale;
+    const double width = std::exp2(-double(scale));  // log2(base)
+    // Each side at `scale`, as (index, count) ascending; bucket i of the
+    // producer's scale is bucket floor(i / 2^shift) here.
+    using side = std::vector<std::pair<std::int64_t, double>>;
+    auto rescale = [&](const otlp_pb::ExponentialHistogramDataPoint::Buckets& b, side& out) {
+      for (int k = 0; k < b.bucket_counts_size(); ++k) {
+        if (b.bucket_counts(k) == 0) continue;
+        const std::int64_t i = (std::int64_t{b.offset()} + k) >> shift;
+        if (!out.empty() && out.back().first == i)
+          out.back().second += double(b.bucket_counts(k));
+        else
+          out.emplace_back(i, double(b.bucket_counts(k)));
+      }
+    };
+    side pos, neg;
+    rescale(p.positive(), pos);
+    rescale(p.negative(), neg);
+    if (pos.size() + neg.size() + 2 > opts_.max_buckets)
+      return "more than " + std::to_string(opts_.max_buckets) + " buckets";
+    // log2 of a bound is index * 2^-scale: past +-1023 it is no double.
+    auto fits = [&](const side& v) {
+      return v.empty() || (double(v.front().first) * width > -1022 &&
+                           (double(v.back().first) + 1) * width < 1023);
+    };
+    if (!fits(pos)) return "positive.offset out of range for the scale";
+    if (!fits(neg)) return "negative.offset out of range for the scale";
+    auto add = [&](double le, double n) {
+      if (!bounds.empty() && !(le > bounds.back())) {  // the zero bucket reaches past a bound
+        counts.back() += n;
+        return;
+      }
+      bounds.push_back(le);
+      counts.push_back(n);
+    };
+    for (auto it = neg.rbegin(); it != neg.rend(); ++it)
+      add(-std::exp2(double(it->first) * width), it->second);
+    if (p.zero_count() > 0 || !neg.empty()) add(p.zero_threshold(), double(p.zero_count()));
+    for (const auto& [i, n] : pos) add(std::exp2((double(i) + 1) * width), n);
+    return {};
+  }
+
   void map_metric(const otlp_pb::Metric& m, const std::vector<label>& base, std::uint64_t resource,
                   std::int64_t now_ms, otlp_metrics_result& r) {
     using M = otlp_pb::Metric;
@@ -420,11 +479,43 @@ class otlp_metrics_mapper {
         }
         return;
       }
-      case M::kExponentialHistogram:
-        return reject(r, "unsupported",
-                      "metric " + m.name().substr(0, 200) +
-                          ": exponential histograms are not supported; use explicit buckets",
-                      std::size_t(m.exponential_histogram().data_points_size()));
+      case M::kExponentialHistogram: {
+        const auto& hist = m.exponential_histogram();
+        const bool delta = hist.aggregation_temporality() == delta_t;
+        const auto name = prometheus_metric_name(m.name(), m.unit(), false, false);
+        for (const auto& p : hist.data_points()) {
+          if (p.flags() & no_value) continue;
+          std::vector<double> bounds, counts;
+          if (auto why = exponential_buckets(p, bounds, counts); !why.empty()) {
+            reject(r, "bad_value", "metric " + m.name().substr(0, 200) + ": " + why);
+            continue;
+          }
+          std::vector<out_value> vs;
+          // Delta points list only the buckets that changed: adding one up
+          // per `le` would miss what a change below adds to every bucket
+          // above, so only their count and sum are kept.
+          if (!delta) {
+            double running = 0;
+            for (std::size_t i = 0; i < bounds.size(); ++i) {
+              running += counts[i];
+              vs.push_back({name + "_bucket", {{"le", otlp_bound_text(bounds[i])}}, running});
+            }
+            vs.push_back({name + "_bucket", {{"le", "+Inf"}}, double(p.count())});
+            for (int i = 0; i < std::min(p.exemplars_size(), 64); ++i) {
+              auto e = to_exemplar(p.exemplars(i));
+              if (!e) continue;
+              std::size_t b = 0;
+              while (b < bounds.size() && !(e->value <= bounds[b])) ++b;
+              vs[b].ex = std::move(e);
+            }
+          }
+          vs.push_back({name + "_count", {}, double(p.count())});
+          if (p.has_sum()) vs.push_back({name + "_sum", {}, p.sum()});
+          emit_point(base, p.attributes(), p.time_unix_nano(), delta, resource, now_ms,
+                     std::move(vs), r);
+        }
+        return;
+      }
       default:
         return reject(r, "unsupported",
                       "metric " + m.name().substr(0, 200) + ": no data (or an unknown type)");
