@@ -4,8 +4,6 @@
 // back by the parser, and scraped by a real Prometheus with exemplar storage.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-
 #include <atomic>
 #include <string>
 #include <thread>
@@ -13,6 +11,7 @@
 
 #include "support/helpers.hpp"
 #include "support/prometheus.hpp"
+#include "support/registry_exporter.hpp"
 #include "vitals/format/openmetrics.hpp"
 #include "vitals/format/parse.hpp"
 #include "vitals/format/text.hpp"
@@ -154,23 +153,11 @@ TEST(ExemplarsPrometheus, ARealPrometheusScrapesAndAnswersQueryExemplars) {
   auto& c = reg.counter("jobs_total", "Jobs.");
   h.observe(0.42, {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}});
   c.inc({{"trace_id", "00f067aa0ba902b7"}});
-  stores::null_store none;
-  boost::asio::io_context io;
-  http::router routes(http::health_route(), http::metrics_route(reg, none));
-  http::server server(io.get_executor(), routes, reg, {.port = 0});
-  ASSERT_TRUE(server.start());
-  std::thread serving([&] { io.run(); });
-  struct stop_on_exit {  // an ASSERT below returns early
-    http::server<decltype(routes)>& s;
-    std::thread& t;
-    ~stop_on_exit() {
-      s.stop();  // callable from any thread
-      t.join();
-    }
-  } stopper{server, serving};
+  test::registry_exporter exporter(reg);
+  ASSERT_TRUE(exporter.started());
 
-  test::prometheus prom({.scrape = "127.0.0.1:" + std::to_string(server.port()),
-                         .flags = {"--enable-feature=exemplar-storage"}});
+  test::prometheus prom(
+      {.scrape = exporter.target(), .flags = {"--enable-feature=exemplar-storage"}});
   ASSERT_TRUE(prom.ready()) << prom.log();
   const auto start = std::to_string(to_unix_ms(now()) / 1000 - 60);
   auto exemplars_of = [&](const std::string& query) {

@@ -7,7 +7,6 @@
 #include <snappy.h>
 
 #include <google/protobuf/io/coded_stream.h>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <cmath>
@@ -22,14 +21,13 @@
 #include "prometheus/remote.pb.h"
 #include "support/helpers.hpp"
 #include "support/prometheus.hpp"
+#include "support/registry_exporter.hpp"
 #include "vitals/format/negotiate.hpp"
 #include "vitals/format/protobuf.hpp"
 #include "vitals/http/metrics_route.hpp"
-#include "vitals/http/server.hpp"
 #include "vitals/instruments/registry.hpp"
 #include "vitals/samplers/registry.hpp"
 #include "vitals/sinks/remote_write.hpp"
-#include "vitals/stores/null.hpp"
 
 namespace {
 
@@ -272,23 +270,11 @@ TEST(NativeHistogramsPrometheus, ARealPrometheusScrapesThemAndAnswersHistogramQu
   const auto values = latencies();
   for (double v : values) h.with("/items").observe(v);
   reg.histogram("classic_seconds", "Classic.", {0.1, 1}).observe(0.3);
-  stores::null_store none;
-  boost::asio::io_context io;
-  http::router routes(http::health_route(), http::metrics_route(reg, none));
-  http::server server(io.get_executor(), routes, reg, {.port = 0});
-  ASSERT_TRUE(server.start());
-  std::thread serving([&] { io.run(); });
-  struct stop_on_exit {
-    http::server<decltype(routes)>& s;
-    std::thread& t;
-    ~stop_on_exit() {
-      s.stop();
-      t.join();
-    }
-  } stopper{server, serving};
+  test::registry_exporter exporter(reg);
+  ASSERT_TRUE(exporter.started());
 
-  test::prometheus prom({.scrape = "127.0.0.1:" + std::to_string(server.port()),
-                         .flags = {"--enable-feature=native-histograms"}});
+  test::prometheus prom(
+      {.scrape = exporter.target(), .flags = {"--enable-feature=native-histograms"}});
   ASSERT_TRUE(prom.ready()) << prom.log();
   boost::json::array count;
   ASSERT_TRUE(test::eventually(

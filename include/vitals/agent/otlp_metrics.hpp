@@ -329,6 +329,31 @@ class otlp_metrics_mapper {
     ++r.accepted;
   }
 
+  /// `_bucket` values: per-bucket `counts` added up below each of `bounds`,
+  /// then +Inf holding `total`; each exemplar to the bucket its value falls
+  /// in (the last one wins there).
+  template <class Exemplars>
+  std::vector<out_value> bucket_values(const std::string& name, std::span<const double> bounds,
+                                       std::span<const double> counts, double total,
+                                       const Exemplars& exemplars) {
+    std::vector<out_value> vs;
+    vs.reserve(bounds.size() + 3);
+    double running = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+      running += counts[i];
+      vs.push_back({name + "_bucket", {{"le", otlp_bound_text(bounds[i])}}, running});
+    }
+    vs.push_back({name + "_bucket", {{"le", "+Inf"}}, total});
+    for (int i = 0; i < std::min(exemplars.size(), 64); ++i) {
+      auto e = to_exemplar(exemplars[i]);
+      if (!e) continue;
+      std::size_t b = 0;
+      while (b < bounds.size() && !(e->value <= bounds[b])) ++b;
+      vs[b].ex = std::move(e);
+    }
+    return vs;
+  }
+
   /// An exponential histogram point as explicit buckets, ascending, with
   /// counts per bucket: at a scale of at most 0, so that the bounds are
   /// powers of two whatever scale the producer reaches (its SDK lowers it as
@@ -439,20 +464,12 @@ class otlp_metrics_mapper {
             continue;
           }
           std::vector<out_value> vs;
-          double running = 0;
-          for (std::size_t i = 0; i < nb; ++i) {
-            running += double(p.bucket_counts(int(i)));
-            const std::string le =
-                i + 1 == nb ? "+Inf" : otlp_bound_text(p.explicit_bounds(int(i)));
-            vs.push_back({name + "_bucket", {{"le", le}}, running});
-          }
-          // Each exemplar to the bucket its value falls in (the last one wins there).
-          for (int i = 0; nb > 0 && i < std::min(p.exemplars_size(), 64); ++i) {
-            auto e = to_exemplar(p.exemplars(i));
-            if (!e) continue;
-            std::size_t b = 0;
-            while (b + 1 < nb && !(e->value <= p.explicit_bounds(int(b)))) ++b;
-            vs[b].ex = std::move(e);
+          if (nb > 0) {
+            std::vector<double> counts(p.bucket_counts().begin(), p.bucket_counts().end());
+            double total = 0;
+            for (double c : counts) total += c;
+            vs = bucket_values(name, {p.explicit_bounds().data(), nb - 1}, counts, total,
+                               p.exemplars());
           }
           vs.push_back({name + "_count", {}, double(p.count())});
           if (p.has_sum()) vs.push_back({name + "_sum", {}, p.sum()});
@@ -494,21 +511,7 @@ class otlp_metrics_mapper {
           // Delta points list only the buckets that changed: adding one up
           // per `le` would miss what a change below adds to every bucket
           // above, so only their count and sum are kept.
-          if (!delta) {
-            double running = 0;
-            for (std::size_t i = 0; i < bounds.size(); ++i) {
-              running += counts[i];
-              vs.push_back({name + "_bucket", {{"le", otlp_bound_text(bounds[i])}}, running});
-            }
-            vs.push_back({name + "_bucket", {{"le", "+Inf"}}, double(p.count())});
-            for (int i = 0; i < std::min(p.exemplars_size(), 64); ++i) {
-              auto e = to_exemplar(p.exemplars(i));
-              if (!e) continue;
-              std::size_t b = 0;
-              while (b < bounds.size() && !(e->value <= bounds[b])) ++b;
-              vs[b].ex = std::move(e);
-            }
-          }
+          if (!delta) vs = bucket_values(name, bounds, counts, double(p.count()), p.exemplars());
           vs.push_back({name + "_count", {}, double(p.count())});
           if (p.has_sum()) vs.push_back({name + "_sum", {}, p.sum()});
           emit_point(base, p.attributes(), p.time_unix_nano(), delta, resource, now_ms,
