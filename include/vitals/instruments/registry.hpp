@@ -55,10 +55,18 @@ class registry {
 
   /// Native (exponential) histograms: no bounds to choose (see
   /// instruments/exponential_histogram.hpp). A bad config throws
-  /// std::invalid_argument naming the field.
-  VITALS_DECL family<vitals::exponential_histogram>& exponential_histogram_family(
-      std::string name, std::string help, std::vector<std::string> labels,
-      vitals::exponential_histogram::config cfg = {}, family_options opts = {});
+  /// std::invalid_argument naming the field. (Templates only so that a
+  /// file that does not call them does not compile their family: the
+  /// argument is always exponential_histogram::config.)
+  template <class Config = vitals::exponential_histogram::config>
+  family<vitals::exponential_histogram>& exponential_histogram_family(
+      std::string name, std::string help, std::vector<std::string> labels, Config cfg = {},
+      family_options opts = {}) {
+    static_assert(std::is_same_v<Config, vitals::exponential_histogram::config>);
+    cfg.check();
+    return add<vitals::exponential_histogram>(std::move(name), std::move(help), std::move(labels),
+                                              cfg, opts);
+  }
 
   /// Unlabelled shorthands.
   VITALS_DECL vitals::counter& counter(std::string name, std::string help);
@@ -66,8 +74,11 @@ class registry {
   VITALS_DECL vitals::histogram& histogram(
       std::string name, std::string help,
       std::vector<double> bounds = buckets::prometheus_default());
-  VITALS_DECL vitals::exponential_histogram& exponential_histogram(
-      std::string name, std::string help, vitals::exponential_histogram::config cfg = {});
+  template <class Config = vitals::exponential_histogram::config>
+  vitals::exponential_histogram& exponential_histogram(std::string name, std::string help,
+                                                       Config cfg = {}) {
+    return exponential_histogram_family(std::move(name), std::move(help), {}, cfg).with();
+  }
 
   /// Lookups that never create (the 001 seed's Get*): the family registered
   /// under `name` as this kind of instrument, else null (absent, another

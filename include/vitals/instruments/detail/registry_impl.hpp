@@ -28,14 +28,6 @@ VITALS_DECL family<vitals::histogram>& registry::histogram_family(std::string na
                                 vitals::histogram::config(std::move(bounds)), opts);
 }
 
-VITALS_DECL family<vitals::exponential_histogram>& registry::exponential_histogram_family(
-    std::string name, std::string help, std::vector<std::string> labels,
-    vitals::exponential_histogram::config cfg, family_options opts) {
-  cfg.check();
-  return add<vitals::exponential_histogram>(std::move(name), std::move(help), std::move(labels),
-                                            cfg, opts);
-}
-
 VITALS_DECL vitals::counter& registry::counter(std::string name, std::string help) {
   return counter_family(std::move(name), std::move(help), {}).with();
 }
@@ -47,11 +39,6 @@ VITALS_DECL vitals::gauge& registry::gauge(std::string name, std::string help) {
 VITALS_DECL vitals::histogram& registry::histogram(std::string name, std::string help,
                                                    std::vector<double> bounds) {
   return histogram_family(std::move(name), std::move(help), {}, std::move(bounds)).with();
-}
-
-VITALS_DECL vitals::exponential_histogram& registry::exponential_histogram(
-    std::string name, std::string help, vitals::exponential_histogram::config cfg) {
-  return exponential_histogram_family(std::move(name), std::move(help), {}, cfg).with();
 }
 
 VITALS_DECL void registry::gauge_callback(std::string name, std::string help,
