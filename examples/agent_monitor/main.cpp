@@ -90,7 +90,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
                 poller_options{.interval = f.interval, .jitter = f.interval / 10});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
 
+  const bool on_postgres = !f.postgres.empty();
   http::sampler_factory<typename poller_t::any_sampler> factory{.reg = &reg};
+  if (on_postgres || f.host_name_given) factory.host = f.host_name;
   if (!f.scrape_allow.empty())
     factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
   poller_targets tracked(poll, factory);
@@ -98,13 +100,13 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(usage, reg, std::move(prices));
+  ledger.set_host(f.host_name);
   if (sp) ledger.use_spool(*sp);
   agent::session_book sessions({.dir = f.memory_only ? fs::path() : fs::path(f.data) / "sessions"},
                                reg);
   sessions.load();
   ledger.on_taken([&sessions](const auto& e, const auto* before) { sessions.record(e, before); });
   http::add_monitor_metrics(reg, pipe, ledger, sp);
-  const bool on_postgres = !f.postgres.empty();
   agent::maintenance upkeep(
       agent::retention_options{
           .samples = f.retention_samples,

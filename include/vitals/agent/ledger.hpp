@@ -58,6 +58,10 @@ class ledger {
 
   Store& store() noexcept { return store_; }
 
+  /// The host events taken in from now on came from (usage_event::host),
+  /// unless they name one: a monitor's --host-name. Set it before ingesting.
+  void set_host(std::string host) { host_ = std::move(host); }
+
   /// `f(event, before)` for each event taken in (stored or spooled): a new
   /// one with `before` null, or an enrichment with the version it improves
   /// on, as the instruments count them. It runs under the ledger's lock, so
@@ -250,8 +254,9 @@ class ledger {
     return out;
   }
 
-  // The canonical model name and, when the event has none, its cost.
+  // The host, the canonical model name and, when the event has none, its cost.
   void enrich(usage_event& e) {
+    if (e.host.empty()) e.host = host_;
     if (e.model_canonical.empty() && !e.model_raw.empty())
       e.model_canonical = normalise_model(e.model_raw);
     const bool has_tokens =
@@ -269,6 +274,7 @@ class ledger {
   mutable std::mutex mu_;
   detail::spool_backlog backlog_;  // guarded by mu_
   std::function<void(const usage_event&, const usage_event*)> on_taken_;
+  std::string host_;
 };
 
 }  // namespace vitals::agent

@@ -59,13 +59,14 @@ struct report_options {
   std::string workspace_path{};
 };
 
-enum class daily_by { model, agent, tool, provider };
+enum class daily_by { model, agent, tool, provider, host };
 
 inline std::optional<daily_by> parse_daily_by(std::string_view s) {
   if (s == "model") return daily_by::model;
   if (s == "agent") return daily_by::agent;
   if (s == "tool") return daily_by::tool;
   if (s == "provider") return daily_by::provider;
+  if (s == "host") return daily_by::host;
   return std::nullopt;
 }
 
@@ -203,13 +204,14 @@ inline usage_query grouped_query(timestamp from, timestamp to, daily_by by,
   static constexpr std::pair<daily_by, usage_key> bits[] = {{daily_by::model, by_model},
                                                             {daily_by::agent, by_agent},
                                                             {daily_by::tool, by_tool},
-                                                            {daily_by::provider, by_provider}};
+                                                            {daily_by::provider, by_provider},
+                                                            {daily_by::host, by_host}};
   unsigned group = 0;
   for (auto [b, bit] : bits)
     if (b == by) group = bit;
-  const usage_kind kind = by == daily_by::tool    ? usage_kind::tool_calls
-                          : by == daily_by::agent ? usage_kind::all
-                                                  : usage_kind::model_calls;
+  const usage_kind kind = by == daily_by::tool                            ? usage_kind::tool_calls
+                          : by == daily_by::agent || by == daily_by::host ? usage_kind::all
+                                                                          : usage_kind::model_calls;
   return {.from = from,
           .to = to,
           .agent = std::move(agent),
