@@ -5,10 +5,15 @@
 
 #include <sqlite3.h>
 
+#include <boost/json.hpp>
+
+#include <future>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "support/child.hpp"
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
 #include "support/usage_conformance.hpp"
@@ -17,15 +22,26 @@
 #include "vitals/agent/usage_postgres.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/http/monitor_samplers.hpp"
+#include "vitals/net/client.hpp"
 #include "vitals/stores/memory.hpp"
+#include "vitals/stores/postgres.hpp"
 
 namespace {
 
 using namespace vitals;
 using namespace vitals::agent;
 using namespace vitals::test::usage_conformance;
+using vitals::test::child;
+using vitals::test::eventually;
 using vitals::test::postgres_database;
 using vitals::test::temp_dir;
+
+std::int64_t scalar(const std::string& dsn, const std::string& sql) {
+  auto c = stores::pg::connection::open(dsn);
+  if (!c) return -1;
+  auto r = c->query(sql.c_str());
+  return r && r->size() == 1 ? r->int64(0, 0) : -1;
+}
 
 usage_record on_host(usage_record r, std::string host) {
   r.event.host = std::move(host);
@@ -216,6 +232,214 @@ TEST(FleetHost, TheSamplerFactoryLabelsEverySampleWithItsHost) {
   auto own = self;
   own.labels = own.labels.with("host", "mine");
   EXPECT_EQ(collect(stamped, own), std::set<std::string>{"mine"});
+}
+
+// --- many writers, one database ---------------------------------------------
+
+#ifdef VITALS_MONITOR_EXE
+
+/// An agent_monitor process on a free port, writing to `dsn` as `host`.
+struct fleet_monitor {
+  fleet_monitor(const std::string& dsn, const std::string& host,
+                std::vector<std::string> extra = {})
+      : proc(args(dsn, host, std::move(extra))) {}
+  std::vector<std::string> args(const std::string& dsn, const std::string& host,
+                                std::vector<std::string> extra) {
+    std::vector<std::string> a{
+        VITALS_MONITOR_EXE,   "--listen",   "127.0.0.1:0", "--interval",  "200ms", "--data",
+        data.path().string(), "--postgres", dsn,           "--host-name", host};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  /// Waits for the port line; empty when the monitor did not start.
+  const std::string& ready() {
+    if (port.empty()) port = proc.wait_for(R"(on http://127\.0\.0\.1:(\d+)/)").value_or("");
+    return port;
+  }
+  net::client client() { return net::client("127.0.0.1", ready()); }
+  temp_dir data;
+  child proc;
+  std::string port;
+};
+
+// Three monitors started at once on one empty database: each schema's
+// steps run exactly once (a racer that lost would fail its step and exit),
+// the series of the three hosts are apart, and each (name, labels) has one id.
+TEST(FleetRace, ThreeMonitorsStartAtOnceOnAnEmptyDatabase) {
+  postgres_database db;
+  std::vector<std::unique_ptr<fleet_monitor>> fleet;
+  for (const char* host : {"h1", "h2", "h3"})
+    fleet.push_back(std::make_unique<fleet_monitor>(db.dsn(), host));
+  for (auto& m : fleet) ASSERT_FALSE(m->ready().empty()) << m->proc.output();
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM vitals_schema"),
+            std::int64_t(stores::pg::schema_version));
+  EXPECT_EQ(scalar(db.dsn(), "SELECT max(version) FROM vitals_schema"),
+            std::int64_t(stores::pg::schema_version));
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM vitals_usage_schema"),
+            std::int64_t(agent::usage_postgres::schema.steps.size()));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return scalar(db.dsn(),
+                      "SELECT count(DISTINCT labels) FROM series WHERE name = "
+                      "'process_resident_memory_bytes' AND labels LIKE '%self%'") == 3;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) - count(DISTINCT (name, labels)) FROM series"), 0);
+  for (auto& m : fleet) EXPECT_EQ(m->proc.stop(SIGTERM), 0) << m->proc.output();
+}
+
+// An agent that retries against other hosts: the same event posted to three
+// monitors at once is stored once, its sums counted once, under one host.
+TEST(FleetRace, OneUsageEventSentToThreeMonitorsIsStoredOnce) {
+  postgres_database db;
+  std::vector<std::unique_ptr<fleet_monitor>> fleet;
+  for (const char* host : {"h1", "h2", "h3"})
+    fleet.push_back(std::make_unique<fleet_monitor>(db.dsn(), host));
+  for (auto& m : fleet) ASSERT_FALSE(m->ready().empty()) << m->proc.output();
+  for (int round = 0; round < 20; ++round) {
+    const std::string body =
+        R"({"agent_name":"a1","model_raw":"gpt-5","message_id":"m)" + std::to_string(round) +
+        R"(","input_tokens":10,"cost_usd":0.5,"occurred_at":"2026-11-20T10:00:00Z"})";
+    std::vector<std::future<unsigned>> posts;
+    for (auto& m : fleet)
+      posts.push_back(std::async(std::launch::async, [&m, &body] {
+        auto c = m->client();
+        auto r = c.post("/api/v1/events", body);
+        return r ? r->status : 0u;
+      }));
+    for (auto& p : posts) EXPECT_EQ(p.get(), 200u);
+  }
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM usage_events"), 20);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT sum(input)::int8 FROM usage_hourly"), 200);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT sum(events)::int8 FROM usage_hourly"), 20);
+  // Every event under one host, and the hourly sums under the same ones.
+  EXPECT_EQ(scalar(db.dsn(),
+                   "SELECT count(*) FROM (SELECT host, count(*) AS n FROM usage_events GROUP BY "
+                   "host) e FULL JOIN (SELECT host, sum(events) AS n FROM usage_hourly GROUP BY "
+                   "host) h USING (host) WHERE e.n IS DISTINCT FROM h.n"),
+            0);
+  auto c = fleet[0]->client();
+  auto r = c.get("/api/v1/usage/daily?by=host&from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u) << r->body;
+  auto v = boost::json::parse(r->body);
+  EXPECT_EQ(v.at("totals").at("events").as_int64(), 20);
+  EXPECT_EQ(v.at("totals").at("tokens").at("input").as_int64(), 200);
+  for (auto& m : fleet) EXPECT_EQ(m->proc.stop(SIGTERM), 0) << m->proc.output();
+}
+
+#endif  // VITALS_MONITOR_EXE
+
+// Three writers, each on its own connection, write shared and own series at
+// once: one id per series, and every point on the series it was sent for.
+TEST(FleetRace, SeriesIdsNeverCollideBetweenWriters) {
+  postgres_database db;
+  constexpr int writers = 3, shared = 60, own = 20, points = 5;
+  auto name_of = [](int w, int i) {  // w < 0: a shared series
+    return series("fleet_metric",
+                  w < 0 ? label_set{{"i", std::to_string(i)}}
+                        : label_set{{"i", std::to_string(i)}, {"w", std::to_string(w)}});
+  };
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      stores::postgres_store st(stores::postgres_options{.dsn = db.dsn(), .batch_max = 50});
+      for (int k = 0; k < points; ++k) {
+        sample_batch b;
+        // Each writer its own times; the value says which series and time it is.
+        const auto t = from_unix_ms(1'790'000'000'000 + (k * writers + w) * 1000);
+        for (int i = 0; i < shared; ++i)
+          b.push_back({name_of(-1, i), t, i * 1e6 + to_unix_ms(t) % 1'000'000});
+        for (int i = 0; i < own; ++i)
+          b.push_back({name_of(w, i), t, -(i * 1e6 + to_unix_ms(t) % 1'000'000)});
+        if (!st.append(b)) ++failures;
+      }
+      if (!st.flush(std::chrono::seconds(30))) ++failures;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM series"), shared + writers * own);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM samples"),
+            std::int64_t(writers) * points * (shared + own));
+  stores::postgres_store reader(stores::postgres_options{.dsn = db.dsn()});
+  const auto from = from_unix_ms(0), to = from_unix_ms(1'800'000'000'000);
+  for (int i = 0; i < shared; ++i) {
+    const auto pts = reader.range(name_of(-1, i), from, to);
+    ASSERT_EQ(pts.size(), std::size_t(writers * points)) << i;
+    for (const auto& p : pts) EXPECT_EQ(p.value, i * 1e6 + to_unix_ms(p.t) % 1'000'000);
+  }
+  for (int w = 0; w < writers; ++w)
+    for (int i = 0; i < own; ++i) {
+      const auto pts = reader.range(name_of(w, i), from, to);
+      ASSERT_EQ(pts.size(), std::size_t(points));
+      for (const auto& p : pts) {
+        EXPECT_EQ(p.value, -(i * 1e6 + to_unix_ms(p.t) % 1'000'000));
+        EXPECT_EQ((to_unix_ms(p.t) - 1'790'000'000'000) / 1000 % writers, w);
+      }
+    }
+}
+
+// Retention run by three monitors at once while a fourth writes: each old
+// row is deleted once (the counts add up to what was old), nothing new goes.
+TEST(FleetRace, RetentionByThreeMonitorsAtOnceDeletesEachRowOnce) {
+  postgres_database db;
+  const auto t = vitals::now();
+  const auto day = std::chrono::milliseconds(std::chrono::hours(24));
+  constexpr int old_samples = 3000, old_events = 600;
+  {
+    stores::postgres_store st(stores::postgres_options{.dsn = db.dsn()});
+    sample_batch b;
+    for (int i = 0; i < old_samples; ++i)
+      b.push_back({series("old", {{"i", std::to_string(i % 30)}}), t - 8 * day - i * 1ms, 1.0});
+    ASSERT_TRUE(st.append(b));
+    ASSERT_TRUE(st.flush(std::chrono::seconds(30)));
+    usage_postgres u(db.dsn());
+    std::vector<usage_record> events;
+    for (int i = 0; i < old_events; ++i)
+      events.push_back(on_host(
+          model_call("old" + std::to_string(i), "a1", "gpt-5", t - 40 * day - i * 1s, 10, 1, 0.01),
+          "h" + std::to_string(i % 3)));
+    ASSERT_TRUE(u.put(events));
+  }
+  std::atomic<bool> writing{true};
+  std::atomic<int> written_events{0}, written_samples{0}, write_failures{0};
+  std::thread writer([&] {
+    stores::postgres_store st(stores::postgres_options{.dsn = db.dsn()});
+    usage_postgres u(db.dsn());
+    for (int k = 0; writing || k < 20; ++k) {
+      if (!u.put(std::vector{model_call("new" + std::to_string(k), "a1", "gpt-5", t, 10, 1, 0.01)}))
+        ++write_failures;
+      else
+        ++written_events;
+      if (!st.append(sample_batch{{series("new", {}), t + k * 1ms, 2.0}})) ++write_failures;
+      ++written_samples;
+    }
+    if (!st.flush(std::chrono::seconds(30))) ++write_failures;
+  });
+  std::vector<std::future<std::pair<std::int64_t, std::int64_t>>> prunes;
+  for (int m = 0; m < 3; ++m)
+    prunes.push_back(std::async(std::launch::async, [&] {
+      stores::postgres_store st(stores::postgres_options{.dsn = db.dsn()});
+      usage_postgres u(db.dsn());
+      auto s = st.prune();
+      auto e = u.prune({.events = std::chrono::days(30)});
+      return std::pair{s ? *s : -1000000, e ? e->events : -1000000};
+    }));
+  std::int64_t samples_gone = 0, events_gone = 0;
+  for (auto& p : prunes) {
+    auto [s, e] = p.get();
+    samples_gone += s;
+    events_gone += e;
+  }
+  writing = false;
+  writer.join();
+  EXPECT_EQ(samples_gone, old_samples);
+  EXPECT_EQ(events_gone, old_events);
+  EXPECT_EQ(write_failures, 0);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM samples"), written_samples.load());
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM usage_events"), written_events.load());
+  EXPECT_EQ(scalar(db.dsn(), "SELECT sum(events)::int8 FROM usage_hourly"), written_events.load());
 }
 
 }  // namespace
