@@ -5,9 +5,15 @@
 
 #include <sqlite3.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 
 #include <future>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +27,7 @@
 #include "vitals/agent/reports.hpp"
 #include "vitals/agent/usage_postgres.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
+#include "vitals/format/parse.hpp"
 #include "vitals/http/monitor_samplers.hpp"
 #include "vitals/net/client.hpp"
 #include "vitals/stores/memory.hpp"
@@ -327,6 +334,156 @@ TEST(FleetRace, OneUsageEventSentToThreeMonitorsIsStoredOnce) {
   EXPECT_EQ(v.at("totals").at("tokens").at("input").as_int64(), 200);
   for (auto& m : fleet) EXPECT_EQ(m->proc.stop(SIGTERM), 0) << m->proc.output();
 }
+
+#ifdef VITALS_SIMULATOR_EXE
+
+/// What a monitor's own ledger counted (its registry's points, not the
+/// samples of other hosts it shows from the database): input tokens,
+/// requests and tool calls.
+struct taken {
+  double input = 0, requests = 0, tool_calls = 0;
+};
+taken counted(net::client& c) {
+  taken out;
+  auto r = c.get("/metrics");
+  if (!r || r->status != 200) return {-1, -1, -1};
+  for (const auto& fam : format::parse_text(r->body).families)
+    for (const auto& p : fam.points) {
+      if (!p.labels.get("host").empty()) continue;
+      if (fam.name.starts_with("vitals_agent_tokens") && p.labels.get("type") == "input")
+        out.input += p.value;
+      else if (fam.name.starts_with("vitals_agent_requests"))
+        out.requests += p.value;
+      else if (fam.name.starts_with("vitals_agent_tool_calls"))
+        out.tool_calls += p.value;
+    }
+  return out;
+}
+
+/// The first `data:` line of the watch stream at `target` that contains
+/// `needle`, read for at most `within`; empty when none came.
+std::string first_event(const std::string& port, const std::string& target,
+                        const std::string& needle, std::chrono::seconds within) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    (void)::write(fd, req.data(), req.size());
+    const auto end = std::chrono::steady_clock::now() + within;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < end) {
+      const auto n = ::read(fd, buf, sizeof buf);
+      if (n == 0) break;
+      if (n > 0) got.append(buf, std::size_t(n));
+      for (std::size_t at = 0; (at = got.find("data: ", at)) != std::string::npos; ++at) {
+        const auto line = got.substr(at, got.find('\n', at) - at);
+        if (line.find(needle) != std::string::npos) {
+          ::close(fd);
+          return line;
+        }
+      }
+    }
+  }
+  ::close(fd);
+  return {};
+}
+
+// Done-when of issue 19: three monitors, each fed by its own simulator, and
+// a read-only view over their database. The view's usage report by host is
+// what each monitor took in, per host and in total; it serves every host's
+// samples and follows the database live; it writes nothing.
+TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
+  postgres_database db;
+  const std::vector<std::string> hosts{"h1", "h2", "h3"};
+  std::vector<std::unique_ptr<fleet_monitor>> fleet;
+  for (const auto& h : hosts) fleet.push_back(std::make_unique<fleet_monitor>(db.dsn(), h));
+  for (auto& m : fleet) ASSERT_FALSE(m->ready().empty()) << m->proc.output();
+  temp_dir view_data;
+  child view({VITALS_MONITOR_EXE, "--listen", "127.0.0.1:0", "--postgres", db.dsn(), "--read-only",
+              "--interval", "200ms", "--host-name", "the-view", "--data",
+              view_data.path().string()});
+  const auto view_port = view.wait_for(R"(on http://127\.0\.0\.1:(\d+)/)").value_or("");
+  ASSERT_FALSE(view_port.empty()) << view.output();
+  EXPECT_NE(view.output().find("read-only view"), std::string::npos) << view.output();
+
+  std::vector<std::unique_ptr<child>> sims;
+  for (std::size_t i = 0; i < fleet.size(); ++i)
+    sims.push_back(std::make_unique<child>(std::vector<std::string>{
+        VITALS_SIMULATOR_EXE, "--monitor", "http://127.0.0.1:" + fleet[i]->ready(), "--agents", "2",
+        "--speed", "20", "--seed", std::to_string(11 + i), "--duration", "4"}));
+  // Live: the view's watch stream carries samples the monitors store.
+  const auto live = first_event(view_port, "/api/v1/watch?sel=process_resident_memory_bytes",
+                                "\"host\":\"h2\"", std::chrono::seconds(15));
+  EXPECT_NE(live.find("process_resident_memory_bytes"), std::string::npos) << live;
+  for (auto& s : sims) ASSERT_EQ(s->wait(std::chrono::seconds(60)), 0) << s->output();
+
+  net::client vc("127.0.0.1", view_port);
+  taken sum;
+  std::map<std::string, taken> per_host;
+  for (std::size_t i = 0; i < fleet.size(); ++i) {
+    auto c = fleet[i]->client();
+    const auto t = counted(c);
+    EXPECT_GT(t.input, 0) << hosts[i];
+    EXPECT_GT(t.tool_calls, 0) << hosts[i];
+    per_host[hosts[i]] = t;
+    sum.input += t.input, sum.requests += t.requests, sum.tool_calls += t.tool_calls;
+  }
+  auto r = vc.get("/api/v1/usage/daily?by=host");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u) << r->body;
+  const auto daily = boost::json::parse(r->body);
+  std::map<std::string, taken> seen;
+  for (const auto& day : daily.at("days").as_array())
+    for (const auto& g : day.at("groups").as_array()) {
+      auto& t = seen[std::string(g.at("key").as_string())];
+      t.input += double(g.at("tokens").at("input").to_number<std::int64_t>());
+      t.requests += double(g.at("requests").to_number<std::int64_t>());
+      t.tool_calls += double(g.at("tool_calls").to_number<std::int64_t>());
+    }
+  ASSERT_EQ(seen.size(), hosts.size()) << r->body;
+  for (const auto& h : hosts) {
+    EXPECT_EQ(seen[h].input, per_host[h].input) << h;
+    EXPECT_EQ(seen[h].requests, per_host[h].requests) << h;
+    EXPECT_EQ(seen[h].tool_calls, per_host[h].tool_calls) << h;
+  }
+  const auto& totals = daily.at("totals");
+  EXPECT_EQ(double(totals.at("tokens").at("input").to_number<std::int64_t>()), sum.input);
+  EXPECT_EQ(double(totals.at("requests").to_number<std::int64_t>()), sum.requests);
+  EXPECT_EQ(double(totals.at("tool_calls").to_number<std::int64_t>()), sum.tool_calls);
+
+  // Every host's samples, through /api/v1/latest and /metrics.
+  r = vc.get("/api/v1/latest?sel=" +
+             net::url_encode("process_resident_memory_bytes{target=\"self\"}"));
+  ASSERT_TRUE(r);
+  const auto latest = boost::json::parse(r->body);
+  std::set<std::string> sampled;
+  for (const auto& s : latest.as_array())
+    sampled.insert(std::string(s.at("labels").at("host").as_string()));
+  EXPECT_EQ(sampled, (std::set<std::string>{"h1", "h2", "h3"}));
+  r = vc.get("/metrics");
+  ASSERT_TRUE(r);
+  for (const auto& h : hosts) EXPECT_NE(r->body.find("host=\"" + h + "\""), std::string::npos) << h;
+
+  // A view writes nothing: writes are refused, nothing is stored as its host.
+  r = vc.post("/api/v1/events", R"({"agent_name":"x","message_id":"v1","input_tokens":1})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405u) << r->body;
+  r = vc.post("/api/v1/targets", R"({"id":"p","kind":"process","pid":1})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405u);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM usage_events WHERE host = 'the-view'"), 0);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM series WHERE labels LIKE '%the-view%'"), 0);
+  EXPECT_EQ(view.stop(SIGTERM), 0) << view.output();
+  for (auto& m : fleet) EXPECT_EQ(m->proc.stop(SIGTERM), 0) << m->proc.output();
+}
+
+#endif  // VITALS_SIMULATOR_EXE
 
 #endif  // VITALS_MONITOR_EXE
 

@@ -68,6 +68,11 @@ struct monitor_flags {
   // machine's host name.
   std::string host_name;
   bool host_name_given = false;
+  // --read-only (--view): sample nothing, write nothing, serve what the
+  // fleet wrote to --postgres; live views follow the database every
+  // `follow_every`.
+  bool read_only = false;
+  std::chrono::milliseconds follow_every{std::chrono::seconds(1)};
 };
 
 /// The machine's host name, or "localhost" when it has none.
@@ -125,6 +130,11 @@ memory and everything in SQLite under --data (or PostgreSQL with
                          /api/v1/usage/daily?by=host); with --postgres, or when given, also a
                          `host` label on every sample, so monitors of several machines can share
                          one database (default: this machine's host name)
+  --read-only, --view    a view of the fleet: with --postgres, sample nothing and write
+                         nothing; serve the dashboard, the API and /metrics over everything the
+                         monitors sharing the database wrote (writes are refused with 405), and
+                         live views follow the database, polled every --interval (default 1s
+                         here)
   --threads N            threads serving and sampling (default 2)
   --help                 this text
 )";
@@ -164,6 +174,10 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       f.memory_only = true;
       continue;
     }
+    if (flag == "--read-only" || flag == "--view") {
+      f.read_only = true;
+      continue;
+    }
     if (const auto eq = flag.find('='); eq != std::string::npos) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
@@ -193,6 +207,7 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (!d) return fail(flag, d.error().message);
       if (*d < std::chrono::milliseconds(100)) return fail(flag, "at least 100ms");
       f.interval = *d;
+      f.follow_every = *d;
     } else if (flag == "--retention-samples" || flag == "--retention-usage") {
       auto d = vitals::parse_duration(value);
       if (!d) return fail(flag, d.error().message);
@@ -276,6 +291,13 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
   }
   if (f.memory_only && !f.postgres.empty())
     return fail("--postgres", "cannot be combined with --memory-only");
+  if (f.read_only && f.postgres.empty())
+    return fail("--read-only", "needs --postgres: a view reads the database a fleet shares");
+  if (f.read_only && (!f.pids.empty() || !f.cgroups.empty() || !f.scrapes.empty() ||
+                      !f.import_claude.empty() || !f.import_codex.empty()))
+    return fail("--read-only",
+                "a view samples and imports nothing: drop --track-*, --scrape "
+                "and --import-*");
   if (f.host_name.empty()) f.host_name = machine_host_name();
   return f;
 }

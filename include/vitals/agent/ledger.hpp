@@ -70,12 +70,13 @@ class ledger {
     on_taken_ = std::move(f);
   }
 
-  /// Restores the counters from the store, then takes in what waits in the
+  /// Restores the counters from the store (this host's events: see
+  /// set_host), then takes in what waits in the
   /// spool. A spooled event that is already stored (a crash between storing
   /// and acknowledging it) is acknowledged now.
   status load() {
     std::lock_guard lock(mu_);
-    if (auto st = metrics_.restore(store_); !st) return st;
+    if (auto st = metrics_.restore(store_, host_); !st) return st;
     return backlog_.load(store_, [this](const usage_event& e, const usage_event* known) {
       metrics_.count(e, known);
     });
