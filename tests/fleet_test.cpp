@@ -335,6 +335,93 @@ TEST(FleetRace, OneUsageEventSentToThreeMonitorsIsStoredOnce) {
   for (auto& m : fleet) EXPECT_EQ(m->proc.stop(SIGTERM), 0) << m->proc.output();
 }
 
+std::string event_json(const std::string& id, int input) {
+  return R"({"agent_name":"a1","model_raw":"gpt-5","message_id":")" + id + R"(","input_tokens":)" +
+         std::to_string(input) + R"(,"cost_usd":0.01,"occurred_at":"2026-11-20T10:00:00Z"})";
+}
+
+// The database goes away; h1 spools what it takes in and is killed (-9);
+// h2 goes on spooling. The database comes back, h1 restarts on its data
+// directory: both spools replay, every event is stored exactly once, under
+// the host that took it in.
+TEST(FleetFailure, AMonitorKilledWhileTheDatabaseIsDownReplaysItsSpoolExactlyOnce) {
+  auto& server = vitals::test::postgres_server::own();
+  postgres_database db(server);
+  temp_dir h1_data;
+  auto start_h1 = [&] {
+    return std::make_unique<child>(
+        std::vector<std::string>{VITALS_MONITOR_EXE, "--listen", "127.0.0.1:0", "--interval",
+                                 "200ms", "--data", h1_data.path().string(), "--postgres",
+                                 db.dsn() + " connect_timeout=2", "--host-name", "h1"});
+  };
+  auto h1 = start_h1();
+  auto h1_port = h1->wait_for(R"(on http://127\.0\.0\.1:(\d+)/)").value_or("");
+  ASSERT_FALSE(h1_port.empty()) << h1->output();
+  fleet_monitor h2(db.dsn() + " connect_timeout=2", "h2");
+  ASSERT_FALSE(h2.ready().empty()) << h2.proc.output();
+  auto post = [](const std::string& port, const std::string& body) {
+    net::client c("127.0.0.1", port);
+    auto r = c.post("/api/v1/events", body, "application/x-ndjson");
+    if (!r || r->status != 200) ADD_FAILURE() << (r ? r->body : r.error().message);
+    return r && r->status == 200 ? boost::json::parse(r->body).at("accepted").as_int64() : -1;
+  };
+  std::string before, h1_down, h2_down;
+  for (int i = 0; i < 10; ++i) before += event_json("before-" + std::to_string(i), 1) + "\n";
+  for (int i = 0; i < 50; ++i) h1_down += event_json("h1-" + std::to_string(i), 10) + "\n";
+  for (int i = 0; i < 30; ++i) h2_down += event_json("h2-" + std::to_string(i), 100) + "\n";
+  EXPECT_EQ(post(h1_port, before), 10);
+
+  server.stop();
+  EXPECT_EQ(post(h1_port, h1_down), 50);  // accepted into the spool
+  EXPECT_EQ(post(h2.ready(), h2_down), 30);
+  EXPECT_EQ(h1->stop(SIGKILL), 128 + SIGKILL);
+  server.start();
+
+  h1 = start_h1();
+  h1_port = h1->wait_for(R"(on http://127\.0\.0\.1:(\d+)/)").value_or("");
+  ASSERT_FALSE(h1_port.empty()) << h1->output();
+  EXPECT_TRUE(
+      eventually([&] { return scalar(db.dsn(), "SELECT count(*) FROM usage_events") == 90; },
+                 std::chrono::seconds(20)))
+      << scalar(db.dsn(), "SELECT count(*) FROM usage_events");
+  // Resent after the replay: duplicates, nothing stored twice.
+  EXPECT_EQ(post(h1_port, h1_down), 0);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT count(*) FROM usage_events"), 90);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT sum(input)::int8 FROM usage_hourly WHERE host = 'h1'"),
+            10 + 50 * 10);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT sum(input)::int8 FROM usage_hourly WHERE host = 'h2'"),
+            30 * 100);
+  EXPECT_EQ(scalar(db.dsn(), "SELECT sum(events)::int8 FROM usage_hourly"), 90);
+  EXPECT_EQ(h1->stop(SIGTERM), 0) << h1->output();
+  EXPECT_EQ(h2.proc.stop(SIGTERM), 0) << h2.proc.output();
+}
+
+// A monitor killed (-9) while it stores a large batch: the batch is one
+// transaction, so it is in the database whole or not at all, and the hourly
+// sums agree with the rows either way.
+TEST(FleetFailure, AMonitorKilledMidBatchLeavesNoHalfWrittenBatch) {
+  postgres_database db;
+  std::int64_t stored = 0;
+  for (int round = 0; round < 4; ++round) {
+    fleet_monitor m(db.dsn(), "h1");
+    ASSERT_FALSE(m.ready().empty()) << m.proc.output();
+    std::string body;
+    for (int i = 0; i < 4000; ++i)
+      body += event_json("r" + std::to_string(round) + "-" + std::to_string(i), 1) + "\n";
+    auto sent = std::async(std::launch::async, [&] {
+      net::client c("127.0.0.1", m.ready());
+      (void)c.post("/api/v1/events", body, "application/x-ndjson");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * round));
+    EXPECT_EQ(m.proc.stop(SIGKILL), 128 + SIGKILL);
+    sent.wait();
+    const auto now = scalar(db.dsn(), "SELECT count(*) FROM usage_events");
+    EXPECT_TRUE(now - stored == 0 || now - stored == 4000) << "round " << round << ": " << now;
+    stored = now;
+    EXPECT_EQ(scalar(db.dsn(), "SELECT coalesce(sum(events), 0)::int8 FROM usage_hourly"), now);
+  }
+}
+
 #ifdef VITALS_SIMULATOR_EXE
 
 /// What a monitor's own ledger counted (its registry's points, not the

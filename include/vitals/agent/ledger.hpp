@@ -189,6 +189,11 @@ class ledger {
     // 2. Against what is stored or spooled: a duplicate is stored again only
     //    when it enriches the known version.
     auto known = backlog_.known(store_, fresh);
+    if (!known && backlog_.attached() && detail::spool_backlog::is_outage(known.error()))
+      // The store is down (the database of a fleet went away): what cannot
+      // be checked now is spooled, and its replay merges it into what is
+      // stored by then, so nothing is lost and nothing counted twice there.
+      known = backlog_.known_spooled(fresh);
     if (!known) {
       for (auto line : lines)
         out.rejected.push_back({line, "not stored: " + known.error().message});
