@@ -30,6 +30,7 @@
 #include "vitals/format/parse.hpp"
 #include "vitals/http/monitor_samplers.hpp"
 #include "vitals/net/client.hpp"
+#include "vitals/stores/followed.hpp"
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/postgres.hpp"
 
@@ -239,6 +240,36 @@ TEST(FleetHost, TheSamplerFactoryLabelsEverySampleWithItsHost) {
   auto own = self;
   own.labels = own.labels.with("host", "mine");
   EXPECT_EQ(collect(stamped, own), std::set<std::string>{"mine"});
+}
+
+// A view follows what other writers store: the first poll only notes where
+// each series is; later polls publish exactly the points stored since.
+TEST(FleetView, AFollowedStorePublishesWhatOthersStoredSinceItsLastPoll) {
+  stores::memory_store db;
+  stores::followed view(db);
+  const series a("cpu", {{"host", "h1"}}), b("cpu", {{"host", "h2"}});
+  ASSERT_TRUE(db.append(sample_batch{{a, from_unix_ms(1000), 1}, {b, from_unix_ms(1000), 2}}));
+  std::vector<stores::watched_sample> got;
+  auto sub = view.watch(
+      *stores::selector::parse("cpu"), [] {}, 100);
+  EXPECT_EQ(view.poll(), 0u);  // primed: history is not news
+  ASSERT_TRUE(db.append(sample_batch{{a, from_unix_ms(2000), 3}, {a, from_unix_ms(3000), 4}}));
+  EXPECT_EQ(view.poll(), 2u);
+  EXPECT_EQ(view.poll(), 0u);
+  const series c("cpu", {{"host", "h3"}});
+  ASSERT_TRUE(db.append(sample_batch{{c, from_unix_ms(5000), 9}, {b, from_unix_ms(4000), 5}}));
+  EXPECT_EQ(view.poll(), 2u);
+  for (const auto& w : sub.drain()) got.push_back(w);
+  ASSERT_EQ(got.size(), 4u);
+  std::vector<std::pair<std::string, double>> seen;
+  for (const auto& w : got)
+    seen.emplace_back(std::string(w.series.get().labels().get("host")), w.value);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, double>>{
+                      {"h1", 3}, {"h1", 4}, {"h2", 5}, {"h3", 9}}));
+  EXPECT_FALSE(view.append(sample_batch{{a, from_unix_ms(9000), 1}}));
+  EXPECT_EQ(db.range(a, from_unix_ms(0), from_unix_ms(10'000)).size(), 3u);
+  EXPECT_EQ(view.range(a, from_unix_ms(0), from_unix_ms(10'000)).size(), 3u);
 }
 
 // --- many writers, one database ---------------------------------------------
