@@ -402,9 +402,12 @@ TEST(FleetFailure, AMonitorKilledWhileTheDatabaseIsDownReplaysItsSpoolExactlyOnc
   for (int i = 0; i < 30; ++i) h2_down += event_json("h2-" + std::to_string(i), 100) + "\n";
   EXPECT_EQ(post(h1_port, before), 10);
 
+  const auto down_at = to_unix_ms(vitals::now());
   server.stop();
   EXPECT_EQ(post(h1_port, h1_down), 50);  // accepted into the spool
   EXPECT_EQ(post(h2.ready(), h2_down), 30);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // h1 samples on, into its spool
+  const auto killed_at = to_unix_ms(vitals::now());
   EXPECT_EQ(h1->stop(SIGKILL), 128 + SIGKILL);
   server.start();
 
@@ -423,6 +426,16 @@ TEST(FleetFailure, AMonitorKilledWhileTheDatabaseIsDownReplaysItsSpoolExactlyOnc
   EXPECT_EQ(scalar(db.dsn(), "SELECT sum(input)::int8 FROM usage_hourly WHERE host = 'h2'"),
             30 * 100);
   EXPECT_EQ(scalar(db.dsn(), "SELECT sum(events)::int8 FROM usage_hourly"), 90);
+  // h1's samples of the outage came back from its spool after the restart.
+  const std::string outage_samples =
+      "SELECT count(*) FROM samples s JOIN series x ON x.id = s.series_id WHERE x.name = "
+      "'process_resident_memory_bytes' AND x.labels LIKE '%h1%' AND s.t BETWEEN "
+      "to_timestamp(" +
+      std::to_string(down_at) + " / 1000.0) AND to_timestamp(" + std::to_string(killed_at) +
+      " / 1000.0)";
+  EXPECT_TRUE(
+      eventually([&] { return scalar(db.dsn(), outage_samples) >= 3; }, std::chrono::seconds(20)))
+      << scalar(db.dsn(), outage_samples);
   EXPECT_EQ(h1->stop(SIGTERM), 0) << h1->output();
   EXPECT_EQ(h2.proc.stop(SIGTERM), 0) << h2.proc.output();
 }

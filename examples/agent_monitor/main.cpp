@@ -297,7 +297,10 @@ int main(int argc, char** argv) {
 #ifdef VITALS_MONITOR_POSTGRES
       agent::usage_postgres usage(f.postgres);  // connects and migrates first: a bad DSN stops here
       stores::memory_store hot;
-      stores::postgres_store cold(stores::postgres_options{.dsn = f.postgres});
+      // While the database is away, batches wait on disk under --data and
+      // are replayed, oldest first, when it is back (also after a kill -9).
+      stores::postgres_store cold(
+          stores::postgres_options{.dsn = f.postgres, .spool_dir = fs::path(f.data) / "pg-spool"});
       stores::tiered store(hot, cold);
       stores::event_postgres_store events(f.postgres);
       return serve(f, store, usage, &spool, events);
