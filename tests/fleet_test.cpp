@@ -272,6 +272,30 @@ TEST(FleetView, AFollowedStorePublishesWhatOthersStoredSinceItsLastPoll) {
   EXPECT_EQ(view.range(a, from_unix_ms(0), from_unix_ms(10'000)).size(), 3u);
 }
 
+// The same over PostgreSQL, where the view asks for the points stamped
+// since its last poll (one query) instead of every series' latest.
+TEST(FleetView, AFollowedPostgresStorePublishesWhatAnotherConnectionStored) {
+  postgres_database db;
+  stores::postgres_store writer(stores::postgres_options{.dsn = db.dsn()});
+  stores::postgres_store reader(stores::postgres_options{.dsn = db.dsn()});
+  stores::followed view(reader);
+  auto sub = view.watch(
+      *stores::selector::parse("cpu"), [] {}, 100);
+  const series a("cpu", {{"host", "h1"}}), b("cpu", {{"host", "h2"}});
+  const auto t = vitals::now();
+  ASSERT_TRUE(writer.append(sample_batch{{a, t - 5s, 1}}));
+  ASSERT_TRUE(writer.flush(10s));
+  EXPECT_EQ(view.poll(), 0u);  // primed
+  ASSERT_TRUE(writer.append(sample_batch{{a, t - 1s, 2}, {b, t, 3}, {a, t - 6s, 7}}));
+  ASSERT_TRUE(writer.flush(10s));
+  EXPECT_EQ(view.poll(), 2u);  // not the point older than what was seen of its series
+  EXPECT_EQ(view.poll(), 0u);
+  std::vector<double> values;
+  for (const auto& w : sub.drain()) values.push_back(w.value);
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(values, (std::vector<double>{2, 3}));
+}
+
 // --- many writers, one database ---------------------------------------------
 
 #ifdef VITALS_MONITOR_EXE

@@ -2,8 +2,12 @@
 // that a fleet of monitors shares. Every read goes to the store; appends are
 // refused (a view writes nothing); `poll()` publishes to watchers the points
 // stored since the last poll, so live views (SSE) follow the database and
-// not only what this process wrote. Call `poll()` periodically: each call
-// is one `latest_all()` plus one `range()` per series that moved.
+// not only what this process wrote. Call `poll()` periodically. A store with
+// `since(after, per_series)` (the PostgreSQL store: one query, an index probe
+// per series) is asked for the points stamped after the previous poll's
+// time less `grace`: a point stored later than that after its own time (a
+// spool replayed) is in the store but not in the live stream. Other stores:
+// one `latest_all()` plus one `range()` per series that moved.
 #pragma once
 
 #include <algorithm>
@@ -30,8 +34,9 @@ class followed {
  public:
   /// `max_series`: series whose progress is remembered between polls; a
   /// series beyond it is not followed (counted in `unfollowed()`).
-  explicit followed(Store& s, std::size_t max_series = watch_hub::default_max_series)
-      : store_(s), max_series_(max_series) {}
+  explicit followed(Store& s, std::size_t max_series = watch_hub::default_max_series,
+                    std::chrono::milliseconds grace = std::chrono::seconds(10))
+      : store_(s), max_series_(max_series), grace_(grace) {}
 
   /// Refused: a view stores nothing.
   status append(std::span<const sample>) {
@@ -68,8 +73,53 @@ class followed {
   /// Returns how many points it published.
   std::size_t poll() {
     std::lock_guard lock(mu_);
-    auto now = stores::latest_points(store_);
     sample_batch fresh;
+    if constexpr (requires { store_.since(timestamp{}, std::size_t{}); }) {
+      const timestamp wall = vitals::now();
+      for (auto& p : store_.since(last_wall_ - grace_, per_poll)) {
+        auto it = seen_.find(p.series);
+        if (it == seen_.end()) {
+          if (seen_.size() >= max_series_) {
+            ++unfollowed_;
+            continue;
+          }
+          it = seen_.emplace(p.series, timestamp::min()).first;
+        } else if (p.t <= it->second) {
+          continue;
+        }
+        it->second = p.t;
+        if (primed_) fresh.push_back(std::move(p));
+      }
+      last_wall_ = wall;
+    } else {
+      collect_moved(fresh);
+    }
+    primed_ = true;
+    watchers_.publish(fresh);
+    published_ += fresh.size();
+    return fresh.size();
+  }
+
+  /// Points published by poll() so far.
+  std::uint64_t published() const {
+    std::lock_guard lock(mu_);
+    return published_;
+  }
+  /// Points (with since()) or series (without) beyond `max_series`, not followed.
+  std::uint64_t unfollowed() const {
+    std::lock_guard lock(mu_);
+    return unfollowed_;
+  }
+
+  Store& underlying() noexcept { return store_; }
+
+ private:
+  static constexpr std::size_t per_poll = 10'000;  // points per series and poll, at most
+
+  // Without since(): the latest point of every series, and the range of
+  // each that moved since the last poll.
+  void collect_moved(sample_batch& fresh) {
+    auto now = stores::latest_points(store_);
     for (auto& [id, p] : now) {
       auto it = seen_.find(id);
       if (it == seen_.end()) {
@@ -86,28 +136,12 @@ class followed {
         fresh.push_back({id, q.t, q.value});
       it->second = p.t;
     }
-    primed_ = true;
-    watchers_.publish(fresh);
-    published_ += fresh.size();
-    return fresh.size();
   }
 
-  /// Points published by poll() so far.
-  std::uint64_t published() const {
-    std::lock_guard lock(mu_);
-    return published_;
-  }
-  /// Series seen past `max_series`, not followed.
-  std::uint64_t unfollowed() const {
-    std::lock_guard lock(mu_);
-    return unfollowed_;
-  }
-
-  Store& underlying() noexcept { return store_; }
-
- private:
   Store& store_;
   std::size_t max_series_;
+  std::chrono::milliseconds grace_;
+  timestamp last_wall_ = vitals::now();
   watch_hub watchers_;
   mutable std::mutex mu_;  // one poll at a time
   std::unordered_map<series, timestamp, series_hasher> seen_;
