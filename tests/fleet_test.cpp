@@ -218,6 +218,31 @@ TEST(FleetHost, TheDailyReportGroupsByHost) {
   EXPECT_EQ(groups[1].at("tool_calls").as_int64(), 1);  // host groups count tool calls too
 }
 
+// On a shared sample store, agent-1's resources on this monitor are its
+// target's series of this host, not those of agent-1 on another machine.
+TEST(FleetHost, AnAgentsResourcesAreReadFromItsOwnHostsSeries) {
+  stores::memory_store samples;
+  usage_memory usage;
+  const auto t = vitals::now() - std::chrono::minutes(1);
+  sample_batch b;
+  for (int i = 0; i <= 6; ++i)
+    for (auto [host, per_tick] : {std::pair{"h1", 1.0}, std::pair{"h2", 5.0}})
+      b.push_back({series("process_cpu_seconds_total", {{"host", host}, {"target", "agent-1"}}),
+                   t + std::chrono::seconds(10 * i), per_tick * i});
+  ASSERT_TRUE(samples.append(b));
+  auto cpu_on = [&](std::string host) {
+    usage_reports<usage_memory, stores::memory_store> reports(
+        usage, &samples,
+        [] { return std::vector<agent_source>{{.name = "agent-1", .target = "agent-1"}}; },
+        {.host = std::move(host)});
+    auto s = reports.summary("agent-1", t - std::chrono::minutes(1), t + std::chrono::minutes(2));
+    EXPECT_TRUE(s) << s.error().message;
+    return s->at(0).at("cpu").at("avg_percent").to_number<double>();
+  };
+  EXPECT_EQ(cpu_on("h1"), 10);
+  EXPECT_EQ(cpu_on("h2"), 50);
+}
+
 TEST(FleetHost, TheSamplerFactoryLabelsEverySampleWithItsHost) {
   using any = std::variant<http::monitor_process, http::monitor_host>;
   http::sampler_factory<any> plain, stamped{.host = "h1"};

@@ -155,7 +155,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
                               {.dashboard = f.dashboard,
                                .events = &lifecycle.log(),
                                .sessions = &sessions,
-                               .reports = {.workspace_path = f.workspace},
+                               .reports = {.workspace_path = f.workspace, .host = factory.host},
                                .read_only = view});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;

@@ -57,6 +57,11 @@ struct report_options {
   /// The workspace the agents work in (the 000 seed's Stats.WorkspacePath),
   /// shown by the agents report; empty: not shown.
   std::string workspace_path{};
+  /// This monitor's host (its --host-name) when the sample store is shared
+  /// with other monitors: an agent's resources are read from its target's
+  /// series of this host (or with no `host` label) only, not from another
+  /// machine's target of the same name. Empty: every series of the target.
+  std::string host{};
 };
 
 enum class daily_by { model, agent, tool, provider, host };
@@ -103,16 +108,19 @@ inline double seconds_between(const point& a, const point& b) {
 }  // namespace detail
 
 /// Resource use of `target` over [from, to], read from `samples` (null or
-/// no target: none) among its series `all`, by the `target` label.
+/// no target: none) among its series `all`, by the `target` label; only the
+/// series of `host` (or without a `host` label) when `host` is not empty.
 template <store Samples>
 resource_use measure_resources(Samples* samples, const std::vector<series>& all,
-                               const std::string& target, timestamp from, timestamp to) {
+                               const std::string& target, timestamp from, timestamp to,
+                               std::string_view host = {}) {
   resource_use u;
   if (!samples || target.empty()) return u;
   auto points = [&](std::initializer_list<std::string_view> names, bool any_target = false) {
     std::vector<std::vector<point>> out;
     for (const auto& s : all)
       if (std::find(names.begin(), names.end(), s.name()) != names.end() &&
+          (host.empty() || s.labels().get("host").empty() || s.labels().get("host") == host) &&
           (any_target || s.labels().get("target") == target))
         out.push_back(samples->range(s, from, to));
     return out;
