@@ -349,6 +349,28 @@ struct fleet_monitor {
   std::string port;
 };
 
+TEST(FleetView, BadFleetFlagsAreOneLineAndExitCode2) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--read-only"},
+      {"--view", "--memory-only"},
+      {"--read-only", "--postgres", "dbname=x", "--track-pid", "1"},
+      {"--view", "--postgres", "dbname=x", "--import-claude", "/tmp"},
+      {"--host-name", ""},
+      {"--host-name", std::string(254, 'h')},
+      {"--host-name", "a\tb"}};
+  for (const auto& b : bad) {
+    std::vector<std::string> argv{VITALS_MONITOR_EXE};
+    argv.insert(argv.end(), b.begin(), b.end());
+    child c(argv);
+    EXPECT_EQ(c.wait(), 2) << b[0] << " " << c.output();
+    EXPECT_EQ(std::count(c.output().begin(), c.output().end(), '\n'), 1) << c.output();
+  }
+  child help({VITALS_MONITOR_EXE, "--help"});
+  EXPECT_EQ(help.wait(), 0);
+  for (const char* flag : {"--host-name", "--read-only", "--view"})
+    EXPECT_NE(help.output().find(flag), std::string::npos) << flag;
+}
+
 // Three monitors started at once on one empty database: each schema's
 // steps run exactly once (a racer that lost would fail its step and exit),
 // the series of the three hosts are apart, and each (name, labels) has one id.
