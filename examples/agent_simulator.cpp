@@ -150,7 +150,10 @@ class worker {
  public:
   worker(const options& o, int index)
       : name_("agent-" + std::to_string(index)),
-        session_("sim-" + std::to_string(index) + "-" + std::to_string(std::time(nullptr))),
+        // The pid keeps the sessions (and so the message ids) of two
+        // simulators started in the same second apart.
+        session_("sim-" + std::to_string(::getpid()) + "-" + std::to_string(index) + "-" +
+                 std::to_string(std::time(nullptr))),
         rng_(o.seed + index),
         speed_(o.speed),
         client_(client::from_url(o.monitor, std::chrono::seconds(3)).value()),

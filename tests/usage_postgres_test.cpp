@@ -118,7 +118,7 @@ TEST(UsagePostgres, ADatabaseWhoseStoreSchemaMadeTheUsageTablesStillOpens) {
 
   auto c = stores::pg::connection::open(db.dsn());
   ASSERT_TRUE(c);
-  EXPECT_EQ(*stores::pg::current_version(*c, usage_postgres::schema), 2);  // 2: usage_limits
+  EXPECT_EQ(*stores::pg::current_version(*c, usage_postgres::schema), 3);  // 3: host
   EXPECT_EQ(*stores::pg::current_version(*c, stores::pg::store_schema), 3);
   stores::postgres_store samples(stores::postgres_options{.dsn = db.dsn()});
   EXPECT_EQ(samples.user_schema_version(), 3);
@@ -131,7 +131,7 @@ TEST(UsagePostgres, OwnsItsSchemaApartFromTheStores) {
   usage_postgres store(db.dsn());
   auto c = stores::pg::connection::open(db.dsn());
   ASSERT_TRUE(c);
-  EXPECT_EQ(*stores::pg::current_version(*c, usage_postgres::schema), 2);  // 2: usage_limits
+  EXPECT_EQ(*stores::pg::current_version(*c, usage_postgres::schema), 3);  // 3: host
   // The usage store alone creates none of the sample store's tables.
   EXPECT_EQ(*stores::pg::current_version(*c, stores::pg::store_schema), 0);
   EXPECT_EQ(c->query("SELECT to_regclass('samples') IS NULL")->text(0, 0), "t");

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,7 +63,24 @@ struct monitor_flags {
   std::string dashboard = default_dashboard_dir();
   std::string workspace;  // --workspace: shown by /api/v1/usage/agents as workspace_path
   unsigned threads = 2;
+  // --host-name: the host every usage event (and, with --postgres or when
+  // given, every sample as a `host` label) is stamped with; default the
+  // machine's host name.
+  std::string host_name;
+  bool host_name_given = false;
+  // --read-only (--view): sample nothing, write nothing, serve what the
+  // fleet wrote to --postgres; live views follow the database every
+  // `follow_every`.
+  bool read_only = false;
+  std::chrono::milliseconds follow_every{std::chrono::seconds(1)};
 };
+
+/// The machine's host name, or "localhost" when it has none.
+inline std::string machine_host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
 
 inline constexpr const char* monitor_usage = R"(usage: agent_monitor [flags]
 
@@ -107,6 +126,15 @@ memory and everything in SQLite under --data (or PostgreSQL with
                          style it loads; default: the source tree's)
   --workspace PATH       the agents' workspace, shown as workspace_path by /api/v1/usage/agents
                          (only shown: nothing is read there)
+  --host-name NAME       the host this monitor's usage events come from (grouped by
+                         /api/v1/usage/daily?by=host); with --postgres, or when given, also a
+                         `host` label on every sample, so monitors of several machines can share
+                         one database (default: this machine's host name)
+  --read-only, --view    a view of the fleet: with --postgres, sample nothing and write
+                         nothing; serve the dashboard, the API and /metrics over everything the
+                         monitors sharing the database wrote (writes are refused with 405), and
+                         live views follow the database, polled every --interval (default 1s
+                         here)
   --threads N            threads serving and sampling (default 2)
   --help                 this text
 )";
@@ -146,6 +174,10 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       f.memory_only = true;
       continue;
     }
+    if (flag == "--read-only" || flag == "--view") {
+      f.read_only = true;
+      continue;
+    }
     if (const auto eq = flag.find('='); eq != std::string::npos) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
@@ -175,6 +207,7 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (!d) return fail(flag, d.error().message);
       if (*d < std::chrono::milliseconds(100)) return fail(flag, "at least 100ms");
       f.interval = *d;
+      f.follow_every = *d;
     } else if (flag == "--retention-samples" || flag == "--retention-usage") {
       auto d = vitals::parse_duration(value);
       if (!d) return fail(flag, d.error().message);
@@ -237,6 +270,13 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
       if (value.empty() || value.size() > 4096 || control)
         return fail(flag, "expected a path of 1 to 4096 characters without control characters");
       f.workspace = value;
+    } else if (flag == "--host-name") {
+      const bool control = std::any_of(value.begin(), value.end(),
+                                       [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+      if (value.empty() || value.size() > 253 || control)
+        return fail(flag, "expected a name of 1 to 253 characters without control characters");
+      f.host_name = value;
+      f.host_name_given = true;
     } else if (flag == "--threads") {
       if (!integer(value, 1, 64, n)) return fail(flag, "expected 1 to 64, got '" + value + "'");
       f.threads = static_cast<unsigned>(n);
@@ -251,5 +291,13 @@ inline std::variant<monitor_flags, int> parse_monitor_flags(int argc, char** arg
   }
   if (f.memory_only && !f.postgres.empty())
     return fail("--postgres", "cannot be combined with --memory-only");
+  if (f.read_only && f.postgres.empty())
+    return fail("--read-only", "needs --postgres: a view reads the database a fleet shares");
+  if (f.read_only && (!f.pids.empty() || !f.cgroups.empty() || !f.scrapes.empty() ||
+                      !f.import_claude.empty() || !f.import_codex.empty()))
+    return fail("--read-only",
+                "a view samples and imports nothing: drop --track-*, --scrape "
+                "and --import-*");
+  if (f.host_name.empty()) f.host_name = machine_host_name();
   return f;
 }

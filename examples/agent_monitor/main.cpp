@@ -41,6 +41,7 @@
 #ifdef VITALS_MONITOR_POSTGRES
 #include "vitals/agent/usage_postgres.hpp"
 #include "vitals/stores/event_postgres.hpp"
+#include "vitals/stores/followed.hpp"
 #include "vitals/stores/postgres.hpp"
 #endif
 
@@ -65,9 +66,12 @@ std::promise<void>& stop_requested() {
 }
 
 /// Everything that depends on which stores were chosen: the composition
-/// is a template, so each choice is its own type with no virtual call.
+/// is a template, so each choice is its own type with no virtual call. A
+/// followed store (--read-only) makes a view: nothing tracked, imported,
+/// pruned or written, and a loop that follows the database instead of upkeep.
 template <class Store, class Usage, class Events>
 int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, Events& events) {
+  constexpr bool view = requires { store.poll(); };
   registry reg;
   agent::event_recorder lifecycle(events, reg);  // hub -> persister -> `events`
   // Push sinks that are there only when their flag is: one pipeline type.
@@ -90,7 +94,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
                 poller_options{.interval = f.interval, .jitter = f.interval / 10});
   reg.add_collector([&](metric_snapshot& out) { poll.collect(out); });
 
+  const bool on_postgres = !f.postgres.empty();
   http::sampler_factory<typename poller_t::any_sampler> factory{.reg = &reg};
+  if (on_postgres || f.host_name_given) factory.host = f.host_name;
   if (!f.scrape_allow.empty())
     factory.scrape_allow = std::make_shared<const net::allowlist>(f.scrape_allow);
   poller_targets tracked(poll, factory);
@@ -98,13 +104,13 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   auto prices = agent::price_table::builtin();
   if (!f.prices.empty()) prices.merge(*agent::price_table::load(f.prices));  // checked by the flags
   agent::ledger ledger(usage, reg, std::move(prices));
+  ledger.set_host(f.host_name);
   if (sp) ledger.use_spool(*sp);
-  agent::session_book sessions({.dir = f.memory_only ? fs::path() : fs::path(f.data) / "sessions"},
-                               reg);
+  agent::session_book sessions(
+      {.dir = f.memory_only || view ? fs::path() : fs::path(f.data) / "sessions"}, reg);
   sessions.load();
   ledger.on_taken([&sessions](const auto& e, const auto* before) { sessions.record(e, before); });
   http::add_monitor_metrics(reg, pipe, ledger, sp);
-  const bool on_postgres = !f.postgres.empty();
   agent::maintenance upkeep(
       agent::retention_options{
           .samples = f.retention_samples,
@@ -130,9 +136,11 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
       std::fprintf(stderr, "agent_monitor: not tracking %s: %s\n", s.id.c_str(),
                    st.error().message.c_str());
   };
-  add({.id = "self", .kind = "self"});
-  add({.id = "host", .kind = "host"});
-  add({.id = "vitals", .kind = "registry"});
+  if (!view) {
+    add({.id = "self", .kind = "self"});
+    add({.id = "host", .kind = "host"});
+    add({.id = "vitals", .kind = "registry"});
+  }
   for (int pid : f.pids) add({.id = "pid-" + std::to_string(pid), .kind = "process", .pid = pid});
   for (const auto& p : f.cgroups)
     add({.id = "cgroup-" + fs::path(p).filename().string(), .kind = "cgroup", .path = p});
@@ -147,7 +155,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
                               {.dashboard = f.dashboard,
                                .events = &lifecycle.log(),
                                .sessions = &sessions,
-                               .reports = {.workspace_path = f.workspace}});
+                               .reports = {.workspace_path = f.workspace, .host = factory.host},
+                               .read_only = view});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
   std::optional<otlp_server_t> otlp_server;
@@ -187,8 +196,10 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
 #endif
   std::printf("vitals agent monitor: dashboard and API on http://%s:%u/ (data: %s%s)\n",
               f.address.c_str(), unsigned(server.port()),
-              f.memory_only ? "memory only" : f.data.c_str(),
-              f.postgres.empty() ? "" : ", samples and usage in PostgreSQL");
+              view            ? "a read-only view of PostgreSQL"
+              : f.memory_only ? "memory only"
+                              : f.data.c_str(),
+              view || f.postgres.empty() ? "" : ", samples and usage in PostgreSQL");
   std::fflush(stdout);
   if (f.token.empty())
     if (auto a = http::detail::ip_literal(f.address); !a || !http::detail::is_loopback(*a))
@@ -204,14 +215,16 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   std::vector<std::unique_ptr<agent::jsonl_importer>> importers;
   // --memory-only keeps the watermarks in memory: nothing of the run is left
   // behind, and no predictable file name in a shared temporary folder.
-  for (const auto& [dir, kind, name] :
-       {std::tuple{f.import_claude, agent::log_kind::claude, "claude"},
-        std::tuple{f.import_codex, agent::log_kind::codex, "codex"}})
-    if (!dir.empty())
-      importers.push_back(std::make_unique<agent::jsonl_importer>(
-          dir, kind,
-          f.memory_only ? fs::path()
-                        : fs::path(f.data) / ("import-" + std::string(name) + "-watermarks.json")));
+  if (!view)
+    for (const auto& [dir, kind, name] :
+         {std::tuple{f.import_claude, agent::log_kind::claude, "claude"},
+          std::tuple{f.import_codex, agent::log_kind::codex, "codex"}})
+      if (!dir.empty())
+        importers.push_back(std::make_unique<agent::jsonl_importer>(
+            dir, kind,
+            f.memory_only
+                ? fs::path()
+                : fs::path(f.data) / ("import-" + std::string(name) + "-watermarks.json")));
   asio::cancellation_signal stop_upkeep;  // emitted on the loop's strand
   auto upkeep_strand = asio::make_strand(io);
   http::upkeep_options upkeep_opts;
@@ -222,8 +235,13 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
     watch.check(targets, ledger, [&] { return routes.reports().agents(); });
     (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
   };
-  asio::co_spawn(upkeep_strand, http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),
-                 asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
+  if constexpr (view)
+    asio::co_spawn(upkeep_strand, http::follow_loop(store, f.follow_every),
+                   asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
+  else
+    asio::co_spawn(upkeep_strand,
+                   http::upkeep_loop(pipe, ledger, sp, upkeep, importers, upkeep_opts),
+                   asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   auto work = asio::make_work_guard(io);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < f.threads; ++i) threads.emplace_back([&] { io.run(); });
@@ -261,13 +279,28 @@ int main(int argc, char** argv) {
       stores::event_memory_store events;
       return serve(f, mem, usage, nullptr, events);
     }
+    if (f.read_only) {  // the flags made sure of --postgres
+#ifdef VITALS_MONITOR_POSTGRES
+      agent::usage_postgres usage(f.postgres);
+      stores::postgres_store db(stores::postgres_options{.dsn = f.postgres});
+      stores::followed store(db);
+      stores::event_postgres_store events(f.postgres);
+      return serve(f, store, usage, nullptr, events);
+#else
+      std::fprintf(stderr, "agent_monitor: --postgres: built without libpq\n");
+      return 1;
+#endif
+    }
     fs::create_directories(f.data);
     agent::spool spool(fs::path(f.data) / "spool");
     if (!f.postgres.empty()) {
 #ifdef VITALS_MONITOR_POSTGRES
       agent::usage_postgres usage(f.postgres);  // connects and migrates first: a bad DSN stops here
       stores::memory_store hot;
-      stores::postgres_store cold(stores::postgres_options{.dsn = f.postgres});
+      // While the database is away, batches wait on disk under --data and
+      // are replayed, oldest first, when it is back (also after a kill -9).
+      stores::postgres_store cold(
+          stores::postgres_options{.dsn = f.postgres, .spool_dir = fs::path(f.data) / "pg-spool"});
       stores::tiered store(hot, cold);
       stores::event_postgres_store events(f.postgres);
       return serve(f, store, usage, &spool, events);

@@ -58,6 +58,10 @@ class ledger {
 
   Store& store() noexcept { return store_; }
 
+  /// The host events taken in from now on came from (usage_event::host),
+  /// unless they name one: a monitor's --host-name. Set it before ingesting.
+  void set_host(std::string host) { host_ = std::move(host); }
+
   /// `f(event, before)` for each event taken in (stored or spooled): a new
   /// one with `before` null, or an enrichment with the version it improves
   /// on, as the instruments count them. It runs under the ledger's lock, so
@@ -66,12 +70,13 @@ class ledger {
     on_taken_ = std::move(f);
   }
 
-  /// Restores the counters from the store, then takes in what waits in the
+  /// Restores the counters from the store (this host's events: see
+  /// set_host), then takes in what waits in the
   /// spool. A spooled event that is already stored (a crash between storing
   /// and acknowledging it) is acknowledged now.
   status load() {
     std::lock_guard lock(mu_);
-    if (auto st = metrics_.restore(store_); !st) return st;
+    if (auto st = metrics_.restore(store_, host_); !st) return st;
     return backlog_.load(store_, [this](const usage_event& e, const usage_event* known) {
       metrics_.count(e, known);
     });
@@ -184,6 +189,11 @@ class ledger {
     // 2. Against what is stored or spooled: a duplicate is stored again only
     //    when it enriches the known version.
     auto known = backlog_.known(store_, fresh);
+    if (!known && backlog_.attached() && detail::spool_backlog::is_outage(known.error()))
+      // The store is down (the database of a fleet went away): what cannot
+      // be checked now is spooled, and its replay merges it into what is
+      // stored by then, so nothing is lost and nothing counted twice there.
+      known = backlog_.known_spooled(fresh);
     if (!known) {
       for (auto line : lines)
         out.rejected.push_back({line, "not stored: " + known.error().message});
@@ -250,8 +260,9 @@ class ledger {
     return out;
   }
 
-  // The canonical model name and, when the event has none, its cost.
+  // The host, the canonical model name and, when the event has none, its cost.
   void enrich(usage_event& e) {
+    if (e.host.empty()) e.host = host_;
     if (e.model_canonical.empty() && !e.model_raw.empty())
       e.model_canonical = normalise_model(e.model_raw);
     const bool has_tokens =
@@ -269,6 +280,7 @@ class ledger {
   mutable std::mutex mu_;
   detail::spool_backlog backlog_;  // guarded by mu_
   std::function<void(const usage_event&, const usage_event*)> on_taken_;
+  std::string host_;
 };
 
 }  // namespace vitals::agent

@@ -67,6 +67,8 @@ inline const std::string& group_key(const usage_row& r, daily_by by) {
       return r.tool;
     case daily_by::provider:
       return r.provider;
+    case daily_by::host:
+      return r.host;
     case daily_by::model:
       break;
   }
@@ -81,6 +83,8 @@ inline const char* daily_by_name(daily_by by) {
       return "tool";
     case daily_by::provider:
       return "provider";
+    case daily_by::host:
+      return "host";
     case daily_by::model:
       break;
   }

@@ -57,15 +57,21 @@ struct report_options {
   /// The workspace the agents work in (the 000 seed's Stats.WorkspacePath),
   /// shown by the agents report; empty: not shown.
   std::string workspace_path{};
+  /// This monitor's host (its --host-name) when the sample store is shared
+  /// with other monitors: an agent's resources are read from its target's
+  /// series of this host (or with no `host` label) only, not from another
+  /// machine's target of the same name. Empty: every series of the target.
+  std::string host{};
 };
 
-enum class daily_by { model, agent, tool, provider };
+enum class daily_by { model, agent, tool, provider, host };
 
 inline std::optional<daily_by> parse_daily_by(std::string_view s) {
   if (s == "model") return daily_by::model;
   if (s == "agent") return daily_by::agent;
   if (s == "tool") return daily_by::tool;
   if (s == "provider") return daily_by::provider;
+  if (s == "host") return daily_by::host;
   return std::nullopt;
 }
 
@@ -102,16 +108,19 @@ inline double seconds_between(const point& a, const point& b) {
 }  // namespace detail
 
 /// Resource use of `target` over [from, to], read from `samples` (null or
-/// no target: none) among its series `all`, by the `target` label.
+/// no target: none) among its series `all`, by the `target` label; only the
+/// series of `host` (or without a `host` label) when `host` is not empty.
 template <store Samples>
 resource_use measure_resources(Samples* samples, const std::vector<series>& all,
-                               const std::string& target, timestamp from, timestamp to) {
+                               const std::string& target, timestamp from, timestamp to,
+                               std::string_view host = {}) {
   resource_use u;
   if (!samples || target.empty()) return u;
   auto points = [&](std::initializer_list<std::string_view> names, bool any_target = false) {
     std::vector<std::vector<point>> out;
     for (const auto& s : all)
       if (std::find(names.begin(), names.end(), s.name()) != names.end() &&
+          (host.empty() || s.labels().get("host").empty() || s.labels().get("host") == host) &&
           (any_target || s.labels().get("target") == target))
         out.push_back(samples->range(s, from, to));
     return out;
@@ -203,13 +212,14 @@ inline usage_query grouped_query(timestamp from, timestamp to, daily_by by,
   static constexpr std::pair<daily_by, usage_key> bits[] = {{daily_by::model, by_model},
                                                             {daily_by::agent, by_agent},
                                                             {daily_by::tool, by_tool},
-                                                            {daily_by::provider, by_provider}};
+                                                            {daily_by::provider, by_provider},
+                                                            {daily_by::host, by_host}};
   unsigned group = 0;
   for (auto [b, bit] : bits)
     if (b == by) group = bit;
-  const usage_kind kind = by == daily_by::tool    ? usage_kind::tool_calls
-                          : by == daily_by::agent ? usage_kind::all
-                                                  : usage_kind::model_calls;
+  const usage_kind kind = by == daily_by::tool                            ? usage_kind::tool_calls
+                          : by == daily_by::agent || by == daily_by::host ? usage_kind::all
+                                                                          : usage_kind::model_calls;
   return {.from = from,
           .to = to,
           .agent = std::move(agent),

@@ -150,7 +150,7 @@ class usage_reports {
   /// Resource use of the target over [from, to].
   resource_use measure(const std::vector<vitals::series>& all, const std::string& target,
                        timestamp from, timestamp to) {
-    return measure_resources(samples_, all, target, from, to);
+    return measure_resources(samples_, all, target, from, to, opts_.host);
   }
 
  private:

@@ -28,6 +28,10 @@ struct usage_event {
   std::string provider_id, account_id, agent_name = "unknown", workspace_id, session_id;
   std::string turn_id, message_id, tool_call_id, model_raw, model_canonical, tool_name;
   std::string status = "ok";
+  // The machine whose monitor took the event in (its --host-name): the same
+  // agent name on two hosts is two agents. Not part of the dedup key, so an
+  // event an agent resends to another host is still one event.
+  std::string host;
   std::optional<std::int64_t> input_tokens, output_tokens, reasoning_tokens, cache_read_tokens,
       cache_write_tokens, total_tokens, requests;
   std::optional<double> cost_usd, duration_ms;
@@ -96,7 +100,8 @@ inline constexpr text_field usage_texts[] = {{"source_system", &usage_event::sou
                                              {"model_canonical", &usage_event::model_canonical},
                                              {"tool_name", &usage_event::tool_name},
                                              {"status", &usage_event::status},
-                                             {"window", &usage_event::window}};
+                                             {"window", &usage_event::window},
+                                             {"host", &usage_event::host}};
 struct count_field {
   std::string_view name;
   std::optional<std::int64_t> usage_event::*member;
@@ -317,6 +322,7 @@ inline boost::json::object to_json(const usage_event& e) {
   text("tool_name", e.tool_name);
   text("status", e.status);
   text("window", e.window);
+  text("host", e.host);
   auto count = [&](std::string_view k, const std::optional<std::int64_t>& v) {
     if (v) o[k] = *v;
   };

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -101,6 +102,13 @@ inline constexpr const char* usage_pg_migrations[] = {
     "t int8 NOT NULL, provider text NOT NULL, agent text NOT NULL, source text NOT NULL, "
     "used float8, limit_max float8, used_percent float8, resets_at int8, "
     "PRIMARY KEY (account, limit_window, t));",
+    // 3: the host each event came from (a fleet of monitors on one
+    // database): a column of the events, and a key of the hourly sums.
+    "ALTER TABLE usage_events ADD COLUMN host text NOT NULL DEFAULT '';"
+    "ALTER TABLE usage_hourly ADD COLUMN host text NOT NULL DEFAULT '';"
+    "ALTER TABLE usage_hourly DROP CONSTRAINT usage_hourly_pkey;"
+    "ALTER TABLE usage_hourly ADD PRIMARY KEY "
+    "(hour, agent, model, tool, provider, status, is_tool, host);",
 };
 
 }  // namespace detail
@@ -148,6 +156,15 @@ class usage_postgres {
       if (auto s = conn_.exec("SELECT pg_advisory_xact_lock(7305872612)"); !s) return s;
       std::unordered_map<std::string, usage_event> old;
       if (auto s = stored(keys, true, old); !s) return s;
+      // A key another monitor stored first (an event resent to another
+      // host) keeps that host: the event came from there first.
+      std::deque<usage_event> rehosted;
+      for (auto& [k, e] : latest)
+        if (auto it = old.find(k);
+            it != old.end() && !it->second.host.empty() && it->second.host != e->host) {
+          e = &rehosted.emplace_back(*e);
+          rehosted.back().host = it->second.host;
+        }
       std::map<detail::usage_hour_key, usage_totals> hourly;
       for (const auto& [k, e] : old) hourly[detail::hour_of(e)].subtract(detail::totals_of(e));
       for (const auto& [k, e] : latest) hourly[detail::hour_of(*e)].add(detail::totals_of(*e));
@@ -265,7 +282,7 @@ class usage_postgres {
       "e.key, e.t, e.source_system, e.source_channel, e.event_type, e.provider, e.account,"
       " e.agent, e.workspace, e.session, e.turn, e.message, e.tool_call, e.model_raw,"
       " e.model_canonical, e.model, e.tool, e.status, e.input, e.output, e.reasoning,"
-      " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms";
+      " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms, e.host";
 
   // usage_totals::add in SQL: an error's tokens do not count, its request does.
   // sum(int8) is numeric: clamped before the cast, so a stored row out of
@@ -323,7 +340,7 @@ class usage_postgres {
     auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(a.str()));
     if (!r) return r.error();
     for (int i = 0; i < r->size(); ++i)
-      out.emplace(std::string(r->text(i, 0)), detail::read_usage_event(row{*r, i}, 27));
+      out.emplace(std::string(r->text(i, 0)), detail::read_usage_event(row{*r, i}, 28));
     return {};
   }
 
@@ -339,7 +356,7 @@ class usage_postgres {
 
   status write_events(const std::map<std::string, const usage_event*>& events) {
     constexpr int text_columns = 16, int_columns = 7, real_columns = 2;
-    detail::pg_array key, t, text[text_columns], ints[int_columns], reals[real_columns];
+    detail::pg_array key, t, text[text_columns], ints[int_columns], reals[real_columns], host;
     for (const auto& [k, e] : events) {
       key.add(std::string_view(k));
       t.add(to_unix_ms(e->occurred_at));
@@ -357,21 +374,23 @@ class usage_postgres {
         ints[i++].add(*v);
       reals[0].add(e->cost_usd);
       reals[1].add(e->duration_ms);
+      host.add(std::string_view(e->host));
     }
     stores::pg::params p;
     p.add(key.str()).add(t.str());
     for (const auto& a : text) p.add(a.str());
     for (const auto& a : ints) p.add(a.str());
     for (const auto& a : reals) p.add(a.str());
+    p.add(host.str());
     static const std::string sql = [] {
       std::string cols = event_columns, args, update;
       for (std::string::size_type at; (at = cols.find("e.")) != std::string::npos;)
         cols.erase(at, 2);
-      for (int i = 1; i <= 27; ++i)
+      for (int i = 1; i <= 28; ++i)
         args += (i > 1 ? ", $" : "$") + std::to_string(i) +
-                (i == 1 || (i >= 3 && i <= 18) ? "::text[]"
-                 : i <= 25                     ? "::int8[]"
-                                               : "::float8[]");
+                (i == 1 || (i >= 3 && i <= 18) || i == 28 ? "::text[]"
+                 : i <= 25                                ? "::int8[]"
+                                                          : "::float8[]");
       for (std::string_view rest = cols; !rest.empty();) {
         const auto comma = rest.find(", ");
         const auto col = rest.substr(0, comma);
@@ -406,9 +425,9 @@ class usage_postgres {
   }
 
   status write_hourly(const std::map<detail::usage_hour_key, usage_totals>& hourly) {
-    detail::pg_array cols[21];
+    detail::pg_array cols[22];
     for (const auto& [k, t] : hourly) {
-      const auto& [hour, agent, model, tool, provider, status, is_tool] = k;
+      const auto& [hour, agent, model, tool, provider, status, is_tool, host] = k;
       cols[0].add(hour);
       int i = 1;
       for (const std::string* v : {&agent, &model, &tool, &provider, &status})
@@ -422,6 +441,7 @@ class usage_postgres {
       // A group only subtracted from keeps its times: these lose least() and greatest().
       cols[i++].add(t.first == timestamp::max() ? detail::max_ms : to_unix_ms(t.first));
       cols[i++].add(t.last == timestamp::min() ? std::int64_t{0} : to_unix_ms(t.last));
+      cols[i++].add(std::string_view(host));
     }
     stores::pg::params p;
     for (const auto& a : cols) p.add(a.str());
@@ -429,8 +449,8 @@ class usage_postgres {
         "INSERT INTO usage_hourly SELECT * FROM unnest($1::int8[], $2::text[], $3::text[],"
         " $4::text[], $5::text[], $6::text[], $7::bool[], $8::int8[], $9::int8[], $10::int8[],"
         " $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[],"
-        " $17::int8[], $18::float8[], $19::float8[], $20::int8[], $21::int8[])"
-        " ON CONFLICT (hour, agent, model, tool, provider, status, is_tool) DO UPDATE SET"
+        " $17::int8[], $18::float8[], $19::float8[], $20::int8[], $21::int8[], $22::text[])"
+        " ON CONFLICT (hour, agent, model, tool, provider, status, is_tool, host) DO UPDATE SET"
         " input = least(usage_hourly.input::numeric + excluded.input, 9223372036854775807)::int8,"
         " output = least(usage_hourly.output::numeric + excluded.output, "
         "9223372036854775807)::int8,"

@@ -51,22 +51,12 @@ class usage_sqlite {
           " tool TEXT NOT NULL, status TEXT NOT NULL,"
           " input INTEGER, output INTEGER, reasoning INTEGER, cache_read INTEGER,"
           " cache_write INTEGER, total INTEGER, requests INTEGER,"
-          " cost REAL, duration_ms REAL)",
+          " cost REAL, duration_ms REAL, host TEXT NOT NULL DEFAULT '')",
           "CREATE INDEX IF NOT EXISTS usage_events_t ON usage_events (t)",
           // Agent filters read whole hours from usage_hourly: no (agent, t) index to keep.
           "CREATE TABLE IF NOT EXISTS usage_raw ("
           " key TEXT PRIMARY KEY, received INTEGER NOT NULL, payload TEXT NOT NULL)",
-          "CREATE INDEX IF NOT EXISTS usage_raw_received ON usage_raw (received)",
-          "CREATE TABLE IF NOT EXISTS usage_hourly ("
-          " hour INTEGER NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,"
-          " tool TEXT NOT NULL, provider TEXT NOT NULL, status TEXT NOT NULL,"
-          " is_tool INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,"
-          " cache_read INTEGER NOT NULL, cache_write INTEGER NOT NULL,"
-          " reasoning INTEGER NOT NULL, total INTEGER NOT NULL, requests INTEGER NOT NULL,"
-          " tool_calls INTEGER NOT NULL, errors INTEGER NOT NULL, events INTEGER NOT NULL,"
-          " cost REAL NOT NULL, duration_ms REAL NOT NULL, first INTEGER NOT NULL,"
-          " last INTEGER NOT NULL,"
-          " PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool)) WITHOUT ROWID",
+          "CREATE INDEX IF NOT EXISTS usage_raw_received ON usage_raw (received)", hourly_table,
           // Unknown amounts are NULL; `resets_at` in unix ms.
           "CREATE TABLE IF NOT EXISTS usage_limits ("
           " account TEXT NOT NULL, limit_window TEXT NOT NULL, t INTEGER NOT NULL,"
@@ -74,12 +64,30 @@ class usage_sqlite {
           " used REAL, limit_max REAL, used_percent REAL, resets_at INTEGER,"
           " PRIMARY KEY (account, limit_window, t)) WITHOUT ROWID"})
       if (auto s = db_.exec(sql); !s) throw std::runtime_error(s.error().message);
-    // Version 1 added usage_hourly: fill it from the events stored before.
-    if (db_.scalar("PRAGMA user_version") < 1)
-      for (std::string_view sql :
-           {std::string_view("BEGIN IMMEDIATE"), std::string_view(rebuild_hourly),
-            std::string_view("PRAGMA user_version = 1"), std::string_view("COMMIT")})
-        if (auto s = db_.exec(sql); !s) throw std::runtime_error(s.error().message);
+    // Version 1 added usage_hourly, version 2 the host of each event (a key
+    // of the hourly sums): the columns a file made before lacks are added,
+    // and the sums are filled again from the events stored before.
+    if (db_.scalar("PRAGMA user_version") < 2) {
+      auto has_host = [&](std::string_view table) {
+        return db_.scalar("SELECT count(*) FROM pragma_table_info('" + std::string(table) +
+                          "') WHERE name = 'host'") > 0;
+      };
+      std::vector<std::string> steps{"BEGIN IMMEDIATE"};
+      if (!has_host("usage_events"))
+        steps.push_back("ALTER TABLE usage_events ADD COLUMN host TEXT NOT NULL DEFAULT ''");
+      if (!has_host("usage_hourly")) {
+        steps.push_back("DROP TABLE usage_hourly");
+        steps.push_back(std::string(hourly_table));
+      }
+      for (const char* sql : {"DELETE FROM usage_hourly", rebuild_hourly.c_str(),
+                              "PRAGMA user_version = 2", "COMMIT"})
+        steps.push_back(sql);
+      for (const auto& sql : steps)
+        if (auto s = db_.exec(sql); !s) {
+          (void)db_.exec("ROLLBACK");
+          throw std::runtime_error(s.error().message);
+        }
+    }
     auto* d = db_.get();
     find_ = {d, "SELECT " + std::string(event_columns) +
                     ", r.payload FROM usage_events e LEFT JOIN usage_raw r ON r.key = e.key"
@@ -99,7 +107,7 @@ class usage_sqlite {
                    " output = excluded.output, reasoning = excluded.reasoning,"
                    " cache_read = excluded.cache_read, cache_write = excluded.cache_write,"
                    " total = excluded.total, requests = excluded.requests, cost = excluded.cost,"
-                   " duration_ms = excluded.duration_ms"};
+                   " duration_ms = excluded.duration_ms, host = excluded.host"};
     raw_ = {d,
             "INSERT INTO usage_raw (key, received, payload) VALUES (?1, ?2, ?3)"
             " ON CONFLICT (key) DO UPDATE SET payload = excluded.payload"};
@@ -110,7 +118,7 @@ class usage_sqlite {
     latest_limits_ = {d, detail::latest_limits_sql("?1", "?2")};
     add_hourly_ = {d,
                    "INSERT INTO usage_hourly VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
                    " ON CONFLICT DO UPDATE SET input = input + excluded.input,"
                    " output = output + excluded.output,"
                    " cache_read = cache_read + excluded.cache_read,"
@@ -268,7 +276,20 @@ class usage_sqlite {
       "e.key, e.t, e.source_system, e.source_channel, e.event_type, e.provider, e.account,"
       " e.agent, e.workspace, e.session, e.turn, e.message, e.tool_call, e.model_raw,"
       " e.model_canonical, e.model, e.tool, e.status, e.input, e.output, e.reasoning,"
-      " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms";
+      " e.cache_read, e.cache_write, e.total, e.requests, e.cost, e.duration_ms, e.host";
+
+  // The sums per hour and group; `host` last, as version 2 added it.
+  static constexpr const char* hourly_table =
+      "CREATE TABLE IF NOT EXISTS usage_hourly ("
+      " hour INTEGER NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,"
+      " tool TEXT NOT NULL, provider TEXT NOT NULL, status TEXT NOT NULL,"
+      " is_tool INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,"
+      " cache_read INTEGER NOT NULL, cache_write INTEGER NOT NULL,"
+      " reasoning INTEGER NOT NULL, total INTEGER NOT NULL, requests INTEGER NOT NULL,"
+      " tool_calls INTEGER NOT NULL, errors INTEGER NOT NULL, events INTEGER NOT NULL,"
+      " cost REAL NOT NULL, duration_ms REAL NOT NULL, first INTEGER NOT NULL,"
+      " last INTEGER NOT NULL, host TEXT NOT NULL,"
+      " PRIMARY KEY (hour, agent, model, tool, provider, status, is_tool, host)) WITHOUT ROWID";
 
   using hour_key = detail::usage_hour_key;
   using group_key = detail::usage_group_key;
@@ -278,9 +299,9 @@ class usage_sqlite {
       "INSERT INTO usage_events (key, t, source_system, source_channel, event_type,"
       " provider, account, agent, workspace, session, turn, message, tool_call,"
       " model_raw, model_canonical, model, tool, status, input, output, reasoning,"
-      " cache_read, cache_write, total, requests, cost, duration_ms) VALUES (?1, ?2,"
+      " cache_read, cache_write, total, requests, cost, duration_ms, host) VALUES (?1, ?2,"
       " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-      " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+      " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
   // usage_totals::add in SQL: an error's tokens do not count, its request does.
   // total(), not sum(): sum() raises "integer overflow" past int64, and one
@@ -302,7 +323,7 @@ class usage_sqlite {
       " event_type = 'tool_usage', ";
   static inline const std::string rebuild_hourly =
       std::string(rebuild_hourly_head) + std::string(event_sums) +
-      " FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7";
+      ", host FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7, host";
 
   static constexpr detail::usage_dialect dialect{
       "?1",
@@ -330,7 +351,7 @@ class usage_sqlite {
 
   status add_hourly(const hour_key& k, const usage_totals& t) {
     auto& s = add_hourly_.reset();
-    const auto& [hour, agent, model, tool, provider, status, is_tool] = k;
+    const auto& [hour, agent, model, tool, provider, status, is_tool, host] = k;
     s.bind(1, hour).bind(2, agent).bind(3, model).bind(4, tool).bind(5, provider).bind(6, status);
     s.bind(7, std::int64_t{is_tool});
     int i = 8;
@@ -341,6 +362,7 @@ class usage_sqlite {
     // A group only subtracted from keeps its times: these lose min() and max().
     s.bind(20, t.first == timestamp::max() ? max_ms : to_unix_ms(t.first));
     s.bind(21, t.last == timestamp::min() ? std::int64_t{0} : to_unix_ms(t.last));
+    s.bind(22, host);
     if (s.step() != SQLITE_DONE) return db_.last_error("add hourly usage");
     return {};
   }
@@ -351,7 +373,7 @@ class usage_sqlite {
     find_.reset().bind(1, key);
     const int rc = find_.step();
     std::optional<usage_event> out;
-    if (rc == SQLITE_ROW) out = detail::read_usage_event(row{find_}, 27);
+    if (rc == SQLITE_ROW) out = detail::read_usage_event(row{find_}, 28);
     find_.reset();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_.last_error("find usage event");
     return out;
@@ -371,6 +393,7 @@ class usage_sqlite {
           &e.cache_write_tokens, &e.total_tokens, &e.requests})
       *v ? s.bind(i++, **v) : s.bind_null(i++);
     for (const auto* v : {&e.cost_usd, &e.duration_ms}) *v ? s.bind(i++, **v) : s.bind_null(i++);
+    s.bind(i, e.host);
   }
 
   // A statement's current row as detail::read_usage_event and add_group_row read it.

@@ -1,6 +1,6 @@
 // Where accepted usage events live, and the one query every usage report is
 // built from: token, cost, request and tool-call totals over a window,
-// grouped by any of agent, model, tool, provider and status, optionally in
+// grouped by any of agent, model, tool, provider, status and host, optionally in
 // time buckets. `usage_memory` is the in-process implementation;
 // `usage_sqlite` (agent/usage_sqlite.hpp) keeps them in a file. A store that
 // is also a `limit_store` keeps the accounts' quota readings (limit_snapshot
@@ -51,6 +51,7 @@ enum usage_key : unsigned {
   by_tool = 1u << 2,
   by_provider = 1u << 3,
   by_status = 1u << 4,
+  by_host = 1u << 5,  // the monitor that took the event in (usage_event::host)
 };
 
 /// Which events count: all, model calls only (every type but tool_usage),
@@ -153,6 +154,7 @@ struct usage_row {
   timestamp bucket{};
   std::string agent, model, tool, provider, status;
   usage_totals totals;
+  std::string host;
 };
 
 // --- usage_store -------------------------------------------------------------
@@ -265,8 +267,8 @@ class usage_memory {
   }
 
   result<std::vector<usage_row>> aggregate(const usage_query& q) const {
-    using group_key =
-        std::tuple<timestamp, std::string, std::string, std::string, std::string, std::string>;
+    using group_key = std::tuple<timestamp, std::string, std::string, std::string, std::string,
+                                 std::string, std::string>;
     std::map<group_key, usage_totals> groups;
     std::lock_guard lock(mu_);
     auto keep = [&](unsigned bit, const std::string& v) {
@@ -276,14 +278,14 @@ class usage_memory {
       if (!detail::counts(q, e)) continue;
       groups[{detail::bucket_of(q, e.occurred_at), keep(by_agent, e.agent_name),
               keep(by_model, detail::grouped_model(e)), keep(by_tool, e.tool_name),
-              keep(by_provider, e.provider_id), keep(by_status, e.status)}]
+              keep(by_provider, e.provider_id), keep(by_status, e.status), keep(by_host, e.host)}]
           .add(e);
     }
     std::vector<usage_row> out;
     out.reserve(groups.size());
     for (auto& [k, t] : groups) {
-      auto& [bucket, agent, model, tool, provider, status] = k;
-      out.push_back({bucket, agent, model, tool, provider, status, t});
+      auto& [bucket, agent, model, tool, provider, status, host] = k;
+      out.push_back({bucket, agent, model, tool, provider, status, t, host});
     }
     return out;
   }

@@ -212,7 +212,8 @@ class usage_route {
     const auto [from, to] = std::get<0>(w);
     auto by = agent::parse_daily_by(ps.get("by").value_or("model"));
     if (!by)
-      return bad_parameter({"by", "by: expected model, agent, tool or provider"}, req.version());
+      return bad_parameter({"by", "by: expected model, agent, tool, provider or host"},
+                           req.version());
     return answer(reports_.daily(from, to, *by, std::string(ps.get("agent").value_or(""))),
                   req.version());
   }
@@ -225,8 +226,9 @@ class usage_route {
     if (auto* r = std::get_if<response>(&w)) return std::move(*r);
     const auto [from, to] = std::get<0>(w);
     auto by = agent::parse_daily_by(ps.get("by").value_or("model"));
-    if (!by || (*by != agent::daily_by::model && *by != agent::daily_by::agent))
-      return bad_parameter({"by", "by: expected model or agent"}, req.version());
+    if (!by || (*by != agent::daily_by::model && *by != agent::daily_by::agent &&
+                *by != agent::daily_by::host))
+      return bad_parameter({"by", "by: expected model, agent or host"}, req.version());
     auto step = report_step(req, ps, from, to);
     if (auto* r = std::get_if<response>(&step)) return std::move(*r);
     return answer(reports_.series(from, to, *by, ps.get("step").value_or("1h"),

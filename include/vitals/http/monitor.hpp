@@ -135,6 +135,21 @@ asio::awaitable<void> upkeep_loop(Pipeline& pipe, agent::ledger<Usage>& ledger, 
   }
 }
 
+/// A read-only view's loop (stores/followed.hpp): polls the database every
+/// `every` and publishes what the fleet stored since to the watchers (SSE),
+/// until cancelled. Run it on one strand; `store` outlives the coroutine.
+template <class Followed>
+asio::awaitable<void> follow_loop(Followed& store, std::chrono::milliseconds every) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::milliseconds(0));
+  for (;;) {
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    (void)store.poll();
+    timer.expires_at(timer.expiry() + every);
+  }
+}
+
 struct monitor_route_options {
   std::filesystem::path dashboard{};  // files_route::dashboard's files; empty: no dashboard
   sse_options sse{};
@@ -142,6 +157,9 @@ struct monitor_route_options {
   const agent::session_book* sessions = nullptr;  // /api/v1/sessions; null: 404
   event_log_options log_options{};
   agent::report_options reports{};  // states, workspace path
+  /// A read-only view (agent_monitor --read-only): every method but GET and
+  /// HEAD is refused with 405 before any route sees it, so nothing is written.
+  bool read_only = false;
 };
 
 /// Every route agent_monitor serves (docs/http-api.md), over the pipeline's
@@ -195,12 +213,15 @@ class monitor_routes {
 #ifdef VITALS_WITH_OTLP
             otlp_route(otlp_metrics_, otlp_logs_, reg),
 #endif
-            o.dashboard.empty() ? files_route({}, {}) : files_route::dashboard(o.dashboard)) {
+            o.dashboard.empty() ? files_route({}, {}) : files_route::dashboard(o.dashboard)),
+        read_only_(o.read_only) {
   }
   monitor_routes(const monitor_routes&) = delete;
   monitor_routes& operator=(const monitor_routes&) = delete;
 
   asio::awaitable<std::optional<response>> handle(const request& req, exchange& ex) {
+    if (read_only_ && req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+      return refuse_write(req, ex);
     return all_.handle(req, ex);
   }
 
@@ -220,6 +241,18 @@ class monitor_routes {
   router<decltype(health_route()), otlp_route> otlp_only_;
 #endif
   router_type all_;
+  bool read_only_ = false;
+
+  static asio::awaitable<std::optional<response>> refuse_write(const request& req, exchange& ex) {
+    ex.route("read_only");
+    auto res = json_error(bhttp::status::method_not_allowed,
+                          std::string(req.method_string()) +
+                              " is not allowed: this monitor is a read-only view of the "
+                              "database (send data to a monitor that writes to it)",
+                          req.version());
+    res.set(bhttp::field::allow, "GET, HEAD");
+    co_return res;
+  }
 };
 
 }  // namespace vitals::http

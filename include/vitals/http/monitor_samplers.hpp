@@ -48,9 +48,20 @@ struct sampler_factory {
   const registry* reg = nullptr;                         // kind registry: null refuses it
   std::shared_ptr<const net::allowlist> scrape_allow{};  // null: scrapes may connect anywhere
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";
+  /// Not empty: every sampler's samples carry host=<host> (a spec that sets a
+  /// `host` label keeps its own), so monitors of a fleet sharing one store
+  /// keep the same target on two machines apart.
+  std::string host{};
 
-  result<Any> operator()(const target_spec& s) const {
+  result<Any> operator()(const target_spec& spec) const {
     namespace fs = std::filesystem;
+    const bool stamp = !host.empty() && spec.labels.get("host").empty();
+    target_spec with_host;
+    if (stamp) {
+      with_host = spec;
+      with_host.labels = spec.labels.with("host", host);
+    }
+    const target_spec& s = stamp ? with_host : spec;
     if (s.kind == "self" && holds<monitor_process>())
       return make<monitor_process>(samplers::process_sampler::self(s.labels));
     if (s.kind == "host" && holds<monitor_host>())

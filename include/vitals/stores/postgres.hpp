@@ -131,6 +131,35 @@ class postgres_store {
     return out;
   }
 
+  /// Every series' points after `after`, at most `per_series` each (the
+  /// oldest), in series then time order: what a view of a database that
+  /// others write polls for (stores/followed.hpp).
+  std::vector<sample> since(timestamp after, std::size_t per_series) const {
+    std::vector<sample> out;
+    auto r =
+        read(pg::sql::since, pg::params{}
+                                 .add(to_unix_ms(after))
+                                 .add(std::int64_t(std::min<std::size_t>(per_series, 1'000'000))));
+    if (!r) return out;
+    out.reserve(static_cast<std::size_t>(r->size()));
+    std::optional<series> id;  // of the rows since `name`, `labels` changed
+    std::string name, labels;
+    for (int i = 0; i < r->size(); ++i) {
+      if (i == 0 || name != r->text(i, 0) || labels != r->text(i, 1)) {
+        name = r->text(i, 0);
+        labels = r->text(i, 1);
+        auto decoded = pg::decode_series(name, labels);
+        id.reset();
+        if (decoded)
+          id = std::move(*decoded);
+        else
+          undecodable_.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (id) out.push_back({*id, from_unix_ms(r->int64(i, 2)), r->real(i, 3)});
+    }
+    return out;
+  }
+
   std::vector<point> range(const series& id, timestamp from, timestamp to) const {
     std::vector<point> out;
     auto r = read(pg::sql::range, pg::series_key(id).add(to_unix_ms(from)).add(to_unix_ms(to)));

@@ -58,13 +58,18 @@ class ledger_metrics {
     unpriced_.with(model.empty() ? std::string_view("unknown") : model).inc();
   }
 
-  // After a restart the counters go on from the stored totals; the
-  // histograms start again, as a restarted process's do.
+  // After a restart the counters go on from the stored totals of `host`
+  // (and of events stored before hosts were kept, host ""): monitors that
+  // share a database each count what they took in. The histograms start
+  // again, as a restarted process's do.
   template <usage_store Store>
-  status restore(Store& store) {
-    auto models = store.aggregate({.group = by_agent | by_model, .kind = usage_kind::model_calls});
+  status restore(Store& store, std::string_view host) {
+    auto mine = [host](const usage_row& r) { return r.host.empty() || r.host == host; };
+    auto models =
+        store.aggregate({.group = by_agent | by_model | by_host, .kind = usage_kind::model_calls});
     if (!models) return models.error();
     for (const auto& r : *models) {
+      if (!mine(r)) continue;
       const auto& t = r.totals;
       const std::pair<const char*, std::int64_t> parts[] = {{"input", t.input},
                                                             {"output", t.output},
@@ -77,10 +82,11 @@ class ledger_metrics {
         requests_.with(r.agent, or_unknown(r.model)).inc(std::uint64_t(t.requests));
       if (t.cost_usd > 0) cost_.with(r.agent, or_unknown(r.model)).add(t.cost_usd);
     }
-    auto tools =
-        store.aggregate({.group = by_agent | by_tool | by_status, .kind = usage_kind::tool_calls});
+    auto tools = store.aggregate(
+        {.group = by_agent | by_tool | by_status | by_host, .kind = usage_kind::tool_calls});
     if (!tools) return tools.error();
     for (const auto& r : *tools) {
+      if (!mine(r)) continue;
       tool_calls_.with(r.agent, or_unknown(r.tool), r.status)
           .inc(std::uint64_t(r.totals.tool_calls));
       if (r.totals.cost_usd > 0) cost_.with(r.agent, "unknown").add(r.totals.cost_usd);

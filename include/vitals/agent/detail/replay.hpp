@@ -53,6 +53,19 @@ class spool_backlog {
     return out;
   }
 
+  /// The spooled version of each record's key, or nullopt: what is known
+  /// while the store cannot be asked (an outage).
+  std::vector<std::optional<usage_event>> known_spooled(const std::vector<usage_record>& records) {
+    std::vector<std::optional<usage_event>> out;
+    out.reserve(records.size());
+    for (const auto& r : records)
+      if (auto it = pending_.find(r.key); it != pending_.end())
+        out.emplace_back(it->second.event);
+      else
+        out.emplace_back();
+    return out;
+  }
+
   /// Takes in what waits in the spool (at start-up): a spooled event that is
   /// already stored and adds nothing (a crash between storing and
   /// acknowledging it) is acknowledged now; each other one is passed to
@@ -94,6 +107,41 @@ class spool_backlog {
       }
       records.push_back({dedup_key(*e), std::move(*e)});
       taken.push_back(&p);
+    }
+    // Events spooled while the store could not be asked may be stored
+    // already (sent to another monitor of the fleet too, or stored just
+    // before an outage): each is merged into the stored version, as the
+    // ledger would have, and one that adds nothing is acknowledged unstored.
+    if (!records.empty()) {
+      std::vector<std::string> keys;
+      keys.reserve(records.size());
+      for (const auto& r : records) keys.push_back(r.key);
+      auto was = store.find(keys);
+      if (!was) {
+        for (auto* p : taken) (void)spool_->mark_failed(*p, was.error().message);
+        spooled_ = spool_->size();
+        return was.error();
+      }
+      std::unordered_map<std::string, usage_event> latest;  // by key, merged in spool order
+      std::vector<usage_record> changed;
+      std::vector<pending_record*> changed_taken;
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        auto it = latest.find(records[i].key);
+        if (it == latest.end() && (*was)[i]) it = latest.emplace(records[i].key, *(*was)[i]).first;
+        if (it != latest.end()) {
+          if (!merge_usage(it->second, records[i].event)) {
+            settle(*taken[i], records[i].key, true);  // stored already: it adds nothing
+            continue;
+          }
+          records[i].event = it->second;
+        } else {
+          latest.emplace(records[i].key, records[i].event);
+        }
+        changed.push_back(std::move(records[i]));
+        changed_taken.push_back(taken[i]);
+      }
+      records = std::move(changed);
+      taken = std::move(changed_taken);
     }
     std::size_t stored = 0;
     if (!records.empty()) {

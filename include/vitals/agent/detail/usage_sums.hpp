@@ -20,12 +20,14 @@ namespace vitals::agent::detail {
 inline constexpr std::int64_t hour_ms = 3'600'000;
 inline constexpr std::int64_t max_ms = std::numeric_limits<std::int64_t>::max();
 
-/// The hour and the keys of an hourly sums row (the last: a tool call).
-using usage_hour_key =
-    std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string, bool>;
-/// A report group: its bucket (unix ms) and keys.
-using usage_group_key =
-    std::tuple<std::int64_t, std::string, std::string, std::string, std::string, std::string>;
+/// The hour and the keys of an hourly sums row: agent, model, tool,
+/// provider, status, a tool call or not, host (the tables' column order).
+using usage_hour_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string,
+                                  std::string, bool, std::string>;
+/// A report group: its bucket (unix ms) and keys (agent, model, tool,
+/// provider, status, host).
+using usage_group_key = std::tuple<std::int64_t, std::string, std::string, std::string, std::string,
+                                   std::string, std::string>;
 using usage_groups = std::map<usage_group_key, usage_totals>;
 
 inline usage_hour_key hour_of(const usage_event& e) {
@@ -36,7 +38,8 @@ inline usage_hour_key hour_of(const usage_event& e) {
           e.tool_name,
           e.provider_id,
           e.status,
-          e.event_type == "tool_usage"};
+          e.event_type == "tool_usage",
+          e.host};
 }
 
 inline usage_totals totals_of(const usage_event& e) {
@@ -48,11 +51,9 @@ inline usage_totals totals_of(const usage_event& e) {
 /// The select list (", col" or ", ''" for each key) and the GROUP BY list
 /// of a query; column names are ours.
 inline std::pair<std::string, std::string> grouping(const usage_query& q) {
-  static constexpr std::pair<usage_key, std::string_view> keys[] = {{by_agent, "agent"},
-                                                                    {by_model, "model"},
-                                                                    {by_tool, "tool"},
-                                                                    {by_provider, "provider"},
-                                                                    {by_status, "status"}};
+  static constexpr std::pair<usage_key, std::string_view> keys[] = {
+      {by_agent, "agent"},       {by_model, "model"},   {by_tool, "tool"},
+      {by_provider, "provider"}, {by_status, "status"}, {by_host, "host"}};
   std::string select, group = "bucket";
   for (auto [bit, column] : keys) {
     const bool on = q.group & bit;
@@ -122,7 +123,7 @@ struct usage_window {
 
 /// An event from a row of the stores' event columns (key, t, source_system
 /// ... model_canonical, the grouping model, tool, status, the seven counts,
-/// cost, duration), its payload at `payload_col`. `Row` reads column c with
+/// cost, duration, host), its payload at `payload_col`. `Row` reads column c with
 /// text(c), int64(c), real(c) and null(c); unknown counts stay unknown.
 template <class Row>
 usage_event read_usage_event(const Row& r, int payload_col) {
@@ -145,6 +146,7 @@ usage_event read_usage_event(const Row& r, int payload_col) {
     if (!r.null(c)) *v = r.real(c);
     ++c;
   }
+  e.host = std::string(r.text(c));
   if (!r.null(payload_col)) e.payload = std::string(r.text(payload_col));
   return e;
 }
@@ -181,7 +183,7 @@ limit_snapshot read_limit(const Row& r) {
   return l;
 }
 
-/// A report row's group key (columns 0 to 5) and sums (6 on: ten counts,
+/// A report row's group key (columns 0 to 6) and sums (7 on: ten counts,
 /// cost, duration, first, last), added to `groups`.
 template <class Row>
 void add_group_row(const Row& r, usage_groups& groups) {
@@ -190,9 +192,10 @@ void add_group_row(const Row& r, usage_groups& groups) {
                     std::string(r.text(2)),
                     std::string(r.text(3)),
                     std::string(r.text(4)),
-                    std::string(r.text(5))};
+                    std::string(r.text(5)),
+                    std::string(r.text(6))};
   usage_totals t;
-  int c = 6;
+  int c = 7;
   for (auto* v : {&t.input, &t.output, &t.cache_read, &t.cache_write, &t.reasoning, &t.total,
                   &t.requests, &t.tool_calls, &t.errors, &t.events})
     *v = r.int64(c++);
@@ -210,8 +213,8 @@ inline std::vector<usage_row> rows_of(usage_groups& groups) {
   out.reserve(groups.size());
   for (auto& [k, t] : groups) {
     if (t.events <= 0) continue;
-    auto& [bucket, agent, model, tool, provider, status] = k;
-    out.push_back({from_unix_ms(bucket), agent, model, tool, provider, status, t});
+    auto& [bucket, agent, model, tool, provider, status, host] = k;
+    out.push_back({from_unix_ms(bucket), agent, model, tool, provider, status, t, host});
   }
   return out;
 }

@@ -34,6 +34,12 @@ inline constexpr const char* latest_all =
                "(series_id) series_id, t, value FROM samples ORDER BY series_id, t DESC) x "
                "JOIN series s ON s.id = x.series_id ORDER BY s.name COLLATE \"C\", s.labels "
                "COLLATE \"C\"";
+/// Every series' points after $1 (milliseconds), at most $2 per series, in
+/// series then time order: one index probe per series (the primary key).
+inline constexpr const char* since =
+    "SELECT x.name, x.labels, " VITALS_PG_MS("s.t") ", s.value FROM series x CROSS JOIN LATERAL "
+    "(SELECT t, value FROM samples WHERE series_id = x.id AND t > " VITALS_PG_TS("$1") " ORDER BY "
+    "t LIMIT $2) s ORDER BY x.id, s.t";
 /// $3, $4: from and to, in milliseconds.
 inline constexpr const char* range =
     "SELECT " VITALS_PG_MS("t") ", value FROM samples WHERE series_id = "
