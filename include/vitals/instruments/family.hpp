@@ -67,14 +67,13 @@ class collectable {
 namespace detail {
 
 /// One series of a family, without its instrument (family<Metric>::series
-/// adds it).
+/// adds it, after these members: no vtable, so the lookup reads `values` at
+/// the start of the series, as before the split).
 struct series_entry {
   series_entry(std::span<const std::string_view> v, label_set l)
       : values(v.begin(), v.end()), labels(std::move(l)), changed(vitals::now()) {}
   series_entry(const series_entry&) = delete;
   series_entry& operator=(const series_entry&) = delete;
-  virtual ~series_entry() = default;
-  virtual void collect(metric_point& p) const = 0;
 
   bool same(std::span<const std::string_view> v) const noexcept {
     if (v.size() != values.size()) return false;
@@ -115,10 +114,17 @@ class family_core : public collectable {
   VITALS_DECL void collect(metric_snapshot& out) const override;
 
  protected:
+  /// What the core cannot do without the instrument type.
+  struct series_ops {
+    void (*collect)(const series_entry& e, metric_point& p);
+    void (*destroy)(series_entry* e) noexcept;
+  };
+
   // Throws std::invalid_argument for a bad name, label name, duplicate label
   // name or negative ttl.
   VITALS_DECL family_core(std::string name, std::string help, std::vector<std::string> label_names,
-                          metric_type type, std::size_t max_series, family_options opts);
+                          metric_type type, std::size_t max_series, family_options opts,
+                          series_ops ops);
 
   /// A new series with these values and labels, its instrument made from the family's config.
   virtual series_entry* make_series(std::span<const std::string_view> values,
@@ -187,6 +193,7 @@ class family_core : public collectable {
   std::string help_;
   std::vector<std::string> label_names_;
   metric_type type_;
+  series_ops ops_;
   std::size_t max_series_;
   std::chrono::milliseconds ttl_;
 
@@ -216,7 +223,7 @@ class family final : public detail::family_core {
   family(std::string name, std::string help, std::vector<std::string> label_names, config cfg = {},
          std::size_t max_series = default_max_series, family_options opts = {})
       : family_core(std::move(name), std::move(help), std::move(label_names), Metric::type,
-                    max_series, opts),
+                    max_series, opts, {&collect_series, &destroy_series}),
         cfg_(std::move(cfg)) {}
 
   /// A series kept alive by the holder (see the file comment): copyable,
@@ -296,11 +303,14 @@ class family final : public detail::family_core {
   struct series final : detail::series_entry {
     series(std::span<const std::string_view> v, label_set l, const config& c)
         : series_entry(v, std::move(l)), metric(c) {}
-    void collect(metric_point& p) const override { metric.collect(p); }
     Metric metric;
   };
 
   static series& typed(detail::series_entry& e) noexcept { return static_cast<series&>(e); }
+  static void collect_series(const detail::series_entry& e, metric_point& p) {
+    static_cast<const series&>(e).metric.collect(p);
+  }
+  static void destroy_series(detail::series_entry* e) noexcept { delete static_cast<series*>(e); }
 
   detail::series_entry* make_series(std::span<const std::string_view> values,
                                     label_set labels) const override {

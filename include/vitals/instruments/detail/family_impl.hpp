@@ -11,11 +11,12 @@ namespace vitals::detail {
 
 VITALS_DECL family_core::family_core(std::string name, std::string help,
                                      std::vector<std::string> label_names, metric_type type,
-                                     std::size_t max_series, family_options opts)
+                                     std::size_t max_series, family_options opts, series_ops ops)
     : name_(std::move(name)),
       help_(std::move(help)),
       label_names_(std::move(label_names)),
       type_(type),
+      ops_(ops),
       max_series_(max_series),
       ttl_(opts.ttl) {
   if (ttl_.count() < 0) throw std::invalid_argument("family '" + name_ + "': negative ttl");
@@ -31,9 +32,9 @@ VITALS_DECL family_core::family_core(std::string name, std::string help,
 }
 
 VITALS_DECL family_core::~family_core() {
-  for (series_entry* e : live_) delete e;
-  for (const auto& r : retired_) delete r.e;
-  delete overflow_.load();
+  for (series_entry* e : live_) ops_.destroy(e);
+  for (const auto& r : retired_) ops_.destroy(r.e);
+  if (series_entry* o = overflow_.load()) ops_.destroy(o);
 }
 
 VITALS_DECL bool family_core::remove(std::span<const std::string_view> values) {
@@ -48,7 +49,7 @@ VITALS_DECL bool family_core::remove(std::span<const std::string_view> values) {
     if (sh == h && e != tombstone() && e->same(values)) {
       s.e.store(tombstone(), std::memory_order_release);
       std::erase(live_, e);
-      delete e;
+      ops_.destroy(e);
       return true;
     }
   }
@@ -68,12 +69,12 @@ VITALS_DECL void family_core::collect(metric_snapshot& out) const {
   } else {
     for (const series_entry* e : live_) {
       f.points.emplace_back().labels = e->labels;
-      e->collect(f.points.back());
+      ops_.collect(*e, f.points.back());
     }
   }
   if (series_entry* o = overflow_.load(std::memory_order_acquire)) {
     f.points.emplace_back().labels = o->labels;
-    o->collect(f.points.back());
+    ops_.collect(*o, f.points.back());
   }
   out.push_back(std::move(f));
 }
@@ -102,7 +103,7 @@ VITALS_DECL void family_core::collect_expiring(metric_family& f) const {
   keep.reserve(live_.size());
   for (series_entry* e : live_) {
     metric_point p;
-    e->collect(p);
+    ops_.collect(*e, p);
     const double fp = fingerprint(p);
     if (touched(e, fp)) {
       e->seen = fp;
@@ -121,7 +122,7 @@ VITALS_DECL void family_core::collect_expiring(metric_family& f) const {
   std::erase_if(retired_, [&](const retired_entry& r) {
     if (r.collection == this_collection) return false;  // retired just now
     metric_point p;
-    r.e->collect(p);
+    ops_.collect(*r.e, p);
     const double fp = fingerprint(p);
     if (touched(r.e, fp)) {  // written through an old reference: back it comes
       r.e->seen = fp;
@@ -133,7 +134,7 @@ VITALS_DECL void family_core::collect_expiring(metric_family& f) const {
       return true;
     }
     if (t - r.since < ttl_ || r.e->holds.load(std::memory_order_acquire) > 0) return false;
-    delete r.e;
+    ops_.destroy(r.e);
     return true;
   });
 }
