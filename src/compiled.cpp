@@ -13,6 +13,7 @@
 #include <boost/asio/impl/src.hpp>
 #include <boost/beast/src.hpp>
 
+#include "vitals/core/detail/labels_impl.hpp"
 #include "vitals/format/detail/families_impl.hpp"
 #include "vitals/format/detail/negotiate_impl.hpp"
 #include "vitals/format/detail/openmetrics_impl.hpp"
@@ -21,6 +22,7 @@
 #include "vitals/http/api.hpp"
 #include "vitals/http/detail/exchange_impl.hpp"
 #include "vitals/http/detail/server_impl.hpp"
+#include "vitals/instruments/detail/family_impl.hpp"
 #include "vitals/instruments/detail/registry_impl.hpp"
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/null.hpp"

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/core/detail/config.hpp"
 #include "vitals/core/detail/utf8.hpp"
 #include "vitals/core/error.hpp"
 
@@ -38,20 +39,9 @@ constexpr bool is_valid_label_name(std::string_view n) noexcept {
   return std::all_of(n.begin(), n.end(), detail::is_name_char);
 }
 
-inline status check_metric_name(std::string_view n) {
-  if (is_valid_metric_name(n)) return {};
-  return error(errc::invalid_name,
-               "invalid metric name '" + std::string(n) + "': must match [a-zA-Z_:][a-zA-Z0-9_:]*");
-}
+VITALS_DECL status check_metric_name(std::string_view n);
 
-inline status check_label_name(std::string_view n) {
-  if (is_valid_label_name(n)) return {};
-  if (n.starts_with("__"))
-    return error(errc::invalid_name,
-                 "invalid label name '" + std::string(n) + "': the '__' prefix is reserved");
-  return error(errc::invalid_name,
-               "invalid label name '" + std::string(n) + "': must match [a-zA-Z_][a-zA-Z0-9_]*");
-}
+VITALS_DECL status check_label_name(std::string_view n);
 
 /// Well-formed UTF-8 (no overlong forms, no surrogates, nothing above
 /// U+10FFFF) without NUL: text that every store, SQL client and JSON writer
@@ -66,11 +56,7 @@ constexpr bool is_clean_text(std::string_view s) noexcept {
 }
 
 /// A label value from outside: clean text (see is_clean_text), named in the error.
-inline status check_label_value(std::string_view name, std::string_view v) {
-  if (is_clean_text(v)) return {};
-  return error(errc::invalid_argument,
-               "invalid value of label '" + std::string(name) + "': NUL or invalid UTF-8");
-}
+VITALS_DECL status check_label_value(std::string_view name, std::string_view v);
 
 struct label {
   std::string name;
@@ -94,17 +80,7 @@ class label_set {
   }
 
   /// The non-throwing way in, for input that comes from outside.
-  static result<label_set> make(std::vector<label> l) {
-    for (const auto& x : l) {
-      if (auto s = check_label_name(x.name); !s) return s.error();
-      if (auto s = check_label_value(x.name, x.value); !s) return s.error();
-    }
-    std::sort(l.begin(), l.end(), [](const label& a, const label& b) { return a.name < b.name; });
-    for (std::size_t i = 1; i < l.size(); ++i)
-      if (l[i].name == l[i - 1].name)
-        return error(errc::invalid_argument, "duplicate label name '" + l[i].name + "'");
-    return from_sorted_unchecked(std::move(l));
-  }
+  VITALS_DECL static result<label_set> make(std::vector<label> l);
 
   /// For labels already known to be valid and sorted (internal fast path).
   static label_set from_sorted_unchecked(std::vector<label> l) {
@@ -155,3 +131,7 @@ class label_set {
 };
 
 }  // namespace vitals
+
+#if defined(VITALS_HEADER_ONLY)
+#include "vitals/core/detail/labels_impl.hpp"
+#endif

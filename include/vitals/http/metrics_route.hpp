@@ -96,7 +96,9 @@ template <snapshot_source Registry, store Store>
 void metrics_route<Registry, Store>::append_store_part(std::string& out,
                                                        const metric_snapshot& snap,
                                                        format::exposition e) {
-  if constexpr (versioned_store<Store>) {
+  if constexpr (requires { requires Store::always_empty; }) {
+    return;  // no part to add (the null store)
+  } else if constexpr (versioned_store<Store>) {
     const std::uint64_t v = store_.version();  // before reading: a later write moves it
     auto& slot = cache_[static_cast<std::size_t>(e)];
     {

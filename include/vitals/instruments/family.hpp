@@ -19,6 +19,13 @@
 // with its values. To cache a reference in a ttl family for longer than the
 // ttl without writing to it, hold a `handle` (hold()): a held series may
 // leave /metrics when idle, but is freed only when no handle is left.
+//
+// Everything that does not need the instrument type (the table, removal,
+// collection and the ttl bookkeeping) is one class, detail::family_core,
+// defined in instruments/detail/family_impl.hpp: compiled once per file
+// header-only, once into vitals::compiled in the compiled mode
+// (core/detail/config.hpp), instead of once per instrument type.
+// family<Metric> adds the instrument to each series and the typed lookups.
 #pragma once
 
 #include <array>
@@ -28,11 +35,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "vitals/core/detail/config.hpp"
 #include "vitals/core/labels.hpp"
 #include "vitals/core/snapshot.hpp"
 #include "vitals/instruments/detail/hash.hpp"
@@ -55,41 +64,167 @@ class collectable {
   virtual void collect(metric_snapshot& out) const = 0;
 };
 
+namespace detail {
+
+/// One series of a family, without its instrument (family<Metric>::series
+/// adds it, after these members: no vtable, so the lookup reads `values` at
+/// the start of the series, as before the split).
+struct series_entry {
+  series_entry(std::span<const std::string_view> v, label_set l)
+      : values(v.begin(), v.end()), labels(std::move(l)), changed(vitals::now()) {}
+  series_entry(const series_entry&) = delete;
+  series_entry& operator=(const series_entry&) = delete;
+
+  bool same(std::span<const std::string_view> v) const noexcept {
+    if (v.size() != values.size()) return false;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (v[i] != values[i]) return false;
+    return true;
+  }
+
+  std::vector<std::string> values;
+  label_set labels;
+  // ttl families only. Set by lookups; cleared by the collection that sees it.
+  std::atomic<bool> looked_up{false};
+  std::atomic<std::uint32_t> holds{0};  // handles out
+  // Under the family's mutex: what the last collection saw, and when it last changed.
+  double seen = std::nan("");
+  timestamp changed;
+};
+
+/// The part of a family that does not depend on the instrument type. The
+/// lookup is inline (it is the labelled write path); inserts, removal and
+/// collection are VITALS_DECL.
+class family_core : public collectable {
+ public:
+  family_core(const family_core&) = delete;
+  family_core& operator=(const family_core&) = delete;
+  VITALS_DECL ~family_core() override;
+
+  std::chrono::milliseconds ttl() const noexcept { return ttl_; }
+  std::uint64_t expired() const noexcept { return expired_.load(std::memory_order_relaxed); }
+  std::uint64_t revived() const noexcept { return revived_.load(std::memory_order_relaxed); }
+  const std::string& name() const noexcept { return name_; }
+  const std::string& help() const noexcept { return help_; }
+  const std::vector<std::string>& label_names() const noexcept { return label_names_; }
+  std::uint64_t overflowed() const noexcept { return overflowed_.load(std::memory_order_relaxed); }
+
+  VITALS_DECL bool remove(std::span<const std::string_view> values);
+  VITALS_DECL std::size_t size() const;
+  VITALS_DECL void collect(metric_snapshot& out) const override;
+
+ protected:
+  /// What the core cannot do without the instrument type.
+  struct series_ops {
+    void (*collect)(const series_entry& e, metric_point& p);
+    void (*destroy)(series_entry* e) noexcept;
+  };
+
+  // Throws std::invalid_argument for a bad name, label name, duplicate label
+  // name or negative ttl.
+  VITALS_DECL family_core(std::string name, std::string help, std::vector<std::string> label_names,
+                          metric_type type, std::size_t max_series, family_options opts,
+                          series_ops ops);
+
+  /// A new series with these values and labels, its instrument made from the family's config.
+  virtual series_entry* make_series(std::span<const std::string_view> values,
+                                    label_set labels) const = 0;
+
+  series_entry& lookup(std::span<const std::string_view> values) {
+    const std::uint64_t h = detail::hash_values(values);
+    if (series_entry* e = find(table_.load(std::memory_order_acquire), h, values)) {
+      // Read first: a series looked up often keeps its cache line shared.
+      if (ttl_.count() > 0 && !e->looked_up.load(std::memory_order_relaxed))
+        e->looked_up.store(true, std::memory_order_relaxed);
+      return *e;
+    }
+    return insert_slow(h, values);
+  }
+
+  series_entry* find(std::span<const std::string_view> values) const {
+    if (values.size() != label_names_.size()) return nullptr;
+    return find(table_.load(std::memory_order_acquire), detail::hash_values(values), values);
+  }
+
+ private:
+  struct retired_entry {
+    series_entry* e;
+    timestamp since;
+    std::uint64_t collection;  // the one that retired it
+  };
+
+  struct slot {
+    std::atomic<std::uint64_t> hash{0};
+    std::atomic<series_entry*> e{nullptr};
+  };
+
+  struct table {
+    explicit table(std::size_t capacity) : mask(capacity - 1), slots(new slot[capacity]) {}
+    std::size_t mask;
+    std::unique_ptr<slot[]> slots;
+    std::size_t used = 0;  // live + tombstones, under the mutex
+  };
+
+  static series_entry* tombstone() noexcept {
+    return reinterpret_cast<series_entry*>(alignof(series_entry));
+  }
+
+  static series_entry* find(const table* t, std::uint64_t h, std::span<const std::string_view> v) {
+    for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+      const auto& s = t->slots[i];
+      const std::uint64_t sh = s.hash.load(std::memory_order_acquire);
+      if (sh == 0) return nullptr;
+      if (sh == h) {
+        series_entry* e = s.e.load(std::memory_order_acquire);
+        if (e != tombstone() && e->same(v)) return e;
+      }
+    }
+  }
+
+  VITALS_DECL series_entry& insert_slow(std::uint64_t h, std::span<const std::string_view> values);
+  VITALS_DECL series_entry& overflow_series();
+  VITALS_DECL void collect_expiring(metric_family& f) const;
+  VITALS_DECL void unlink(series_entry* e) const;
+  VITALS_DECL void relink(series_entry* e) const;
+  VITALS_DECL table* rehash(table* old) const;
+  VITALS_DECL static void place(table* t, std::uint64_t h, series_entry* e);
+
+  std::string name_;
+  std::string help_;
+  std::vector<std::string> label_names_;
+  metric_type type_;
+  series_ops ops_;
+  std::size_t max_series_;
+  std::chrono::milliseconds ttl_;
+
+  // Collection expires series (ttl families), so what it changes is mutable.
+  mutable std::mutex mu_;
+  mutable std::atomic<table*> table_{nullptr};
+  mutable std::vector<std::unique_ptr<table>>
+      retired_tables_;                          // owns every table, current included
+  mutable std::vector<series_entry*> live_;     // insertion order, for collection
+  mutable std::vector<retired_entry> retired_;  // expired, freed one ttl later unless held
+  mutable std::atomic<std::uint64_t> expired_{0};
+  mutable std::atomic<std::uint64_t> revived_{0};
+  mutable std::uint64_t collections_ = 0;  // under mu_
+  std::atomic<series_entry*> overflow_{nullptr};
+  std::atomic<std::uint64_t> overflowed_{0};
+};
+
+}  // namespace detail
+
 template <class Metric>
-class family final : public collectable {
-  struct entry;  // one series, below
+class family final : public detail::family_core {
+  struct series;  // one series, below
 
  public:
   using config = typename Metric::config;
 
   family(std::string name, std::string help, std::vector<std::string> label_names, config cfg = {},
          std::size_t max_series = default_max_series, family_options opts = {})
-      : name_(std::move(name)),
-        help_(std::move(help)),
-        label_names_(std::move(label_names)),
-        cfg_(std::move(cfg)),
-        max_series_(max_series),
-        ttl_(opts.ttl) {
-    if (ttl_.count() < 0) throw std::invalid_argument("family '" + name_ + "': negative ttl");
-    if (auto s = check_metric_name(name_); !s) throw std::invalid_argument(s.error().message);
-    for (std::size_t i = 0; i < label_names_.size(); ++i) {
-      if (auto s = check_label_name(label_names_[i]); !s)
-        throw std::invalid_argument(s.error().message);
-      for (std::size_t j = 0; j < i; ++j)
-        if (label_names_[i] == label_names_[j])
-          throw std::invalid_argument("duplicate label name '" + label_names_[i] + "'");
-    }
-    table_.store(retired_tables_.emplace_back(std::make_unique<table>(16)).get());
-  }
-
-  family(const family&) = delete;
-  family& operator=(const family&) = delete;
-
-  ~family() override {
-    for (entry* e : live_) delete e;
-    for (const auto& r : retired_) delete r.e;
-    delete overflow_.load();
-  }
+      : family_core(std::move(name), std::move(help), std::move(label_names), Metric::type,
+                    max_series, opts, {&collect_series, &destroy_series}),
+        cfg_(std::move(cfg)) {}
 
   /// A series kept alive by the holder (see the file comment): copyable,
   /// and the series' memory stays while any copy lives. The family must
@@ -110,28 +245,23 @@ class family final : public collectable {
 
    private:
     friend class family;
-    explicit handle(entry* e) noexcept : e_(e) {
+    explicit handle(series* e) noexcept : e_(e) {
       e_->holds.fetch_add(1, std::memory_order_relaxed);
     }
-    entry* e_;
+    series* e_;
   };
 
   /// with(), as a handle.
   template <class... V>
   requires(std::is_convertible_v<const V&, std::string_view>&&...) handle hold(const V&... values) {
     const std::array<std::string_view, sizeof...(V)> v{std::string_view(values)...};
-    return handle(&lookup(std::span<const std::string_view>(v)));
+    return handle(&typed(lookup(std::span<const std::string_view>(v))));
   }
 
-  std::chrono::milliseconds ttl() const noexcept { return ttl_; }
-
-  /// Series dropped for their ttl, and brought back after, since the family was made.
-  std::uint64_t expired() const noexcept { return expired_.load(std::memory_order_relaxed); }
-  std::uint64_t revived() const noexcept { return revived_.load(std::memory_order_relaxed); }
-
-  const std::string& name() const noexcept { return name_; }
-  const std::string& help() const noexcept { return help_; }
-  const std::vector<std::string>& label_names() const noexcept { return label_names_; }
+  /// Series dropped for their ttl (expired()), and brought back after
+  /// (revived()), since the family was made; ttl(), name(), help(),
+  /// label_names(), size() and overflowed() (lookups of new label values that
+  /// went to the overflow series) come from detail::family_core.
   const config& metric_config() const noexcept { return cfg_; }
 
   /// The series for these label values (one per label name, in order).
@@ -142,7 +272,7 @@ class family final : public collectable {
     return with(std::span<const std::string_view>(v));
   }
 
-  Metric& with(std::span<const std::string_view> values) { return lookup(values).metric; }
+  Metric& with(std::span<const std::string_view> values) { return typed(lookup(values)).metric; }
 
   /// The series for these label values if it exists, else null: nothing is
   /// created and the overflow series is never returned (a lookup, as the
@@ -155,10 +285,8 @@ class family final : public collectable {
   }
 
   Metric* find(std::span<const std::string_view> values) const {
-    if (values.size() != label_names_.size()) return nullptr;
-    const std::uint64_t h = detail::hash_values(values);
-    entry* e = find(table_.load(std::memory_order_acquire), h, values);
-    return e ? &e->metric : nullptr;
+    detail::series_entry* e = family_core::find(values);
+    return e ? &typed(*e).metric : nullptr;
   }
 
   /// Removes a series; returns whether it existed. References to it become
@@ -166,278 +294,34 @@ class family final : public collectable {
   template <class... V>
   bool remove(const V&... values) {
     const std::array<std::string_view, sizeof...(V)> v{std::string_view(values)...};
-    return remove(std::span<const std::string_view>(v));
+    return family_core::remove(std::span<const std::string_view>(v));
   }
 
-  bool remove(std::span<const std::string_view> values) {
-    const std::uint64_t h = detail::hash_values(values);
-    std::lock_guard lock(mu_);
-    table* t = table_.load(std::memory_order_relaxed);
-    for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-      auto& s = t->slots[i];
-      const std::uint64_t sh = s.hash.load(std::memory_order_relaxed);
-      if (sh == 0) return false;
-      entry* e = s.e.load(std::memory_order_relaxed);
-      if (sh == h && e != tombstone() && e->same(values)) {
-        s.e.store(tombstone(), std::memory_order_release);
-        std::erase(live_, e);
-        delete e;
-        return true;
-      }
-    }
-  }
-
-  std::size_t size() const {
-    std::lock_guard lock(mu_);
-    return live_.size();
-  }
-
-  /// Lookups of new label values that went to the overflow series.
-  std::uint64_t overflowed() const noexcept { return overflowed_.load(std::memory_order_relaxed); }
-
-  void collect(metric_snapshot& out) const override {
-    metric_family f{name_, Metric::type, help_, {}, {}};
-    std::lock_guard lock(mu_);
-    f.points.reserve(live_.size() + 1);
-    if (ttl_.count() > 0) {
-      collect_expiring(f);
-    } else {
-      for (const entry* e : live_) {
-        f.points.emplace_back().labels = e->labels;
-        e->metric.collect(f.points.back());
-      }
-    }
-    if (entry* o = overflow_.load(std::memory_order_acquire)) {
-      f.points.emplace_back().labels = o->labels;
-      o->metric.collect(f.points.back());
-    }
-    out.push_back(std::move(f));
-  }
+  bool remove(std::span<const std::string_view> values) { return family_core::remove(values); }
 
  private:
-  struct entry {
-    entry(std::span<const std::string_view> v, label_set l, const config& c)
-        : values(v.begin(), v.end()), labels(std::move(l)), metric(c), changed(vitals::now()) {}
-    bool same(std::span<const std::string_view> v) const noexcept {
-      if (v.size() != values.size()) return false;
-      for (std::size_t i = 0; i < v.size(); ++i)
-        if (v[i] != values[i]) return false;
-      return true;
-    }
-    std::vector<std::string> values;
-    label_set labels;
+  struct series final : detail::series_entry {
+    series(std::span<const std::string_view> v, label_set l, const config& c)
+        : series_entry(v, std::move(l)), metric(c) {}
     Metric metric;
-    // ttl families only. Set by with(); cleared by the collection that sees it.
-    std::atomic<bool> looked_up{false};
-    std::atomic<std::uint32_t> holds{0};  // handles out
-    // Under the family's mutex: what the last collection saw, and when it last changed.
-    double seen = std::nan("");
-    timestamp changed;
   };
 
-  struct retired_entry {
-    entry* e;
-    timestamp since;
-    std::uint64_t collection;  // the one that retired it
-  };
+  static series& typed(detail::series_entry& e) noexcept { return static_cast<series&>(e); }
+  static void collect_series(const detail::series_entry& e, metric_point& p) {
+    static_cast<const series&>(e).metric.collect(p);
+  }
+  static void destroy_series(detail::series_entry* e) noexcept { delete static_cast<series*>(e); }
 
-  entry& lookup(std::span<const std::string_view> values) {
-    const std::uint64_t h = detail::hash_values(values);
-    if (entry* e = find(table_.load(std::memory_order_acquire), h, values)) {
-      // Read first: a series looked up often keeps its cache line shared.
-      if (ttl_.count() > 0 && !e->looked_up.load(std::memory_order_relaxed))
-        e->looked_up.store(true, std::memory_order_relaxed);
-      return *e;
-    }
-    return insert_slow(h, values);
+  detail::series_entry* make_series(std::span<const std::string_view> values,
+                                    label_set labels) const override {
+    return new series(values, std::move(labels), cfg_);
   }
 
-  // What tells a collection that a series changed: its value, or for
-  // histograms and summaries its count and sum.
-  static double fingerprint(const metric_point& p) noexcept { return p.value + p.count + p.sum; }
-
-  // collect() of a ttl family: drops the series idle for the ttl, brings
-  // back retired ones written to since, frees retired ones nobody holds
-  // after a further ttl. Under mu_.
-  void collect_expiring(metric_family& f) const {
-    const timestamp t = vitals::now();
-    const std::uint64_t this_collection = ++collections_;
-    auto touched = [](entry* e, double fp) {
-      const bool same = fp == e->seen || (std::isnan(fp) && std::isnan(e->seen));
-      return e->looked_up.exchange(false, std::memory_order_relaxed) || !same;
-    };
-    std::vector<entry*> keep;
-    keep.reserve(live_.size());
-    for (entry* e : live_) {
-      metric_point p;
-      e->metric.collect(p);
-      const double fp = fingerprint(p);
-      if (touched(e, fp)) {
-        e->seen = fp;
-        e->changed = t;
-      } else if (t - e->changed >= ttl_) {
-        unlink(e);
-        retired_.push_back({e, t, this_collection});
-        expired_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      p.labels = e->labels;
-      f.points.push_back(std::move(p));
-      keep.push_back(e);
-    }
-    live_ = std::move(keep);
-    std::erase_if(retired_, [&](const retired_entry& r) {
-      if (r.collection == this_collection) return false;  // retired just now
-      metric_point p;
-      r.e->metric.collect(p);
-      const double fp = fingerprint(p);
-      if (touched(r.e, fp)) {  // written through an old reference: back it comes
-        r.e->seen = fp;
-        r.e->changed = t;
-        relink(r.e);
-        revived_.fetch_add(1, std::memory_order_relaxed);
-        p.labels = r.e->labels;
-        f.points.push_back(std::move(p));
-        return true;
-      }
-      if (t - r.since < ttl_ || r.e->holds.load(std::memory_order_acquire) > 0) return false;
-      delete r.e;
-      return true;
-    });
-  }
-
-  // Takes `e` out of the lookup table (readers skip its tombstone). Under mu_.
-  void unlink(entry* e) const {
-    const std::vector<std::string_view> v(e->values.begin(), e->values.end());
-    const std::uint64_t h = detail::hash_values(v);
-    table* t = table_.load(std::memory_order_relaxed);
-    for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-      auto& slot = t->slots[i];
-      const std::uint64_t sh = slot.hash.load(std::memory_order_relaxed);
-      if (sh == 0) return;
-      if (sh == h && slot.e.load(std::memory_order_relaxed) == e) {
-        slot.e.store(tombstone(), std::memory_order_release);
-        return;
-      }
-    }
-  }
-
-  // Puts a retired `e` back in the table and the live list. Under mu_.
-  void relink(entry* e) const {
-    const std::vector<std::string_view> v(e->values.begin(), e->values.end());
-    table* t = table_.load(std::memory_order_relaxed);
-    if ((t->used + 1) * 2 > t->mask + 1) t = const_cast<family*>(this)->rehash(t);
-    place(t, detail::hash_values(v), e);
-    live_.push_back(e);
-  }
-
-  struct slot {
-    std::atomic<std::uint64_t> hash{0};
-    std::atomic<entry*> e{nullptr};
-  };
-
-  struct table {
-    explicit table(std::size_t capacity) : mask(capacity - 1), slots(new slot[capacity]) {}
-    std::size_t mask;
-    std::unique_ptr<slot[]> slots;
-    std::size_t used = 0;  // live + tombstones, under the mutex
-  };
-
-  static entry* tombstone() noexcept { return reinterpret_cast<entry*>(alignof(entry)); }
-
-  static entry* find(const table* t, std::uint64_t h, std::span<const std::string_view> v) {
-    for (std::size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-      const auto& s = t->slots[i];
-      const std::uint64_t sh = s.hash.load(std::memory_order_acquire);
-      if (sh == 0) return nullptr;
-      if (sh == h) {
-        entry* e = s.e.load(std::memory_order_acquire);
-        if (e != tombstone() && e->same(v)) return e;
-      }
-    }
-  }
-
-  entry& insert_slow(std::uint64_t h, std::span<const std::string_view> values) {
-    if (values.size() != label_names_.size())
-      throw std::invalid_argument("family '" + name_ + "' has " +
-                                  std::to_string(label_names_.size()) + " labels, got " +
-                                  std::to_string(values.size()) + " values");
-    std::lock_guard lock(mu_);
-    table* t = table_.load(std::memory_order_relaxed);
-    if (entry* e = find(t, h, values)) return *e;
-    for (auto r = retired_.begin(); r != retired_.end(); ++r)
-      if (r->e->same(values)) {  // expired, not yet freed: it comes back with its values
-        entry* e = r->e;
-        retired_.erase(r);
-        e->changed = vitals::now();
-        relink(e);
-        revived_.fetch_add(1, std::memory_order_relaxed);
-        return *e;
-      }
-    if (live_.size() >= max_series_) return overflow_series();
-    std::vector<label> l;
-    l.reserve(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i)
-      l.push_back({label_names_[i], std::string(values[i])});
-    auto* e = new entry(values, label_set(std::move(l)), cfg_);
-    if ((t->used + 1) * 2 > t->mask + 1) t = rehash(t);
-    place(t, h, e);
-    live_.push_back(e);
-    return *e;
-  }
-
-  static void place(table* t, std::uint64_t h, entry* e) {
-    std::size_t i = h & t->mask;
-    while (t->slots[i].hash.load(std::memory_order_relaxed) != 0) i = (i + 1) & t->mask;
-    t->slots[i].e.store(e, std::memory_order_relaxed);
-    t->slots[i].hash.store(h, std::memory_order_release);  // publishes e
-    ++t->used;
-  }
-
-  // Builds a larger table without tombstones. Readers still on the old table
-  // stay safe: old tables live until the family dies (at most 2x memory).
-  table* rehash(table* old) {
-    std::size_t cap = old->mask + 1;  // kept when tombstones filled it
-    while ((live_.size() + 1) * 2 > cap) cap *= 2;
-    auto* t = new table(cap);
-    for (entry* e : live_) {
-      std::vector<std::string_view> v(e->values.begin(), e->values.end());
-      place(t, detail::hash_values(v), e);
-    }
-    retired_tables_.emplace_back(t);
-    table_.store(t, std::memory_order_release);
-    return t;
-  }
-
-  entry& overflow_series() {
-    overflowed_.fetch_add(1, std::memory_order_relaxed);
-    entry* o = overflow_.load(std::memory_order_relaxed);
-    if (!o) {
-      o = new entry({}, label_set{label{"vitals_overflow", "true"}}, cfg_);
-      overflow_.store(o, std::memory_order_release);
-    }
-    return *o;
-  }
-
-  std::string name_;
-  std::string help_;
-  std::vector<std::string> label_names_;
   config cfg_;
-  std::size_t max_series_;
-  std::chrono::milliseconds ttl_;
-
-  // Collection expires series (ttl families), so what it changes is mutable.
-  mutable std::mutex mu_;
-  std::atomic<table*> table_{nullptr};
-  mutable std::vector<std::unique_ptr<table>>
-      retired_tables_;                          // owns every table, current included
-  mutable std::vector<entry*> live_;            // insertion order, for collection
-  mutable std::vector<retired_entry> retired_;  // expired, freed one ttl later unless held
-  mutable std::atomic<std::uint64_t> expired_{0};
-  mutable std::atomic<std::uint64_t> revived_{0};
-  mutable std::uint64_t collections_ = 0;  // under mu_
-  std::atomic<entry*> overflow_{nullptr};
-  std::atomic<std::uint64_t> overflowed_{0};
 };
 
 }  // namespace vitals
+
+#if defined(VITALS_HEADER_ONLY)
+#include "vitals/instruments/detail/family_impl.hpp"
+#endif

@@ -25,6 +25,10 @@ class null_store {
   std::vector<series> list_series() { return {}; }
   std::vector<std::pair<series, point>> latest_all() { return {}; }
 
+  /// Every query answers empty, always: a reader may skip asking (/metrics
+  /// then compiles no store-families code for it, http/metrics_route.hpp).
+  static constexpr bool always_empty = true;
+
   /// Samples taken (and dropped) so far.
   std::uint64_t samples() const noexcept { return samples_.load(std::memory_order_relaxed); }
 
