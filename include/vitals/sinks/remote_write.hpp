@@ -49,7 +49,7 @@ void for_each_wire_label(const series& s, F&& f, std::string_view name = {}) {
   if (name.empty()) name = s.name();
   bool name_done = false;
   for (const auto& l : s.labels()) {
-    if (!name_done && l.name > name_label) {
+    if (!name_done && std::string_view(l.name) > name_label) {
       f(name_label, name);
       name_done = true;
     }
