@@ -38,7 +38,7 @@ inline double estimate_quantile(double q, std::span<const bucket> cumulative) no
 }
 
 /// q in [0, 1]; NaN when there are no observations or q is out of range.
-inline double estimate_quantile(double q, const native_buckets& b) noexcept {
+inline double estimate_native_quantile(double q, const native_buckets& b) noexcept {
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
   if (!(q >= 0 && q <= 1)) return nan;
   double total = static_cast<double>(b.zero_count);

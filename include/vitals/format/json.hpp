@@ -63,7 +63,7 @@ inline boost::json::object json_point(const metric_family& f, const metric_point
             boost::json::object{{"le", json_number(b.le)}, {"count", json_number(b.count)}});
       o["buckets"] = std::move(buckets);
       auto q = [&](double at) {
-        return json_number(p.native ? estimate_quantile(at, *p.native)
+        return json_number(p.native ? estimate_native_quantile(at, *p.native)
                                     : estimate_quantile(at, p.buckets));
       };
       o["p50"] = q(0.5);

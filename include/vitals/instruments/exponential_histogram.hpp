@@ -226,7 +226,7 @@ class exponential_histogram {
   std::uint64_t count() const { return total(buckets()); }
 
   /// See core/quantile.hpp for the error bound.
-  double quantile(double q) const { return estimate_quantile(q, buckets()); }
+  double quantile(double q) const { return estimate_native_quantile(q, buckets()); }
 
   double created() const noexcept { return created_; }
 
