@@ -91,7 +91,8 @@ TEST(FormatJson, NativeHistogramsShowTheirBucketsAndPercentiles) {
   // Schema 0: 0.75 is in (0.5, 1], bucket 0; 3 in (2, 4], bucket 2.
   EXPECT_EQ(n.at("positive"), (boost::json::array{{0, 1}, {2, 2}}));
   EXPECT_EQ(n.at("negative"), (boost::json::array{{2, 1}}));
-  EXPECT_EQ(o.at("p50").to_number<double>(), estimate_native_quantile(0.5, *snap[0].points[0].native));
+  EXPECT_EQ(o.at("p50").to_number<double>(),
+            estimate_native_quantile(0.5, *snap[0].points[0].native));
   EXPECT_GT(o.at("p90").to_number<double>(), 2) << "from the native buckets, not +Inf alone";
   EXPECT_LE(o.at("p90").to_number<double>(), 4);
 }

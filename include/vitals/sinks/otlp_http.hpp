@@ -200,13 +200,20 @@ class otlp_encoder {
   /// wider spread is sent at a lower scale).
   static void exponential_fields(json::object& o, const metric_point& p) {
     static constexpr std::int64_t max_dense = 4096;
-    native_buckets n = *p.native;
     auto width = [](const std::vector<native_buckets::entry>& v) {
       return v.empty() ? 0 : std::int64_t{v.back().index} - v.front().index + 1;
     };
-    while (std::max(width(n.positive), width(n.negative)) > max_dense &&
-           n.schema > exponential_histogram::min_schema)
-      exponential_histogram::downscale(n, 1);
+    auto too_wide = [&](const native_buckets& b) {
+      return std::max(width(b.positive), width(b.negative)) > max_dense &&
+             b.schema > exponential_histogram::min_schema;
+    };
+    const bool merge = too_wide(*p.native);
+    native_buckets coarser;  // a copy only when the buckets must be merged
+    if (merge) {
+      coarser = *p.native;
+      while (too_wide(coarser)) exponential_histogram::downscale(coarser, 1);
+    }
+    const native_buckets& n = merge ? coarser : *p.native;
     auto side = [](const std::vector<native_buckets::entry>& v) {
       json::object s{{"offset", v.empty() ? 0 : std::int64_t{v.front().index} - 1}};
       json::array counts;

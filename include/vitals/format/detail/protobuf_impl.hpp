@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "vitals/core/detail/protobuf.hpp"
+#include "vitals/format/detail/exposition.hpp"
 #include "vitals/format/protobuf.hpp"
 
 namespace vitals::format {
@@ -48,7 +49,7 @@ enum type : std::uint8_t {
 // Messages nest, and a nested message goes out after its length: each is
 // written into a scratch string of its own, then appended with its length.
 struct pb_scratch {
-  std::string family, metric, part, inner;
+  std::string family, metric, part, bucket, exemplar, inner;
 };
 
 using pb::put_message;
@@ -80,7 +81,8 @@ inline void put_timestamp(std::string& out, std::uint32_t field, double unix_sec
 }
 
 inline void put_exemplar(std::string& out, std::uint32_t field, const exemplar& e, pb_scratch& s) {
-  std::string body;
+  std::string& body = s.exemplar;
+  body.clear();
   for (const auto& l : e.labels) put_label(body, pm::exemplar_label, l.name, l.value, s.inner);
   pb::put_double(body, pm::exemplar_value, e.value);
   if (e.t) put_timestamp(body, pm::exemplar_timestamp, *e.t, s.inner);
@@ -111,7 +113,8 @@ inline void put_histogram(std::string& out, const metric_point& p, pb_scratch& s
   } else {
     for (const auto& b : p.buckets) {
       if (std::isinf(b.le) && b.le > 0) continue;  // implied by sample_count
-      std::string bucket;
+      std::string& bucket = s.bucket;
+      bucket.clear();
       pb::put_uint64(bucket, pm::bucket_count, as_count(b.count));
       pb::put_double(bucket, pm::bucket_upper_bound, b.le);
       if (b.exemplar) put_exemplar(bucket, pm::bucket_exemplar, *b.exemplar, s);
@@ -209,8 +212,7 @@ VITALS_DECL void write_protobuf(std::string& out, const metric_snapshot& snap) {
     if (!f.help.empty()) pb::put_string(body, detail::pm::family_help, f.help);
     pb::put_uint64(body, detail::pm::family_type, detail::wire_type(f.type));
     for (const auto& p : f.points) detail::put_metric(body, f, p, s);
-    if (!f.unit.empty() && f.name.ends_with("_" + f.unit))
-      pb::put_string(body, detail::pm::family_unit, f.unit);
+    if (detail::unit_fits(f.name, f.unit)) pb::put_string(body, detail::pm::family_unit, f.unit);
     pb::put_varint(out, body.size());
     out += body;
   }
