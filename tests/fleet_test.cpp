@@ -614,11 +614,15 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
   ASSERT_FALSE(view_port.empty()) << view.output();
   EXPECT_NE(view.output().find("read-only view"), std::string::npos) << view.output();
 
+  // Each agent posts after a thinking phase of 3 to 10 simulated seconds;
+  // at speed 50 that is at most 0.2 s of work, so 8 s leaves every host
+  // events even on a loaded CI machine (at speed 20 and 4 s, a host under
+  // the ASan stage once received none).
   std::vector<std::unique_ptr<child>> sims;
   for (std::size_t i = 0; i < fleet.size(); ++i)
     sims.push_back(std::make_unique<child>(std::vector<std::string>{
         VITALS_SIMULATOR_EXE, "--monitor", "http://127.0.0.1:" + fleet[i]->ready(), "--agents", "2",
-        "--speed", "20", "--seed", std::to_string(11 + i), "--duration", "4"}));
+        "--speed", "50", "--seed", std::to_string(11 + i), "--duration", "8"}));
   // Live: the view's watch stream carries samples the monitors store.
   const auto live = first_event(view_port, "/api/v1/watch?sel=process_resident_memory_bytes",
                                 "\"host\":\"h2\"", std::chrono::seconds(15));
