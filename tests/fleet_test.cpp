@@ -88,6 +88,17 @@ void expect_groups_by_host(Store& s) {
     ASSERT_EQ(agents->size(), 2u);
     EXPECT_EQ((*agents)[0].totals.input, 300);
     EXPECT_EQ((*agents)[0].host, "");
+    // Only one host's events: h2's a1 and a2, none of h1's.
+    auto on_h2 = s.aggregate({.host = "h2", .group = by_agent, .bucket = bucket});
+    ASSERT_TRUE(on_h2);
+    ASSERT_EQ(on_h2->size(), 2u);
+    EXPECT_EQ((*on_h2)[0].agent, "a1");
+    EXPECT_EQ((*on_h2)[0].totals.input, 200);
+    EXPECT_EQ((*on_h2)[0].totals.tool_calls, 0);
+    EXPECT_EQ((*on_h2)[1].totals.input, 400);
+    auto nowhere = s.aggregate({.host = "h9", .group = by_agent, .bucket = bucket});
+    ASSERT_TRUE(nowhere);
+    EXPECT_TRUE(nowhere->empty());
   }
   auto got = s.find(std::vector<std::string>{model_call("m2", "a1", "gpt-5", t, 0, 0, 0).key});
   ASSERT_TRUE(got && (*got)[0]);
@@ -241,6 +252,118 @@ TEST(FleetHost, AnAgentsResourcesAreReadFromItsOwnHostsSeries) {
   };
   EXPECT_EQ(cpu_on("h1"), 10);
   EXPECT_EQ(cpu_on("h2"), 50);
+}
+
+// A view tracks nothing: its agents are what the stored samples show. The
+// same agent name on two hosts is two agents, each with its own host's
+// resources and usage; `host` narrows every report to one host.
+TEST(FleetHost, OneAgentNameOnTwoHostsIsTwoAgentsWithTheirOwnResources) {
+  stores::memory_store samples;
+  usage_memory usage;
+  const auto now = vitals::now();
+  const auto t = now - std::chrono::seconds(60);
+  sample_batch b;
+  for (int i = 0; i <= 6; ++i)
+    for (auto [host, per_tick] : {std::pair{"h1", 1.0}, std::pair{"h2", 5.0}}) {
+      const label_set l{{"agent", "claude"}, {"host", host}, {"role", "worker"},
+                        {"target", "claude-1"}};
+      b.push_back({series("process_cpu_seconds_total", l), t + std::chrono::seconds(10 * i),
+                   per_tick * i});
+      b.push_back({series("process_resident_memory_bytes", l), t + std::chrono::seconds(10 * i),
+                   per_tick * 1e6});
+    }
+  // Not agents: the monitor's own process, a scrape target's process
+  // metrics, and an agent whose last sample is two days old.
+  b.push_back({series("process_cpu_seconds_total", {{"host", "h1"}, {"target", "self"}}), t, 1});
+  b.push_back({series("process_cpu_seconds_total", {{"host", "h1"}, {"target", "scrape-1"}}), t, 1});
+  b.push_back({series("process_cpu_seconds_total",
+                      {{"agent", "old"}, {"host", "h1"}, {"target", "old"}}),
+               now - std::chrono::hours(48), 1});
+  // A flag-made process target without an agent label is named by its id.
+  b.push_back({series("process_cpu_seconds_total", {{"host", "h2"}, {"target", "pid-42"}}),
+               now - std::chrono::minutes(10), 1});
+  ASSERT_TRUE(samples.append(b));
+
+  const auto sources = stored_agent_sources(samples, now);
+  ASSERT_EQ(sources.size(), 3u);
+  EXPECT_EQ(sources[0].host, "h1");
+  EXPECT_EQ(sources[0].name, "claude");
+  EXPECT_EQ(sources[0].role, "worker");
+  EXPECT_FALSE(sources[0].exited);
+  EXPECT_EQ(sources[1].host, "h2");
+  EXPECT_EQ(sources[2].name, "pid-42");
+  EXPECT_TRUE(sources[2].exited);  // no sample for ten minutes
+
+  ASSERT_TRUE(usage.put(std::vector{on_host(model_call("e1", "claude", "gpt-5", t, 100, 10, 0.5), "h1"),
+                                    on_host(model_call("e2", "claude", "gpt-5", t, 300, 30, 1.5), "h2"),
+                                    on_host(model_call("e3", "claude", "gpt-5", t, 50, 5, 0.25), "h2")}));
+  usage_reports<usage_memory, stores::memory_store> reports(
+      usage, &samples, [&] { return stored_agent_sources(samples, vitals::now()); },
+      {.host = "the-view"});
+  auto s = reports.summary("claude", t - std::chrono::minutes(1), now, now);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(s->size(), 2u) << boost::json::serialize(*s);
+  std::map<std::string, const boost::json::object*> by_host;
+  for (const auto& a : *s) by_host[std::string(a.at("host").as_string())] = &a.as_object();
+  ASSERT_TRUE(by_host.count("h1") && by_host.count("h2")) << boost::json::serialize(*s);
+  EXPECT_EQ(by_host["h1"]->at("tokens").at("input").to_number<std::int64_t>(), 100);
+  EXPECT_EQ(by_host["h2"]->at("tokens").at("input").to_number<std::int64_t>(), 350);
+  EXPECT_EQ(by_host["h1"]->at("cpu").at("avg_percent").to_number<double>(), 10);
+  EXPECT_EQ(by_host["h2"]->at("cpu").at("avg_percent").to_number<double>(), 50);
+  EXPECT_EQ(by_host["h2"]->at("memory").at("max_bytes").to_number<double>(), 5e6);
+  EXPECT_EQ(by_host["h2"]->at("role").as_string(), "worker");
+
+  auto a = reports.agents(now);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->at("total_agents").to_number<std::int64_t>(), 3) << boost::json::serialize(*a);
+  int claudes = 0;
+  for (const auto& x : a->at("agents").as_array())
+    if (x.at("agent_name") == "claude") {
+      ++claudes;
+      EXPECT_FALSE(x.at("cpu_percent").is_null()) << x;
+      EXPECT_EQ(x.at("state"), "working") << x;  // its event is a minute old
+    } else {
+      EXPECT_EQ(x.at("agent_name"), "pid-42");
+      EXPECT_EQ(x.at("state"), "done") << x;
+    }
+  EXPECT_EQ(claudes, 2);
+
+  // host=h2: only h2's agents, events and blocks.
+  a = reports.agents(now, "h2");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("total_agents").to_number<std::int64_t>(), 2) << boost::json::serialize(*a);
+  s = reports.summary(std::nullopt, t - std::chrono::minutes(1), now, now, "h2");
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->size(), 2u) << boost::json::serialize(*s);
+  for (const auto& x : *s) EXPECT_EQ(x.at("host"), "h2");
+  auto d = reports.daily(t - std::chrono::hours(1), now, daily_by::agent, {}, "h1");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->at("totals").at("tokens").at("input").to_number<std::int64_t>(), 100);
+  auto blocks = reports.blocks(std::chrono::hours(5), t - std::chrono::hours(1), now, {}, "h2");
+  ASSERT_TRUE(blocks);
+  EXPECT_NE(boost::json::serialize(*blocks).find("\"input\":350"), std::string::npos)
+      << boost::json::serialize(*blocks);
+}
+
+// Events stored before hosts were recorded (host '') are the monitor's own:
+// one agent with the ones it stores now, not a second row.
+TEST(FleetHost, EventsFromBeforeHostsAreThisMonitorsOwn) {
+  usage_memory usage;
+  const auto now = vitals::now();
+  const auto t = now - std::chrono::minutes(5);
+  ASSERT_TRUE(usage.put(std::vector{on_host(model_call("e1", "a1", "gpt-5", t, 100, 10, 0.5), ""),
+                                    on_host(model_call("e2", "a1", "gpt-5", t, 20, 2, 0.25), "me")}));
+  usage_reports<usage_memory, stores::memory_store> reports(usage, nullptr, {}, {.host = "me"});
+  auto s = reports.summary(std::nullopt, t - std::chrono::hours(1), now, now);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->size(), 1u) << boost::json::serialize(*s);
+  EXPECT_EQ((*s)[0].at("host"), "me");
+  EXPECT_EQ((*s)[0].at("tokens").at("input").to_number<std::int64_t>(), 120);
+  ASSERT_EQ((*s)[0].at("models").as_array().size(), 1u);  // one gpt-5, merged
+  EXPECT_EQ((*s)[0].at("models").at(0).at("input_tokens").to_number<std::int64_t>(), 120);
+  auto a = reports.agents(now);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("total_agents").to_number<std::int64_t>(), 1);
 }
 
 TEST(FleetHost, TheSamplerFactoryLabelsEverySampleWithItsHost) {
@@ -627,9 +750,27 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
   const auto live = first_event(view_port, "/api/v1/watch?sel=process_resident_memory_bytes",
                                 "\"host\":\"h2\"", std::chrono::seconds(15));
   EXPECT_NE(live.find("process_resident_memory_bytes"), std::string::npos) << live;
+  // The view's agents are what the fleet samples: agent-1 on each host is
+  // an agent of its own, with its own host's CPU and memory.
+  net::client vc("127.0.0.1", view_port);
+  std::string agents_seen;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = vc.get("/api/v1/usage/agents");
+        if (!r || r->status != 200) return false;
+        agents_seen = r->body;
+        std::set<std::string> on;
+        const auto report = boost::json::parse(r->body);
+        for (const auto& a : report.at("agents").as_array())
+          if (a.at("agent_name") == "agent-1" && !a.at("cpu_percent").is_null() &&
+              !a.at("mem_used_bytes").is_null())
+            on.insert(std::string(a.at("host").as_string()));
+        return on == std::set<std::string>{"h1", "h2", "h3"};
+      },
+      std::chrono::seconds(20)))
+      << agents_seen;
   for (auto& s : sims) ASSERT_EQ(s->wait(std::chrono::seconds(60)), 0) << s->output();
 
-  net::client vc("127.0.0.1", view_port);
   taken sum;
   std::map<std::string, taken> per_host;
   for (std::size_t i = 0; i < fleet.size(); ++i) {
@@ -658,6 +799,20 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
     EXPECT_EQ(seen[h].requests, per_host[h].requests) << h;
     EXPECT_EQ(seen[h].tool_calls, per_host[h].tool_calls) << h;
   }
+  // One host's slice of the view: its agents' summaries add up to what
+  // that host took in.
+  for (const auto& h : hosts) {
+    r = vc.get("/api/v1/usage/summary?host=" + h);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200u) << r->body;
+    double input = 0;
+    const auto summary = boost::json::parse(r->body);
+    for (const auto& a : summary.as_array()) {
+      EXPECT_EQ(std::string(a.at("host").as_string()), h) << r->body;
+      input += double(a.at("tokens").at("input").to_number<std::int64_t>());
+    }
+    EXPECT_EQ(input, per_host[h].input) << h << ": " << r->body;
+  }
   const auto& totals = daily.at("totals");
   EXPECT_EQ(double(totals.at("tokens").at("input").to_number<std::int64_t>()), sum.input);
   EXPECT_EQ(double(totals.at("requests").to_number<std::int64_t>()), sum.requests);
@@ -675,6 +830,22 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
   r = vc.get("/metrics");
   ASSERT_TRUE(r);
   for (const auto& h : hosts) EXPECT_NE(r->body.find("host=\"" + h + "\""), std::string::npos) << h;
+
+  // A sample received over OTLP is a sample of the host that received it.
+  {
+    auto c = fleet[0]->client();
+    const auto ns = std::to_string(to_unix_ms(vitals::now()) * 1000000);
+    r = c.post("/v1/metrics",
+               R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"fleet_probe",)"
+               R"("gauge":{"dataPoints":[{"asDouble":7,"timeUnixNano":")" +
+                   ns + R"("}]}}]}]}]})",
+               "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200u) << r->body;
+    r = vc.get("/api/v1/latest?sel=fleet_probe");
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->body.find("\"host\":\"h1\""), std::string::npos) << r->body;
+  }
 
   // A view writes nothing: writes are refused, nothing is stored as its host.
   r = vc.post("/api/v1/events", R"({"agent_name":"x","message_id":"v1","input_tokens":1})");

@@ -155,7 +155,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
                               {.dashboard = f.dashboard,
                                .events = &lifecycle.log(),
                                .sessions = &sessions,
-                               .reports = {.workspace_path = f.workspace, .host = factory.host},
+                               .reports = {.workspace_path = f.workspace, .host = f.host_name},
+                               .sample_host = factory.host,
                                .read_only = view});
 #ifdef VITALS_WITH_OTLP
   using otlp_server_t = http::server<typename decltype(routes)::otlp_router_type>;
@@ -232,7 +233,9 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
     std::fprintf(stderr, "agent_monitor: %s\n", m.c_str());
   };
   upkeep_opts.after_tick = [&] {
-    watch.check(targets, ledger, [&] { return routes.reports().agents(); });
+    // This monitor's agents only: on a shared database the others are
+    // their own monitors' to watch.
+    watch.check(targets, ledger, [&] { return routes.reports().agents(vitals::now(), f.host_name); });
     (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
   };
   if constexpr (view)

@@ -137,12 +137,17 @@ class lifecycle_watch {
       const auto* state = o ? o->if_contains("state") : nullptr;
       if (!name || !state || !name->is_string() || !state->is_string()) continue;
       const std::string n(name->get_string()), st(state->get_string());
-      const auto was = states_.find(n);
+      const auto* host = o->if_contains("host");
+      const std::string h(host && host->is_string() ? host->get_string() : "");
+      const std::string key = h + '\n' + n;  // one agent name on two hosts is two agents
+      const auto was = states_.find(key);
       const std::string before = was == states_.end() ? "" : was->second;
-      if (agents_seen_ && st != before && (st == "stuck" || st == "error" || st == "done"))
-        hub_.publish(lifecycle_event(lifecycle::agent_state,
-                                     {{"agent", n}, {"state", st}, {"was", before}}));
-      now.emplace(n, st);
+      if (agents_seen_ && st != before && (st == "stuck" || st == "error" || st == "done")) {
+        boost::json::object detail{{"agent", n}, {"state", st}, {"was", before}};
+        if (!h.empty()) detail["host"] = h;
+        hub_.publish(lifecycle_event(lifecycle::agent_state, std::move(detail)));
+      }
+      now.emplace(key, st);
     }
     states_ = std::move(now);
     agents_seen_ = true;

@@ -24,6 +24,7 @@ namespace vitals::agent {
 struct agent_source {
   std::string name{};    // the agent_name its usage events carry
   std::string target{};  // the `target` label of its samples; empty: none
+  std::string host{};    // the `host` label of its samples; empty: this monitor's
   std::string role{}, tool{}, runtime{};
   bool exited = false;   // its process is gone
   bool failing = false;  // its sampler's last tick failed for another reason
@@ -106,6 +107,47 @@ inline double seconds_between(const point& a, const point& b) {
 }
 
 }  // namespace detail
+
+/// The agents a sample store shows, for a monitor that tracks none (a
+/// read-only view over a fleet's database): one per host and target whose
+/// CPU series carries an `agent` label (its value names the agent, as
+/// agent_sources names a tracked target's), or whose target is one the
+/// monitor's flags make (`pid-N`, `cgroup-NAME`, named by the target). An
+/// agent with no CPU sample within `fresh` of `now` has exited; one with
+/// none within `listed` is not listed (its usage events may still be).
+template <store Samples>
+std::vector<agent_source> stored_agent_sources(
+    Samples& samples, timestamp now, std::chrono::seconds fresh = std::chrono::minutes(2),
+    std::chrono::seconds listed = std::chrono::hours(24)) {
+  std::map<std::pair<std::string, std::string>, agent_source> found;  // by (host, target)
+  for (const auto& s : samples.list_series()) {
+    if (s.name() != "process_cpu_seconds_total" && s.name() != "container_cpu_usage_seconds_total")
+      continue;
+    const auto& l = s.labels();
+    const auto target = l.get("target"), name = l.get("agent");
+    if (target.empty() ||
+        (name.empty() && !target.starts_with("pid-") && !target.starts_with("cgroup-")))
+      continue;
+    const auto last = samples.latest(s);
+    if (!last || last->t < now - listed) continue;
+    auto [it, fresh_entry] =
+        found.try_emplace({std::string(l.get("host")), std::string(target)});
+    auto& a = it->second;
+    if (fresh_entry)
+      a = {.name = std::string(name.empty() ? target : name),
+           .target = std::string(target),
+           .host = std::string(l.get("host")),
+           .role = std::string(l.get("role")),
+           .tool = std::string(l.get("tool")),
+           .runtime = std::string(l.get("runtime")),
+           .exited = true};
+    if (last->t >= now - fresh) a.exited = false;
+  }
+  std::vector<agent_source> out;
+  out.reserve(found.size());
+  for (auto& [_, a] : found) out.push_back(std::move(a));
+  return out;
+}
 
 /// Resource use of `target` over [from, to], read from `samples` (null or
 /// no target: none) among its series `all`, by the `target` label; only the

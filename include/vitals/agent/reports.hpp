@@ -44,9 +44,12 @@ class usage_reports {
 
   /// Per UTC day, the groups ordered by cost. Model and provider groups
   /// count model calls; tool groups count tool calls; agent groups both.
+  /// `agent`, `host`: only that agent's or host's events; empty: all.
   result<boost::json::object> daily(timestamp from, timestamp to, daily_by by,
-                                    std::string agent = {}) {
-    auto rows = usage_.aggregate(daily_query(from, to, by, std::move(agent)));
+                                    std::string agent = {}, std::string host = {}) {
+    auto q = daily_query(from, to, by, std::move(agent));
+    q.host = std::move(host);
+    auto rows = usage_.aggregate(q);
     if (!rows) return rows.error();
     return daily_json(usage_days(*rows), by, from, to);
   }
@@ -54,81 +57,102 @@ class usage_reports {
   /// Per bucket of `step` (one of series_steps, from the unix epoch, UTC),
   /// the groups ordered by cost: the daily report at any step.
   result<boost::json::object> series(timestamp from, timestamp to, daily_by by,
-                                     std::string_view step, std::string agent = {}) {
+                                     std::string_view step, std::string agent = {},
+                                     std::string host = {}) {
     const auto width = parse_series_step(step);
     if (!width) return error(errc::invalid_argument, "step: not one of the allowed steps");
-    auto rows = usage_.aggregate(grouped_query(from, to, by, *width, std::move(agent)));
+    auto q = grouped_query(from, to, by, *width, std::move(agent));
+    q.host = std::move(host);
+    auto rows = usage_.aggregate(q);
     if (!rows) return rows.error();
     return series_json(usage_days(*rows), by, step, *width, from, to);
   }
 
-  /// The 000 seed's agent summary, one per agent (or just `agent`), by name.
+  /// The 000 seed's agent summary, one per agent (or just `agent`) and
+  /// host (or just `host`), by name then host: one agent name on two hosts
+  /// is two agents.
   result<boost::json::array> summary(std::optional<std::string_view> agent, timestamp from,
-                                     timestamp to, timestamp now = vitals::now()) {
+                                     timestamp to, timestamp now = vitals::now(),
+                                     std::string host = {}) {
     const std::string only(agent.value_or(""));
-    auto totals = usage_.aggregate({.from = from, .to = to, .agent = only, .group = by_agent});
+    auto totals = usage_.aggregate(
+        {.from = from, .to = to, .agent = only, .host = host, .group = by_agent | by_host});
     if (!totals) return totals.error();
     auto models = usage_.aggregate({.from = from,
                                     .to = to,
                                     .agent = only,
-                                    .group = by_agent | by_model,
+                                    .host = host,
+                                    .group = by_agent | by_model | by_host,
                                     .kind = usage_kind::model_calls});
     if (!models) return models.error();
-    auto known = sources();
-    std::map<std::string, usage_totals> by_name;
-    for (const auto& r : *totals) by_name[r.agent] = r.totals;
-    for (const auto& [name, src] : known)
-      if (only.empty() || name == only) by_name.try_emplace(name);
-    auto last = last_events(now);
+    auto known = sources(only, host);
+    std::map<agent_key, usage_totals> by_key;
+    for (const auto& r : *totals) by_key[key_of(r)].add(r.totals);
+    for (const auto& [k, src] : known) by_key.try_emplace(k);
+    auto last = last_events(now, host);
     if (!last) return last.error();
     std::vector<vitals::series> all =
         samples_ ? samples_->list_series() : std::vector<vitals::series>{};
     boost::json::array out;
-    for (const auto& [name, t] : by_name) {
-      const auto src = known.find(name);
+    for (const auto& [k, t] : by_key) {
+      const auto src = known.find(k);
       const agent_source* s = src == known.end() ? nullptr : &src->second;
-      const resource_use use = s ? measure(all, s->target, from, to) : resource_use{};
-      const std::string state = agent_state(
-          s, current(all, s, now), last->contains(name) ? &last->at(name) : nullptr, now, opts_);
-      std::vector<const usage_row*> mine;
+      const resource_use use = s ? measure(all, *s, from, to) : resource_use{};
+      const auto l = last->find(k);
+      const std::string state =
+          agent_state(s, current(all, s, now), l == last->end() ? nullptr : &l->second, now, opts_);
+      // Its models, merged by model (a legacy row without a host and one
+      // with this monitor's host are one agent), ordered by cost.
+      std::map<std::string, usage_row> by_model;
       for (const auto& m : *models)
-        if (m.agent == name) mine.push_back(&m);
-      std::stable_sort(mine.begin(), mine.end(), [](const auto* a, const auto* b) {
+        if (key_of(m) == k) {
+          auto& row = by_model[m.model];
+          row.model = m.model;
+          row.totals.add(m.totals);
+        }
+      std::vector<const usage_row*> ordered;
+      for (const auto& [_, m] : by_model) ordered.push_back(&m);
+      std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
         return a->totals.cost_usd > b->totals.cost_usd;
       });
-      out.push_back(agent_summary_json(name, s, state, use, t, mine));
+      auto o = agent_summary_json(k.second, s, state, use, t, ordered);
+      o["host"] = k.first;
+      out.push_back(std::move(o));
     }
     return out;
   }
 
   /// Each agent's state, current resources and uptime, the state counts,
   /// the counts by role and the utilisation (working / active; active is
-  /// idle, working or stuck), and the workspace path when one is set.
-  result<boost::json::object> agents(timestamp now = vitals::now()) {
-    auto known = sources();
-    auto last = last_events(now);
+  /// idle, working or stuck), and the workspace path when one is set. One
+  /// entry per agent name and host; `host`: only that host's agents.
+  result<boost::json::object> agents(timestamp now = vitals::now(), std::string host = {}) {
+    auto known = sources({}, host);
+    auto last = last_events(now, host);
     if (!last) return last.error();
-    std::set<std::string> names;
-    for (const auto& [name, _] : known) names.insert(name);
-    for (const auto& [name, _] : *last) names.insert(name);
+    std::set<agent_key> keys;
+    for (const auto& [k, _] : known) keys.insert(k);
+    for (const auto& [k, _] : *last) keys.insert(k);
     std::vector<vitals::series> all =
         samples_ ? samples_->list_series() : std::vector<vitals::series>{};
     std::map<std::string, int> counts{{"idle", 0},  {"working", 0}, {"done", 0},
                                       {"stuck", 0}, {"error", 0},   {"stopped", 0}};
     agent_roles roles;
     boost::json::array list;
-    for (const auto& name : names) {
-      const auto src = known.find(name);
+    for (const auto& k : keys) {
+      const auto src = known.find(k);
       const agent_source* s = src == known.end() ? nullptr : &src->second;
       const resource_use use = current(all, s, now);
-      const auto l = last->find(name);
+      const auto l = last->find(k);
       const timestamp* last_event = l == last->end() ? nullptr : &l->second;
       const std::string state = agent_state(s, use, last_event, now, opts_);
       ++counts[state];
       if (s) roles.add(s->role);
-      list.push_back(agent_state_json(name, s, state, use, last_event, now));
+      auto a = agent_state_json(k.second, s, state, use, last_event, now);
+      a["host"] = k.first;
+      list.push_back(std::move(a));
     }
-    return agents_json(now, names.size(), std::move(counts), std::move(list), roles,
+    return agents_json(now, keys.size(), std::move(counts), std::move(list), roles,
                        opts_.workspace_path);
   }
 
@@ -137,10 +161,12 @@ class usage_reports {
   /// more than `hours` after the previous event, starts a new one. The
   /// block still open at `now` has a burn rate and a projection to its end.
   result<boost::json::object> blocks(std::chrono::hours hours, timestamp from,
-                                     timestamp now = vitals::now(), std::string agent = {}) {
+                                     timestamp now = vitals::now(), std::string agent = {},
+                                     std::string host = {}) {
     auto rows = usage_.aggregate({.from = from,
                                   .to = now,
                                   .agent = std::move(agent),
+                                  .host = std::move(host),
                                   .group = by_model,
                                   .bucket = std::chrono::hours(1)});
     if (!rows) return rows.error();
@@ -154,10 +180,33 @@ class usage_reports {
   }
 
  private:
-  std::map<std::string, agent_source> sources() const {
-    std::map<std::string, agent_source> out;
+  // An agent is its name on a host: (host, name). Events stored before
+  // hosts were recorded (host '') and agents tracked without a `host` label
+  // are this monitor's own (report_options::host).
+  using agent_key = std::pair<std::string, std::string>;
+
+  agent_key key_of(const usage_row& r) const {
+    return {r.host.empty() ? opts_.host : r.host, r.agent};
+  }
+
+  // Resource use of one agent: its target's series on its host.
+  resource_use measure(const std::vector<vitals::series>& all, const agent_source& s,
+                       timestamp from, timestamp to) {
+    return measure_resources(samples_, all, s.target, from, to,
+                             s.host.empty() ? std::string_view(opts_.host) : s.host);
+  }
+
+  // The agents that are not only usage events, by key; `name`, `host`:
+  // only those (empty: all).
+  std::map<agent_key, agent_source> sources(const std::string& name,
+                                            const std::string& host) const {
+    std::map<agent_key, agent_source> out;
     if (agents_)
-      for (auto& a : agents_()) out.emplace(a.name, std::move(a));
+      for (auto& a : agents_()) {
+        agent_key k{a.host.empty() ? opts_.host : a.host, a.name};
+        if ((name.empty() || k.second == name) && (host.empty() || k.first == host))
+          out.emplace(std::move(k), std::move(a));
+      }
     return out;
   }
 
@@ -165,16 +214,21 @@ class usage_reports {
   // sampling interval up to a minute.
   resource_use current(const std::vector<vitals::series>& all, const agent_source* s,
                        timestamp now) {
-    return s ? measure(all, s->target, now - std::chrono::minutes(2), now) : resource_use{};
+    return s ? measure(all, *s, now - std::chrono::minutes(2), now) : resource_use{};
   }
 
   // When each agent's last usage event happened, over the last day.
-  result<std::map<std::string, timestamp>> last_events(timestamp now) {
-    auto rows =
-        usage_.aggregate({.from = now - std::chrono::days(1), .to = now, .group = by_agent});
+  result<std::map<agent_key, timestamp>> last_events(timestamp now, const std::string& host) {
+    auto rows = usage_.aggregate({.from = now - std::chrono::days(1),
+                                  .to = now,
+                                  .host = host,
+                                  .group = by_agent | by_host});
     if (!rows) return rows.error();
-    std::map<std::string, timestamp> out;
-    for (const auto& r : *rows) out.emplace(r.agent, r.totals.last);
+    std::map<agent_key, timestamp> out;
+    for (const auto& r : *rows) {
+      auto [it, fresh] = out.emplace(key_of(r), r.totals.last);
+      if (!fresh) it->second = std::max(it->second, r.totals.last);
+    }
     return out;
   }
 

@@ -307,6 +307,7 @@ class usage_postgres {
       "$2::int8",
       "$3::text",
       "$4::int8",
+      "$5::text",
       event_sums,
       VITALS_PG_SUM8("input") ", " VITALS_PG_SUM8("output") ", " VITALS_PG_SUM8(
           "cache_read") ", " VITALS_PG_SUM8("cache_write") ", " VITALS_PG_SUM8("reasoning") ", "
@@ -320,8 +321,12 @@ class usage_postgres {
   status collect(const usage_query& q, const std::string& sql, std::int64_t from, std::int64_t to,
                  detail::usage_groups& groups) {
     const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
-    auto r = conn_.query(sql.c_str(), stores::pg::params{}.add(from).add(to).add(q.agent).add(
-                                          width > 0 ? width : to_unix_ms(q.from)));
+    auto r = conn_.query(sql.c_str(), stores::pg::params{}
+                                          .add(from)
+                                          .add(to)
+                                          .add(q.agent)
+                                          .add(width > 0 ? width : to_unix_ms(q.from))
+                                          .add(q.host));
     if (!r) return r.error();
     for (int i = 0; i < r->size(); ++i) detail::add_group_row(row{*r, i}, groups);
     return {};

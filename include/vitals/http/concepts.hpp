@@ -86,23 +86,27 @@ concept event_ingest = requires(L& l, std::string_view body) {
 // 1. `u.daily(from, to, by, agent)` returns `result<boost::json::object>`:
 //    per UTC day, the groups of `agent::daily_by` ordered by cost (`agent`
 //    empty: every agent).
-// 2. `u.summary(agent, from, to)` returns `result<boost::json::array>`: one
+// 2. `u.summary(agent, from, to, now)` returns `result<boost::json::array>`: one
 //    entry per agent (or just `agent`), resources and usage over the window.
-// 3. `u.agents()` returns `result<boost::json::object>`: each agent's state
+// 3. `u.agents(now)` returns `result<boost::json::object>`: each agent's state
 //    and resources, the state counts and the utilisation.
-// 4. `u.blocks(hours, from)` returns `result<boost::json::object>`: billing
+// 4. `u.blocks(hours, from, now, agent)` returns `result<boost::json::object>`: billing
 //    blocks of `hours`, with burn rate and projection for the open one.
 // 5. `u.series(from, to, by, step, agent)` returns `result<boost::json::object>`:
 //    the daily report's groups per `step` (one of agent::series_steps; the
 //    route checks it first).
+// 6. Each takes a host last (`host`, a std::string; empty: every host): only
+//    that host's events and agents, for a fleet sharing one store.
 template <class U>
 concept usage_reports = requires(U& u, std::optional<std::string_view> agent, timestamp t,
                                  agent::daily_by by, std::string name, std::chrono::hours h) {
-  { u.daily(t, t, by, name) } -> std::same_as<result<boost::json::object>>;
-  { u.summary(agent, t, t) } -> std::same_as<result<boost::json::array>>;
-  { u.agents() } -> std::same_as<result<boost::json::object>>;
-  { u.blocks(h, t) } -> std::same_as<result<boost::json::object>>;
-  { u.series(t, t, by, std::string_view{}, name) } -> std::same_as<result<boost::json::object>>;
+  { u.daily(t, t, by, name, name) } -> std::same_as<result<boost::json::object>>;
+  { u.summary(agent, t, t, t, name) } -> std::same_as<result<boost::json::array>>;
+  { u.agents(t, name) } -> std::same_as<result<boost::json::object>>;
+  { u.blocks(h, t, t, name, name) } -> std::same_as<result<boost::json::object>>;
+  {
+    u.series(t, t, by, std::string_view{}, name, name)
+    } -> std::same_as<result<boost::json::object>>;
 };
 
 // --- spool_source ----------------------------------------------------------

@@ -133,7 +133,8 @@ class limits_route {
 /// The tracked targets that are agents, for the usage reports: those with an
 /// `agent` label (its value is the agent's name), and every process and
 /// cgroup target (named by its id). A process or cgroup that is gone is
-/// "exited"; a target whose last tick failed otherwise is "failing".
+/// "exited"; a target whose last tick failed otherwise is "failing". Its
+/// host is its `host` label (empty: the monitor's own).
 template <target_manager Targets>
 std::vector<agent::agent_source> agent_sources(const Targets& targets) {
   std::vector<agent::agent_source> out;
@@ -147,6 +148,7 @@ std::vector<agent::agent_source> agent_sources(const Targets& targets) {
         (s.kind == "cgroup" && !std::filesystem::exists(s.path, ec));
     out.push_back({.name = std::string(name.empty() ? std::string_view(s.id) : name),
                    .target = s.id,
+                   .host = std::string(s.labels.get("host")),
                    .role = std::string(s.labels.get("role")),
                    .tool = std::string(s.labels.get("tool")),
                    .runtime = std::string(s.labels.get("runtime")),
@@ -174,9 +176,9 @@ class usage_route {
     if (report == "blocks") co_return blocks(req);
     if (report == "series") co_return series(req);
     if (report == "agents") {
-      auto p = checked_params(req, {});
+      auto p = checked_params(req, {"host"});
       if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
-      co_return answer(reports_.agents(), v);
+      co_return answer(reports_.agents(vitals::now(), host_of(std::get<params>(p))), v);
     }
     co_return json_error(bhttp::status::not_found,
                          "unknown usage report; known: daily, series, summary, agents, blocks, "
@@ -187,6 +189,9 @@ class usage_route {
  private:
   using checked = std::variant<params, response>;
 
+  // `host`: only that host's events and agents (a fleet's shared store).
+  static std::string host_of(const params& ps) { return std::string(ps.get("host").value_or("")); }
+
   template <class T>
   static response answer(const result<T>& r, unsigned version) {
     if (!r) return json_error(bhttp::status::internal_server_error, r.error().message, version);
@@ -194,17 +199,18 @@ class usage_route {
   }
 
   response summary(const request& req) {
-    auto p = checked_params(req, {"agent", "from", "to"});
+    auto p = checked_params(req, {"agent", "from", "to", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(30));
     if (auto* r = std::get_if<response>(&w)) return std::move(*r);
     const auto [from, to] = std::get<0>(w);
-    return answer(reports_.summary(ps.get("agent"), from, to), req.version());
+    return answer(reports_.summary(ps.get("agent"), from, to, vitals::now(), host_of(ps)),
+                  req.version());
   }
 
   response daily(const request& req) {
-    auto p = checked_params(req, {"from", "to", "by", "agent"});
+    auto p = checked_params(req, {"from", "to", "by", "agent", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(30));
@@ -214,12 +220,13 @@ class usage_route {
     if (!by)
       return bad_parameter({"by", "by: expected model, agent, tool, provider or host"},
                            req.version());
-    return answer(reports_.daily(from, to, *by, std::string(ps.get("agent").value_or(""))),
-                  req.version());
+    return answer(
+        reports_.daily(from, to, *by, std::string(ps.get("agent").value_or("")), host_of(ps)),
+        req.version());
   }
 
   response series(const request& req) {
-    auto p = checked_params(req, {"from", "to", "by", "step", "agent"});
+    auto p = checked_params(req, {"from", "to", "by", "step", "agent", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(1));
@@ -232,12 +239,12 @@ class usage_route {
     auto step = report_step(req, ps, from, to);
     if (auto* r = std::get_if<response>(&step)) return std::move(*r);
     return answer(reports_.series(from, to, *by, ps.get("step").value_or("1h"),
-                                  std::string(ps.get("agent").value_or(""))),
+                                  std::string(ps.get("agent").value_or("")), host_of(ps)),
                   req.version());
   }
 
   response blocks(const request& req) {
-    auto p = checked_params(req, {"hours", "from"});
+    auto p = checked_params(req, {"hours", "from", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(7));
@@ -249,7 +256,9 @@ class usage_route {
         return bad_parameter({"hours", "hours: expected a whole number from 1 to 24"},
                              req.version());
     }
-    return answer(reports_.blocks(std::chrono::hours(hours), std::get<0>(w).first), req.version());
+    return answer(reports_.blocks(std::chrono::hours(hours), std::get<0>(w).first, vitals::now(),
+                                  {}, host_of(ps)),
+                  req.version());
   }
 
   Reports& reports_;

@@ -156,9 +156,15 @@ struct monitor_route_options {
   event_log* events = nullptr;                    // /api/v1/events/log; null: 404
   const agent::session_book* sessions = nullptr;  // /api/v1/sessions; null: 404
   event_log_options log_options{};
-  agent::report_options reports{};  // states, workspace path
+  agent::report_options reports{};  // states, workspace path, this monitor's host
+  /// Not empty: samples received (OTLP metrics, channels) without a `host`
+  /// label get host=<sample_host>, as the sampler factory labels the
+  /// samplers' (a fleet sharing one store).
+  std::string sample_host{};
   /// A read-only view (agent_monitor --read-only): every method but GET and
-  /// HEAD is refused with 405 before any route sees it, so nothing is written.
+  /// HEAD is refused with 405 before any route sees it, so nothing is written;
+  /// its agents are those the stored samples show (stored_agent_sources),
+  /// not tracked targets.
   bool read_only = false;
 };
 
@@ -186,15 +192,19 @@ class monitor_routes {
 
   monitor_routes(registry& reg, Pipeline& pipe, Targets& targets, ledger_type& ledger,
                  monitor_route_options o = {})
-      : reports_(
-            ledger.store(), &pipe.store(), [&targets] { return agent_sources(targets); },
-            o.reports),
+      : sample_host_(std::move(o.sample_host)),
+        reports_(ledger.store(), &pipe.store(),
+                 o.read_only ? typename reports_type::agent_list(
+                                   [&pipe] { return agent::stored_agent_sources(pipe.store(),
+                                                                                vitals::now()); })
+                             : [&targets] { return agent_sources(targets); },
+                 o.reports),
 #ifdef VITALS_WITH_OTLP
         // OTLP metrics go through the pipeline, so the sinks get them too;
         // log events go to the ledger.
         otlp_metrics_(
-            reg, [&pipe](std::span<const sample> b) { return pipe.push(b); },
-            [&pipe](const series& s) { return pipe.store().latest(s); }),
+            reg, [this, &pipe](std::span<const sample> b) { return push_received(pipe, b); },
+            [this, &pipe](const series& s) { return pipe.store().latest(with_host(s)); }),
         otlp_logs_(reg,
                    [&ledger](std::vector<agent::usage_event> es) {
                      return ledger.ingest_events(std::move(es));
@@ -206,7 +216,8 @@ class monitor_routes {
             health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
             watch_route(pipe.store(), reg, o.sse), targets_route(targets, pipe.store()),
             events_route(ledger), claude_hooks_route(ledger, reg), spool_route(ledger),
-            channels_ingest_route([&pipe](std::span<const sample> b) { return pipe.push(b); }, reg),
+            channels_ingest_route(
+                [this, &pipe](std::span<const sample> b) { return push_received(pipe, b); }, reg),
             channels_report_route(pipe.store()), limits_route(ledger.store()),
             usage_route(reports_), event_log_route(o.events, reg, o.log_options),
             sessions_route(o.sessions),
@@ -234,6 +245,19 @@ class monitor_routes {
 #endif
 
  private:
+  // `s` as stored: with this monitor's host unless it names one.
+  series with_host(const series& s) const {
+    if (sample_host_.empty() || !s.labels().get("host").empty()) return s;
+    return series(s.name(), s.labels().with("host", sample_host_));
+  }
+  status push_received(Pipeline& pipe, std::span<const sample> batch) {
+    if (sample_host_.empty()) return pipe.push(batch);
+    std::vector<sample> stamped(batch.begin(), batch.end());
+    for (auto& x : stamped) x.series = with_host(x.series);
+    return pipe.push(stamped);
+  }
+
+  std::string sample_host_;
   reports_type reports_;
 #ifdef VITALS_WITH_OTLP
   agent::otlp_metrics_mapper otlp_metrics_;

@@ -63,12 +63,12 @@ inline std::pair<std::string, std::string> grouping(const usage_query& q) {
   return {select, group};
 }
 
-/// How one SQL store spells what the aggregate query needs: its four
+/// How one SQL store spells what the aggregate query needs: its five
 /// placeholders (the time range, the agent or '', the bucket width or the
-/// one bucket), the sums over usage_events and over usage_hourly, and the
-/// hourly rows of tool calls and of model calls.
+/// one bucket, the host or ''), the sums over usage_events and over
+/// usage_hourly, and the hourly rows of tool calls and of model calls.
 struct usage_dialect {
-  std::string_view from, to, agent, width;
+  std::string_view from, to, agent, width, host;
   std::string_view event_sums, hourly_sums;
   std::string_view tool_rows, model_rows;
 };
@@ -84,7 +84,8 @@ inline std::string usage_sql(const usage_query& q, const usage_dialect& d, bool 
       " AS bucket" + select + ", " + std::string(hourly ? d.hourly_sums : d.event_sums) +
       (hourly ? " FROM usage_hourly" : " FROM usage_events") + " WHERE " + t +
       " >= " + std::string(d.from) + " AND " + t + " <= " + std::string(d.to) + " AND (" +
-      std::string(d.agent) + " = '' OR agent = " + std::string(d.agent) + ")";
+      std::string(d.agent) + " = '' OR agent = " + std::string(d.agent) + ") AND (" +
+      std::string(d.host) + " = '' OR host = " + std::string(d.host) + ")";
   if (q.kind != usage_kind::all) {
     const bool tools = q.kind == usage_kind::tool_calls;
     if (hourly)
