@@ -400,10 +400,17 @@ TEST(FleetView, AFollowedStorePublishesWhatOthersStoredSinceItsLastPoll) {
   std::vector<stores::watched_sample> got;
   auto sub = view.watch(
       *stores::selector::parse("cpu"), [] {}, 100);
+  static_assert(versioned_store<stores::followed<stores::memory_store>>);
+  EXPECT_EQ(view.version(), 0u);
   EXPECT_EQ(view.poll(), 0u);  // primed: history is not news
+  const auto primed = view.version();
+  EXPECT_GT(primed, 0u);
   ASSERT_TRUE(db.append(sample_batch{{a, from_unix_ms(2000), 3}, {a, from_unix_ms(3000), 4}}));
   EXPECT_EQ(view.poll(), 2u);
+  const auto moved = view.version();
+  EXPECT_GT(moved, primed);  // news: /metrics renders again
   EXPECT_EQ(view.poll(), 0u);
+  EXPECT_EQ(view.version(), moved);  // nothing new: /metrics serves what it rendered
   const series c("cpu", {{"host", "h3"}});
   ASSERT_TRUE(db.append(sample_batch{{c, from_unix_ms(5000), 9}, {b, from_unix_ms(4000), 5}}));
   EXPECT_EQ(view.poll(), 2u);

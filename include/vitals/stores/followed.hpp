@@ -7,7 +7,9 @@
 // per series) is asked for the points stamped after the previous poll's
 // time less `grace`: a point stored later than that after its own time (a
 // spool replayed) is in the store but not in the live stream. Other stores:
-// one `latest_all()` plus one `range()` per series that moved.
+// one `latest_all()` plus one `range()` per series that moved. Its
+// `version()` moves at each poll that finds news, so /metrics renders the
+// fleet's series once per poll however often it is scraped.
 #pragma once
 
 #include <algorithm>
@@ -94,10 +96,20 @@ class followed {
     } else {
       collect_moved(fresh);
     }
+    if (!primed_ || !fresh.empty()) ++version_;
     primed_ = true;
     watchers_.publish(fresh);
     published_ += fresh.size();
     return fresh.size();
+  }
+
+  /// Moves at the first poll and at each that finds points (versioned_store):
+  /// what latest_all() returns may have changed only then, as far as this
+  /// view can tell. A drop or prune by another process shows from the next
+  /// poll that finds news.
+  std::uint64_t version() const requires latest_all_store<Store> {
+    std::lock_guard lock(mu_);
+    return version_;
   }
 
   /// Points published by poll() so far.
@@ -146,7 +158,7 @@ class followed {
   mutable std::mutex mu_;  // one poll at a time
   std::unordered_map<series, timestamp, series_hasher> seen_;
   bool primed_ = false;
-  std::uint64_t published_ = 0, unfollowed_ = 0;
+  std::uint64_t published_ = 0, unfollowed_ = 0, version_ = 0;
 };
 
 }  // namespace vitals::stores
