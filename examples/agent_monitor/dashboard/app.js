@@ -213,14 +213,23 @@ async function refreshBlock() {
 const byState = (a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) ||
   a.agent_name.localeCompare(b.agent_name, 'en', { numeric: true });
 
-async function refreshAgents(costs) {
+// `costs`: by agent name, from usage/daily. On a fleet's view (agents of
+// more than one host) one name may be an agent on several hosts: each row
+// names its host and its cost is that host's, from usage/summary.
+async function refreshAgents(costs, win) {
   const a = await report($('agents'), 'usage/agents', {});
-  const fleet = $('fleet');
-  setField(fleet, 'total', a.total_agents, (v) => `(${v})`);
-  setField(fleet, 'utilisation', a.utilisation, (v) => `${Math.round(100 * v)} %`);
-  fleet.querySelector('[data-field="roles"]').textContent =
+  const hosts = new Set((a.agents || []).map((g) => g.host || ''));
+  const fleet = hosts.size > 1;
+  const costOf = new Map();
+  if (fleet)
+    for (const s of await getJSON('usage/summary', win))
+      costOf.set(`${s.host}\n${s.agent_name}`, { cost_usd: s.cost?.total_usd ?? 0, tokens: s.tokens?.total ?? 0 });
+  const box = $('fleet');
+  setField(box, 'total', a.total_agents, (v) => `(${v})`);
+  setField(box, 'utilisation', a.utilisation, (v) => `${Math.round(100 * v)} %`);
+  box.querySelector('[data-field="roles"]').textContent =
     Object.entries(a.roles || {}).map(([k, v]) => `${v} ${k}`).join(' · ') || '—';
-  fleet.querySelector('.states').replaceChildren(...Object.keys(STATE_ORDER).map((s) => {
+  box.querySelector('.states').replaceChildren(...Object.keys(STATE_ORDER).map((s) => {
     const e = el('span', { className: `count ${s}${a[s] ? '' : ' zero'}` }, el('b', { textContent: String(a[s] ?? 0) }), ` ${s}`);
     e.dataset.state = s;
     e.dataset.value = String(a[s] ?? 0);
@@ -228,12 +237,13 @@ async function refreshAgents(costs) {
   }));
 
   const rows = (a.agents || []).slice().sort(byState).map((g) => {
-    const c = costs.get(g.agent_name);
+    const c = fleet ? costOf.get(`${g.host}\n${g.agent_name}`) : costs.get(g.agent_name);
     const href = `#/agent/${encodeURIComponent(g.agent_name)}?range=${route.range}`;
     const td = (text, cls = '') => el('td', { className: cls, textContent: text });
     const tr = el('tr', { className: `data-row state-${g.state}` },
       el('td', {}, stateBadge(g.state)),
-      el('td', {}, el('a', { href, textContent: g.agent_name })),
+      el('td', {}, el('a', { href, textContent: g.agent_name }),
+        ...(fleet ? [el('span', { className: 'muted host', textContent: ` @ ${g.host}` })] : [])),
       td(g.role || '—', 'muted'),
       td(fmt.pct(g.cpu_percent), 'num'),
       td(fmt.bytes(g.mem_used_bytes), 'num'),
@@ -242,6 +252,7 @@ async function refreshAgents(costs) {
       td(g.last_event_at ? fmt.ago(Date.parse(g.last_event_at)) : '—', 'muted'),
       td(fmt.seconds(g.uptime_seconds), 'num'));
     tr.dataset.agent = g.agent_name;
+    tr.dataset.host = g.host || '';
     tr.dataset.state = g.state;
     return tr;
   });
@@ -282,7 +293,7 @@ async function refreshEvents() {
 async function refreshOverview() {
   const win = windowOf();
   const [costs] = await Promise.all([refreshSpend(win), refreshCostChart(win), refreshBlock()]);
-  await Promise.all([refreshAgents(costs), refreshEvents(), refreshTargets()]);
+  await Promise.all([refreshAgents(costs, win), refreshEvents(), refreshTargets()]);
 }
 
 // One round at a time; a round asked for meanwhile runs after it. The body's
