@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <future>
 #include <map>
 #include <set>
@@ -265,20 +266,21 @@ TEST(FleetHost, OneAgentNameOnTwoHostsIsTwoAgentsWithTheirOwnResources) {
   sample_batch b;
   for (int i = 0; i <= 6; ++i)
     for (auto [host, per_tick] : {std::pair{"h1", 1.0}, std::pair{"h2", 5.0}}) {
-      const label_set l{{"agent", "claude"}, {"host", host}, {"role", "worker"},
-                        {"target", "claude-1"}};
-      b.push_back({series("process_cpu_seconds_total", l), t + std::chrono::seconds(10 * i),
-                   per_tick * i});
+      const label_set l{
+          {"agent", "claude"}, {"host", host}, {"role", "worker"}, {"target", "claude-1"}};
+      b.push_back(
+          {series("process_cpu_seconds_total", l), t + std::chrono::seconds(10 * i), per_tick * i});
       b.push_back({series("process_resident_memory_bytes", l), t + std::chrono::seconds(10 * i),
                    per_tick * 1e6});
     }
   // Not agents: the monitor's own process, a scrape target's process
   // metrics, and an agent whose last sample is two days old.
   b.push_back({series("process_cpu_seconds_total", {{"host", "h1"}, {"target", "self"}}), t, 1});
-  b.push_back({series("process_cpu_seconds_total", {{"host", "h1"}, {"target", "scrape-1"}}), t, 1});
-  b.push_back({series("process_cpu_seconds_total",
-                      {{"agent", "old"}, {"host", "h1"}, {"target", "old"}}),
-               now - std::chrono::hours(48), 1});
+  b.push_back(
+      {series("process_cpu_seconds_total", {{"host", "h1"}, {"target", "scrape-1"}}), t, 1});
+  b.push_back(
+      {series("process_cpu_seconds_total", {{"agent", "old"}, {"host", "h1"}, {"target", "old"}}),
+       now - std::chrono::hours(48), 1});
   // A flag-made process target without an agent label is named by its id.
   b.push_back({series("process_cpu_seconds_total", {{"host", "h2"}, {"target", "pid-42"}}),
                now - std::chrono::minutes(10), 1});
@@ -294,9 +296,10 @@ TEST(FleetHost, OneAgentNameOnTwoHostsIsTwoAgentsWithTheirOwnResources) {
   EXPECT_EQ(sources[2].name, "pid-42");
   EXPECT_TRUE(sources[2].exited);  // no sample for ten minutes
 
-  ASSERT_TRUE(usage.put(std::vector{on_host(model_call("e1", "claude", "gpt-5", t, 100, 10, 0.5), "h1"),
-                                    on_host(model_call("e2", "claude", "gpt-5", t, 300, 30, 1.5), "h2"),
-                                    on_host(model_call("e3", "claude", "gpt-5", t, 50, 5, 0.25), "h2")}));
+  ASSERT_TRUE(
+      usage.put(std::vector{on_host(model_call("e1", "claude", "gpt-5", t, 100, 10, 0.5), "h1"),
+                            on_host(model_call("e2", "claude", "gpt-5", t, 300, 30, 1.5), "h2"),
+                            on_host(model_call("e3", "claude", "gpt-5", t, 50, 5, 0.25), "h2")}));
   usage_reports<usage_memory, stores::memory_store> reports(
       usage, &samples, [&] { return stored_agent_sources(samples, vitals::now()); },
       {.host = "the-view"});
@@ -351,8 +354,9 @@ TEST(FleetHost, EventsFromBeforeHostsAreThisMonitorsOwn) {
   usage_memory usage;
   const auto now = vitals::now();
   const auto t = now - std::chrono::minutes(5);
-  ASSERT_TRUE(usage.put(std::vector{on_host(model_call("e1", "a1", "gpt-5", t, 100, 10, 0.5), ""),
-                                    on_host(model_call("e2", "a1", "gpt-5", t, 20, 2, 0.25), "me")}));
+  ASSERT_TRUE(
+      usage.put(std::vector{on_host(model_call("e1", "a1", "gpt-5", t, 100, 10, 0.5), ""),
+                            on_host(model_call("e2", "a1", "gpt-5", t, 20, 2, 0.25), "me")}));
   usage_reports<usage_memory, stores::memory_store> reports(usage, nullptr, {}, {.host = "me"});
   auto s = reports.summary(std::nullopt, t - std::chrono::hours(1), now, now);
   ASSERT_TRUE(s);
@@ -868,6 +872,55 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
 }
 
 #endif  // VITALS_SIMULATOR_EXE
+
+// The dashboard of a view: agent-1 runs on two hosts, and the agents table
+// in a real browser has a row for each, naming its host, with that host's
+// cost (tests/dashboard/fleet.js).
+TEST(FleetView, TheDashboardOfAViewShowsAnAgentPerHost) {
+  const std::string dir = std::string(VITALS_SOURCE_DIR) + "/tests/dashboard";
+  if (!std::filesystem::exists("/usr/bin/chromium"))
+    GTEST_FAIL() << "chromium is not installed: run scripts/setup";
+  if (!std::filesystem::exists(dir + "/node_modules/playwright-core"))
+    GTEST_SKIP() << "tests/dashboard/node_modules missing (scripts/test runs npm ci)";
+  postgres_database db;
+  child work({"/bin/sleep", "120"});
+  std::vector<std::unique_ptr<fleet_monitor>> fleet;
+  for (const char* h : {"h1", "h2"}) fleet.push_back(std::make_unique<fleet_monitor>(db.dsn(), h));
+  for (std::size_t i = 0; i < fleet.size(); ++i) {
+    auto c = fleet[i]->client();
+    ASSERT_FALSE(fleet[i]->ready().empty()) << fleet[i]->proc.output();
+    auto r = c.post("/api/v1/targets", R"({"id":"agent-1","kind":"process","pid":)" +
+                                           std::to_string(work.pid()) +
+                                           R"(,"labels":{"agent":"agent-1","role":"worker"}})");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201u) << r->body;
+    r = c.post("/api/v1/events", R"({"agent_name":"agent-1","message_id":"m)" + std::to_string(i) +
+                                     R"(","input_tokens":10,"cost_usd":)" + (i == 0 ? "1.5" : "4") +
+                                     "}");
+    ASSERT_TRUE(r);
+    ASSERT_LT(r->status, 300u) << r->body;
+  }
+  temp_dir view_data;
+  child view({VITALS_MONITOR_EXE, "--listen", "127.0.0.1:0", "--postgres", db.dsn(), "--read-only",
+              "--interval", "200ms", "--data", view_data.path().string()});
+  const auto port = view.wait_for(R"(on http://127\.0\.0\.1:(\d+)/)").value_or("");
+  ASSERT_FALSE(port.empty()) << view.output();
+  net::client vc("127.0.0.1", port);
+  EXPECT_TRUE(eventually([&] {  // two samples of each host's agent-1 for its CPU
+    auto r = vc.get("/api/v1/usage/agents");
+    if (!r || r->status != 200) return false;
+    const auto report = boost::json::parse(r->body);
+    int on = 0;
+    for (const auto& a : report.at("agents").as_array())
+      on += a.at("agent_name") == "agent-1" && !a.at("cpu_percent").is_null();
+    return on == 2;
+  }));
+  child browser({"/usr/bin/env", "node", dir + "/fleet.js", "http://127.0.0.1:" + port + "/",
+                 "agent-1", "h1", "h2"});
+  EXPECT_EQ(browser.wait(std::chrono::seconds(120)), 0) << browser.output();
+  EXPECT_EQ(view.stop(SIGTERM), 0) << view.output();
+  for (auto& m : fleet) EXPECT_EQ(m->proc.stop(SIGTERM), 0) << m->proc.output();
+}
 
 #endif  // VITALS_MONITOR_EXE
 

@@ -235,7 +235,8 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   upkeep_opts.after_tick = [&] {
     // This monitor's agents only: on a shared database the others are
     // their own monitors' to watch.
-    watch.check(targets, ledger, [&] { return routes.reports().agents(vitals::now(), f.host_name); });
+    watch.check(targets, ledger,
+                [&] { return routes.reports().agents(vitals::now(), f.host_name); });
     (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
   };
   if constexpr (view)

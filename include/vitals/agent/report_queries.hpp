@@ -130,8 +130,7 @@ std::vector<agent_source> stored_agent_sources(
       continue;
     const auto last = samples.latest(s);
     if (!last || last->t < now - listed) continue;
-    auto [it, fresh_entry] =
-        found.try_emplace({std::string(l.get("host")), std::string(target)});
+    auto [it, fresh_entry] = found.try_emplace({std::string(l.get("host")), std::string(target)});
     auto& a = it->second;
     if (fresh_entry)
       a = {.name = std::string(name.empty() ? target : name),

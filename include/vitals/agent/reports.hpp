@@ -219,10 +219,8 @@ class usage_reports {
 
   // When each agent's last usage event happened, over the last day.
   result<std::map<agent_key, timestamp>> last_events(timestamp now, const std::string& host) {
-    auto rows = usage_.aggregate({.from = now - std::chrono::days(1),
-                                  .to = now,
-                                  .host = host,
-                                  .group = by_agent | by_host});
+    auto rows = usage_.aggregate(
+        {.from = now - std::chrono::days(1), .to = now, .host = host, .group = by_agent | by_host});
     if (!rows) return rows.error();
     std::map<agent_key, timestamp> out;
     for (const auto& r : *rows) {

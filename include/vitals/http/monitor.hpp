@@ -193,12 +193,13 @@ class monitor_routes {
   monitor_routes(registry& reg, Pipeline& pipe, Targets& targets, ledger_type& ledger,
                  monitor_route_options o = {})
       : sample_host_(std::move(o.sample_host)),
-        reports_(ledger.store(), &pipe.store(),
-                 o.read_only ? typename reports_type::agent_list(
-                                   [&pipe] { return agent::stored_agent_sources(pipe.store(),
-                                                                                vitals::now()); })
-                             : [&targets] { return agent_sources(targets); },
-                 o.reports),
+        reports_(
+            ledger.store(), &pipe.store(),
+            o.read_only ? typename reports_type::agent_list([&pipe] {
+              return agent::stored_agent_sources(pipe.store(), vitals::now());
+            })
+                        : [&targets] { return agent_sources(targets); },
+            o.reports),
 #ifdef VITALS_WITH_OTLP
         // OTLP metrics go through the pipeline, so the sinks get them too;
         // log events go to the ledger.
@@ -212,19 +213,18 @@ class monitor_routes {
         // The OTLP port also takes OTLP JSON at `/`, where Gemini CLI posts it.
         otlp_only_(health_route(), otlp_route(otlp_metrics_, otlp_logs_, reg, {.at_root = true})),
 #endif
-        all_(
-            health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
-            watch_route(pipe.store(), reg, o.sse), targets_route(targets, pipe.store()),
-            events_route(ledger), claude_hooks_route(ledger, reg), spool_route(ledger),
-            channels_ingest_route(
-                [this, &pipe](std::span<const sample> b) { return push_received(pipe, b); }, reg),
-            channels_report_route(pipe.store()), limits_route(ledger.store()),
-            usage_route(reports_), event_log_route(o.events, reg, o.log_options),
-            sessions_route(o.sessions),
+        all_(health_route(), metrics_route(reg, pipe.store()), query_routes(pipe.store()),
+             watch_route(pipe.store(), reg, o.sse), targets_route(targets, pipe.store()),
+             events_route(ledger), claude_hooks_route(ledger, reg), spool_route(ledger),
+             channels_ingest_route(
+                 [this, &pipe](std::span<const sample> b) { return push_received(pipe, b); }, reg),
+             channels_report_route(pipe.store()), limits_route(ledger.store()),
+             usage_route(reports_), event_log_route(o.events, reg, o.log_options),
+             sessions_route(o.sessions),
 #ifdef VITALS_WITH_OTLP
-            otlp_route(otlp_metrics_, otlp_logs_, reg),
+             otlp_route(otlp_metrics_, otlp_logs_, reg),
 #endif
-            o.dashboard.empty() ? files_route({}, {}) : files_route::dashboard(o.dashboard)),
+             o.dashboard.empty() ? files_route({}, {}) : files_route::dashboard(o.dashboard)),
         read_only_(o.read_only) {
   }
   monitor_routes(const monitor_routes&) = delete;
