@@ -320,10 +320,13 @@ class postgres_store {
     }
   }
 
+  // A user-provided constructor: clang refuses to default-construct a nested
+  // class through its default member initializers before the enclosing class
+  // is complete (std::optional's checks in `own_(std::in_place)`).
   struct own_context {
+    own_context() : guard(std::in_place, ctx.get_executor()) {}
     asio::io_context ctx{1};
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
-        ctx.get_executor()};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
     std::thread thread;
   };
 
