@@ -134,6 +134,7 @@ static_assert(!http::event_ingest<event_ingest_without_lines>);
 static_assert(http::usage_reports<usage_reports_archetype>);
 static_assert(http::usage_reports<agent::usage_reports<agent::usage_memory, stores::memory_store>>);
 static_assert(!http::usage_reports<usage_reports_without_blocks>);
+static_assert(!http::usage_reports<usage_reports_without_host>);
 static_assert(http::spool_source<spool_source_archetype> && http::spool_source<ledger_type>);
 static_assert(!http::spool_source<spool_source_mutating>);
 

@@ -109,19 +109,22 @@ struct event_ingest_archetype {
   }
 };
 
-struct usage_reports_archetype {
-  result<boost::json::object> daily(timestamp, timestamp, agent::daily_by, std::string) {
+struct usage_reports_archetype {  // each report takes a host last (usage_reports 6)
+  result<boost::json::object> daily(timestamp, timestamp, agent::daily_by, std::string,
+                                    std::string) {
     return boost::json::object{};
   }
-  result<boost::json::array> summary(std::optional<std::string_view>, timestamp, timestamp) {
+  result<boost::json::array> summary(std::optional<std::string_view>, timestamp, timestamp,
+                                     timestamp, std::string) {
     return boost::json::array{};
   }
-  result<boost::json::object> agents() { return boost::json::object{}; }
-  result<boost::json::object> blocks(std::chrono::hours, timestamp) {
+  result<boost::json::object> agents(timestamp, std::string) { return boost::json::object{}; }
+  result<boost::json::object> blocks(std::chrono::hours, timestamp, timestamp, std::string,
+                                     std::string) {
     return boost::json::object{};
   }
   result<boost::json::object> series(timestamp, timestamp, agent::daily_by, std::string_view,
-                                     std::string) {
+                                     std::string, std::string) {
     return boost::json::object{};
   }
 };
@@ -172,16 +175,12 @@ struct event_ingest_without_lines {  // event_ingest 3: a rejection names its li
   };
   answer ingest(std::string_view) { return {}; }
 };
-struct usage_reports_without_blocks {  // usage_reports 4
+struct usage_reports_without_blocks : usage_reports_archetype {  // usage_reports 4
+  result<boost::json::object> blocks(std::chrono::hours, timestamp, timestamp, std::string,
+                                     std::string) = delete;
+};
+struct usage_reports_without_host : usage_reports_archetype {  // usage_reports 6
   result<boost::json::object> daily(timestamp, timestamp, agent::daily_by, std::string) {
-    return boost::json::object{};
-  }
-  result<boost::json::array> summary(std::optional<std::string_view>, timestamp, timestamp) {
-    return boost::json::array{};
-  }
-  result<boost::json::object> agents() { return boost::json::object{}; }
-  result<boost::json::object> series(timestamp, timestamp, agent::daily_by, std::string_view,
-                                     std::string) {
     return boost::json::object{};
   }
 };

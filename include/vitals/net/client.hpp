@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -30,8 +31,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -44,6 +45,7 @@
 
 #include "vitals/core/error.hpp"
 #include "vitals/net/allow.hpp"
+#include "vitals/net/header_bytes.hpp"
 #include "vitals/net/url.hpp"
 
 namespace vitals::net {
@@ -142,7 +144,10 @@ inline boost::asio::awaitable<result<client_response>> exchange(
     exchange_state& state) {
   namespace asio = boost::asio;
   state = {};
-  auto [wec, wn] = co_await bhttp::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  bhttp::request<bhttp::empty_body> head{req.base()};
+  const std::string head_bytes = header_bytes(head);
+  const std::array<asio::const_buffer, 2> parts{asio::buffer(head_bytes), asio::buffer(req.body())};
+  auto [wec, wn] = co_await asio::async_write(stream, parts, asio::as_tuple(asio::use_awaitable));
   if (wec) {
     state.stale = closed_by_peer(wec);
     co_return failure(what, "write", wec, timeout);

@@ -5,13 +5,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include <array>
 
 #include "vitals/core/detail/utf8.hpp"
 #include "vitals/http/exchange.hpp"
+#include "vitals/net/header_bytes.hpp"
 
 namespace vitals::http {
 
@@ -59,18 +58,7 @@ VITALS_DECL response json_error(bhttp::status st, std::string_view message, unsi
 namespace detail {
 
 VITALS_DECL std::string header_bytes(bhttp::response<bhttp::empty_body>& h) {
-  bhttp::response_serializer<bhttp::empty_body> sr{h};
-  sr.split(true);
-  std::string out;
-  beast::error_code ec;
-  // The header comes out in one piece or a few; the bound only guards the loop.
-  for (int i = 0; i < 16 && !ec && !sr.is_header_done(); ++i)
-    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
-      for (const auto b : beast::buffers_range_ref(buffers))
-        out.append(static_cast<const char*>(b.data()), b.size());
-      sr.consume(beast::buffer_bytes(buffers));
-    });
-  return out;
+  return net::header_bytes(h);
 }
 
 VITALS_DECL asio::awaitable<beast::error_code> write_response(beast::tcp_stream& s,
