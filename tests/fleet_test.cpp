@@ -104,6 +104,22 @@ void expect_groups_by_host(Store& s) {
   auto got = s.find(std::vector<std::string>{model_call("m2", "a1", "gpt-5", t, 0, 0, 0).key});
   ASSERT_TRUE(got && (*got)[0]);
   EXPECT_EQ((*got)[0]->host, "h2");
+
+  // A monitor's own host also takes the events stored before hosts were
+  // (host ''), when asked to: by events and by whole hours.
+  ASSERT_TRUE(s.put(std::vector{on_host(model_call("o1", "a9", "gpt-5", t, 7, 0, 0), ""),
+                                on_host(model_call("o2", "a9", "gpt-5", t, 8, 0, 0), "h2")}));
+  for (auto bucket : {0s, std::chrono::seconds(24h)}) {
+    auto own = s.aggregate(
+        {.agent = "a9", .host = "h2", .unset_host_too = true, .group = by_agent, .bucket = bucket});
+    ASSERT_TRUE(own);
+    ASSERT_EQ(own->size(), 1u);
+    EXPECT_EQ((*own)[0].totals.input, 15);
+    auto strict = s.aggregate({.agent = "a9", .host = "h2", .group = by_agent, .bucket = bucket});
+    ASSERT_TRUE(strict);
+    ASSERT_EQ(strict->size(), 1u);
+    EXPECT_EQ((*strict)[0].totals.input, 8);
+  }
 }
 
 TEST(FleetHost, EveryUsageStoreGroupsByHost) {
@@ -323,7 +339,8 @@ TEST(FleetHost, OneAgentNameOnTwoHostsIsTwoAgentsWithTheirOwnResources) {
   for (const auto& x : a->at("agents").as_array())
     if (x.at("agent_name") == "claude") {
       ++claudes;
-      EXPECT_FALSE(x.at("cpu_percent").is_null()) << x;
+      // The last rate between two samples of its own host: 1 or 5 s per 10 s.
+      EXPECT_EQ(x.at("cpu_percent").to_number<double>(), x.at("host") == "h1" ? 10 : 50) << x;
       EXPECT_EQ(x.at("state"), "working") << x;  // its event is a minute old
     } else {
       EXPECT_EQ(x.at("agent_name"), "pid-42");
@@ -368,6 +385,17 @@ TEST(FleetHost, EventsFromBeforeHostsAreThisMonitorsOwn) {
   auto a = reports.agents(now);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->at("total_agents").to_number<std::int64_t>(), 1);
+  // host=me (this monitor's) takes them too; another host's filter does not.
+  s = reports.summary(std::nullopt, t - std::chrono::hours(1), now, now, "me");
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->size(), 1u) << boost::json::serialize(*s);
+  EXPECT_EQ((*s)[0].at("tokens").at("input").to_number<std::int64_t>(), 120);
+  auto d = reports.daily(t - std::chrono::hours(1), now, daily_by::agent, {}, "me");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->at("totals").at("tokens").at("input").to_number<std::int64_t>(), 120);
+  d = reports.daily(t - std::chrono::hours(1), now, daily_by::agent, {}, "other");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->at("totals").at("tokens").at("input").to_number<std::int64_t>(), 0);
 }
 
 TEST(FleetHost, TheSamplerFactoryLabelsEverySampleWithItsHost) {
@@ -773,8 +801,7 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
         std::set<std::string> on;
         const auto report = boost::json::parse(r->body);
         for (const auto& a : report.at("agents").as_array())
-          if (a.at("agent_name") == "agent-1" && !a.at("cpu_percent").is_null() &&
-              !a.at("mem_used_bytes").is_null())
+          if (a.at("agent_name") == "agent-1" && a.at("mem_used_bytes").to_number<double>() > 0)
             on.insert(std::string(a.at("host").as_string()));
         return on == std::set<std::string>{"h1", "h2", "h3"};
       },
@@ -906,13 +933,13 @@ TEST(FleetView, TheDashboardOfAViewShowsAnAgentPerHost) {
   const auto port = view.wait_for(R"(on http://127\.0\.0\.1:(\d+)/)").value_or("");
   ASSERT_FALSE(port.empty()) << view.output();
   net::client vc("127.0.0.1", port);
-  EXPECT_TRUE(eventually([&] {  // two samples of each host's agent-1 for its CPU
+  EXPECT_TRUE(eventually([&] {  // each host's agent-1 with its memory
     auto r = vc.get("/api/v1/usage/agents");
     if (!r || r->status != 200) return false;
     const auto report = boost::json::parse(r->body);
     int on = 0;
     for (const auto& a : report.at("agents").as_array())
-      on += a.at("agent_name") == "agent-1" && !a.at("cpu_percent").is_null();
+      on += a.at("agent_name") == "agent-1" && a.at("mem_used_bytes").to_number<double>() > 0;
     return on == 2;
   }));
   child browser({"/usr/bin/env", "node", dir + "/fleet.js", "http://127.0.0.1:" + port + "/",

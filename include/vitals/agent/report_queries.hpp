@@ -120,16 +120,10 @@ std::vector<agent_source> stored_agent_sources(
     Samples& samples, timestamp now, std::chrono::seconds fresh = std::chrono::minutes(2),
     std::chrono::seconds listed = std::chrono::hours(24)) {
   std::map<std::pair<std::string, std::string>, agent_source> found;  // by (host, target)
-  for (const auto& s : samples.list_series()) {
-    if (s.name() != "process_cpu_seconds_total" && s.name() != "container_cpu_usage_seconds_total")
-      continue;
+  auto consider = [&](const series& s, std::optional<point> last) {
     const auto& l = s.labels();
     const auto target = l.get("target"), name = l.get("agent");
-    if (target.empty() ||
-        (name.empty() && !target.starts_with("pid-") && !target.starts_with("cgroup-")))
-      continue;
-    const auto last = samples.latest(s);
-    if (!last || last->t < now - listed) continue;
+    if (!last || last->t < now - listed) return;
     auto [it, fresh_entry] = found.try_emplace({std::string(l.get("host")), std::string(target)});
     auto& a = it->second;
     if (fresh_entry)
@@ -141,6 +135,21 @@ std::vector<agent_source> stored_agent_sources(
            .runtime = std::string(l.get("runtime")),
            .exited = true};
     if (last->t >= now - fresh) a.exited = false;
+  };
+  auto is_cpu = [](const series& s) {
+    const auto& l = s.labels();
+    const auto target = l.get("target");
+    return (s.name() == "process_cpu_seconds_total" ||
+            s.name() == "container_cpu_usage_seconds_total") &&
+           !target.empty() &&
+           (!l.get("agent").empty() || target.starts_with("pid-") || target.starts_with("cgroup-"));
+  };
+  if constexpr (latest_all_store<Samples>) {  // one query on a database
+    for (auto& [s, p] : samples.latest_all())
+      if (is_cpu(s)) consider(s, p);
+  } else {
+    for (const auto& s : samples.list_series())
+      if (is_cpu(s)) consider(s, samples.latest(s));
   }
   std::vector<agent_source> out;
   out.reserve(found.size());

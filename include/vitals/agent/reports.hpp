@@ -48,6 +48,7 @@ class usage_reports {
   result<boost::json::object> daily(timestamp from, timestamp to, daily_by by,
                                     std::string agent = {}, std::string host = {}) {
     auto q = daily_query(from, to, by, std::move(agent));
+    q.unset_host_too = own(host);
     q.host = std::move(host);
     auto rows = usage_.aggregate(q);
     if (!rows) return rows.error();
@@ -62,6 +63,7 @@ class usage_reports {
     const auto width = parse_series_step(step);
     if (!width) return error(errc::invalid_argument, "step: not one of the allowed steps");
     auto q = grouped_query(from, to, by, *width, std::move(agent));
+    q.unset_host_too = own(host);
     q.host = std::move(host);
     auto rows = usage_.aggregate(q);
     if (!rows) return rows.error();
@@ -75,13 +77,18 @@ class usage_reports {
                                      timestamp to, timestamp now = vitals::now(),
                                      std::string host = {}) {
     const std::string only(agent.value_or(""));
-    auto totals = usage_.aggregate(
-        {.from = from, .to = to, .agent = only, .host = host, .group = by_agent | by_host});
+    auto totals = usage_.aggregate({.from = from,
+                                    .to = to,
+                                    .agent = only,
+                                    .host = host,
+                                    .unset_host_too = own(host),
+                                    .group = by_agent | by_host});
     if (!totals) return totals.error();
     auto models = usage_.aggregate({.from = from,
                                     .to = to,
                                     .agent = only,
                                     .host = host,
+                                    .unset_host_too = own(host),
                                     .group = by_agent | by_model | by_host,
                                     .kind = usage_kind::model_calls});
     if (!models) return models.error();
@@ -166,7 +173,8 @@ class usage_reports {
     auto rows = usage_.aggregate({.from = from,
                                   .to = now,
                                   .agent = std::move(agent),
-                                  .host = std::move(host),
+                                  .host = host,
+                                  .unset_host_too = own(host),
                                   .group = by_model,
                                   .bucket = std::chrono::hours(1)});
     if (!rows) return rows.error();
@@ -184,6 +192,9 @@ class usage_reports {
   // hosts were recorded (host '') and agents tracked without a `host` label
   // are this monitor's own (report_options::host).
   using agent_key = std::pair<std::string, std::string>;
+
+  // A filter on this monitor's own host takes the events without one too.
+  bool own(const std::string& host) const { return !host.empty() && host == opts_.host; }
 
   agent_key key_of(const usage_row& r) const {
     return {r.host.empty() ? opts_.host : r.host, r.agent};
@@ -219,8 +230,11 @@ class usage_reports {
 
   // When each agent's last usage event happened, over the last day.
   result<std::map<agent_key, timestamp>> last_events(timestamp now, const std::string& host) {
-    auto rows = usage_.aggregate(
-        {.from = now - std::chrono::days(1), .to = now, .host = host, .group = by_agent | by_host});
+    auto rows = usage_.aggregate({.from = now - std::chrono::days(1),
+                                  .to = now,
+                                  .host = host,
+                                  .unset_host_too = own(host),
+                                  .group = by_agent | by_host});
     if (!rows) return rows.error();
     std::map<agent_key, timestamp> out;
     for (const auto& r : *rows) {

@@ -308,6 +308,7 @@ class usage_postgres {
       "$3::text",
       "$4::int8",
       "$5::text",
+      "$6::int8",
       event_sums,
       VITALS_PG_SUM8("input") ", " VITALS_PG_SUM8("output") ", " VITALS_PG_SUM8(
           "cache_read") ", " VITALS_PG_SUM8("cache_write") ", " VITALS_PG_SUM8("reasoning") ", "
@@ -326,7 +327,8 @@ class usage_postgres {
                                           .add(to)
                                           .add(q.agent)
                                           .add(width > 0 ? width : to_unix_ms(q.from))
-                                          .add(q.host));
+                                          .add(q.host)
+                                          .add(std::int64_t{q.unset_host_too}));
     if (!r) return r.error();
     for (int i = 0; i < r->size(); ++i) detail::add_group_row(row{*r, i}, groups);
     return {};

@@ -331,6 +331,7 @@ class usage_sqlite {
       "?3",
       "?4",
       "?5",
+      "?6",
       event_sums,
       "total(input), total(output), total(cache_read), total(cache_write), total(reasoning), "
       "total(total),"
@@ -345,7 +346,7 @@ class usage_sqlite {
     stores::sqlite::statement s(db_.get(), sql);
     const std::int64_t width = std::chrono::milliseconds(q.bucket).count();
     s.bind(1, from).bind(2, to).bind(3, q.agent).bind(4, width > 0 ? width : to_unix_ms(q.from));
-    s.bind(5, q.host);
+    s.bind(5, q.host).bind(6, std::int64_t{q.unset_host_too});
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) detail::add_group_row(row{s}, groups);
     return rc == SQLITE_DONE ? status{} : status(db_.last_error("aggregate usage"));

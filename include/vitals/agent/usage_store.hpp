@@ -63,6 +63,7 @@ struct usage_query {
   timestamp to = timestamp::max();  // inclusive
   std::string agent{};              // only this agent; empty: every agent
   std::string host{};               // only this host's events; empty: every host
+  bool unset_host_too = false;      // with `host`: also events stored before hosts were (host '')
   unsigned group = 0;               // usage_key bits
   std::chrono::seconds bucket{0};   // 0: the whole window; else buckets from the unix epoch (UTC)
   usage_kind kind = usage_kind::all;
@@ -225,7 +226,7 @@ inline const std::string& grouped_model(const usage_event& e) {
 inline bool counts(const usage_query& q, const usage_event& e) {
   if (e.occurred_at < q.from || e.occurred_at > q.to) return false;
   if (!q.agent.empty() && e.agent_name != q.agent) return false;
-  if (!q.host.empty() && e.host != q.host) return false;
+  if (!q.host.empty() && e.host != q.host && !(q.unset_host_too && e.host.empty())) return false;
   const bool tool = e.event_type == "tool_usage";
   return q.kind == usage_kind::all || (q.kind == usage_kind::tool_calls) == tool;
 }

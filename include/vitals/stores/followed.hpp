@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -96,7 +97,7 @@ class followed {
     } else {
       collect_moved(fresh);
     }
-    if (!primed_ || !fresh.empty()) ++version_;
+    if (!primed_ || !fresh.empty()) version_.fetch_add(1, std::memory_order_release);
     primed_ = true;
     watchers_.publish(fresh);
     published_ += fresh.size();
@@ -107,9 +108,9 @@ class followed {
   /// what latest_all() returns may have changed only then, as far as this
   /// view can tell. A drop or prune by another process shows from the next
   /// poll that finds news.
+  /// Not under the poll's lock: a scrape does not wait for a poll's query.
   std::uint64_t version() const requires latest_all_store<Store> {
-    std::lock_guard lock(mu_);
-    return version_;
+    return version_.load(std::memory_order_acquire);
   }
 
   /// Points published by poll() so far.
@@ -158,7 +159,8 @@ class followed {
   mutable std::mutex mu_;  // one poll at a time
   std::unordered_map<series, timestamp, series_hasher> seen_;
   bool primed_ = false;
-  std::uint64_t published_ = 0, unfollowed_ = 0, version_ = 0;
+  std::uint64_t published_ = 0, unfollowed_ = 0;
+  std::atomic<std::uint64_t> version_{0};
 };
 
 }  // namespace vitals::stores

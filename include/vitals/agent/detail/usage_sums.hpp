@@ -63,12 +63,13 @@ inline std::pair<std::string, std::string> grouping(const usage_query& q) {
   return {select, group};
 }
 
-/// How one SQL store spells what the aggregate query needs: its five
+/// How one SQL store spells what the aggregate query needs: its six
 /// placeholders (the time range, the agent or '', the bucket width or the
-/// one bucket, the host or ''), the sums over usage_events and over
-/// usage_hourly, and the hourly rows of tool calls and of model calls.
+/// one bucket, the host or '', and 1 when host '' counts as that host), the
+/// sums over usage_events and over usage_hourly, and the hourly rows of tool
+/// calls and of model calls.
 struct usage_dialect {
-  std::string_view from, to, agent, width, host;
+  std::string_view from, to, agent, width, host, unset_host_too;
   std::string_view event_sums, hourly_sums;
   std::string_view tool_rows, model_rows;
 };
@@ -85,7 +86,8 @@ inline std::string usage_sql(const usage_query& q, const usage_dialect& d, bool 
       (hourly ? " FROM usage_hourly" : " FROM usage_events") + " WHERE " + t +
       " >= " + std::string(d.from) + " AND " + t + " <= " + std::string(d.to) + " AND (" +
       std::string(d.agent) + " = '' OR agent = " + std::string(d.agent) + ") AND (" +
-      std::string(d.host) + " = '' OR host = " + std::string(d.host) + ")";
+      std::string(d.host) + " = '' OR host = " + std::string(d.host) + " OR (" +
+      std::string(d.unset_host_too) + " = 1 AND host = ''))";
   if (q.kind != usage_kind::all) {
     const bool tools = q.kind == usage_kind::tool_calls;
     if (hourly)
