@@ -61,12 +61,24 @@ TEST(HttpUsage, DailyBlocksAndAgentsReportsAndTheirParameterErrors) {
                                    std::pair{"/api/v1/usage/blocks?hours=0", "hours"},
                                    std::pair{"/api/v1/usage/blocks?hours=5h", "hours"},
                                    std::pair{"/api/v1/usage/blocks?agent=a0", "agent"},
-                                   std::pair{"/api/v1/usage/agents?all=1", "all"}}) {
+                                   std::pair{"/api/v1/usage/agents?all=1", "all"},
+                                   // compared with stored text: NUL, invalid UTF-8, too long
+                                   std::pair{"/api/v1/usage/daily?host=a%00b", "host"},
+                                   std::pair{"/api/v1/usage/agents?host=%FF", "host"},
+                                   std::pair{"/api/v1/usage/summary?agent=%C3", "agent"},
+                                   std::pair{"/api/v1/usage/series?host=%00", "host"}}) {
     r = c.get(target);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400u) << target;
     EXPECT_EQ(json_of(*r).at("parameter"), parameter) << target << ": " << r->body;
   }
+  r = c.get("/api/v1/usage/blocks?host=" + std::string(513, 'h'));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400u);
+  EXPECT_EQ(json_of(*r).at("parameter"), "host") << r->body;
+  r = c.get("/api/v1/usage/blocks?host=" + std::string(512, 'h'));  // the limit itself is fine
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u) << r->body;
 }
 
 // A number in exponent form (`1E0`, `5.65E1`), as Boost.JSON writes doubles.

@@ -11,6 +11,7 @@
 #include "vitals/http/guard.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/client.hpp"
+#include "vitals/net/header_bytes.hpp"
 #include "vitals/net/url.hpp"
 #include "vitals/samplers/scrape.hpp"
 
@@ -19,6 +20,23 @@ namespace {
 using namespace vitals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+// What the client and the server put on the wire before a body: the start
+// line and the fields, ending with the empty line, and nothing of the body.
+TEST(NetHeaderBytes, AHeaderIsItsStartLineAndFieldsUpToTheEmptyLine) {
+  namespace bhttp = boost::beast::http;
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/v1/metrics?x=1", 11};
+  req.set(bhttp::field::host, "127.0.0.1:9464");
+  req.set(bhttp::field::content_type, "application/json");
+  req.body() = R"({"a":1})";
+  req.prepare_payload();
+  bhttp::request<bhttp::empty_body> head{req.base()};
+  EXPECT_EQ(net::header_bytes(head),
+            "POST /v1/metrics?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9464\r\n"
+            "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n");
+  bhttp::response<bhttp::empty_body> res{bhttp::status::not_found, 11};
+  EXPECT_EQ(net::header_bytes(res), "HTTP/1.1 404 Not Found\r\n\r\n");
+}
 
 TEST(NetUrl, SplitsWhatARequestNeeds) {
   auto u = net::parse_http_url("http://example.com:9100/metrics?x=1");

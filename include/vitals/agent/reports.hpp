@@ -95,6 +95,14 @@ class usage_reports {
     auto known = sources(only, host);
     std::map<agent_key, usage_totals> by_key;
     for (const auto& r : *totals) by_key[key_of(r)].add(r.totals);
+    // Each agent's models, merged by model (a row without a host and one
+    // with this monitor's are one agent's).
+    std::map<agent_key, std::map<std::string, usage_row>> models_of;
+    for (const auto& m : *models) {
+      auto& row = models_of[key_of(m)][m.model];
+      row.model = m.model;
+      row.totals.add(m.totals);
+    }
     for (const auto& [k, src] : known) by_key.try_emplace(k);
     auto last = last_events(now, host);
     if (!last) return last.error();
@@ -108,17 +116,8 @@ class usage_reports {
       const auto l = last->find(k);
       const std::string state =
           agent_state(s, current(all, s, now), l == last->end() ? nullptr : &l->second, now, opts_);
-      // Its models, merged by model (a legacy row without a host and one
-      // with this monitor's host are one agent), ordered by cost.
-      std::map<std::string, usage_row> by_model;
-      for (const auto& m : *models)
-        if (key_of(m) == k) {
-          auto& row = by_model[m.model];
-          row.model = m.model;
-          row.totals.add(m.totals);
-        }
-      std::vector<const usage_row*> ordered;
-      for (const auto& [_, m] : by_model) ordered.push_back(&m);
+      std::vector<const usage_row*> ordered;  // by cost
+      for (const auto& [_, m] : models_of[k]) ordered.push_back(&m);
       std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
         return a->totals.cost_usd > b->totals.cost_usd;
       });
@@ -196,15 +195,17 @@ class usage_reports {
   // A filter on this monitor's own host takes the events without one too.
   bool own(const std::string& host) const { return !host.empty() && host == opts_.host; }
 
-  agent_key key_of(const usage_row& r) const {
-    return {r.host.empty() ? opts_.host : r.host, r.agent};
+  // A host as reported: none is this monitor's.
+  const std::string& host_or_own(const std::string& host) const {
+    return host.empty() ? opts_.host : host;
   }
+
+  agent_key key_of(const usage_row& r) const { return {host_or_own(r.host), r.agent}; }
 
   // Resource use of one agent: its target's series on its host.
   resource_use measure(const std::vector<vitals::series>& all, const agent_source& s,
                        timestamp from, timestamp to) {
-    return measure_resources(samples_, all, s.target, from, to,
-                             s.host.empty() ? std::string_view(opts_.host) : s.host);
+    return measure_resources(samples_, all, s.target, from, to, host_or_own(s.host));
   }
 
   // The agents that are not only usage events, by key; `name`, `host`:
@@ -214,7 +215,7 @@ class usage_reports {
     std::map<agent_key, agent_source> out;
     if (agents_)
       for (auto& a : agents_()) {
-        agent_key k{a.host.empty() ? opts_.host : a.host, a.name};
+        agent_key k{host_or_own(a.host), a.name};
         if ((name.empty() || k.second == name) && (host.empty() || k.first == host))
           out.emplace(std::move(k), std::move(a));
       }

@@ -81,6 +81,18 @@ class spool_route {
   const Source& source_;
 };
 
+/// A 400 naming the first of `names` whose value is not text of at most 512
+/// bytes (NUL, invalid UTF-8): parameters compared with stored text.
+inline std::optional<response> unclean_text(const params& ps,
+                                            std::initializer_list<const char*> names,
+                                            unsigned version) {
+  for (const char* name : names)
+    if (const auto given = ps.get(name).value_or(""); given.size() > 512 || !is_clean_text(given))
+      return bad_parameter({name, std::string(name) + ": expected text of at most 512 bytes"},
+                           version);
+  return std::nullopt;
+}
+
 /// `GET /api/v1/usage/limits?account=&window=`: {"limits": [...]}, the
 /// newest quota reading of each account and window (only of `account` and
 /// `window` when given), ordered by account then window. Put it before
@@ -104,13 +116,9 @@ class limits_route {
     auto p = checked_params(req, {"account", "window"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
-    std::string account, window;
-    for (auto [name, field] : {std::pair{"account", &account}, std::pair{"window", &window}}) {
-      const auto given = ps.get(name).value_or("");
-      if (given.size() > 512 || !is_clean_text(given))
-        return bad_parameter({name, std::string(name) + ": expected text of at most 512 bytes"}, v);
-      *field = std::string(given);
-    }
+    if (auto bad = unclean_text(ps, {"account", "window"}, v)) return std::move(*bad);
+    const std::string account(ps.get("account").value_or("")),
+        window(ps.get("window").value_or(""));
     auto limits = store_.latest_limits(account, window);
     if (!limits) return json_error(bhttp::status::internal_server_error, limits.error().message, v);
     boost::json::array out;
@@ -176,7 +184,7 @@ class usage_route {
     if (report == "blocks") co_return blocks(req);
     if (report == "series") co_return series(req);
     if (report == "agents") {
-      auto p = checked_params(req, {"host"});
+      auto p = report_params(req, {"host"});
       if (auto* r = std::get_if<response>(&p)) co_return std::move(*r);
       co_return answer(reports_.agents(vitals::now(), host_of(std::get<params>(p))), v);
     }
@@ -189,6 +197,16 @@ class usage_route {
  private:
   using checked = std::variant<params, response>;
 
+  // The parameters of a report; `agent` and `host` are compared with stored
+  // text, so NUL or invalid UTF-8 in them is a 400 naming the parameter.
+  static checked report_params(const request& req,
+                               std::initializer_list<std::string_view> allowed) {
+    auto p = checked_params(req, allowed);
+    if (auto* ps = std::get_if<params>(&p))
+      if (auto bad = unclean_text(*ps, {"agent", "host"}, req.version())) return std::move(*bad);
+    return p;
+  }
+
   // `host`: only that host's events and agents (a fleet's shared store).
   static std::string host_of(const params& ps) { return std::string(ps.get("host").value_or("")); }
 
@@ -199,7 +217,7 @@ class usage_route {
   }
 
   response summary(const request& req) {
-    auto p = checked_params(req, {"agent", "from", "to", "host"});
+    auto p = report_params(req, {"agent", "from", "to", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(30));
@@ -210,7 +228,7 @@ class usage_route {
   }
 
   response daily(const request& req) {
-    auto p = checked_params(req, {"from", "to", "by", "agent", "host"});
+    auto p = report_params(req, {"from", "to", "by", "agent", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(30));
@@ -226,7 +244,7 @@ class usage_route {
   }
 
   response series(const request& req) {
-    auto p = checked_params(req, {"from", "to", "by", "step", "agent", "host"});
+    auto p = report_params(req, {"from", "to", "by", "step", "agent", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(1));
@@ -244,7 +262,7 @@ class usage_route {
   }
 
   response blocks(const request& req) {
-    auto p = checked_params(req, {"hours", "from", "host"});
+    auto p = report_params(req, {"hours", "from", "host"});
     if (auto* r = std::get_if<response>(&p)) return std::move(*r);
     const auto& ps = std::get<params>(p);
     auto w = report_window(req, ps, std::chrono::days(7));
