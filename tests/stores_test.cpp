@@ -1,11 +1,13 @@
 // One conformance suite, instantiated for every store; then what is specific
 // to each store; then the SIGKILL durability test of the SQLite store.
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <random>
@@ -254,13 +256,21 @@ TEST(StoresSqliteDurability, AcknowledgedBatchesSurviveSigkill) {
       }
     }
     ::close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 120));
+    // Kill it at a random moment after its first two acknowledgements: a
+    // fixed delay alone left a slow (sanitized, loaded) writer too little
+    // time to acknowledge anything in some rounds.
+    std::string acks;
+    char buf[4096];
+    while (std::count(acks.begin(), acks.end(), '\n') < 2) {
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;  // the writer ended: the status check below says how
+      acks.append(buf, std::size_t(n));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 120));
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "writer ended by itself, status " << status;
-    std::string acks;
-    char buf[4096];
     for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) acks.append(buf, std::size_t(n));
     ::close(fds[0]);
     for (std::size_t p = 0, e; (e = acks.find('\n', p)) != std::string::npos; p = e + 1)
