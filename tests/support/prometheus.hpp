@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -50,13 +51,19 @@ class prometheus {
         proc_(argv(o)),
         client_("127.0.0.1", std::to_string(port_), std::chrono::seconds(5)) {}
 
+  /// Waits for /-/ready: up to a minute, since a loaded machine running
+  /// sanitized tests two at a time once took Prometheus more than 20 s. On a
+  /// timeout its output goes to stderr (a port taken, a bad flag: it says).
   bool ready() {
-    return eventually(
+    const bool up = eventually(
         [&] {
           auto r = client_.get("/-/ready");
           return r && r->status == 200;
         },
-        std::chrono::seconds(20));
+        std::chrono::seconds(60));
+    if (!up)
+      std::fprintf(stderr, "prometheus did not become ready; its output:\n%s\n", log().c_str());
+    return up;
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& log() const { return proc_.output(); }
