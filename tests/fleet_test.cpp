@@ -880,9 +880,18 @@ TEST(FleetView, ThreeMonitorsThreeSimulatorsAndOneView) {
                "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200u) << r->body;
-    r = vc.get("/api/v1/latest?sel=fleet_probe");
-    ASSERT_TRUE(r);
-    EXPECT_NE(r->body.find("\"host\":\"h1\""), std::string::npos) << r->body;
+    // It reaches the database at h1's next flush and the view at its next
+    // poll: wait for both, bounded.
+    std::string probe;
+    EXPECT_TRUE(eventually(
+        [&] {
+          auto got = vc.get("/api/v1/latest?sel=fleet_probe");
+          if (!got) return false;
+          probe = got->body;
+          return probe.find("\"host\":\"h1\"") != std::string::npos;
+        },
+        std::chrono::seconds(20)))
+        << probe;
   }
 
   // A view writes nothing: writes are refused, nothing is stored as its host.
