@@ -15,8 +15,11 @@
 
 #include "support/helpers.hpp"
 #include "support/store_conformance.hpp"
+#include "vitals/stores/any.hpp"
+#include "vitals/stores/any_event.hpp"
 #include "vitals/stores/event_memory.hpp"
 #include "vitals/stores/event_sqlite.hpp"
+#include "vitals/stores/followed.hpp"
 #include "vitals/stores/memory.hpp"
 #include "vitals/stores/query.hpp"
 #include "vitals/stores/sqlite.hpp"
@@ -53,8 +56,23 @@ struct tiered_fixture {
   tiered<memory_store, sqlite_store> store{hot, cold};
 };
 
-using store_types =
-    ::testing::Types<memory_fixture, compressed_memory_fixture, sqlite_fixture, tiered_fixture>;
+// The same stores behind any_store (stores/any.hpp), as the agent monitor
+// holds them: the memory ring answers range queries by downsample, the
+// tiered store by range_aggregated.
+struct any_memory_fixture {
+  memory_store mem;
+  any_store store{mem};
+};
+struct any_tiered_fixture {
+  temp_dir dir;
+  memory_store hot;
+  sqlite_store cold{dir.path() / "vitals.db"};
+  tiered<memory_store, sqlite_store> both{hot, cold};
+  any_store store{both};
+};
+
+using store_types = ::testing::Types<memory_fixture, compressed_memory_fixture, sqlite_fixture,
+                                     tiered_fixture, any_memory_fixture, any_tiered_fixture>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Local, StoreConformance, store_types);
 
 // --- memory store specifics -------------------------------------------------
@@ -307,7 +325,18 @@ struct event_sqlite_fixture {
   event_sqlite_store store{dir.path() / "events.db"};
 };
 
-using event_store_types = ::testing::Types<event_memory_fixture, event_sqlite_fixture>;
+struct any_event_memory_fixture {
+  event_memory_store events;
+  any_event_store store{events};
+};
+struct any_event_sqlite_fixture {
+  temp_dir dir;
+  event_sqlite_store events{dir.path() / "events.db"};
+  any_event_store store{events};
+};
+
+using event_store_types = ::testing::Types<event_memory_fixture, event_sqlite_fixture,
+                                           any_event_memory_fixture, any_event_sqlite_fixture>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Local, EventStoreConformance, event_store_types);
 
 TEST(TieredStore, ReadsTheColdTierWhenTheHotOneNoLongerCoversTheWindow) {
@@ -368,6 +397,76 @@ TEST(TieredStore, VersionMovesWithEveryChangeLatestAllCanSee) {
   ASSERT_TRUE(store.prune_before(from_unix_ms(2'000'000)));
   EXPECT_GT(store.version(), v);
   EXPECT_TRUE(store.latest_all().empty());
+}
+
+// A followed view behind any_store answers what the view itself would: its
+// range queries are the database's (range_aggregated where SQL computes the
+// aggregation, downsample over the raw points for m4, LTTB and rate), its
+// poll publishes what others stored, and it writes nothing.
+TEST(AnyStore, AFollowedViewAnswersAsTheStoreBehindIt) {
+  temp_dir dir;
+  sqlite_store db{dir.path() / "vitals.db"};
+  followed<sqlite_store> view(db);
+  any_store store(view);
+  const series id("cpu", {{"target", "a"}});
+  std::vector<sample> batch;
+  double v = 0;
+  for (int i = 0; i < 500; ++i) {
+    v += (i % 5) - 1.5;
+    if (i == 250) v = 0;  // a counter reset for rate
+    batch.push_back({id, from_unix_ms(1'000'000 + i * 10'000), v});
+  }
+  ASSERT_TRUE(db.append(batch));
+  for (auto agg : {aggregation::mean, aggregation::max, aggregation::count, aggregation::last,
+                   aggregation::m4, aggregation::lttb, aggregation::rate}) {
+    range_query q{.selector = selector::by_name("cpu"),
+                  .from = from_unix_ms(1'200'000),
+                  .to = from_unix_ms(5'000'000),
+                  .step = 60s,
+                  .agg = agg};
+    if (agg == aggregation::lttb) q.target_points = 40;
+    auto direct = query_range(db, q);
+    auto erased = query_range(store, q);
+    ASSERT_TRUE(direct && erased) << to_string(agg);
+    ASSERT_EQ(direct->size(), 1u) << to_string(agg);
+    ASSERT_EQ(erased->size(), 1u) << to_string(agg);
+    const auto &want = (*direct)[0].points, &got = (*erased)[0].points;
+    ASSERT_EQ(got.size(), want.size()) << to_string(agg);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].t, want[i].t) << to_string(agg) << " " << i;
+      EXPECT_NEAR(got[i].value, want[i].value, 1e-9) << to_string(agg) << " " << i;
+    }
+  }
+  // The view's poll and version, through the erased store.
+  EXPECT_EQ(store.poll(), 0u);  // primed: history is not news
+  const auto v0 = store.version();
+  ASSERT_TRUE(db.append(std::vector<sample>{{id, from_unix_ms(9'000'000), 1}}));
+  EXPECT_EQ(store.poll(), 1u);
+  EXPECT_GT(store.version(), v0);
+  // Writes are refused, and nothing is pruned or dropped.
+  EXPECT_FALSE(store.append(std::vector<sample>{{id, from_unix_ms(9'001'000), 2}}));
+  EXPECT_FALSE(store.drop_labelled("target", "a"));
+  EXPECT_FALSE(store.drop(id));
+  auto pruned = store.prune_before(from_unix_ms(100'000'000));
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, 0);
+  EXPECT_EQ(db.range(id, from_unix_ms(0), from_unix_ms(10'000'000)).size(), 501u);
+}
+
+// The stores that are not views have no poll: nothing is published.
+TEST(AnyStore, PollIsAViewsOnlyAndPruneReachesTheStore) {
+  memory_store mem;
+  any_store store(mem);
+  const series gone("cpu", {{"target", "a"}}), live("cpu", {{"target", "b"}});
+  ASSERT_TRUE(store.append(std::vector<sample>{{gone, from_unix_ms(1'000), 1},
+                                               {gone, from_unix_ms(2'000), 2},
+                                               {live, from_unix_ms(5'000), 3}}));
+  EXPECT_EQ(store.poll(), 0u);
+  // The memory ring forgets a series whose latest sample is older than the cutoff.
+  auto pruned = store.prune_before(from_unix_ms(3'000));
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_EQ(mem.list_series(), std::vector<series>{live});
 }
 
 }  // namespace

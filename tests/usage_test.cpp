@@ -10,6 +10,7 @@
 
 #include "support/helpers.hpp"
 #include "support/usage_conformance.hpp"
+#include "vitals/agent/any_usage.hpp"
 #include "vitals/agent/ledger.hpp"
 #include "vitals/agent/reports.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
@@ -30,7 +31,20 @@ struct sqlite_usage {
   usage_sqlite store{dir.path() / "usage.db"};
 };
 
-using usage_store_types = ::testing::Types<memory_usage, sqlite_usage>;
+// The same stores behind any_usage_store (agent/any_usage.hpp), as the
+// agent monitor holds them.
+struct any_memory_usage {
+  usage_memory mem;
+  any_usage_store store{mem};
+};
+struct any_sqlite_usage {
+  test::temp_dir dir;
+  usage_sqlite sql{dir.path() / "usage.db"};
+  any_usage_store store{sql};
+};
+
+using usage_store_types =
+    ::testing::Types<memory_usage, sqlite_usage, any_memory_usage, any_sqlite_usage>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Local, UsageStoreConformance, usage_store_types);
 
 TEST(UsageStores, MemoryAndSqliteAggregateAlike) {
@@ -71,6 +85,29 @@ TEST(UsageSqlite, PrunesRawPayloadsAfterTheirRetentionAndKeepsTheEvents) {
   EXPECT_GT(db.wal_bytes(), 0u);
   ASSERT_TRUE(db.checkpoint());
   EXPECT_EQ(db.wal_bytes(), 0u);
+}
+
+// Retention through any_usage_store: the SQLite store's prune, checkpoint and
+// WAL are reached; the memory store has none, so nothing is pruned.
+TEST(AnyUsageStore, RetentionReachesTheStoreThatHasIt) {
+  test::temp_dir dir;
+  usage_sqlite sql(dir.path() / "usage.db");
+  any_usage_store db(sql);
+  expect_prunes_by_retention(db);
+  EXPECT_GT(db.wal_bytes(), 0u);
+  ASSERT_TRUE(db.checkpoint());
+  EXPECT_EQ(db.wal_bytes(), 0u);
+
+  usage_memory mem;
+  any_usage_store in_memory(mem);
+  ASSERT_TRUE(in_memory.put(std::vector{
+      model_call("m1", "a", "gpt-5", vitals::now() - std::chrono::days(500), 1, 1, 0)}));
+  auto r = in_memory.prune({}, vitals::now());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->events, 0);
+  EXPECT_EQ(*in_memory.count(), 1u);
+  EXPECT_TRUE(in_memory.checkpoint());
+  EXPECT_EQ(in_memory.wal_bytes(), 0u);
 }
 
 // --- reports -------------------------------------------------------------------

@@ -24,12 +24,15 @@
 #include <future>
 #include <thread>
 
+#include "vitals/agent/any_usage.hpp"
 #include "vitals/agent/lifecycle.hpp"
 #include "vitals/agent/usage_sqlite.hpp"
 #include "vitals/http/monitor.hpp"
 #include "vitals/runtime/pipeline.hpp"
 #include "vitals/sinks/optional.hpp"
 #include "vitals/sinks/otlp_http.hpp"
+#include "vitals/stores/any.hpp"
+#include "vitals/stores/any_event.hpp"
 #include "vitals/stores/event_memory.hpp"
 #include "vitals/stores/event_sqlite.hpp"
 #include "vitals/stores/memory.hpp"
@@ -65,13 +68,16 @@ std::promise<void>& stop_requested() {
   return p;
 }
 
-/// Everything that depends on which stores were chosen: the composition
-/// is a template, so each choice is its own type with no virtual call. A
-/// followed store (--read-only) makes a view: nothing tracked, imported,
-/// pruned or written, and a loop that follows the database instead of upkeep.
-template <class Store, class Usage, class Events>
-int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, Events& events) {
-  constexpr bool view = requires { store.poll(); };
+/// Everything above the stores, compiled once: the stores the flags chose
+/// are reached through any_store, any_usage_store and any_event_store (one
+/// virtual call per batch or per request, none per sample), so the server,
+/// the routes, the pipeline and the ledger are not instantiated again for
+/// every combination (docs/benchmarks.md, issue 14). --read-only makes a
+/// view of a followed store: nothing tracked, imported, pruned or written,
+/// and a loop that follows the database instead of upkeep.
+int serve(const monitor_flags& f, stores::any_store& store, agent::any_usage_store& usage,
+          agent::spool* sp, stores::any_event_store& events) {
+  const bool view = f.read_only;
   registry reg;
   agent::event_recorder lifecycle(events, reg);  // hub -> persister -> `events`
   // Push sinks that are there only when their flag is: one pipeline type.
@@ -239,7 +245,7 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
                 [&] { return routes.reports().agents(vitals::now(), f.host_name); });
     (void)sessions.flush();  // failures are counted in vitals_agent_session_writes_total
   };
-  if constexpr (view)
+  if (view)
     asio::co_spawn(upkeep_strand, http::follow_loop(store, f.follow_every),
                    asio::bind_cancellation_slot(stop_upkeep.slot(), asio::detached));
   else
@@ -270,6 +276,16 @@ int serve(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp, 
   return 0;
 }
 
+/// The stores of one choice, reached through their erased interfaces.
+template <class Store, class Usage, class Events>
+int serve_with(const monitor_flags& f, Store& store, Usage& usage, agent::spool* sp,
+               Events& events) {
+  stores::any_store samples(store);
+  agent::any_usage_store used(usage);
+  stores::any_event_store logged(events);
+  return serve(f, samples, used, sp, logged);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -281,7 +297,7 @@ int main(int argc, char** argv) {
       stores::memory_store mem;
       agent::usage_memory usage;
       stores::event_memory_store events;
-      return serve(f, mem, usage, nullptr, events);
+      return serve_with(f, mem, usage, nullptr, events);
     }
     if (f.read_only) {  // the flags made sure of --postgres
 #ifdef VITALS_MONITOR_POSTGRES
@@ -289,7 +305,7 @@ int main(int argc, char** argv) {
       stores::postgres_store db(stores::postgres_options{.dsn = f.postgres});
       stores::followed store(db);
       stores::event_postgres_store events(f.postgres);
-      return serve(f, store, usage, nullptr, events);
+      return serve_with(f, store, usage, nullptr, events);
 #else
       std::fprintf(stderr, "agent_monitor: --postgres: built without libpq\n");
       return 1;
@@ -307,7 +323,7 @@ int main(int argc, char** argv) {
           stores::postgres_options{.dsn = f.postgres, .spool_dir = fs::path(f.data) / "pg-spool"});
       stores::tiered store(hot, cold);
       stores::event_postgres_store events(f.postgres);
-      return serve(f, store, usage, &spool, events);
+      return serve_with(f, store, usage, &spool, events);
 #else
       std::fprintf(stderr, "agent_monitor: --postgres: built without libpq\n");
       return 1;
@@ -318,7 +334,7 @@ int main(int argc, char** argv) {
     stores::tiered store(hot, cold);
     agent::usage_sqlite usage(fs::path(f.data) / "usage.db", true);
     stores::event_sqlite_store events(fs::path(f.data) / "events.db");
-    return serve(f, store, usage, &spool, events);
+    return serve_with(f, store, usage, &spool, events);
   } catch (const std::exception& e) {
     std::string line = e.what();  // libpq's messages span lines: one line here
     std::replace_if(
