@@ -12,10 +12,15 @@
 #include "support/postgres_server.hpp"
 #include "support/store_conformance.hpp"
 #include "vitals/core/detail/spool.hpp"
+#include "vitals/stores/any.hpp"
+#include "vitals/stores/any_event.hpp"
 #include "vitals/stores/detail/pg_spool.hpp"
 #include "vitals/stores/event_postgres.hpp"
+#include "vitals/stores/followed.hpp"
+#include "vitals/stores/memory.hpp"
 #include "vitals/stores/postgres.hpp"
 #include "vitals/stores/postgres_options.hpp"
+#include "vitals/stores/tiered.hpp"
 
 namespace {
 
@@ -35,9 +40,24 @@ struct event_postgres_fixture {
   event_postgres_store store{db.dsn()};
 };
 
-using postgres_store_types = ::testing::Types<postgres_fixture>;
+// The agent monitor's choice on PostgreSQL, behind any_store as it holds it.
+struct any_tiered_postgres_fixture {
+  postgres_database db;
+  memory_store hot;
+  postgres_store cold{postgres_options{.dsn = db.dsn()}};
+  tiered<memory_store, postgres_store> both{hot, cold};
+  any_store store{both};
+};
+struct any_event_postgres_fixture {
+  postgres_database db;
+  event_postgres_store events{db.dsn()};
+  any_event_store store{events};
+};
+
+using postgres_store_types = ::testing::Types<postgres_fixture, any_tiered_postgres_fixture>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformance, postgres_store_types);
-using event_postgres_store_types = ::testing::Types<event_postgres_fixture>;
+using event_postgres_store_types =
+    ::testing::Types<event_postgres_fixture, any_event_postgres_fixture>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, EventStoreConformance, event_postgres_store_types);
 
 std::int64_t count_rows(const std::string& dsn, const char* sql) {
@@ -436,6 +456,47 @@ TEST(PostgresFailover, ASpooledBatchTheServerRefusesMovesToTheDeadLetterFolder) 
   ASSERT_TRUE(st.append(make_batch(s, 2000, 100, 1)));
   ASSERT_TRUE(st.flush(20s)) << st.stats().last_error;
   EXPECT_EQ(count_rows(db.dsn(), "SELECT count(*) FROM samples"), 200);
+}
+
+// The view of a fleet (agent_monitor --read-only) behind any_store: range
+// queries as the database answers them, and poll() publishing what another
+// writer stored since (PostgreSQL's since(), one query).
+TEST(AnyStore, AFollowedPostgresViewAnswersAndPollsAsItself) {
+  postgres_database db;
+  postgres_store writer{postgres_options{.dsn = db.dsn()}};
+  postgres_store reader{postgres_options{.dsn = db.dsn()}};
+  followed<postgres_store> view(reader);
+  any_store store(view);
+  const series id("cpu", {{"target", "a"}});
+  std::vector<sample> batch;
+  double v = 0;
+  for (int i = 0; i < 300; ++i) {
+    v += (i % 5) - 1.5;
+    batch.push_back({id, from_unix_ms(1'000'000 + i * 10'000), v});
+  }
+  ASSERT_TRUE(writer.append(batch));
+  ASSERT_TRUE(writer.flush(10s));
+  for (auto agg : {aggregation::mean, aggregation::max, aggregation::m4, aggregation::lttb,
+                   aggregation::rate}) {
+    range_query q{.selector = selector::by_name("cpu"),
+                  .from = from_unix_ms(1'100'000),
+                  .to = from_unix_ms(3'500'000),
+                  .step = 60s,
+                  .agg = agg};
+    auto direct = query_range(reader, q);
+    auto erased = query_range(store, q);
+    ASSERT_TRUE(direct && erased) << to_string(agg);
+    ASSERT_EQ(direct->size(), 1u);
+    ASSERT_EQ(erased->size(), 1u);
+    EXPECT_EQ((*erased)[0].points, (*direct)[0].points) << to_string(agg);
+  }
+  EXPECT_EQ(store.poll(), 0u);  // primed
+  const auto v0 = store.version();
+  ASSERT_TRUE(writer.append(std::vector<sample>{{id, vitals::now(), 1}}));
+  ASSERT_TRUE(writer.flush(10s));
+  EXPECT_EQ(store.poll(), 1u);
+  EXPECT_GT(store.version(), v0);
+  EXPECT_FALSE(store.append(std::vector<sample>{{id, vitals::now(), 2}}));
 }
 
 }  // namespace

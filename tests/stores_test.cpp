@@ -453,6 +453,112 @@ TEST(AnyStore, AFollowedViewAnswersAsTheStoreBehindIt) {
   EXPECT_EQ(db.range(id, from_unix_ms(0), from_unix_ms(10'000'000)).size(), 501u);
 }
 
+// Counts which of a store's paths a range query takes: any_store must ask
+// the store behind it as query_range would have asked that store.
+template <class Inner>
+struct spy_store {
+  Inner& in;
+  int aggregated = 0, downsampled = 0, ranged = 0;
+  status append(std::span<const sample> b) { return in.append(b); }
+  std::optional<point> latest(const series& id) { return in.latest(id); }
+  std::vector<point> range(const series& id, timestamp from, timestamp to) {
+    ++ranged;
+    return in.range(id, from, to);
+  }
+  std::vector<series> list_series() { return in.list_series(); }
+  std::vector<std::pair<series, point>> latest_all() { return in.latest_all(); }
+  std::uint64_t version() { return in.version(); }
+  result<std::size_t> drop_labelled(std::string_view name, std::string_view value) {
+    return in.drop_labelled(name, value);
+  }
+  subscription watch(selector sel, std::function<void()> notify, std::size_t capacity) {
+    return in.watch(std::move(sel), std::move(notify), capacity);
+  }
+  result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
+                                              duration step) requires
+      aggregating_store<Inner, range_query> {
+    ++aggregated;
+    return in.range_aggregated(id, q, step);
+  }
+  std::vector<point> downsample(const series& id, const range_query& q) requires
+      downsampling_store<Inner, range_query> {
+    ++downsampled;
+    return in.downsample(id, q);
+  }
+};
+
+TEST(AnyStore, AsksTheStoreBehindItWhatQueryRangeWouldHave) {
+  const series id("cpu", {{"target", "a"}});
+  std::vector<sample> batch;
+  for (int i = 0; i < 100; ++i) batch.push_back({id, from_unix_ms(1'000'000 + i * 10'000), i});
+  auto ask = [&](auto& spy, aggregation agg) {
+    spy.aggregated = spy.downsampled = spy.ranged = 0;
+    any_store store(spy);
+    auto r = query_range(store, range_query{.selector = selector::by_name("cpu"),
+                                            .from = from_unix_ms(1'100'000),
+                                            .to = from_unix_ms(1'900'000),
+                                            .step = 60s,
+                                            .agg = agg});
+    EXPECT_TRUE(r && r->size() == 1u) << to_string(agg);
+    return std::tuple{spy.aggregated, spy.downsampled, spy.ranged};
+  };
+  // The memory ring downsamples in place, whatever the aggregation but LTTB.
+  memory_store mem;
+  ASSERT_TRUE(mem.append(batch));
+  spy_store<memory_store> in_memory{mem};
+  EXPECT_EQ(ask(in_memory, aggregation::mean), std::tuple(0, 1, 0));
+  EXPECT_EQ(ask(in_memory, aggregation::m4), std::tuple(0, 1, 0));
+  EXPECT_EQ(ask(in_memory, aggregation::rate), std::tuple(0, 1, 0));
+  EXPECT_EQ(ask(in_memory, aggregation::lttb), std::tuple(0, 0, 1));
+  // A view of a database: SQL computes what it can; m4, rate and LTTB come
+  // from the raw points.
+  temp_dir dir;
+  sqlite_store db{dir.path() / "vitals.db"};
+  ASSERT_TRUE(db.append(batch));
+  followed<sqlite_store> view(db);
+  spy_store<followed<sqlite_store>> of_db{view};
+  EXPECT_EQ(ask(of_db, aggregation::mean), std::tuple(1, 0, 0));
+  EXPECT_EQ(ask(of_db, aggregation::count), std::tuple(1, 0, 0));
+  EXPECT_EQ(ask(of_db, aggregation::m4), std::tuple(0, 0, 1));
+  EXPECT_EQ(ask(of_db, aggregation::rate), std::tuple(0, 0, 1));
+  EXPECT_EQ(ask(of_db, aggregation::lttb), std::tuple(0, 0, 1));
+}
+
+// Bounded queries and pruning reach the event store behind any_event_store.
+TEST(AnyEventStore, QueriesAndPrunesTheStoreBehindIt) {
+  temp_dir dir;
+  event_memory_store in_memory;
+  event_sqlite_store on_disk{dir.path() / "events.db"};
+  auto check = [](auto& backend) {
+    any_event_store store(backend);
+    std::vector<event> evs;
+    for (int i = 0; i < 5; ++i) {
+      event e;
+      e.type = i % 2 ? "tool" : "llm";
+      e.t = from_unix_ms(1'000'000 + i * 1000);
+      evs.push_back(e);
+    }
+    ASSERT_TRUE(store.append("s1", evs));
+    auto newest = store.query(event_query{.stream = "s1", .limit = 2, .newest = true});
+    ASSERT_TRUE(newest);
+    ASSERT_EQ(newest->size(), 2u);
+    EXPECT_EQ((*newest)[0].version, 4);
+    EXPECT_EQ((*newest)[1].version, 5);
+    auto tools = store.query(event_query{.stream = "s1", .type = "tool"});
+    ASSERT_TRUE(tools);
+    EXPECT_EQ(tools->size(), 2u);
+    auto pruned = store.prune_before(from_unix_ms(1'002'500));
+    ASSERT_TRUE(pruned);
+    EXPECT_EQ(*pruned, 3);
+    auto left = store.read("s1", 0);
+    ASSERT_TRUE(left);
+    EXPECT_EQ(left->size(), 2u);
+    EXPECT_EQ(backend.read("s1", 0)->size(), 2u);
+  };
+  check(in_memory);
+  check(on_disk);
+}
+
 // The stores that are not views have no poll: nothing is published.
 TEST(AnyStore, PollIsAViewsOnlyAndPruneReachesTheStore) {
   memory_store mem;

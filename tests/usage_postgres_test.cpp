@@ -5,6 +5,7 @@
 
 #include "support/postgres_server.hpp"
 #include "support/usage_conformance.hpp"
+#include "vitals/agent/any_usage.hpp"
 #include "vitals/agent/usage_postgres.hpp"
 #include "vitals/stores/detail/pg.hpp"
 #include "vitals/stores/pg_connection.hpp"
@@ -22,7 +23,13 @@ struct postgres_usage {
   usage_postgres store{db.dsn()};
 };
 
-using postgres_usage_types = ::testing::Types<postgres_usage>;
+struct any_postgres_usage {  // as the agent monitor holds it
+  postgres_database db;
+  usage_postgres pg{db.dsn()};
+  any_usage_store store{pg};
+};
+
+using postgres_usage_types = ::testing::Types<postgres_usage, any_postgres_usage>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, UsageStoreConformance, postgres_usage_types);
 
 TEST(UsagePostgres, MemoryAndPostgresAggregateAlike) {

@@ -7,14 +7,19 @@
 // `usage_store` and a `limit_store`. Retention asks for `prune`, `checkpoint`
 // and `wal_bytes` where a store has them (agent/maintenance.hpp): for a store
 // without them, nothing is pruned, a checkpoint succeeds, and the WAL is empty.
+// So a retention run over the memory store reports 0 usage rows pruned
+// (`vitals_store_pruned_rows_total{store="usage"} 0`) where the store's own
+// type reported nothing for usage.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vitals/agent/usage_store.hpp"
@@ -24,8 +29,11 @@ namespace vitals::agent {
 class any_usage_store {
  public:
   template <class S>
-  requires usage_store<S> && limit_store<S>
-  explicit any_usage_store(S& s) : impl_(std::make_unique<model<S>>(s)) {}
+  requires(!std::same_as<S, any_usage_store>) &&
+      usage_store<S>&& limit_store<S> explicit any_usage_store(S& s)
+      : impl_(std::make_unique<model<S>>(s)) {}
+  any_usage_store(const any_usage_store&) = delete;
+  any_usage_store& operator=(const any_usage_store&) = delete;
 
   result<std::vector<std::optional<usage_event>>> find(std::span<const std::string> keys) {
     return impl_->find(keys);
@@ -93,8 +101,8 @@ class any_usage_store {
         return {};
     }
     std::uintmax_t wal_bytes() const override {
-      if constexpr (requires { s.wal_bytes(); })
-        return s.wal_bytes();
+      if constexpr (requires { std::as_const(s).wal_bytes(); })
+        return std::as_const(s).wal_bytes();
       else
         return 0;
     }

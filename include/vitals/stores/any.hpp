@@ -49,7 +49,10 @@ concept erasable_store = versioned_store<S> && label_dropping_store<S> &&
 class any_store {
  public:
   template <erasable_store S>
-  explicit any_store(S& s) : impl_(std::make_unique<model<S>>(s)) {}
+  requires(!std::same_as<S, any_store>) explicit any_store(S& s)
+      : impl_(std::make_unique<model<S>>(s)) {}
+  any_store(const any_store&) = delete;
+  any_store& operator=(const any_store&) = delete;
 
   status append(std::span<const sample> batch) { return impl_->append(batch); }
   std::optional<point> latest(const series& id) { return impl_->latest(id); }
@@ -111,8 +114,10 @@ class any_store {
     std::vector<series> list_series() override { return s.list_series(); }
     std::vector<std::pair<series, point>> latest_all() override { return s.latest_all(); }
     std::uint64_t version() override { return s.version(); }
-    // query_range asks this for the aggregations SQL computes; a store that
-    // does not push them down answers as query_range would have asked it.
+    // query_range asks this only for the aggregations SQL computes
+    // (pushes_down); a store that does not push them down answers as
+    // query_range would have asked it. For m4, LTTB and rate a SQL store
+    // refuses (check_pushdown) where another answers: query_range never asks.
     result<std::vector<point>> range_aggregated(const series& id, const range_query& q,
                                                 duration step) override {
       if constexpr (aggregating_store<S, range_query>)

@@ -22,11 +22,15 @@ namespace vitals::stores {
 class any_event_store {
  public:
   template <class S>
-  requires event_store<S> && requires(S& s, const event_query& q, timestamp t) {
+  requires(!std::same_as<S, any_event_store>) && event_store<S>&& requires(S& s,
+                                                                           const event_query& q,
+                                                                           timestamp t) {
     { s.query(q) } -> std::same_as<result<std::vector<stored_event>>>;
     { s.prune_before(t) } -> std::same_as<result<std::int64_t>>;
   }
   explicit any_event_store(S& s) : impl_(std::make_unique<model<S>>(s)) {}
+  any_event_store(const any_event_store&) = delete;
+  any_event_store& operator=(const any_event_store&) = delete;
 
   result<std::int64_t> append(const std::string& stream, std::span<const event> events) {
     return impl_->append(stream, events);
