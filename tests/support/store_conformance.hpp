@@ -32,6 +32,45 @@ const series cpu_a("cpu_percent", {{"agent", "a"}});
 const series cpu_b("cpu_percent", {{"agent", "b"}});
 const series awkward("weird", {{"v", "quote\" back\\slash\nnewline caf\xc3\xa9"}});
 
+/// A series with ups, downs and a counter reset (for rate): `n` points 10 s
+/// apart from 1,000 s.
+inline sample_batch wavy_series(const series& id, int n) {
+  sample_batch b;
+  double v = 0;
+  for (int i = 0; i < n; ++i) {
+    v += (i % 5) - 1.5;
+    if (i == n / 2) v = 0;
+    b.push_back({id, from_unix_ms(1'000'000 + i * 10'000), v});
+  }
+  return b;
+}
+
+/// `erased` (an any_store) answers each range query over `[from, to]` as
+/// `direct`, the store behind it, does: pushed down or not.
+template <class Direct, class Erased>
+void expect_ranges_alike(Direct& direct, Erased& erased, timestamp from, timestamp to) {
+  for (auto agg : {aggregation::mean, aggregation::max, aggregation::count, aggregation::last,
+                   aggregation::m4, aggregation::lttb, aggregation::rate}) {
+    range_query q{.selector = selector::by_name("cpu"),
+                  .from = from,
+                  .to = to,
+                  .step = std::chrono::seconds(60),
+                  .agg = agg};
+    if (agg == aggregation::lttb) q.target_points = 40;
+    auto want = query_range(direct, q);
+    auto got = query_range(erased, q);
+    ASSERT_TRUE(want && got) << to_string(agg);
+    ASSERT_EQ(want->size(), 1u) << to_string(agg);
+    ASSERT_EQ(got->size(), 1u) << to_string(agg);
+    const auto &w = (*want)[0].points, &g = (*got)[0].points;
+    ASSERT_EQ(g.size(), w.size()) << to_string(agg);
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      EXPECT_EQ(g[i].t, w[i].t) << to_string(agg) << " " << i;
+      EXPECT_NEAR(g[i].value, w[i].value, 1e-9) << to_string(agg) << " " << i;
+    }
+  }
+}
+
 inline sample_batch make_batch(const series& s, std::int64_t t0, int n,
                                std::int64_t every = 10'000) {
   sample_batch b;
