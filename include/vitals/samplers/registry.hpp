@@ -38,19 +38,21 @@ inline void append_samples(const metric_snapshot& snap, timestamp t, const label
     for (const auto& p : f.points) {
       const label_set l = extra.empty() ? p.labels : detail::merge(p.labels, extra);
       const timestamp at = p.t.value_or(t);
-      auto add = [&](std::string name, label_set ls, double v,
-                     const std::optional<exemplar>& ex = std::nullopt) {
+      // The exemplar by pointer: a defaulted std::optional<exemplar> made
+      // GCC 12 warn -Wmaybe-uninitialized at -O2 wherever this was inlined.
+      auto add = [&](std::string name, label_set ls, double v, const exemplar* ex = nullptr) {
         out.push_back({series(std::move(name), std::move(ls)), at, v,
                        ex ? std::make_shared<const exemplar>(*ex) : nullptr});
       };
+      auto of = [](const std::optional<exemplar>& e) { return e ? &*e : nullptr; };
       switch (f.type) {
         case metric_type::counter:
-          add(f.name + "_total", l, p.value, p.exemplar);
+          add(f.name + "_total", l, p.value, of(p.exemplar));
           break;
         case metric_type::histogram:
         case metric_type::gaugehistogram:
           for (const auto& b : p.buckets)
-            add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count, b.exemplar);
+            add(f.name + "_bucket", l.with("le", detail::le_label(b.le)), b.count, of(b.exemplar));
           add(f.name + "_sum", l, p.sum);
           add(f.name + "_count", l, p.count);
           out.back().native = p.native;
