@@ -130,9 +130,8 @@ class any_store {
       if constexpr (downsampling_store<S, range_query>) {
         return s.downsample(id, q);
       } else {
-        // rate needs the sample before `from` to account for the first delta.
-        const auto from = q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
-        return stores::downsample(s.range(id, from, q.to), q);
+        if (!check_range(q)) return {};  // query_range reports why
+        return stores::downsample(s.range(id, query_start(q), q.to), q);
       }
     }
     result<std::size_t> drop_labelled(std::string_view name, std::string_view value) override {

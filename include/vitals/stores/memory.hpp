@@ -109,9 +109,7 @@ class memory_store {
     std::shared_lock lock(mu_);
     auto it = index_.find(id);
     if (it == index_.end()) return {};
-    // rate needs the sample before `from` for the first delta.
-    const auto from = q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
-    return downsample_from([&](auto&& feed) { it->second->visit(from, q.to, feed); }, q);
+    return downsample_from([&](auto&& feed) { it->second->visit(query_start(q), q.to, feed); }, q);
   }
 
   std::vector<series> list_series() const {

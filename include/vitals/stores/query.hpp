@@ -77,6 +77,15 @@ inline duration resolve_step(const range_query& q) {
   return std::max(duration{window.count() / n}, q.min_step);
 }
 
+/// Where a query starts reading a series: one step before `from` for rate,
+/// whose first delta needs the sample before the window; `from` otherwise.
+/// `step` is the resolved one. Call it after check_range: the window and the
+/// step are in range then, so the subtraction cannot overflow.
+inline timestamp query_start(const range_query& q, duration step) {
+  return q.agg == aggregation::rate ? q.from - step : q.from;
+}
+inline timestamp query_start(const range_query& q) { return query_start(q, resolve_step(q)); }
+
 namespace detail {
 inline std::int64_t bucket_start(std::int64_t t, std::int64_t origin, std::int64_t step);
 }
@@ -392,9 +401,7 @@ result<std::vector<series_points>> query_range(S& s, const range_query& q) {
       }
     }
     if (!pushed) {
-      // rate needs the sample before `from` to account for the first delta.
-      const auto from = q.agg == aggregation::rate ? q.from - step : q.from;
-      auto raw = s.range(id, from, q.to);
+      auto raw = s.range(id, query_start(q, step), q.to);
       pts = downsample(raw, q);
     }
     if (!pts.empty()) out.push_back({std::move(id), std::move(pts)});

@@ -137,9 +137,6 @@ class tiered {
     cold_latest_.reset();
     cold_epoch_.fetch_add(1, std::memory_order_release);
   }
-  static timestamp query_start(const range_query& q) {
-    return q.agg == aggregation::rate ? q.from - resolve_step(q) : q.from;
-  }
   bool covers(const series& id, timestamp from) const {
     const auto first = hot_.earliest(id);
     return first && *first <= from;
