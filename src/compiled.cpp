@@ -21,6 +21,7 @@
 #include "vitals/format/detail/text_impl.hpp"
 #include "vitals/http/api.hpp"
 #include "vitals/http/detail/exchange_impl.hpp"
+#include "vitals/http/detail/exporter_impl.hpp"
 #include "vitals/http/detail/server_impl.hpp"
 #include "vitals/instruments/detail/family_impl.hpp"
 #include "vitals/instruments/detail/registry_impl.hpp"

@@ -9,6 +9,7 @@
 #include "support/http_api.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/format/parse.hpp"
+#include "vitals/http/exporter.hpp"
 
 namespace {
 
@@ -153,6 +154,61 @@ TEST(HttpShutdown, StopsWithClientsConnected) {
   raw_socket late(f.port());
   EXPECT_FALSE(late.connected() && late.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n") &&
                late.read_until("HTTP/1.1 200", 500ms));
+}
+
+// http::exporter: the registry on /metrics from a thread of its own, for a
+// program with no Asio loop (minimal_exporter.cpp runs it as a user would).
+TEST(Exporter, ServesTheRegistryFromItsOwnThreadAndStops) {
+  registry reg;
+  auto& jobs = reg.counter("jobs_done_total", "Jobs finished.");
+  http::exporter exporter(reg, {.port = 0});
+  EXPECT_EQ(exporter.port(), 0u);
+  ASSERT_TRUE(exporter.start());
+  const auto port = exporter.port();
+  ASSERT_NE(port, 0u);
+  jobs.inc(3);
+  net::client c("127.0.0.1", std::to_string(port));
+  auto r = c.get("/healthz");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200u);
+  r = c.get("/metrics");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_NE(r->body.find("\njobs_done_total 3\n"), std::string::npos) << r->body;
+  // The server's access metrics go to the same registry.
+  EXPECT_NE(r->body.find(R"(vitals_http_requests_total{code="200",route="healthz"} 1)"),
+            std::string::npos)
+      << r->body;
+  // The server's guard is the same as everywhere: a page's foreign Host is refused.
+  r = c.get("/metrics", {{"Host", "evil.example"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 421u);
+  auto again = exporter.start();
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("started before"), std::string::npos);
+  exporter.stop();
+  exporter.stop();  // a second stop is nothing
+  raw_socket late(port);
+  EXPECT_FALSE(late.connected() && late.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n") &&
+               late.read_until("HTTP/1.1 200", 500ms));
+}
+
+TEST(Exporter, APortInUseIsAnErrorAndTheDestructorStopsAServingOne) {
+  registry reg;
+  std::uint16_t port = 0;
+  {
+    http::exporter first(reg, {.port = 0});
+    ASSERT_TRUE(first.start());
+    port = first.port();
+    registry other;
+    http::exporter second(other, {.port = port});
+    auto st = second.start();
+    ASSERT_FALSE(st);
+    EXPECT_FALSE(st.error().message.empty());
+    EXPECT_EQ(second.port(), 0u);
+  }  // `first` stops here, while serving
+  raw_socket late(port);
+  EXPECT_FALSE(late.connected());
 }
 
 }  // namespace
