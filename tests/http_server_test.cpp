@@ -161,7 +161,8 @@ TEST(HttpShutdown, StopsWithClientsConnected) {
 TEST(Exporter, ServesTheRegistryFromItsOwnThreadAndStops) {
   registry reg;
   auto& jobs = reg.counter("jobs_done_total", "Jobs finished.");
-  http::exporter exporter(reg, {.port = 0});
+  // A long grace: a stop that had to wait for it would show below.
+  http::exporter exporter(reg, {.port = 0, .shutdown_grace = 30s});
   EXPECT_EQ(exporter.port(), 0u);
   ASSERT_TRUE(exporter.start());
   const auto port = exporter.port();
@@ -185,8 +186,11 @@ TEST(Exporter, ServesTheRegistryFromItsOwnThreadAndStops) {
   EXPECT_EQ(r->status, 421u);
   auto again = exporter.start();
   ASSERT_FALSE(again);
-  EXPECT_NE(again.error().message.find("started before"), std::string::npos);
+  EXPECT_NE(again.error().message.find("serves once"), std::string::npos);
+  // `c` holds a kept-alive connection: stop() closes it without the grace.
+  const auto asked = std::chrono::steady_clock::now();
   exporter.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s);
   exporter.stop();  // a second stop is nothing
   raw_socket late(port);
   EXPECT_FALSE(late.connected() && late.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n") &&
@@ -204,11 +208,25 @@ TEST(Exporter, APortInUseIsAnErrorAndTheDestructorStopsAServingOne) {
     http::exporter second(other, {.port = port});
     auto st = second.start();
     ASSERT_FALSE(st);
-    EXPECT_FALSE(st.error().message.empty());
+    EXPECT_NE(st.error().message.find("cannot bind"), std::string::npos) << st.error().message;
     EXPECT_EQ(second.port(), 0u);
-  }  // `first` stops here, while serving
+    net::client c("127.0.0.1", std::to_string(port));
+    auto r = c.get("/healthz");  // the first still serves, and `c` stays connected
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 200u);
+    second.stop();  // never started: nothing to stop
+  }                 // `first` stops here, while serving a connected client
   raw_socket late(port);
   EXPECT_FALSE(late.connected());
+}
+
+TEST(Exporter, AStopBeforeStartLeavesNothingToStart) {
+  registry reg;
+  http::exporter exporter(reg, {.port = 0});
+  exporter.stop();
+  auto st = exporter.start();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(exporter.port(), 0u);
 }
 
 }  // namespace

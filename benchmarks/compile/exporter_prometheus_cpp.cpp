@@ -6,13 +6,14 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <memory>
 #include <thread>
 
 namespace {
-volatile std::sig_atomic_t stop_asked = 0;
+std::atomic<bool> stop_asked{false};
 }
 
 int main() {
@@ -29,7 +30,7 @@ int main() {
                    .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.1, 1, 10});
   prometheus::Exposer exposer("127.0.0.1:9464");
   exposer.RegisterCollectable(reg);
-  for (int sig : {SIGINT, SIGTERM}) std::signal(sig, [](int) { stop_asked = 1; });
+  for (int sig : {SIGINT, SIGTERM}) std::signal(sig, [](int) { stop_asked = true; });
   while (!stop_asked) {
     jobs.Increment();
     took.Observe(0.1);

@@ -20,7 +20,7 @@
 #include "vitals/core/time.hpp"
 #include "vitals/net/allow.hpp"
 #include "vitals/net/url.hpp"
-#include "vitals/samplers/scrape.hpp"
+#include "vitals/samplers/scrape_flag.hpp"
 
 #ifndef VITALS_DASHBOARD_DIR
 #define VITALS_DASHBOARD_DIR "dashboard"

@@ -8,9 +8,9 @@
 //   vitals::http::exporter exporter(reg, {.port = 9464});
 //   if (auto st = exporter.start(); !st) ...  // st.error().message
 //
-// This header includes neither Asio nor Beast. With vitals::compiled the
+// With vitals::compiled this header includes neither Asio nor Beast: the
 // server is compiled in the library, so a file including it compiles in
-// what the registry costs; header-only, the server is included below.
+// what the registry costs. Header-only, the server is included below.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,11 @@ namespace vitals::http {
 /// Serves `GET /metrics` (text, OpenMetrics or protobuf, as the scraper
 /// asks) and `GET /healthz` for one registry, which must outlive it.
 /// start() binds and starts the thread; stop() (or the destructor) ends it.
-/// An exporter serves once: start() after stop() is an error.
+/// An exporter serves once: a second start(), or one after stop(), is an
+/// error. The thread blocks SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+/// SIGUSR2, so a program's handlers for them run on its own threads. The
+/// registry's callbacks and collectors run on the exporter's thread while it
+/// answers `/metrics`: do not call stop() holding a lock they take.
 class exporter {
  public:
   VITALS_DECL explicit exporter(registry& reg, server_options o = {});
@@ -42,9 +46,9 @@ class exporter {
   VITALS_DECL status start();
   /// The bound port (with port 0, the one the system chose); 0 before start().
   VITALS_DECL std::uint16_t port() const noexcept;
-  /// Stops accepting, lets answers in flight finish (server_options'
-  /// shutdown_grace at most) and joins the thread. Callable more than once;
-  /// not from a signal handler.
+  /// Stops accepting, lets answers in flight finish (for about
+  /// server_options' shutdown_grace at most) and joins the thread. Callable
+  /// more than once; not from a signal handler.
   VITALS_DECL void stop();
 
  private:

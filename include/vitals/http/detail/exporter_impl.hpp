@@ -4,7 +4,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <pthread.h>
+
+#include <csignal>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -41,10 +46,26 @@ VITALS_DECL exporter::~exporter() { stop(); }
 VITALS_DECL status exporter::start() {
   std::lock_guard lock(impl_->mu);
   if (impl_->started)
-    return error(errc::invalid_argument, "the exporter was started before (it serves once)");
+    return error(errc::invalid_argument,
+                 "start() was called before on this exporter, or stop(): it serves once (make a "
+                 "new exporter to try again)");
   impl_->started = true;
   if (auto st = impl_->server.start(); !st) return st;
-  impl_->thread = std::thread([io = &impl_->io] { io->run(); });
+  // The signals a program handles itself are blocked in the new thread, so
+  // their handlers run on the program's own threads.
+  sigset_t handled, before;
+  sigemptyset(&handled);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&handled, sig);
+  pthread_sigmask(SIG_BLOCK, &handled, &before);
+  try {
+    impl_->thread = std::thread([io = &impl_->io] { io->run(); });
+  } catch (const std::system_error& e) {
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    impl_->server.stop();  // close the listening socket: run the loop dry here
+    impl_->io.run();
+    return error(errc::io_error, std::string("cannot start the exporter's thread: ") + e.what());
+  }
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return {};
 }
 
@@ -52,6 +73,7 @@ VITALS_DECL std::uint16_t exporter::port() const noexcept { return impl_->server
 
 VITALS_DECL void exporter::stop() {
   std::lock_guard lock(impl_->mu);
+  impl_->started = true;  // a start() after this is refused
   if (!impl_->thread.joinable()) return;
   impl_->server.stop();  // the loop runs dry once every connection is done
   impl_->thread.join();
