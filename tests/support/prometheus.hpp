@@ -37,7 +37,7 @@ inline std::uint16_t free_port() {
 
 /// What the Prometheus under test does besides receiving remote writes.
 struct prometheus_options {
-  std::string scrape;              // host:port of a /metrics to scrape every second; empty: none
+  std::string scrape{};            // host:port of a /metrics to scrape every second; empty: none
   std::vector<std::string> flags;  // e.g. --enable-feature=exemplar-storage
 };
 
