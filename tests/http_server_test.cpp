@@ -10,6 +10,7 @@
 #include "support/http_fixture.hpp"
 #include "vitals/format/parse.hpp"
 #include "vitals/http/exporter.hpp"
+#include "vitals/http/server_options.hpp"
 
 namespace {
 

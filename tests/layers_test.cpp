@@ -156,6 +156,47 @@ TEST(Layers, EveryHeaderIncludesOnlyTheLayersBelowIt) {
                              << joined(found);
 }
 
+/// Every include reached from `header` through vitals' own headers, as
+/// "from: path" lines. The `detail/*_impl.hpp` files are left out: they are
+/// what the header-only mode adds, and the compiled mode leaves them to
+/// vitals::compiled.
+std::vector<std::string> reached_from(const fs::path& include_root, const std::string& header) {
+  std::vector<std::string> out;
+  std::set<std::string> seen{header};
+  std::vector<std::string> todo{header};
+  while (!todo.empty()) {
+    const auto at = todo.back();
+    todo.pop_back();
+    for (const auto& inc : includes_of(include_root / at)) {
+      if (inc.path.find("/detail/") != std::string::npos && inc.path.ends_with("_impl.hpp"))
+        continue;
+      out.push_back(at + ": " + inc.path);
+      if (inc.path.starts_with("vitals/") && seen.insert(inc.path).second) todo.push_back(inc.path);
+    }
+  }
+  return out;
+}
+
+// Headers split off so that a file can include them cheaply (docs/benchmarks.md,
+// issue 14): with vitals::compiled, the exporter's header reaches neither Asio
+// nor Beast, and a --scrape value is checked without the HTTP client.
+TEST(Layers, TheLightHeadersStayLight) {
+  const fs::path root = VITALS_INCLUDE_DIR;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> light = {
+      {"vitals/http/exporter.hpp", {"boost/asio", "boost/beast", "vitals/http/server.hpp"}},
+      {"vitals/http/server_options.hpp", {"boost/", "vitals/"}},
+      {"vitals/samplers/scrape_flag.hpp", {"boost/beast", "vitals/net/client.hpp"}},
+  };
+  for (const auto& [header, refused] : light) {
+    ASSERT_TRUE(fs::is_regular_file(root / header)) << header;
+    const auto reached = reached_from(root, header);
+    EXPECT_FALSE(reached.empty()) << header;
+    for (const auto& line : reached)
+      for (const auto& prefix : refused)
+        EXPECT_EQ(line.find(": " + prefix), std::string::npos) << header << " reaches " << line;
+  }
+}
+
 // The checker itself, on a small tree that breaks each rule once.
 class LayerChecker : public ::testing::Test {
  protected:

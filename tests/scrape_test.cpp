@@ -14,6 +14,7 @@
 #include "support/helpers.hpp"
 #include "vitals/runtime/poller.hpp"
 #include "vitals/samplers/scrape.hpp"
+#include "vitals/samplers/scrape_flag.hpp"  // parse_scrape_flag
 #include "vitals/sinks/null.hpp"
 
 namespace {
