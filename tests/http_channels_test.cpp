@@ -5,12 +5,15 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 #include "support/http_api.hpp"
 #include "support/http_fixture.hpp"
 #include "vitals/agent/channels.hpp"
 #include "vitals/agent/json_items.hpp"
 #include "vitals/http/channels.hpp"
 #include "vitals/http/report_params.hpp"
+#include "vitals/stores/memory.hpp"
 
 namespace {
 
@@ -82,6 +85,42 @@ TEST(ChannelMetric, BodiesSplitIntoItemsByLineOrIndex) {
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1].first, 2u) << "an array's items by index + 1";
   EXPECT_TRUE(rejected.empty());
+}
+
+// A fleet view holds one series per host for a channel two hosts report: each
+// bucket answers the latest report, whichever series holds it, in either
+// order the store lists them.
+TEST(ChannelsJson, AChannelReportedByTwoHostsAnswersTheLatestReport) {
+  const auto h0 = std::chrono::floor<std::chrono::hours>(vitals::now()) - 3h;
+  for (bool a_is_later : {true, false}) {
+    stores::memory_store store;
+    auto at = [&](std::chrono::minutes m) { return h0 + m; };
+    auto msgs = [](std::string host) {
+      return series("vitals_channel_messages", {{"channel", "general"}, {"host", host}});
+    };
+    const auto early = at(10min), late = at(40min);
+    std::vector<sample> batch{
+        {msgs("a"), a_is_later ? late : early, a_is_later ? 30.0 : 20.0},
+        {msgs("b"), a_is_later ? early : late, a_is_later ? 20.0 : 30.0},
+        // The next hour: only b, then a reports an older count later in the list.
+        {msgs("b"), at(100min), 55},
+        {msgs("a"), at(70min), 50},
+        // Not a count: left out rather than cast.
+        {series("vitals_channel_members", {{"channel", "general"}, {"host", "a"}}), at(15min),
+         std::numeric_limits<double>::quiet_NaN()},
+    };
+    ASSERT_TRUE(store.append(batch));
+    auto o = agent::channels_json(store, h0, h0 + 2h, 1h);
+    const auto& channels = o.at("channels").as_array();
+    ASSERT_EQ(channels.size(), 1u) << "one channel, two hosts: " << boost::json::serialize(o);
+    const auto& points = channels[0].at("points").as_array();
+    ASSERT_EQ(points.size(), 2u) << boost::json::serialize(o);
+    EXPECT_EQ(points[0].at("start").as_string(), to_rfc3339(h0));
+    EXPECT_EQ(points[0].at("message_count").as_int64(), 30)
+        << "the report at :40 is the bucket's last, from host " << (a_is_later ? "a" : "b");
+    EXPECT_FALSE(points[0].as_object().contains("member_count")) << boost::json::serialize(o);
+    EXPECT_EQ(points[1].at("message_count").as_int64(), 55) << "1:40 (b) is after 1:10 (a)";
+  }
 }
 
 TEST(HttpChannels, RecordedReportsAreAnsweredPerStepWithTheLastCountsInEachBucket) {

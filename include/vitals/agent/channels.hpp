@@ -131,27 +131,26 @@ inline constexpr std::size_t max_report_channels = 1000;
 /// "message_count", "member_count", "reaction_count"}]}], "channels_omitted"}:
 /// per channel (or only `channel`) and per bucket of `step` from the unix
 /// epoch, the last count reported in the bucket (absent when none was).
-/// Buckets without a report are left out. The caller bounds (to - from) / step.
+/// A channel reported by several hosts (series that differ in other labels,
+/// as in a fleet view) answers the latest of their reports, whichever series
+/// holds it. Buckets without a report are left out. The caller bounds
+/// (to - from) / step.
 template <store Samples>
 boost::json::object channels_json(Samples& samples, timestamp from, timestamp to,
                                   std::chrono::seconds step, std::string_view only = {}) {
   struct counts {
     std::optional<double> v[3];
+    timestamp at[3]{};  // when v[i] was reported
   };
   // channel -> bucket start (ms) -> counts
   std::map<std::string, std::map<std::int64_t, counts>> by_channel;
   std::size_t omitted = 0;
-  // The range API's downsampling: the last point of each step, steps from the epoch.
-  const stores::range_query q{.from = from,
-                              .to = to,
-                              .step = step,
-                              .agg = stores::aggregation::last,
-                              .align_to_epoch = true};
+  const std::int64_t step_ms = std::chrono::duration_cast<std::chrono::milliseconds>(step).count();
   for (const auto& s : samples.list_series()) {
     std::size_t which = 3;
     for (std::size_t i = 0; i < 3; ++i)
       if (s.name() == detail::channel_counts[i].series) which = i;
-    if (which == 3) continue;
+    if (which == 3 || step_ms <= 0) continue;
     const std::string channel(s.labels().get("channel"));
     if (channel.empty() || (!only.empty() && channel != only)) continue;
     if (!by_channel.contains(channel) && by_channel.size() >= max_report_channels) {
@@ -159,8 +158,12 @@ boost::json::object channels_json(Samples& samples, timestamp from, timestamp to
       continue;
     }
     auto& buckets = by_channel[channel];
-    for (const auto& p : stores::downsample(samples.range(s, from, to), q))
-      buckets[to_unix_ms(p.t)].v[which] = p.value;
+    // The last report of each step, steps from the epoch, the latest across series.
+    for (const auto& p : samples.range(s, from, to)) {
+      if (p.t < from || p.t > to) continue;
+      auto& c = buckets[stores::detail::bucket_start(to_unix_ms(p.t), 0, step_ms)];
+      if (!c.v[which] || p.t >= c.at[which]) c.v[which] = p.value, c.at[which] = p.t;
+    }
   }
   boost::json::array channels;
   for (const auto& [channel, buckets] : by_channel) {
@@ -169,7 +172,9 @@ boost::json::object channels_json(Samples& samples, timestamp from, timestamp to
       boost::json::object p;
       p["start"] = to_rfc3339(from_unix_ms(start));
       for (std::size_t i = 0; i < 3; ++i)
-        if (c.v[i]) p[detail::channel_counts[i].field] = std::int64_t(*c.v[i]);
+        // A value no report could carry (another writer of the series) is left out.
+        if (c.v[i] && *c.v[i] >= 0 && *c.v[i] <= double(detail::max_channel_count))
+          p[detail::channel_counts[i].field] = std::int64_t(*c.v[i]);
       points.push_back(std::move(p));
     }
     channels.push_back({{"channel", channel}, {"points", std::move(points)}});
